@@ -1,0 +1,54 @@
+"""LangChain integration for ModelsLab's LLM API: `ChatModelsLab`.
+
+>>> from langchain_modelslab import ChatModelsLab
+>>> llm = ChatModelsLab(model="mistralai-Magistral-Small-2506")  # doctest: +SKIP
+>>> llm.invoke("Hello").content  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+try:
+    import langchain_core  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised by a subprocess test
+    raise ImportError(
+        "langchain_modelslab needs langchain-core, which is not installed. Install it with: "
+        'pip install "modelslab-integrations[langchain]"'
+    ) from exc
+
+from ._errors import (
+    ModelsLabAPIConnectionError,
+    ModelsLabAPIError,
+    ModelsLabAPITimeoutError,
+    ModelsLabAuthenticationError,
+    ModelsLabBadRequestError,
+    ModelsLabContextOverflowError,
+    ModelsLabIncompleteStreamError,
+    ModelsLabInsufficientCreditsError,
+    ModelsLabInvalidInputError,
+    ModelsLabMissingAPIKeyError,
+    ModelsLabNotFoundError,
+    ModelsLabPermissionDeniedError,
+    ModelsLabRateLimitError,
+    ModelsLabServerError,
+    ModelsLabUnexpectedResponseError,
+)
+from .chat_models import ChatModelsLab
+
+__all__ = [
+    "ChatModelsLab",
+    "ModelsLabAPIConnectionError",
+    "ModelsLabAPIError",
+    "ModelsLabAPITimeoutError",
+    "ModelsLabAuthenticationError",
+    "ModelsLabBadRequestError",
+    "ModelsLabContextOverflowError",
+    "ModelsLabIncompleteStreamError",
+    "ModelsLabInsufficientCreditsError",
+    "ModelsLabInvalidInputError",
+    "ModelsLabMissingAPIKeyError",
+    "ModelsLabNotFoundError",
+    "ModelsLabPermissionDeniedError",
+    "ModelsLabRateLimitError",
+    "ModelsLabServerError",
+    "ModelsLabUnexpectedResponseError",
+]

@@ -1,0 +1,195 @@
+"""Neutral transport results → LangChain messages (pure functions, no I/O).
+
+A whole `ChatCompletion` becomes a `ChatResult`; a stream of neutral events becomes
+`AIMessageChunk`s whose sum equals the `AIMessage` the same answer gives through `invoke`:
+text token by token, reasoning in `additional_kwargs["reasoning_content"]` (never in
+`content`), tool-call chunks with stable indexes, and one final chunk that carries the finish
+reason, the model name and the usage, exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+from langchain_core.messages import AIMessage, AIMessageChunk, InvalidToolCall, ToolCall
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+from modelslab_transport import (
+    ChatCompletion,
+    Choice,
+    FinishEvent,
+    ReasoningDelta,
+    StreamEvent,
+    StreamStart,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+    UsageEvent,
+)
+
+__all__ = ["PROVIDER", "StreamConverter", "completion_to_result", "usage_metadata"]
+
+PROVIDER = "modelslab"
+
+
+def usage_metadata(usage: Usage) -> UsageMetadata:
+    """LangChain usage from ModelsLab's counts; reasoning and cache details where known."""
+    total = usage.total_tokens or usage.prompt_tokens + usage.completion_tokens
+    metadata: dict[str, Any] = {
+        "input_tokens": usage.prompt_tokens,
+        "output_tokens": usage.completion_tokens,
+        "total_tokens": total,
+    }
+    if usage.reasoning_tokens is not None:
+        metadata["output_token_details"] = {"reasoning": usage.reasoning_tokens}
+    if usage.cached_tokens is not None:
+        metadata["input_token_details"] = {"cache_read": usage.cached_tokens}
+    # cast: langchain-core declares the detail keys with typing.NotRequired (3.11+ only).
+    return cast("UsageMetadata", metadata)
+
+
+def response_metadata(
+    *, model: str | None, finish_reason: str | None, completion_id: str | None
+) -> dict[str, Any]:
+    """The metadata both invoke and the last stream chunk carry."""
+    return {
+        "model_name": model,
+        "finish_reason": finish_reason,
+        "id": completion_id,
+        "model_provider": PROVIDER,
+    }
+
+
+def completion_to_result(completion: ChatCompletion, *, requested_model: str) -> ChatResult:
+    """One ChatGeneration per choice; every message carries the completion's usage."""
+    model = completion.model or requested_model
+    usage = usage_metadata(completion.usage) if completion.usage else None
+    generations = []
+    for choice in completion.choices or [Choice()]:
+        message = _choice_message(choice, model=model, completion_id=completion.id, usage=usage)
+        generations.append(
+            ChatGeneration(message=message, generation_info={"finish_reason": choice.finish_reason})
+        )
+    # Only what response_metadata also holds: LangChain merges llm_output into it for a single
+    # generation, and invoke must equal the sum of a stream.
+    llm_output: dict[str, Any] = {"model_name": model, "id": completion.id}
+    return ChatResult(generations=generations, llm_output=llm_output)
+
+
+def _choice_message(
+    choice: Choice, *, model: str, completion_id: str | None, usage: UsageMetadata | None
+) -> AIMessage:
+    calls: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    for call in choice.tool_calls:
+        parsed, error = _parse_arguments(call.arguments)
+        if error is None:
+            calls.append(tool_call(name=call.name, args=parsed, id=call.id))
+        else:
+            invalid.append(
+                invalid_tool_call(name=call.name, args=call.arguments, id=call.id, error=error)
+            )
+    additional: dict[str, Any] = {}
+    if choice.reasoning:
+        additional["reasoning_content"] = choice.reasoning
+    return AIMessage(
+        content=choice.content,
+        additional_kwargs=additional,
+        tool_calls=calls,
+        invalid_tool_calls=invalid,
+        usage_metadata=usage,
+        response_metadata=response_metadata(
+            model=model, finish_reason=choice.finish_reason, completion_id=completion_id
+        ),
+    )
+
+
+def _parse_arguments(arguments: str) -> tuple[dict[str, Any], str | None]:
+    if not arguments.strip():
+        return {}, None
+    try:
+        value = json.loads(arguments)
+    except json.JSONDecodeError as exc:
+        return {}, f"Tool-call arguments are not valid JSON: {exc}"
+    if not isinstance(value, dict):
+        return {}, f"Tool-call arguments must be a JSON object, not {type(value).__name__}"
+    return value, None
+
+
+class StreamConverter:
+    """Turns the neutral events of one stream into `ChatGenerationChunk`s for choice 0.
+
+    Feed every event to `feed`; after the stream ends, `finish` returns the last chunk
+    (finish reason, model name, id and, when reported, usage).
+    """
+
+    __slots__ = ("_finish_reason", "_id", "_model", "_usage")
+
+    def __init__(self, *, requested_model: str) -> None:
+        self._model: str = requested_model
+        self._id: str | None = None
+        self._finish_reason: str | None = None
+        self._usage: Usage | None = None
+
+    def feed(self, event: StreamEvent) -> ChatGenerationChunk | None:
+        """The chunk for one event, or None for events that only update state."""
+        if isinstance(event, TextDelta):
+            if event.choice != 0 or not event.text:
+                return None
+            return _chunk(AIMessageChunk(content=event.text, response_metadata=_provider_only()))
+        if isinstance(event, ReasoningDelta):
+            if event.choice != 0 or not event.text:
+                return None
+            return _chunk(
+                AIMessageChunk(
+                    content="",
+                    additional_kwargs={"reasoning_content": event.text},
+                    response_metadata=_provider_only(),
+                )
+            )
+        if isinstance(event, ToolCallDelta):
+            if event.choice != 0:
+                return None
+            piece = tool_call_chunk(
+                name=event.name, args=event.arguments, id=event.id, index=event.index
+            )
+            return _chunk(
+                AIMessageChunk(
+                    content="", tool_call_chunks=[piece], response_metadata=_provider_only()
+                )
+            )
+        if isinstance(event, StreamStart):
+            self._model = event.model or self._model
+            self._id = event.id
+        elif isinstance(event, FinishEvent):
+            if event.choice == 0:
+                self._finish_reason = event.finish_reason
+        elif isinstance(event, UsageEvent):
+            self._usage = event.usage
+        return None
+
+    def finish(self) -> ChatGenerationChunk:
+        """The closing chunk: metadata and usage, exactly once per stream."""
+        message = AIMessageChunk(
+            content="",
+            usage_metadata=usage_metadata(self._usage) if self._usage else None,
+            response_metadata=response_metadata(
+                model=self._model, finish_reason=self._finish_reason, completion_id=self._id
+            ),
+            chunk_position="last",
+        )
+        return ChatGenerationChunk(
+            message=message, generation_info={"finish_reason": self._finish_reason}
+        )
+
+
+def _provider_only() -> dict[str, Any]:
+    # Every chunk names its provider so `content_blocks` works on chunks as well.
+    return {"model_provider": PROVIDER}
+
+
+def _chunk(message: AIMessageChunk) -> ChatGenerationChunk:
+    return ChatGenerationChunk(message=message)

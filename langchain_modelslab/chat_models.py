@@ -1,0 +1,564 @@
+"""`ChatModelsLab`: LangChain's chat model interface over the shared ModelsLab transport."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import httpx
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import LangSmithParams, LanguageModelInput, ModelProfile
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.utils import count_tokens_approximately
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.utils import from_env, secret_from_env
+from langchain_core.utils.function_calling import convert_to_json_schema
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from typing_extensions import Self
+
+from modelslab_transport import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_MODEL,
+    AsyncModelsLabClient,
+    ModelsLabClient,
+    ModelsLabError,
+    build_chat_payload,
+    resolve_settings,
+    validate_params,
+)
+
+from ._errors import ModelsLabBadRequestError, ModelsLabInvalidInputError, to_langchain_error
+from ._messages import convert_messages
+from ._outputs import PROVIDER, StreamConverter, completion_to_result
+from ._profiles import model_profile, recommended_sampling
+from ._structured import (
+    StructuredMethod,
+    assemble,
+    json_parser,
+    json_schema_format,
+    tool_parser,
+)
+from ._tools import ToolChoice, ToolLike, format_tool_choice, format_tools, tool_name
+
+__all__ = ["ChatModelsLab"]
+
+_T = TypeVar("_T")
+
+_SAMPLING_FIELDS = (
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "top_k",
+    "frequency_penalty",
+    "presence_penalty",
+    "repetition_penalty",
+    "seed",
+    "n",
+)
+# Body fields the model sets itself; in model_kwargs they would bypass checks or the secret.
+_RESERVED_KWARGS = frozenset({"key", "api_key", "model_id", "messages", "stream", "streaming"})
+
+
+class _Clients:
+    """The lazily built transport clients of one model; a copy starts empty (clients hold
+    connection pools and locks, which are neither copyable nor picklable)."""
+
+    __slots__ = ("async_client", "fingerprint", "lock", "sync_client")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.fingerprint: tuple[Any, ...] | None = None
+        self.sync_client: ModelsLabClient | None = None
+        self.async_client: AsyncModelsLabClient | None = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Clients:
+        return _Clients()
+
+    def __reduce__(self) -> tuple[type[_Clients], tuple[()]]:
+        return (_Clients, ())
+
+
+class ChatModelsLab(BaseChatModel):
+    """ModelsLab's LLM API (Magistral Small 2506 and friends) as a LangChain chat model.
+
+    Reasoning goes to `additional_kwargs["reasoning_content"]` (and `content_blocks`), never
+    into `content`; retries, rate limits and error mapping come from `modelslab_transport`.
+
+    Example:
+        ```python
+        from langchain_modelslab import ChatModelsLab
+
+        llm = ChatModelsLab(model="mistralai-Magistral-Small-2506")  # key: MODELSLAB_API_KEY
+        msg = llm.invoke("What is the capital of France?")
+        print(msg.content, msg.additional_kwargs.get("reasoning_content"))
+        ```
+    """
+
+    model: str = Field(default=DEFAULT_MODEL, alias="model_name")
+    """ModelsLab model id (sent as `model_id`)."""
+    api_key: SecretStr | None = Field(default_factory=secret_from_env(API_KEY_ENV, default=None))
+    """API key; defaults to `MODELSLAB_API_KEY`. Kept secret everywhere."""
+    base_url: str | None = Field(default_factory=from_env(BASE_URL_ENV, default=None))
+    """API base, default `https://modelslab.com/api/v7/llm` (or `MODELSLAB_BASE_URL`)."""
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    """Sampling temperature, 0-2 (Magistral defaults to 0.7, per its model card)."""
+    max_tokens: int | None = Field(default=None, ge=1)
+    """Most tokens to generate (reasoning included)."""
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Nucleus sampling (Magistral defaults to 0.95)."""
+    top_k: int | None = Field(default=None, ge=-1)
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    repetition_penalty: float | None = Field(default=None, ge=0.0, le=10.0)
+    stop: list[str] | None = Field(default=None, max_length=4, alias="stop_sequences")
+    """Up to 4 stop sequences."""
+    seed: int | None = None
+    n: int | None = Field(default=None, ge=1, le=10)
+    """Number of choices (1-10; not with streaming)."""
+    timeout: float | httpx.Timeout | None = Field(default=None, alias="request_timeout")
+    """Seconds, or an httpx.Timeout; default connect 5 s, read 600 s."""
+    stream_idle_timeout: float | None = 120.0
+    """Longest silence between stream events before the stream fails."""
+    max_retries: int = Field(default=2, ge=0)
+    """Retries of 408/409/429/5xx and connection failures (backoff with jitter)."""
+    max_retry_wait: float = Field(default=60.0, ge=0.0)
+    """Longest server-requested wait honoured before a RateLimitError is raised at once."""
+    max_concurrent_requests: int | None = Field(default=5, ge=1)
+    """In-flight requests per API key, shared process-wide (sync and async); None: no limit."""
+    streaming: bool = False
+    """Stream under the hood even for `invoke`."""
+    stream_usage: bool = True
+    """Ask for token usage on streams (`stream_options.include_usage`)."""
+    reasoning_in_history: bool = False
+    """Send earlier turns' reasoning back to the model (inline `<think>`); off by default."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Extra body fields passed through unchanged (e.g. `{"logprobs": True}`)."""
+    default_headers: dict[str, str] | None = None
+    """Extra request headers (never credentials)."""
+    http_client: httpx.Client | None = Field(default=None, exclude=True)
+    """Your own httpx.Client (proxies, certificates); you close it."""
+    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
+    """Your own httpx.AsyncClient; you close it."""
+
+    _clients: _Clients = PrivateAttr(default_factory=_Clients)
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+        extra="forbid",
+        # Validation errors must never echo the input: it may hold the API key.
+        hide_input_in_errors=True,
+        protected_namespaces=(),
+    )
+
+    # -- validation ---------------------------------------------------------------------------
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        known = set(cls.model_fields)
+        known |= {f.alias for f in cls.model_fields.values() if f.alias}
+        unknown = sorted(str(k) for k in values if k not in known)
+        if unknown:
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, sorted(known), n=1)
+                hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            raise ValueError(
+                f"ChatModelsLab got unknown parameter(s) {', '.join(hints)}; "
+                "pass extra API fields in model_kwargs={...}"
+            )
+        if isinstance(values.get("stop"), str):
+            values = {**values, "stop": [values["stop"]]}
+        return values
+
+    @model_validator(mode="after")
+    def _check_settings(self) -> Self:
+        reserved = sorted(
+            set(self.model_kwargs) & (_RESERVED_KWARGS | set(type(self).model_fields))
+        )
+        if reserved:
+            raise ValueError(
+                f"model_kwargs must not set {', '.join(reserved)}: use the parameter itself"
+            )
+        if self.streaming and (self.n or 1) > 1:
+            raise ValueError("n > 1 cannot be streamed: set streaming=False")
+        try:
+            # Same checks the transport applies per request, made once, up front.
+            validate_params({**self._explicit_params(), **self.model_kwargs})
+            resolve_settings(
+                api_key=self.api_key or "placeholder-checked-later",
+                base_url=self.base_url,
+                timeout=self.timeout,
+                stream_idle_timeout=self.stream_idle_timeout,
+                max_retries=self.max_retries,
+                max_concurrent_requests=self.max_concurrent_requests,
+                max_retry_wait=self.max_retry_wait,
+                default_headers=self.default_headers,
+            )
+        except ModelsLabError as exc:
+            raise ValueError(exc.message) from None
+        return self
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        return model_profile(self.model)
+
+    # -- LangChain identity, tracing, serialisation -------------------------------------------
+
+    @property
+    def _llm_type(self) -> str:
+        return "modelslab-chat"
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": API_KEY_ENV}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["langchain_modelslab", "chat_models"]
+
+    @property
+    def _default_params(self) -> dict[str, Any]:
+        """Body parameters every call sends (model-card defaults filled in)."""
+        return {**recommended_sampling(self.model), **self._explicit_params(), **self.model_kwargs}
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": self.model, **self._default_params}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        model = kwargs.get("model") or self.model
+        params = {**recommended_sampling(model), **self._explicit_params(), **kwargs}
+        ls_params = LangSmithParams(ls_provider=PROVIDER, ls_model_name=model, ls_model_type="chat")
+        if isinstance(params.get("temperature"), (int, float)):
+            ls_params["ls_temperature"] = params["temperature"]
+        if isinstance(params.get("max_tokens"), int):
+            ls_params["ls_max_tokens"] = params["max_tokens"]
+        if ls_stop := stop or params.get("stop") or self.stop:
+            ls_params["ls_stop"] = list(ls_stop)
+        return ls_params
+
+    def _explicit_params(self) -> dict[str, Any]:
+        params = {name: getattr(self, name) for name in _SAMPLING_FIELDS}
+        params["stop"] = self.stop or None
+        return {k: v for k, v in params.items() if v is not None}
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def _payload(
+        self, messages: list[BaseMessage], stop: list[str] | None, *, stream: bool, **kwargs: Any
+    ) -> tuple[str, dict[str, Any]]:
+        """The requested model and the checked request body (no key: the transport adds it)."""
+        kwargs.pop("stream", None)
+        include_usage = bool(kwargs.pop("stream_usage", self.stream_usage))
+        model = str(kwargs.pop("model", None) or kwargs.pop("model_name", None) or self.model)
+        params = {**recommended_sampling(model), **self._explicit_params(), **self.model_kwargs}
+        params.update(kwargs)
+        if stop is not None:
+            params["stop"] = stop or None
+        if stream and (params.get("n") or 1) > 1:
+            raise ModelsLabInvalidInputError("n > 1 cannot be streamed: use invoke or batch")
+        wire = convert_messages(messages, reasoning_in_history=self.reasoning_in_history)
+        # A forced choice ({"type": "function", ...}, already checked by bind_tools) is set
+        # after the transport's checks, whose membership test assumes a hashable choice.
+        forced = params.pop("tool_choice") if isinstance(params.get("tool_choice"), dict) else None
+        payload = build_chat_payload(
+            model, wire, stream=stream, include_usage=include_usage, **params
+        )
+        if forced is not None:
+            if not payload.get("tools"):
+                raise ModelsLabInvalidInputError("tool_choice was given without any tools")
+            payload["tool_choice"] = forced
+        return model, payload
+
+    def _fingerprint(self) -> tuple[Any, ...]:
+        return (
+            self.api_key,
+            self.base_url,
+            repr(self.timeout),
+            self.stream_idle_timeout,
+            self.max_retries,
+            self.max_retry_wait,
+            self.max_concurrent_requests,
+            tuple(sorted((self.default_headers or {}).items())),
+            id(self.http_client),
+            id(self.http_async_client),
+        )
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        return {
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "stream_idle_timeout": self.stream_idle_timeout,
+            "max_retries": self.max_retries,
+            "max_concurrent_requests": self.max_concurrent_requests,
+            "default_headers": self.default_headers,
+            "max_retry_wait": self.max_retry_wait,
+        }
+
+    def _holder(self) -> _Clients:
+        fingerprint = self._fingerprint()
+        holder = self._clients
+        if holder.fingerprint not in (None, fingerprint):
+            # Settings changed (or a model_copy shares our holder): start afresh.
+            holder = self._clients = _Clients()
+        holder.fingerprint = fingerprint
+        return holder
+
+    def _sync_client(self) -> ModelsLabClient:
+        holder = self._holder()
+        with holder.lock:
+            if holder.sync_client is None:
+                holder.sync_client = _transport_call(
+                    lambda: ModelsLabClient(**self._client_kwargs(), http_client=self.http_client)
+                )
+            return holder.sync_client
+
+    def _async_client(self) -> AsyncModelsLabClient:
+        holder = self._holder()
+        with holder.lock:
+            if holder.async_client is None:
+                holder.async_client = _transport_call(
+                    lambda: AsyncModelsLabClient(
+                        **self._client_kwargs(), http_client=self.http_async_client
+                    )
+                )
+            return holder.async_client
+
+    # -- generation ---------------------------------------------------------------------------
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        model, payload = _transport_call(
+            lambda: self._payload(messages, stop, stream=False, **kwargs)
+        )
+        client = self._sync_client()
+        completion = _transport_call(lambda: client.chat(payload))
+        return completion_to_result(completion, requested_model=model)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        model, payload = _transport_call(
+            lambda: self._payload(messages, stop, stream=False, **kwargs)
+        )
+        client = self._async_client()
+        try:
+            completion = await client.chat(payload)
+        except ModelsLabError as exc:
+            raise to_langchain_error(exc) from None
+        return completion_to_result(completion, requested_model=model)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        model, payload = _transport_call(
+            lambda: self._payload(messages, stop, stream=True, **kwargs)
+        )
+        client = self._sync_client()
+        converter = StreamConverter(requested_model=model)
+        events = client.stream_chat(payload)
+        try:
+            for event in events:
+                chunk = converter.feed(event)
+                if chunk is not None:
+                    yield chunk
+        except ModelsLabError as exc:
+            raise to_langchain_error(exc) from None
+        finally:
+            _close(events)
+        yield converter.finish()
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        model, payload = _transport_call(
+            lambda: self._payload(messages, stop, stream=True, **kwargs)
+        )
+        client = self._async_client()
+        converter = StreamConverter(requested_model=model)
+        events = client.stream_chat(payload)
+        try:
+            async for event in events:
+                chunk = converter.feed(event)
+                if chunk is not None:
+                    yield chunk
+        except ModelsLabError as exc:
+            raise to_langchain_error(exc) from None
+        finally:
+            await _aclose(events)
+        yield converter.finish()
+
+    # -- tools and structured output ----------------------------------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[ToolLike],
+        *,
+        tool_choice: ToolChoice = None,
+        strict: bool | None = None,
+        parallel_tool_calls: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (dicts, pydantic models, TypedDicts, functions, BaseTools).
+
+        `tool_choice`: "auto", "none", "any"/"required"/True (some tool), a tool's name, or a
+        `{"type": "function", "function": {"name": ...}}` dict. `strict` asks for schema-exact
+        arguments; `parallel_tool_calls=False` asks for one call at a time.
+        """
+        formatted = format_tools(tools, strict=strict)
+        choice = format_tool_choice(tool_choice, formatted)
+        if choice is not None:
+            kwargs["tool_choice"] = choice
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        method: StructuredMethod = "function_calling",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+        """A runnable that answers with `schema` (pydantic model, TypedDict or JSON schema).
+
+        `method`: "function_calling" (a forced tool call; the default, ModelsLab documents it),
+        "json_mode" (`response_format={"type": "json_object"}`; describe the keys in the
+        prompt) or "json_schema" (`response_format` with the schema; falls back to json_mode
+        if the server refuses it). `include_raw=True` returns `{"raw", "parsed",
+        "parsing_error"}` instead of raising on a parsing error. A refusal raises
+        `langchain_core.exceptions.ModelRefusalError`.
+        """
+        if kwargs:
+            raise ModelsLabInvalidInputError(f"Unsupported arguments: {sorted(kwargs)}")
+        if schema is None:
+            raise ModelsLabInvalidInputError("with_structured_output needs a schema")
+        trace_format = {
+            "kwargs": {"method": method, "strict": strict},
+            "schema": convert_to_json_schema(schema),
+        }
+        llm: Runnable[Any, Any]
+        if method == "function_calling":
+            tool = format_tools([schema], strict=strict)[0]
+            name = tool_name(tool)
+            llm = self.bind_tools(
+                [schema],
+                tool_choice=name,
+                strict=strict,
+                parallel_tool_calls=False,
+                ls_structured_output_format=trace_format,
+            )
+            return assemble(llm, tool_parser(schema, name), include_raw=include_raw)
+        if method == "json_mode":
+            llm = self.bind(
+                response_format={"type": "json_object"}, ls_structured_output_format=trace_format
+            )
+            return assemble(llm, json_parser(schema), include_raw=include_raw)
+        if method == "json_schema":
+            primary = self.bind(
+                response_format=json_schema_format(schema, strict=strict),
+                ls_structured_output_format=trace_format,
+            )
+            fallback = self.bind(
+                response_format={"type": "json_object"}, ls_structured_output_format=trace_format
+            )
+            llm = primary.with_fallbacks(
+                [fallback], exceptions_to_handle=(ModelsLabBadRequestError,)
+            )
+            return assemble(llm, json_parser(schema), include_raw=include_raw)
+        raise ModelsLabInvalidInputError(
+            f"method must be 'function_calling', 'json_mode' or 'json_schema', not {method!r}"
+        )
+
+    # -- tokens and models --------------------------------------------------------------------
+
+    def get_num_tokens(self, text: str) -> int:
+        """Approximate token count of a text, offline (about 4 characters per token)."""
+        return max(1, math.ceil(len(text) / 4)) if text else 0
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Approximate prompt size, offline; `count_tokens` asks ModelsLab for the exact one."""
+        return count_tokens_approximately(messages, tools=list(tools) if tools else None)
+
+    def count_tokens(self, messages: Sequence[BaseMessage], *, model: str | None = None) -> int:
+        """Exact prompt token count from ModelsLab's count_tokens endpoint (one request)."""
+        wire = _transport_call(lambda: convert_messages(list(messages)))
+        client = self._sync_client()
+        return _transport_call(lambda: client.count_tokens(model or self.model, wire))
+
+    async def acount_tokens(
+        self, messages: Sequence[BaseMessage], *, model: str | None = None
+    ) -> int:
+        """Async `count_tokens`."""
+        wire = _transport_call(lambda: convert_messages(list(messages)))
+        try:
+            return await self._async_client().count_tokens(model or self.model, wire)
+        except ModelsLabError as exc:
+            raise to_langchain_error(exc) from None
+
+    def list_models(self) -> list[dict[str, Any]]:
+        """The models this key may use, as ModelsLab lists them (`id`, `owned_by`, ...)."""
+        client = self._sync_client()
+        return _transport_call(client.list_models)
+
+    async def alist_models(self) -> list[dict[str, Any]]:
+        """Async `list_models`."""
+        try:
+            return await self._async_client().list_models()
+        except ModelsLabError as exc:
+            raise to_langchain_error(exc) from None
+
+
+def _transport_call(call: Callable[[], _T]) -> _T:
+    """Run `call`, re-raising transport errors as their dual-inheritance classes."""
+    try:
+        return call()
+    except ModelsLabError as exc:
+        raise to_langchain_error(exc) from None
+
+
+def _close(events: Iterator[Any]) -> None:
+    # Closing the transport's generator aborts the HTTP stream (the caller stopped early).
+    close = getattr(events, "close", None)
+    if close is not None:
+        close()
+
+
+async def _aclose(events: AsyncIterator[Any]) -> None:
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        await aclose()

@@ -1,0 +1,497 @@
+"""ModelsLabLLM: ModelsLab's chat models as a LlamaIndex function-calling LLM."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from contextlib import aclosing, closing
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr
+from llama_index.core.callbacks import CallbackManager
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.llm import ToolSelection
+from llama_index.core.program.function_program import FunctionCallingProgram
+from llama_index.core.types import BaseOutputParser, Model, PydanticProgramMode
+from pydantic import SecretStr
+
+from modelslab_transport import (
+    DEFAULT_MODEL,
+    AsyncModelsLabClient,
+    ClientSettings,
+    ModelsLabClient,
+    build_chat_payload,
+    resolve_settings,
+)
+
+from ._streaming import ChatStream
+from .utils import (
+    chat_to_completion_response,
+    completion_to_chat_response,
+    force_single_tool_call,
+    model_context_window,
+    resolve_tool_choice,
+    to_wire_messages,
+    to_wire_tools,
+    tool_selections_from_response,
+)
+
+if TYPE_CHECKING:
+    from llama_index.core.program.utils import FlexibleModel
+    from llama_index.core.tools.types import BaseTool
+
+__all__ = ["ModelsLabLLM"]
+
+logger = logging.getLogger(__name__)
+
+# Room reserved for the answer when max_tokens is unset: reasoning models think at length.
+_DEFAULT_NUM_OUTPUT = 4096
+# LlamaIndex-level switches that callers pass through **kwargs; never wire parameters.
+_FRAMEWORK_KWARGS = frozenset(
+    {
+        "verbose",
+        "tool_required",
+        "allow_parallel_tool_calls",
+        "error_on_no_tool_call",
+        "error_on_tool_error",
+        "formatted",
+    }
+)
+
+
+class _Clients:
+    """The lazily built transport clients of one ModelsLabLLM.
+
+    Connections are not state: copies share the injected httpx clients but build their own
+    transport clients, and a pickle carries nothing (an unpicklable httpx client stays behind).
+    """
+
+    def __init__(
+        self,
+        http: httpx.Client | None = None,
+        async_http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.lock = threading.Lock()
+        self.http = http
+        self.async_http = async_http
+        self.sync: ModelsLabClient | None = None
+        self.async_: AsyncModelsLabClient | None = None
+
+    def __copy__(self) -> _Clients:
+        return _Clients(self.http, self.async_http)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Clients:
+        return _Clients(self.http, self.async_http)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Clients, ())
+
+
+class ModelsLabLLM(FunctionCallingLLM):
+    """ModelsLab's LLM API (Magistral Small 2506 and friends) as a LlamaIndex LLM.
+
+    Chat, completion and streaming (sync and async), tool calling for agents, structured
+    prediction through function calling, reasoning kept apart from the answer as a
+    ThinkingBlock. Requests go through `modelslab_transport` (retries, typed errors,
+    per-key concurrency limit); the API key is private and never serialised.
+
+    Example:
+        ```python
+        from llama_index.core import Settings
+        from llama_index_modelslab import ModelsLabLLM
+
+        Settings.llm = ModelsLabLLM()  # key from MODELSLAB_API_KEY
+        print(Settings.llm.complete("Name the capital of France."))
+        ```
+    """
+
+    model: str = Field(default=DEFAULT_MODEL, min_length=1, description="ModelsLab model id.")
+    base_url: str = Field(default="", description="API base URL (MODELSLAB_BASE_URL).")
+    temperature: float | None = Field(
+        default=None, ge=0.0, le=2.0, description="Sampling temperature; None: server default."
+    )
+    max_tokens: int | None = Field(
+        default=None, ge=1, description="Most tokens to generate, thinking included."
+    )
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0, description="Nucleus sampling.")
+    context_window: int | None = Field(
+        default=None, ge=1, description="Usable context window; None: known value per model."
+    )
+    timeout: float | None = Field(
+        default=None, gt=0, description="Read/write timeout in seconds (connect stays 5 s)."
+    )
+    stream_idle_timeout: float | None = Field(
+        default=120.0, gt=0, description="Longest silence between stream events, in seconds."
+    )
+    max_retries: int = Field(default=2, ge=0, description="Retries of retryable failures.")
+    max_concurrent_requests: int | None = Field(
+        default=5, ge=1, description="In-flight requests per API key, process-wide."
+    )
+    max_retry_wait: float = Field(
+        default=60.0, ge=0, description="Longest server-requested wait honoured before retrying."
+    )
+    additional_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="Extra request parameters (seed, stop, top_k, ...)."
+    )
+    default_headers: dict[str, str] | None = Field(
+        default=None, exclude=True, description="Extra HTTP headers sent with every request."
+    )
+    is_function_calling_model: bool = Field(
+        default=True, description="Whether the model supports tool calling."
+    )
+
+    _api_key: SecretStr = PrivateAttr()
+    _settings: ClientSettings = PrivateAttr()
+    _clients: _Clients = PrivateAttr(default_factory=lambda: _Clients())
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        api_key: str | SecretStr | None = None,
+        base_url: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        context_window: int | None = None,
+        timeout: float | None = None,
+        stream_idle_timeout: float | None = 120.0,
+        max_retries: int = 2,
+        max_concurrent_requests: int | None = 5,
+        max_retry_wait: float = 60.0,
+        additional_kwargs: dict[str, Any] | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+        is_function_calling_model: bool = True,
+        callback_manager: CallbackManager | None = None,
+        system_prompt: str | None = None,
+        output_parser: BaseOutputParser | None = None,
+        pydantic_program_mode: PydanticProgramMode = PydanticProgramMode.DEFAULT,
+        **kwargs: Any,
+    ) -> None:
+        # Resolve and check key, URL and limits first, so a mistake shows at construction.
+        settings = resolve_settings(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            stream_idle_timeout=stream_idle_timeout,
+            max_retries=max_retries,
+            max_concurrent_requests=max_concurrent_requests,
+            max_retry_wait=max_retry_wait,
+            default_headers=default_headers,
+        )
+        super().__init__(
+            model=model,
+            base_url=settings.base_url,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            context_window=context_window,
+            timeout=timeout,
+            stream_idle_timeout=stream_idle_timeout,
+            max_retries=max_retries,
+            max_concurrent_requests=max_concurrent_requests,
+            max_retry_wait=max_retry_wait,
+            additional_kwargs=dict(additional_kwargs or {}),
+            default_headers=dict(default_headers) if default_headers else None,
+            is_function_calling_model=is_function_calling_model,
+            callback_manager=callback_manager,
+            system_prompt=system_prompt,
+            output_parser=output_parser,
+            pydantic_program_mode=pydantic_program_mode,
+            **kwargs,
+        )
+        self._settings = settings
+        self._api_key = settings.api_key
+        self._clients = _Clients(http_client, async_http_client)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "ModelsLabLLM"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(
+            context_window=self.context_window or model_context_window(self.model),
+            num_output=self.max_tokens or _DEFAULT_NUM_OUTPUT,
+            is_chat_model=True,
+            is_function_calling_model=self.is_function_calling_model,
+            model_name=self.model,
+            system_role=MessageRole.SYSTEM,
+        )
+
+    # -- clients ------------------------------------------------------------------------------
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        settings = self._settings
+        return {
+            "api_key": self._api_key,
+            "base_url": settings.base_url,
+            "timeout": settings.timeout,
+            "stream_idle_timeout": settings.stream_idle_timeout,
+            "max_retries": settings.max_retries,
+            "max_concurrent_requests": settings.max_concurrent_requests,
+            "default_headers": settings.default_headers,
+            "max_retry_wait": settings.max_retry_wait,
+        }
+
+    def _get_client(self) -> ModelsLabClient:
+        clients = self._clients
+        with clients.lock:
+            if clients.sync is None:
+                clients.sync = ModelsLabClient(**self._client_kwargs(), http_client=clients.http)
+            return clients.sync
+
+    def _get_aclient(self) -> AsyncModelsLabClient:
+        clients = self._clients
+        with clients.lock:
+            if clients.async_ is None:
+                clients.async_ = AsyncModelsLabClient(
+                    **self._client_kwargs(), http_client=clients.async_http
+                )
+            return clients.async_
+
+    def close(self) -> None:
+        """Close the sync connection pool (injected httpx clients are left to their owner)."""
+        client, self._clients.sync = self._clients.sync, None
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        """Close both connection pools."""
+        self.close()
+        aclient, self._clients.async_ = self._clients.async_, None
+        if aclient is not None:
+            await aclient.aclose()
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # LlamaIndex's BaseComponent drops unpicklable private attributes from the live object;
+        # our only unpicklable state (connections) pickles as an empty _Clients instead.
+        state = BaseModel.__getstate__(self)
+        return {**state, "__pydantic_private__": dict(state["__pydantic_private__"] or {})}
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        # Restore as pickled (BaseComponent would re-run __init__ and re-read the key from env).
+        BaseModel.__setstate__(self, state)
+
+    # -- payload ------------------------------------------------------------------------------
+
+    def _payload(
+        self, messages: Sequence[ChatMessage], *, stream: bool, **kwargs: Any
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "top_p": self.top_p,
+            **self.additional_kwargs,
+        }
+        params.update({k: v for k, v in kwargs.items() if k not in _FRAMEWORK_KWARGS})
+        tools = params.get("tools")
+        if tools:
+            params["tools"] = [
+                tool if isinstance(tool, Mapping) else to_wire_tools([tool])[0] for tool in tools
+            ]
+        else:
+            # Never send tool_choice without tools: ModelsLab refuses it.
+            for key in ("tools", "tool_choice", "parallel_tool_calls"):
+                params.pop(key, None)
+        return build_chat_payload(self.model, to_wire_messages(messages), stream=stream, **params)
+
+    # -- chat ---------------------------------------------------------------------------------
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return self._chat(messages, **kwargs)
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        return self._stream_chat(messages, **kwargs)
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return await self._achat(messages, **kwargs)
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        return self._astream_chat(messages, **kwargs)
+
+    def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        payload = self._payload(messages, stream=False, **kwargs)
+        return completion_to_chat_response(self._get_client().chat(payload))
+
+    async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        payload = self._payload(messages, stream=False, **kwargs)
+        return completion_to_chat_response(await self._get_aclient().chat(payload))
+
+    def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        payload = self._payload(messages, stream=True, **kwargs)  # bad input fails here
+        client = self._get_client()
+
+        def gen() -> Generator[ChatResponse, None, None]:
+            stream = ChatStream()
+            with closing(client.stream_chat(payload)) as events:  # type: ignore[type-var]
+                for event in events:
+                    response = stream.feed(event)
+                    if response is not None:
+                        yield response
+            yield stream.final()
+
+        return gen()
+
+    def _astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
+        payload = self._payload(messages, stream=True, **kwargs)
+        client = self._get_aclient()
+
+        async def gen() -> AsyncGenerator[ChatResponse, None]:
+            stream = ChatStream()
+            async with aclosing(client.stream_chat(payload)) as events:  # type: ignore[type-var]
+                async for event in events:
+                    response = stream.feed(event)
+                    if response is not None:
+                        yield response
+            yield stream.final()
+
+        return gen()
+
+    # -- completion ---------------------------------------------------------------------------
+
+    def _prompt_messages(self, prompt: str) -> list[ChatMessage]:
+        return [ChatMessage(role=MessageRole.USER, content=prompt)]
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return chat_to_completion_response(self._chat(self._prompt_messages(prompt), **kwargs))
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        responses = self._stream_chat(self._prompt_messages(prompt), **kwargs)
+
+        def gen() -> Generator[CompletionResponse, None, None]:
+            with closing(responses):
+                for response in responses:
+                    yield chat_to_completion_response(response)
+
+        return gen()
+
+    @llm_completion_callback()
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        response = await self._achat(self._prompt_messages(prompt), **kwargs)
+        return chat_to_completion_response(response)
+
+    @llm_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        responses = self._astream_chat(self._prompt_messages(prompt), **kwargs)
+
+        async def gen() -> AsyncGenerator[CompletionResponse, None]:
+            async with aclosing(responses):
+                async for response in responses:
+                    yield chat_to_completion_response(response)
+
+        return gen()
+
+    # -- tools --------------------------------------------------------------------------------
+
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        tool_choice: str | dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Build chat() arguments for a tool-calling turn; chat_history is left untouched."""
+        messages = list(chat_history or [])
+        if isinstance(user_msg, str):
+            user_msg = ChatMessage(role=MessageRole.USER, content=user_msg)
+        if user_msg is not None:
+            messages.append(user_msg)
+        tool_specs = to_wire_tools(tools)
+        chat_kwargs: dict[str, Any] = {"messages": messages, **kwargs}
+        if tool_specs:
+            names = [spec["function"]["name"] for spec in tool_specs]
+            chat_kwargs["tools"] = tool_specs
+            chat_kwargs["tool_choice"] = resolve_tool_choice(tool_choice, tool_required, names)
+            chat_kwargs["parallel_tool_calls"] = allow_parallel_tool_calls
+        return chat_kwargs
+
+    def _validate_chat_with_tools_response(
+        self,
+        response: ChatResponse,
+        tools: Sequence[BaseTool],
+        allow_parallel_tool_calls: bool = False,
+        **kwargs: Any,
+    ) -> ChatResponse:
+        if not allow_parallel_tool_calls:
+            force_single_tool_call(response)
+        return response
+
+    def get_tool_calls_from_response(
+        self,
+        response: ChatResponse,
+        error_on_no_tool_call: bool = True,
+        **kwargs: Any,
+    ) -> list[ToolSelection]:
+        """Tool calls of a response; partial JSON is tolerated when not erroring."""
+        return tool_selections_from_response(response, error_on_no_tool_call=error_on_no_tool_call)
+
+    # -- structured streaming -----------------------------------------------------------------
+
+    def _structured_program(
+        self, output_cls: type[Model], prompt: Any
+    ) -> FunctionCallingProgram[Model]:
+        # LlamaIndex's streaming program drops tool_required; force the call explicitly.
+        return FunctionCallingProgram(
+            output_cls=output_cls, llm=self, prompt=prompt, tool_choice="required"
+        )
+
+    def _structured_stream_call(
+        self,
+        output_cls: type[Model],
+        prompt: Any,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Generator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None, None]:
+        if self.pydantic_program_mode != PydanticProgramMode.DEFAULT:
+            return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)
+        program = self._structured_program(output_cls, prompt)
+        return program.stream_call(llm_kwargs=llm_kwargs, **prompt_args)
+
+    async def _structured_astream_call(
+        self,
+        output_cls: type[Model],
+        prompt: Any,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> AsyncGenerator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None]:
+        if self.pydantic_program_mode != PydanticProgramMode.DEFAULT:
+            return await super()._structured_astream_call(
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )
+        program = self._structured_program(output_cls, prompt)
+        return await program.astream_call(llm_kwargs=llm_kwargs, **prompt_args)

@@ -1,0 +1,85 @@
+"""ModelsLab's LLM API emulated on loopback: a real HTTP server for tests, demos and notebooks.
+
+    from modelslab_emulator import Emulator
+    with Emulator() as emu:                   # free loopback port; any non-empty key accepted
+        emu.base_url                          # "http://127.0.0.1:PORT/api/v7/llm"
+
+Endpoints (under ``/api/v7/llm``): ``POST /chat/completions`` (OpenAI-style, SSE when ``stream``
+or ``streaming``), ``POST /v1/messages`` (Anthropic-style), ``POST /v1/messages/count_tokens``,
+``GET /v1/models``. Auth: ``Authorization: Bearer K``, ``x-api-key: K`` or body ``"key"``.
+
+The scripted model (deterministic)
+----------------------------------
+* Tokens are words: ``\\S+\\s*`` pieces. ``prompt_tokens`` = tokens of every message's text (plus
+  the Anthropic ``system``); ``completion_tokens`` = reasoning + answer tokens (or the tokens of
+  the tool-call argument JSON), times ``n``; ``completion_tokens_details.reasoning_tokens`` when
+  the model reasoned. Prompts over the context window (40,960 for Magistral, 131,072 otherwise)
+  get a 400 mentioning "maximum context length".
+* Answer: ``You said: <last user text>`` (text parts joined by a space; images ignored).
+* Magistral ids (containing "magistral") think first:
+  ``<think>\\nThe user wrote N words. I will answer plainly.\\n</think>\\nYou said: ...`` with N the
+  token count of the last user text. Scenario ``reasoning-field`` puts the reasoning in
+  ``reasoning_content``, ``reasoning-openrouter`` in ``reasoning``. Other models do not think.
+  ``/v1/messages`` returns the reasoning as a ``thinking`` block.
+* ``max_tokens`` caps reasoning + answer tokens (finish ``length``; a cut think block stays
+  unclosed); ``stop`` cuts the answer before the earliest stop string; ``n`` repeats the choice.
+* Tools (unless ``tool_choice`` is ``none``): a forced function is always called; ``required``
+  calls the tools named in the last user message that have no result yet (else all named, else
+  the first tool); ``auto`` calls the named tools without a ``role: tool`` result since the last
+  user message (only the first if ``parallel_tool_calls`` is false). "Named" = the tool name
+  appears as a whole identifier. Once answered: ``Based on the tool results: get_weather
+  returned "sunny, 21C"; get_time returned "09:00".`` (Magistral thinks ``I have 2 tool results.
+  I will use them.`` first). Tool-call ids are 9 alphanumerics from a hash of the conversation.
+* Arguments (and ``json_schema`` answers) are synthesised from the schema: strings take the
+  last user message's quoted strings in order ('..', "..", curly quotes), else capitalised words
+  after in/for/of/named/called, else ``"example"`` (known ``format``s get fixed values);
+  integers/numbers take the prompt's numbers in order (else the default, else 1, clamped);
+  booleans ``true``; enums/const the first value; arrays ``max(1, minItems)`` items; objects their
+  ``required`` properties (all properties when there is no ``required``; optional ones with a
+  ``default`` get it); ``$ref``/``$defs``, ``anyOf``/``oneOf`` (first non-null), ``allOf``.
+* ``json_object``: keys are the quoted strings of the last user message, each valued
+  ``"<key> for: <user text>"``; else ``{"answer": "<user text>"}``. No think block in JSON mode.
+* Streams: ``: OPENROUTER PROCESSING`` comment, one chunk per token (role on the first), tool
+  calls as a header fragment then ~8-character argument fragments, a finish chunk with an empty
+  delta, a usage-only chunk (``choices: []``) when ``stream_options.include_usage``, ``[DONE]``.
+
+Scenarios
+---------
+Header ``X-Emulator-Scenario: name;k=v;k2=v2, name2`` (unknown names get a 400). Any scenario
+takes ``times=N`` (fire on the first N requests carrying this exact header value, then behave
+normally; -1 = always; default 1 for rate-limit/server-error/html-502, -1 otherwise) and an
+ignored ``id=...`` to make the header value unique. ``Emulator.clear()`` resets the counters.
+Whole-reply faults (the first firing one wins, later ones are not counted):
+``rate-limit;retry_after=S;header=0|1;date=1;retry_after_ms=MS;reset=1`` (429, body
+``retry_after``, ``Retry-After`` header unless ``header=0``), ``server-error;status=5xx;
+should_retry=true|false``, ``html-502;status=502|503|504`` (nginx HTML page),
+``insufficient-credits`` (402), ``forbidden`` (403), ``processing`` (200 queue reply),
+``redirect`` (302 to the same path with ``?redirected=1``, which is then served normally),
+``error-200`` (``{"status":"error","message":"Provider returned error"}`` with HTTP 200; for
+streams as the first data event). Shaping: ``content-blocks``, ``reasoning-field``,
+``reasoning-openrouter``, ``think-split``, ``multi-tool-chunk``, ``repeat-tool-id``,
+``no-tool-index``, ``no-usage``, ``usage-on-last-chunk``, ``openai-error``, ``legacy-messege``,
+``extra-fields``, ``unicode`` (answer gains `` héllo 你好 🙂 \u2028 \u0085 ok``; bytes are
+written cut inside every multi-byte character), ``crlf``, ``cr``, ``no-space``,
+``multiline-data``, ``slow-first-byte;delay=S`` (default 1), ``trickle;delay=S`` (default
+0.05, between events), ``queue-limit;max=N;retry_after=S`` (429 while more than N requests
+of this key are in flight). Stream endings: ``error-mid-stream;after=K`` (K=3 content chunks,
+then the error event, then ``[DONE]``), ``drop-mid-stream;after=K`` (K chunks then the socket is
+shut without the terminating HTTP chunk; non-streaming: half of a Content-Length body),
+``truncated;after=K`` (K chunks then a clean end, no finish, no ``[DONE]``), ``no-done``.
+
+Inspection
+----------
+``emu.requests``: ``RecordedRequest``s in arrival order (header names lower-cased,
+``Authorization``/``x-api-key`` values and the body's ``"key"`` replaced by ``[REDACTED]``).
+``emu.max_in_flight``: ``{Emulator.fingerprint(key): highest simultaneous requests}``;
+``emu.max_in_flight_total``: the same over all keys; ``emu.in_flight``: current counts.
+"""
+
+from __future__ import annotations
+
+from ._emulator import Emulator
+from ._log import RecordedRequest
+from ._scenarios import HEADER as SCENARIO_HEADER
+
+__all__ = ["SCENARIO_HEADER", "Emulator", "RecordedRequest"]

@@ -1,0 +1,46 @@
+"""``python -m modelslab_emulator``: serve the emulator in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from ._emulator import Emulator
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the emulator until interrupted; prints its base URL on the first line."""
+    parser = argparse.ArgumentParser(
+        prog="modelslab-emulator", description="ModelsLab's LLM API, emulated on loopback."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (0 = any free port)")
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help="accept only this key (repeatable); default: any non-empty key",
+    )
+    args = parser.parse_args(argv)
+    try:
+        emulator = Emulator(args.host, args.port, args.api_keys).start()
+    except (ValueError, OSError) as error:
+        parser.exit(2, f"modelslab-emulator: {error}\n")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(emulator.base_url, flush=True)
+    print("ModelsLab emulator running; Ctrl-C to stop.", file=sys.stderr, flush=True)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""The models the emulator serves, with their context windows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One served model."""
+
+    id: str
+    owned_by: str
+    context_window: int
+
+    @property
+    def thinks(self) -> bool:
+        """Magistral models reason in ``<think>`` before answering."""
+        return "magistral" in self.id.lower()
+
+
+CREATED = 1750000000
+MODELS: tuple[ModelInfo, ...] = (
+    ModelInfo("mistralai-Magistral-Small-2506", "mistralai", 40_960),
+    ModelInfo("meta-llama-llama-3.1-8b-instruct", "meta-llama", 131_072),
+    ModelInfo("Qwen-Qwen3-Next-80B-A3B-Instruct", "Qwen", 131_072),
+    ModelInfo("deepseek-deepseek-r1-distill-llama-70b", "deepseek", 131_072),
+    ModelInfo("openai-gpt-oss-20b", "openai", 131_072),
+)
+_BY_ID = {model.id.lower(): model for model in MODELS}
+
+
+def find_model(model_id: str) -> ModelInfo | None:
+    """The served model with this id (case-insensitive), or None."""
+    return _BY_ID.get(model_id.lower())
+
+
+def models_listing() -> dict[str, object]:
+    """Body of ``GET /v1/models``."""
+    return {
+        "object": "list",
+        "data": [
+            {"id": m.id, "object": "model", "created": CREATED, "owned_by": m.owned_by}
+            for m in MODELS
+        ],
+    }

@@ -1,0 +1,53 @@
+"""API errors and their three wire shapes (ModelsLab, OpenAI, legacy ``messege``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "insufficient_quota",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+}
+
+
+class ApiError(Exception):
+    """An error reply: HTTP status, message, optional ``retry_after`` and extra headers."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
+        self.headers = headers or {}
+
+
+def error_body(
+    message: str, *, status: int, shape: str = "modelslab", retry_after: float | None = None
+) -> dict[str, Any]:
+    """The JSON body of an error in ``shape``: ``modelslab`` | ``openai`` | ``legacy``."""
+    body: dict[str, Any]
+    if shape == "openai":
+        kind = _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "api_error")
+        body = {"error": {"message": message, "type": kind, "code": str(status)}}
+    elif shape == "legacy":
+        body = {"status": "error", "messege": message}
+    else:
+        body = {"status": "error", "message": message}
+    if retry_after is not None:
+        body["retry_after"] = _number(retry_after)
+    return body
+
+
+def _number(value: float) -> int | float:
+    return int(value) if value == int(value) else value

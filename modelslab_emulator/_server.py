@@ -1,0 +1,292 @@
+"""The HTTP server: request parsing, auth, routing, recording and writing replies."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from ._anthropic import count_tokens_body, message_body, message_stream, parse_messages
+from ._catalog import models_listing
+from ._chat import ChatReply
+from ._errors import ApiError
+from ._faults import Reply, error_reply, json_reply, rate_limited, terminal_reply
+from ._log import (
+    InFlight,
+    RecordedRequest,
+    RequestLog,
+    key_fingerprint,
+    redact_body,
+    redact_headers,
+)
+from ._model import complete
+from ._scenarios import HEADER, Counters, Scenarios
+from ._sse import SseStyle, StreamPlan, apply_faults
+from ._validate import parse_chat
+
+PREFIX = "/api/v7/llm"
+_ROUTES = {
+    "/chat/completions": "POST",
+    "/v1/messages": "POST",
+    "/v1/messages/count_tokens": "POST",
+    "/v1/models": "GET",
+}
+_FAULTY_STREAM = ("drop-mid-stream", "no-done", "truncated", "error-mid-stream")
+
+
+class ServerState:
+    """Everything the request handlers share."""
+
+    def __init__(self, api_keys: frozenset[str] | None) -> None:
+        self.api_keys = api_keys
+        self.log = RequestLog()
+        self.counters = Counters()
+        self.in_flight = InFlight()
+        self.stopping = threading.Event()
+        self.root_url = ""
+        self._connections: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def track(self, connection: socket.socket, live: bool) -> None:
+        """Remember (or forget) a live client connection."""
+        with self._lock:
+            if live:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    def close_connections(self) -> None:
+        """Shut every live client connection down (used by ``stop``)."""
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    """A threaded HTTP server with a deep accept queue that tracks its connections."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], state: ServerState, family: int) -> None:
+        self.address_family = family
+        self.state = state
+        super().__init__(address, _Handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        self.state.track(request, True)
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            self.state.track(request, False)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 300  # idle keep-alive connections give their thread back eventually
+    server: EmulatorHTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence: the server never logs requests (they may carry a key)."""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        state = self.server.state
+        self._ticket = state.log.ticket()
+        self._arrival = time.monotonic()
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        self._raw = self.rfile.read(length) if length > 0 else b""
+        try:
+            self._body: Any = json.loads(self._raw) if self._raw else None
+            self._json_ok = True
+        except (ValueError, UnicodeDecodeError):
+            self._body, self._json_ok = None, False
+        key = self._key()
+        fingerprint = key_fingerprint(key) if key else None
+        in_flight = state.in_flight.enter(fingerprint) if fingerprint else 0
+        try:
+            self._handle(key, in_flight)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError):
+            self.close_connection = True
+        finally:
+            if fingerprint:
+                state.in_flight.leave(fingerprint)
+
+    def _key(self) -> str | None:
+        auth = self.headers.get("Authorization", "")
+        if auth.lower().startswith("bearer ") and auth[7:].strip():
+            return auth[7:].strip()
+        if self.headers.get("x-api-key", "").strip():
+            return self.headers["x-api-key"].strip()
+        key = self._body.get("key") if isinstance(self._body, dict) else None
+        return key if isinstance(key, str) and key else None
+
+    def _handle(self, key: str | None, in_flight: int) -> None:
+        state = self.server.state
+        scenarios = Scenarios()
+        try:
+            scenarios = state.counters.resolve(self.headers.get(HEADER))
+            if scenarios.has("slow-first-byte"):
+                state.stopping.wait(scenarios.number("slow-first-byte", "delay", 1.0))
+            result = self._route(key, in_flight, scenarios)
+        except ApiError as error:
+            result = error_reply(error, scenarios.error_shape)
+        except Exception as error:  # an emulator bug must still answer, never hang the client
+            bug = ApiError(500, f"Emulator internal error: {type(error).__name__}")
+            result = error_reply(bug, scenarios.error_shape)
+        if isinstance(result, StreamPlan):
+            self._send_stream(result, scenarios)
+        else:
+            self._send(result, scenarios)
+
+    def _route(self, key: str | None, in_flight: int, scenarios: Scenarios) -> Reply | StreamPlan:
+        path, _, query = self.path.partition("?")
+        endpoint = path[len(PREFIX) :] if path.startswith(PREFIX + "/") else None
+        if endpoint not in _ROUTES:
+            raise ApiError(404, f"Not found: {path}")
+        if _ROUTES[endpoint] != self.command:
+            raise ApiError(405, f"Method {self.command} not allowed on {path}")
+        state = self.server.state
+        if key is None:
+            raise ApiError(401, "Missing API key")
+        if state.api_keys is not None and key not in state.api_keys:
+            raise ApiError(401, "Invalid API key")
+        if scenarios.has("queue-limit") and in_flight > scenarios.number("queue-limit", "max", 5):
+            raise rate_limited(scenarios, "queue-limit")
+        body = self._body
+        stream = isinstance(body, dict) and bool(body.get("stream") or body.get("streaming"))
+        if scenarios.terminal and not (scenarios.terminal == "redirect" and "redirected" in query):
+            location = f"{state.root_url}{path}?{query + '&' if query else ''}redirected=1"
+            return terminal_reply(
+                scenarios, stream=stream, base_url=state.root_url + PREFIX, location=location
+            )
+        if self.command == "GET":
+            return json_reply(200, models_listing())
+        if not self._json_ok:
+            raise ApiError(400, "Malformed JSON in the request body.")
+        return self._endpoint(endpoint, scenarios)
+
+    def _endpoint(self, endpoint: str, scenarios: Scenarios) -> Reply | StreamPlan:
+        created = int(time.time())
+        unicode = scenarios.has("unicode")
+        if endpoint == "/chat/completions":
+            chat = parse_chat(self._body, unicode=unicode)
+            rid = f"gen-{created}{self._ticket:06d}"
+            reply = ChatReply(chat, complete(chat.model), scenarios, rid, created)
+            return reply.stream() if chat.stream else json_reply(200, reply.body())
+        if endpoint == "/v1/messages":
+            request = parse_messages(self._body, unicode=unicode)
+            rid = f"msg_emu{created}{self._ticket:06d}"
+            completion = complete(request.model)
+            if request.stream:
+                return message_stream(request, completion, rid)
+            return json_reply(200, message_body(request, completion, rid))
+        return json_reply(200, count_tokens_body(self._body))
+
+    def _record(self, status: int, scenarios: Scenarios) -> None:
+        entry = RecordedRequest(
+            method=self.command,
+            path=self.path,
+            headers=redact_headers(self.headers.items()),
+            body=redact_body(self._body),
+            scenario=self.headers.get(HEADER),
+            status=status,
+            received_at=self._arrival,
+        )
+        self.server.state.log.add(self._ticket, entry)
+
+    def _start(self, status: int, headers: dict[str, str], scenarios: Scenarios) -> None:
+        self._record(status, scenarios)
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    def _send(self, reply: Reply, scenarios: Scenarios) -> None:
+        content_type = reply.content_type
+        if content_type != "text/html":
+            content_type += "; charset=utf-8"
+        headers = {"Content-Type": content_type, "Content-Length": str(len(reply.body))}
+        drop = scenarios.has("drop-mid-stream") and reply.status == 200
+        if drop or reply.status == 302:
+            headers["Connection"] = "close"
+            self.close_connection = True
+        self._start(reply.status, {**headers, **reply.headers}, scenarios)
+        if drop:
+            self.wfile.write(reply.body[: len(reply.body) // 2])
+            self._abort()
+            return
+        for part in _split_utf8(reply.body) if scenarios.has("unicode") else [reply.body]:
+            self.wfile.write(part)
+
+    def _send_stream(self, plan: StreamPlan, scenarios: Scenarios) -> None:
+        style = SseStyle.for_scenarios(scenarios)
+        events, drop = apply_faults(plan, scenarios)
+        headers = {
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-cache",
+            "Transfer-Encoding": "chunked",
+        }
+        if any(scenarios.has(name) for name in _FAULTY_STREAM):
+            headers["Connection"] = "close"
+            self.close_connection = True
+        self._start(200, headers, scenarios)
+        delay = scenarios.number("trickle", "delay", 0.05) if scenarios.has("trickle") else 0.0
+        if plan.comment:
+            self._chunk(style.comment(plan.comment))
+        for event in events:
+            if delay and self.server.state.stopping.wait(delay):
+                drop = True
+                break
+            data = style.event(event.data, event.name)
+            for part in _split_utf8(data) if scenarios.has("unicode") else [data]:
+                self._chunk(part)
+        if drop:
+            self._abort()
+        else:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def _abort(self) -> None:
+        """End the connection abruptly: no terminating chunk, no further bytes."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _split_utf8(data: bytes) -> list[bytes]:
+    """``data`` in pieces cut inside every multi-byte UTF-8 character (after its first byte)."""
+    pieces, start = [], 0
+    for index, byte in enumerate(data):
+        if byte >= 0xC0 and index + 1 < len(data):
+            pieces.append(data[start : index + 1])
+            start = index + 1
+    pieces.append(data[start:])
+    return pieces

@@ -1,0 +1,62 @@
+"""Word "tokens" and conversation helpers shared by the scripted model and the endpoints."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+_TOKEN = re.compile(r"\S+\s*")
+
+
+def tokens(text: str) -> list[str]:
+    """Split text into the emulator's tokens: `\\S+\\s*` pieces (leading whitespace is dropped)."""
+    return _TOKEN.findall(text)
+
+
+def count_tokens(text: str) -> int:
+    """Number of tokens in ``text``."""
+    return len(_TOKEN.findall(text))
+
+
+def first_tokens(text: str, limit: int) -> str:
+    """The first ``limit`` tokens of ``text``, trailing whitespace removed."""
+    return "".join(_TOKEN.findall(text)[:limit]).rstrip()
+
+
+def content_text(content: Any) -> str:
+    """Text of a message ``content``: a string, or the text parts of a list joined by a space."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts: list[str] = []
+        for part in content:
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, dict):
+                text = part.get("text")
+                if isinstance(text, str) and part.get("type", "text") == "text":
+                    parts.append(text)
+        return " ".join(parts)
+    return ""
+
+
+def last_user_index(messages: Sequence[dict[str, Any]]) -> int:
+    """Index of the last ``role: user`` message, or -1."""
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].get("role") == "user":
+            return index
+    return -1
+
+
+def last_user_text(messages: Sequence[dict[str, Any]]) -> str:
+    """Text of the last user message ("" when there is none)."""
+    index = last_user_index(messages)
+    return content_text(messages[index].get("content")) if index >= 0 else ""
+
+
+def prompt_tokens(messages: Sequence[dict[str, Any]], system: str = "") -> int:
+    """Prompt size: tokens of every message's text (plus an optional system text)."""
+    return count_tokens(system) + sum(
+        count_tokens(content_text(m.get("content"))) for m in messages
+    )

@@ -1,0 +1,112 @@
+"""A thin, typed transport for ModelsLab's LLM API, shared by the LangChain and LlamaIndex
+adapters: auth, request payloads, retries, timeouts, per-key concurrency limits, SSE decoding,
+neutral stream events and typed errors, over httpx. No framework imports.
+
+>>> from modelslab_transport import ModelsLabClient, build_chat_payload, DEFAULT_MODEL
+>>> client = ModelsLabClient()  # doctest: +SKIP  (reads MODELSLAB_API_KEY)
+>>> payload = build_chat_payload(DEFAULT_MODEL, [{"role": "user", "content": "Hi"}])
+>>> for event in client.stream_chat(payload):  # doctest: +SKIP
+...     print(event)
+"""
+
+from __future__ import annotations
+
+from ._async_client import AsyncModelsLabClient
+from ._client import ModelsLabClient
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ContextLengthExceededError,
+    IncompleteStreamError,
+    InsufficientCreditsError,
+    InvalidInputError,
+    MissingAPIKeyError,
+    ModelsLabError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    UnexpectedResponseError,
+)
+from ._events import (
+    ChatCompletion,
+    Choice,
+    FinishEvent,
+    ReasoningDelta,
+    StreamEvent,
+    StreamStart,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageEvent,
+)
+from ._ids import normalize_tool_call_id
+from ._payload import build_chat_payload, validate_params
+from ._reasoning import ThinkSplitter
+from ._response import parse_completion
+from ._settings import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    DEFAULT_MODEL,
+    ClientSettings,
+    resolve_settings,
+)
+from ._sse import ServerSentEvent, SSEDecoder
+from ._stream import StreamAccumulator, StreamDecoder, accumulate
+from ._tool_calls import ToolCallAssembler
+from ._version import __version__
+
+__all__ = [
+    "API_KEY_ENV",
+    "BASE_URL_ENV",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MODEL",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncModelsLabClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatCompletion",
+    "Choice",
+    "ClientSettings",
+    "ContextLengthExceededError",
+    "FinishEvent",
+    "IncompleteStreamError",
+    "InsufficientCreditsError",
+    "InvalidInputError",
+    "MissingAPIKeyError",
+    "ModelsLabClient",
+    "ModelsLabError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ReasoningDelta",
+    "SSEDecoder",
+    "ServerError",
+    "ServerSentEvent",
+    "StreamAccumulator",
+    "StreamDecoder",
+    "StreamEvent",
+    "StreamStart",
+    "TextDelta",
+    "ThinkSplitter",
+    "ToolCall",
+    "ToolCallAssembler",
+    "ToolCallDelta",
+    "UnexpectedResponseError",
+    "Usage",
+    "UsageEvent",
+    "__version__",
+    "accumulate",
+    "build_chat_payload",
+    "normalize_tool_call_id",
+    "parse_completion",
+    "resolve_settings",
+    "validate_params",
+]

@@ -1,0 +1,263 @@
+"""The asynchronous client: an httpx.AsyncClient per event loop, retries, limits, streaming."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from ._errors import APITimeoutError, ModelsLabError
+from ._events import ChatCompletion, StreamEvent
+from ._exchange import (
+    CHAT_PATH,
+    COUNT_TOKENS_PATH,
+    MODELS_PATH,
+    completion_events,
+    decode_json,
+    encode_body,
+    failure,
+    is_event_stream,
+    log_attempt,
+    plain_payload,
+    request_headers,
+    stream_timeout,
+    streaming_payload,
+)
+from ._limiter import KeySlots, slots_for_key
+from ._response import parse_completion
+from ._retry import RetrySignal, ask_retry, error_from_transport
+from ._settings import ClientSettings, resolve_settings
+from ._sse import SSEDecoder
+from ._stream import StreamDecoder
+from ._tokens import count_tokens_body, models_from_body
+
+__all__ = ["AsyncModelsLabClient"]
+
+
+class AsyncModelsLabClient:
+    """An asyncio ModelsLab LLM client, safe to use from several event loops in turn.
+
+    >>> async with AsyncModelsLabClient(api_key="sk-...") as client:  # doctest: +SKIP
+    ...     async for event in client.stream_chat(payload):
+    ...         print(event)
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | SecretStr | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        stream_idle_timeout: float | None = 120.0,
+        max_retries: int = 2,
+        max_concurrent_requests: int | None = 5,
+        default_headers: Mapping[str, str] | None = None,
+        max_retry_wait: float = 60.0,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.settings: ClientSettings = resolve_settings(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            stream_idle_timeout=stream_idle_timeout,
+            max_retries=max_retries,
+            max_concurrent_requests=max_concurrent_requests,
+            max_retry_wait=max_retry_wait,
+            default_headers=default_headers,
+        )
+        self._injected = http_client
+        # httpx.AsyncClient binds its connections to the loop that opened them: keep one per loop.
+        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
+        self._per_loop = weakref.WeakKeyDictionary()
+        self._slots: KeySlots = slots_for_key(self.settings.api_key.get_secret_value())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
+
+    async def __aenter__(self) -> AsyncModelsLabClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close this loop's connection pool (an injected http_client is left to its owner)."""
+        loop = asyncio.get_running_loop()
+        http = self._per_loop.pop(loop, None)
+        if http is not None:
+            await http.aclose()
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        if self._injected is not None:
+            return self._injected
+        loop = asyncio.get_running_loop()
+        http = self._per_loop.get(loop)
+        if http is None or http.is_closed:
+            http = httpx.AsyncClient(
+                timeout=self.settings.timeout,
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            )
+            self._per_loop[loop] = http
+        return http
+
+    @property
+    def _secret(self) -> str:
+        return self.settings.api_key.get_secret_value()
+
+    # -- public calls -------------------------------------------------------------------------
+
+    async def chat(self, payload: Mapping[str, Any]) -> ChatCompletion:
+        """Send a non-streaming chat completion and return it decoded."""
+        body = await self._json("POST", CHAT_PATH, plain_payload(payload))
+        return parse_completion(body, secret=self._secret)
+
+    async def stream_chat(self, payload: Mapping[str, Any]) -> AsyncIterator[StreamEvent]:
+        """Stream a chat completion as neutral events; closing the iterator aborts it."""
+        content = encode_body(streaming_payload(payload), self.settings)
+        for attempt in range(self.settings.max_retries + 1):
+            try:
+                async for event in self._stream_once(content, attempt):
+                    yield event
+                return
+            except RetrySignal as retry:
+                await asyncio.sleep(retry.delay)
+
+    async def count_tokens(
+        self, model: str, messages: Sequence[Mapping[str, Any]], system: str | None = None
+    ) -> int:
+        """Exact prompt token count from ModelsLab's count_tokens endpoint."""
+        body = await self._json(
+            "POST", COUNT_TOKENS_PATH, count_tokens_body(model, messages, system)
+        )
+        return int(body["input_tokens"]) if isinstance(body, dict) else 0
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        """The models this key may use (`id`, `owned_by`, ...)."""
+        return models_from_body(await self._json("GET", MODELS_PATH, None))
+
+    # -- internals ----------------------------------------------------------------------------
+
+    async def _json(self, method: str, path: str, payload: Mapping[str, Any] | None) -> Any:
+        content = None if payload is None else encode_body(payload, self.settings)
+        for attempt in range(self.settings.max_retries + 1):
+            try:
+                return await self._json_once(method, path, content, attempt)
+            except RetrySignal as retry:
+                await asyncio.sleep(retry.delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _json_once(self, method: str, path: str, content: bytes | None, attempt: int) -> Any:
+        settings = self.settings
+        url = settings.url(path)
+        started = time.monotonic()
+        async with self._slots.hold_async(settings.max_concurrent_requests):
+            try:
+                response = await self._http.request(
+                    method,
+                    url,
+                    content=content,
+                    headers=request_headers(settings, path),
+                    timeout=settings.timeout,
+                    follow_redirects=False,
+                )
+            except httpx.HTTPError as exc:
+                error, safe = error_from_transport(exc, streaming=False)
+                log_attempt(method, url, None, attempt, started, error)
+                ask_retry(error, attempt, settings, resend_safe=safe)
+        log_attempt(method, url, response.status_code, attempt, started, None)
+        if response.status_code < 300:
+            return decode_json(
+                response.status_code, response.headers, response.content, self._secret
+            )
+        failed, hint = failure(
+            response.status_code, response.headers, response.content, self._secret
+        )
+        ask_retry(failed, attempt, settings, response.headers, hint)
+
+    async def _stream_once(self, content: bytes, attempt: int) -> AsyncIterator[StreamEvent]:
+        settings = self.settings
+        url = settings.url(CHAT_PATH)
+        http = self._http
+        started = time.monotonic()
+        async with self._slots.hold_async(settings.max_concurrent_requests):
+            request = http.build_request(
+                "POST",
+                url,
+                content=content,
+                headers={**request_headers(settings, CHAT_PATH), "Accept": "text/event-stream"},
+                timeout=stream_timeout(settings),
+            )
+            try:
+                response = await http.send(request, stream=True, follow_redirects=False)
+            except httpx.HTTPError as exc:
+                error, safe = error_from_transport(exc, streaming=True)
+                log_attempt("POST", url, None, attempt, started, error)
+                ask_retry(error, attempt, settings, resend_safe=safe)
+            try:
+                log_attempt("POST", url, response.status_code, attempt, started, None)
+                if response.status_code >= 300:
+                    failed, hint = failure(
+                        response.status_code,
+                        response.headers,
+                        await response.aread(),
+                        self._secret,
+                    )
+                    ask_retry(failed, attempt, settings, response.headers, hint)
+                if not is_event_stream(response.headers):
+                    body = decode_json(
+                        response.status_code,
+                        response.headers,
+                        await response.aread(),
+                        self._secret,
+                    )
+                    for event in completion_events(parse_completion(body, secret=self._secret)):
+                        yield event
+                    return
+                async for event in self._events(response, attempt):
+                    yield event
+            finally:
+                await response.aclose()
+
+    async def _events(self, response: httpx.Response, attempt: int) -> AsyncIterator[StreamEvent]:
+        settings = self.settings
+        sse = SSEDecoder()
+        decoder = StreamDecoder(secret=self._secret)
+        idle = settings.stream_idle_timeout
+        last_activity = time.monotonic()
+        activity = 0
+        delivered = False
+        try:
+            async for chunk in response.aiter_bytes():
+                for sse_event in sse.feed(chunk):
+                    for event in decoder.feed(sse_event.data):
+                        delivered = True
+                        yield event
+                if idle is not None:
+                    now = time.monotonic()
+                    if sse.activity != activity:
+                        activity, last_activity = sse.activity, now
+                    elif now - last_activity > idle:
+                        raise APITimeoutError(
+                            f"The stream sent no event for {idle:g} s (stream_idle_timeout)"
+                        )
+            for sse_event in sse.close():
+                for event in decoder.feed(sse_event.data):
+                    yield event
+            for event in decoder.close():
+                yield event
+        except httpx.HTTPError as exc:
+            error, safe = error_from_transport(exc, streaming=True)
+            if delivered:
+                raise error from None
+            ask_retry(error, attempt, settings, resend_safe=safe)
+        except ModelsLabError as error:
+            if delivered:
+                raise
+            ask_retry(error, attempt, settings)

@@ -1,0 +1,239 @@
+"""The synchronous client: one pooled httpx.Client, retries, limits, streaming."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from ._errors import APITimeoutError, ModelsLabError
+from ._events import ChatCompletion, StreamEvent
+from ._exchange import (
+    CHAT_PATH,
+    COUNT_TOKENS_PATH,
+    MODELS_PATH,
+    completion_events,
+    decode_json,
+    encode_body,
+    failure,
+    is_event_stream,
+    log_attempt,
+    plain_payload,
+    request_headers,
+    stream_timeout,
+    streaming_payload,
+)
+from ._limiter import KeySlots, slots_for_key
+from ._response import parse_completion
+from ._retry import RetrySignal, ask_retry, error_from_transport
+from ._settings import ClientSettings, resolve_settings
+from ._sse import SSEDecoder
+from ._stream import StreamDecoder
+from ._tokens import count_tokens_body, models_from_body
+
+__all__ = ["ModelsLabClient"]
+
+
+class ModelsLabClient:
+    """A synchronous ModelsLab LLM client.
+
+    >>> client = ModelsLabClient(api_key="sk-...")  # doctest: +SKIP
+    >>> payload = build_chat_payload(DEFAULT_MODEL, [{"role": "user", "content": "Hi"}])
+    >>> client.chat(payload).first.content  # doctest: +SKIP
+    'Hello! How can I help?'
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | SecretStr | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        stream_idle_timeout: float | None = 120.0,
+        max_retries: int = 2,
+        max_concurrent_requests: int | None = 5,
+        default_headers: Mapping[str, str] | None = None,
+        max_retry_wait: float = 60.0,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self.settings: ClientSettings = resolve_settings(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            stream_idle_timeout=stream_idle_timeout,
+            max_retries=max_retries,
+            max_concurrent_requests=max_concurrent_requests,
+            max_retry_wait=max_retry_wait,
+            default_headers=default_headers,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(
+            timeout=self.settings.timeout,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        )
+        self._slots: KeySlots = slots_for_key(self.settings.api_key.get_secret_value())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
+
+    def __enter__(self) -> ModelsLabClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool (an injected http_client is left to its owner)."""
+        if self._owns_http:
+            self._http.close()
+
+    # -- public calls -------------------------------------------------------------------------
+
+    def chat(self, payload: Mapping[str, Any]) -> ChatCompletion:
+        """Send a non-streaming chat completion and return it decoded."""
+        body = self._json("POST", CHAT_PATH, plain_payload(payload))
+        return parse_completion(body, secret=self._secret)
+
+    def stream_chat(self, payload: Mapping[str, Any]) -> Iterator[StreamEvent]:
+        """Stream a chat completion as neutral events; closing the iterator aborts it."""
+        content = encode_body(streaming_payload(payload), self.settings)
+        delivered = False
+        for attempt in range(self.settings.max_retries + 1):
+            try:
+                for event in self._stream_once(content, attempt):
+                    delivered = True
+                    yield event
+                return
+            except RetrySignal as retry:
+                if delivered:  # pragma: no cover - _stream_once only asks before delivering
+                    raise retry.error from None
+                time.sleep(retry.delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def count_tokens(
+        self, model: str, messages: Sequence[Mapping[str, Any]], system: str | None = None
+    ) -> int:
+        """Exact prompt token count from ModelsLab's count_tokens endpoint."""
+        body = self._json("POST", COUNT_TOKENS_PATH, count_tokens_body(model, messages, system))
+        return int(body["input_tokens"]) if isinstance(body, dict) else 0
+
+    def list_models(self) -> list[dict[str, Any]]:
+        """The models this key may use (`id`, `owned_by`, ...)."""
+        return models_from_body(self._json("GET", MODELS_PATH, None))
+
+    # -- internals ----------------------------------------------------------------------------
+
+    @property
+    def _secret(self) -> str:
+        return self.settings.api_key.get_secret_value()
+
+    def _json(self, method: str, path: str, payload: Mapping[str, Any] | None) -> Any:
+        content = None if payload is None else encode_body(payload, self.settings)
+        for attempt in range(self.settings.max_retries + 1):
+            try:
+                return self._json_once(method, path, content, attempt)
+            except RetrySignal as retry:
+                time.sleep(retry.delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _json_once(self, method: str, path: str, content: bytes | None, attempt: int) -> Any:
+        settings = self.settings
+        url = settings.url(path)
+        started = time.monotonic()
+        with self._slots.hold(settings.max_concurrent_requests):
+            try:
+                response = self._http.request(
+                    method,
+                    url,
+                    content=content,
+                    headers=request_headers(settings, path),
+                    timeout=settings.timeout,
+                    follow_redirects=False,
+                )
+            except httpx.HTTPError as exc:
+                error, safe = error_from_transport(exc, streaming=False)
+                log_attempt(method, url, None, attempt, started, error)
+                ask_retry(error, attempt, settings, resend_safe=safe)
+        log_attempt(method, url, response.status_code, attempt, started, None)
+        if response.status_code < 300:
+            return decode_json(
+                response.status_code, response.headers, response.content, self._secret
+            )
+        failed, hint = failure(
+            response.status_code, response.headers, response.content, self._secret
+        )
+        ask_retry(failed, attempt, settings, response.headers, hint)
+
+    def _stream_once(self, content: bytes, attempt: int) -> Iterator[StreamEvent]:
+        settings = self.settings
+        url = settings.url(CHAT_PATH)
+        started = time.monotonic()
+        with self._slots.hold(settings.max_concurrent_requests):
+            request = self._http.build_request(
+                "POST",
+                url,
+                content=content,
+                headers={**request_headers(settings, CHAT_PATH), "Accept": "text/event-stream"},
+                timeout=stream_timeout(settings),
+            )
+            try:
+                response = self._http.send(request, stream=True, follow_redirects=False)
+            except httpx.HTTPError as exc:
+                error, safe = error_from_transport(exc, streaming=True)
+                log_attempt("POST", url, None, attempt, started, error)
+                ask_retry(error, attempt, settings, resend_safe=safe)
+            try:
+                log_attempt("POST", url, response.status_code, attempt, started, None)
+                if response.status_code >= 300:
+                    failed, hint = failure(
+                        response.status_code, response.headers, response.read(), self._secret
+                    )
+                    ask_retry(failed, attempt, settings, response.headers, hint)
+                if not is_event_stream(response.headers):
+                    body = decode_json(
+                        response.status_code, response.headers, response.read(), self._secret
+                    )
+                    yield from completion_events(parse_completion(body, secret=self._secret))
+                    return
+                yield from self._events(response, attempt)
+            finally:
+                response.close()
+
+    def _events(self, response: httpx.Response, attempt: int) -> Iterator[StreamEvent]:
+        settings = self.settings
+        sse = SSEDecoder()
+        decoder = StreamDecoder(secret=self._secret)
+        idle = settings.stream_idle_timeout
+        last_activity = time.monotonic()
+        activity = 0
+        delivered = False
+        try:
+            for chunk in response.iter_bytes():
+                for sse_event in sse.feed(chunk):
+                    for event in decoder.feed(sse_event.data):
+                        delivered = True
+                        yield event
+                if idle is not None:
+                    now = time.monotonic()
+                    if sse.activity != activity:
+                        activity, last_activity = sse.activity, now
+                    elif now - last_activity > idle:
+                        raise APITimeoutError(
+                            f"The stream sent no event for {idle:g} s (stream_idle_timeout)"
+                        )
+            for sse_event in sse.close():
+                yield from decoder.feed(sse_event.data)
+            yield from decoder.close()
+        except httpx.HTTPError as exc:
+            error, safe = error_from_transport(exc, streaming=True)
+            if delivered:
+                raise error from None
+            ask_retry(error, attempt, settings, resend_safe=safe)
+        except ModelsLabError as error:
+            if delivered:
+                raise
+            ask_retry(error, attempt, settings)

@@ -1,0 +1,296 @@
+"""Recognise ModelsLab's error bodies (both shapes, any status) and turn them into typed errors.
+
+Two shapes occur at any HTTP status, 200 included, and inside a stream:
+`{"error": {"message", "type", "code"}}` (OpenAI) and `{"status": "error", "message": ...}`
+(ModelsLab, with the legacy misspelling `messege`). A proxy may answer with an HTML page.
+Every message is one readable line, with the API key scrubbed out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ._error_text import (
+    html_title,
+    looks_like_html,
+    message_of,
+    one_line,
+    reason,
+    render,
+    scrub,
+    scrub_obj,
+    truncate,
+)
+from ._errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ContextLengthExceededError,
+    InsufficientCreditsError,
+    ModelsLabError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    UnexpectedResponseError,
+)
+from ._retry_after import header, parse_retry_after
+
+__all__ = ["error_from_payload", "error_from_response", "parse_retry_after", "scrub"]
+
+_MAX_MESSAGE = 500
+_MAX_BODY_TEXT = 2048
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+# OpenAI-style `type` values, used when there is neither an error status nor a numeric code.
+_BY_TYPE: dict[str, int] = {
+    "authentication_error": 401,
+    "invalid_api_key": 401,
+    "permission_error": 403,
+    "permission_denied": 403,
+    "not_found_error": 404,
+    "model_not_found": 404,
+    "rate_limit_error": 429,
+    "rate_limit_exceeded": 429,
+    "invalid_request_error": 400,
+    "insufficient_quota": 402,
+    "insufficient_credits": 402,
+}
+_CONTEXT_PHRASES = (
+    "context length",
+    "context_length",
+    "context window",
+    "context size",
+    "too many tokens",
+    "prompt is too long",
+    "input is too long",
+    "too long for the model",
+    "maximum context",
+    "exceeds the context",
+    "maximum number of tokens",
+    "reduce the length of the messages",
+)
+_ERROR_STATUSES = frozenset(("error", "failed", "failure"))
+
+
+def error_from_payload(
+    obj: object, *, status: int | None, secret: str | None
+) -> ModelsLabError | None:
+    """The typed error `obj` (a decoded JSON value) describes, or None if it is not an error."""
+    return _from_payload(obj, status, secret, {}, None)
+
+
+def error_from_response(
+    status: int, body: bytes, headers: Mapping[str, str], *, secret: str | None
+) -> ModelsLabError:
+    """The typed error for an error response: non-2xx, or 2xx with an error or non-JSON body."""
+    request_id = header(headers, "x-request-id") or header(headers, "request-id")
+    text = scrub(body.decode("utf-8", "replace"), secret)
+    stripped = text.strip()
+    if 300 <= status < 400:
+        location = scrub(header(headers, "location") or "", secret)
+        return UnexpectedResponseError(
+            f"ModelsLab redirected to {location or 'another URL'}; redirects are not followed "
+            "because they would resend the API key (check base_url)",
+            status_code=status,
+            body=truncate(stripped, _MAX_BODY_TEXT) or None,
+            request_id=request_id,
+        )
+    if stripped[:1] in ("{", "["):
+        try:
+            obj = json.loads(stripped)
+        except (ValueError, RecursionError):
+            pass
+        else:
+            obj = scrub_obj(obj, secret)
+            error = _from_payload(obj, status, secret, headers, request_id)
+            if error is not None:
+                return error
+            if status >= 400:
+                message = message_of(obj) or reason(status)
+                return _build(
+                    _classify(status, None, None, message),
+                    message,
+                    status,
+                    obj,
+                    request_id,
+                    headers,
+                )
+            return UnexpectedResponseError(
+                f"ModelsLab answered HTTP {status} with unexpected JSON: "
+                f"{truncate(one_line(stripped), 200)}",
+                status_code=status,
+                body=obj,
+                request_id=request_id,
+            )
+    body_text = truncate(stripped, _MAX_BODY_TEXT) or None
+    if not stripped:
+        if status >= 400:
+            message = f"{reason(status)} (empty response body)"
+            return _build(
+                _classify(status, None, None, ""), message, status, None, request_id, headers
+            )
+        return UnexpectedResponseError(
+            "ModelsLab answered with an empty body instead of JSON",
+            status_code=status,
+            request_id=request_id,
+        )
+    if looks_like_html(stripped, headers):
+        title = html_title(stripped) or f"{status} {reason(status)}"
+        if status >= 400:
+            message = f"{title} (HTML error page from a proxy)"
+            return _build(
+                _classify(status, None, None, ""), message, status, body_text, request_id, headers
+            )
+        return UnexpectedResponseError(
+            f"ModelsLab answered with an HTML page instead of JSON: {title}",
+            status_code=status,
+            body=body_text,
+            request_id=request_id,
+        )
+    snippet = truncate(one_line(stripped), 200)
+    if status >= 400:
+        message = f"{reason(status)}: {snippet}"
+        return _build(
+            _classify(status, None, None, snippet), message, status, body_text, request_id, headers
+        )
+    return UnexpectedResponseError(
+        f"ModelsLab answered with a body that is not JSON: {snippet}",
+        status_code=status,
+        body=body_text,
+        request_id=request_id,
+    )
+
+
+def _from_payload(
+    obj: object,
+    status: int | None,
+    secret: str | None,
+    headers: Mapping[str, str],
+    request_id: str | None,
+) -> ModelsLabError | None:
+    if not isinstance(obj, dict):
+        return None
+    error = obj.get("error")
+    state = obj.get("status")
+    state = state.lower() if isinstance(state, str) else None
+    code: object = obj.get("code")
+    kind: object = None
+    if isinstance(error, dict) and error:
+        message = render(error.get("message")) or render(obj.get("message"))
+        code = error.get("code", code)
+        kind = error.get("type")
+        metadata = error.get("metadata")
+        raw = metadata.get("raw") if isinstance(metadata, dict) else None
+        if isinstance(raw, str) and raw.strip() and raw.strip() not in message:
+            message = f"{message}: {raw}" if message else raw  # OpenRouter's upstream detail
+        message = message or render(kind) or render(code) or "unknown error"
+    elif isinstance(error, str) and error.strip():
+        message = error
+        if isinstance(obj.get("message"), str) and obj["message"] != error:
+            message = f"{error}: {obj['message']}"
+    elif error is True or state in _ERROR_STATUSES:
+        message = message_of(obj) or "unknown error"
+    elif state in ("processing", "queued", "pending"):
+        return _queued(obj, status, secret, request_id)
+    else:
+        return None
+    message = truncate(scrub(one_line(message), secret), _MAX_MESSAGE)
+    cls = _classify(status, _as_status(code), kind, message)
+    return _build(cls, message, status, scrub_obj(obj, secret), request_id, headers)
+
+
+def _queued(
+    obj: dict[str, Any], status: int | None, secret: str | None, request_id: str | None
+) -> UnexpectedResponseError:
+    details = []
+    eta = obj.get("eta")
+    if isinstance(eta, (int, float, str)) and str(eta).strip():
+        details.append(f"eta {eta} s")
+    job = obj.get("id")
+    if job is None and isinstance(obj.get("fetch_result"), str):
+        job = obj["fetch_result"].rstrip("/").rsplit("/", 1)[-1]
+    if isinstance(job, (int, str)) and str(job).strip():
+        details.append(f"fetch_result id {job}")
+    extra = f" ({', '.join(details)})" if details else ""
+    message = (
+        f"ModelsLab queued the request instead of answering{extra}; "
+        "a chat completion does not expect a queued job, so retry later"
+    )
+    return UnexpectedResponseError(
+        truncate(scrub(one_line(message), secret), _MAX_MESSAGE),
+        status_code=status,
+        body=scrub_obj(obj, secret),
+        request_id=request_id,
+    )
+
+
+def _classify(
+    status: int | None, code: int | None, kind: object, message: str
+) -> type[APIStatusError]:
+    effective = status if status is not None and status >= 400 else code
+    if effective is None and isinstance(kind, str):
+        effective = _BY_TYPE.get(kind.lower())
+    lowered = message.lower()
+    if effective in (None, 400, 413, 422) and any(p in lowered for p in _CONTEXT_PHRASES):
+        return ContextLengthExceededError
+    if effective is not None:
+        if effective >= 500:
+            return ServerError
+        return _BY_STATUS.get(effective, APIStatusError)
+    if _has(lowered, "api key", "api_key", "apikey") and _has(
+        lowered, "invalid", "incorrect", "wrong", "missing", "expired", "revoked", "not valid"
+    ):
+        return AuthenticationError
+    if _has(lowered, "unauthorized", "unauthorised", "unauthenticated"):
+        return AuthenticationError
+    if _has(lowered, "insufficient", "out of credit", "not enough credit") and _has(
+        lowered, "credit", "balance", "fund", "quota"
+    ):
+        return InsufficientCreditsError
+    if _has(lowered, "rate limit", "rate-limit", "ratelimit", "too many requests"):
+        return RateLimitError
+    if _has(lowered, "not found", "does not exist", "unknown model", "no such model"):
+        return NotFoundError
+    return ServerError
+
+
+def _has(text: str, *phrases: str) -> bool:
+    return any(phrase in text for phrase in phrases)
+
+
+def _build(
+    cls: type[APIStatusError],
+    message: str,
+    status: int | None,
+    body: object,
+    request_id: str | None,
+    headers: Mapping[str, str],
+) -> APIStatusError:
+    if cls is RateLimitError:
+        return RateLimitError(
+            message,
+            status_code=status,
+            body=body,
+            request_id=request_id,
+            retry_after=parse_retry_after(headers, body),
+        )
+    return cls(message, status_code=status, body=body, request_id=request_id)
+
+
+def _as_status(code: object) -> int | None:
+    if isinstance(code, str) and code.strip().isascii() and code.strip().isdigit():
+        code = int(code.strip())
+    if isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599:
+        return code
+    return None

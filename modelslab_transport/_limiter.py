@@ -1,0 +1,125 @@
+"""Process-wide limit on requests in flight per API key, shared by sync and async clients.
+
+ModelsLab counts queued requests per account (5 on the smallest plan) and refuses the rest
+with 429, so every client using one key in this process draws from one counter. Each caller
+brings its own limit: a request may start while fewer than that many are in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+
+__all__ = ["KeySlots", "slots_for_key"]
+
+
+@dataclass(slots=True)
+class _AsyncWaiter:
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[None]
+    limit: int
+    granted: bool = False
+
+
+class KeySlots:
+    """A counting gate for one key: `hold(limit)` / `hold_async(limit)` around each request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)
+        self._in_flight = 0
+        self._waiters: deque[_AsyncWaiter] = deque()
+
+    @property
+    def in_flight(self) -> int:
+        """Requests currently holding a slot."""
+        return self._in_flight
+
+    @contextmanager
+    def hold(self, limit: int | None) -> Iterator[None]:
+        """Block this thread until a slot is free under `limit`, then hold it (None: no limit)."""
+        if limit is None:
+            yield
+            return
+        with self._freed:
+            while self._in_flight >= limit:
+                self._freed.wait()
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._release()
+
+    @asynccontextmanager
+    async def hold_async(self, limit: int | None) -> AsyncIterator[None]:
+        """Wait (without blocking the loop) for a slot under `limit`, then hold it."""
+        if limit is None:
+            yield
+            return
+        await self._acquire_async(limit)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire_async(self, limit: int) -> None:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._in_flight < limit and not self._waiters:
+                self._in_flight += 1
+                return
+            waiter = _AsyncWaiter(loop, loop.create_future(), limit)
+            self._waiters.append(waiter)
+        try:
+            await waiter.future
+        except BaseException:
+            with self._lock:
+                granted = waiter.granted
+                if not granted:
+                    self._waiters.remove(waiter)
+            if granted:
+                self._release()
+            raise
+
+    def _release(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._grant_waiters()
+            self._freed.notify()
+
+    def _grant_waiters(self) -> None:
+        # Called with the lock held: hand free slots to async waiters in arrival order.
+        for waiter in list(self._waiters):
+            if self._in_flight >= waiter.limit:
+                continue
+            self._waiters.remove(waiter)
+            try:
+                waiter.loop.call_soon_threadsafe(_resolve, waiter.future)
+            except RuntimeError:  # its loop is closed: nobody is waiting any more
+                continue
+            waiter.granted = True
+            self._in_flight += 1
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+_registry: dict[str, KeySlots] = {}
+_registry_lock = threading.Lock()
+
+
+def slots_for_key(api_key: str) -> KeySlots:
+    """The process-wide gate for this key (looked up by a hash, never by the key itself)."""
+    digest = hashlib.sha256(api_key.encode()).hexdigest()
+    with _registry_lock:
+        slots = _registry.get(digest)
+        if slots is None:
+            slots = _registry[digest] = KeySlots()
+        return slots

@@ -1,0 +1,201 @@
+"""Decode a non-streaming chat completion body into a neutral `ChatCompletion`.
+
+The pieces shared with the stream decoder (content blocks, usage) live here too, so a streamed
+and a plain answer are read by the same rules and give the same content and reasoning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ._error_body import error_from_payload
+from ._errors import UnexpectedResponseError
+from ._events import ChatCompletion, Choice, ToolCall, Usage
+from ._reasoning import ThinkSplitter
+from ._tool_calls import arguments_text, generated_tool_call_id
+
+__all__ = ["content_parts", "parse_completion", "parse_usage"]
+
+_REASONING_BLOCKS = frozenset(("thinking", "reasoning", "reasoning_text"))
+
+
+def parse_completion(body: object, *, secret: str | None = None) -> ChatCompletion:
+    """The `ChatCompletion` in a decoded JSON body; raises the typed error for an error body.
+
+    >>> completion = parse_completion({
+    ...     "id": "gen-1", "model": "m", "choices": [{"index": 0, "finish_reason": "stop",
+    ...     "message": {"role": "assistant", "content": "<think>Hmm.</think> Paris."}}]})
+    >>> completion.first.content, completion.first.reasoning
+    ('Paris.', 'Hmm.')
+    """
+    error = error_from_payload(body, status=None, secret=secret)
+    if error is not None:
+        raise error
+    if not isinstance(body, dict):
+        raise UnexpectedResponseError(
+            f"ModelsLab answered with a JSON {type(body).__name__}, not a chat completion object"
+        )
+    raw_choices = body.get("choices")
+    if not isinstance(raw_choices, list):
+        keys = ", ".join(sorted(str(key) for key in body)[:10]) or "none"
+        raise UnexpectedResponseError(
+            f"ModelsLab's response has no `choices` list, so it is not a chat completion "
+            f"(keys: {keys})",
+            body=body,
+        )
+    completion_id = _str_or_none(body.get("id"))
+    choices = [
+        _parse_choice(choice, position, completion_id or "")
+        for position, choice in enumerate(raw_choices)
+        if isinstance(choice, dict)
+    ]
+    usage = body.get("usage")
+    return ChatCompletion(
+        id=completion_id,
+        model=_str_or_none(body.get("model")),
+        created=_int_or_none(body.get("created")),
+        choices=choices,
+        usage=parse_usage(usage) if isinstance(usage, dict) else None,
+        raw=body,
+    )
+
+
+def parse_usage(usage: dict[str, Any]) -> Usage:
+    """`Usage` from an OpenAI-style usage dict (Anthropic-style names are accepted too)."""
+    prompt = _int_or_none(usage.get("prompt_tokens"))
+    if prompt is None:
+        prompt = _int_or_none(usage.get("input_tokens"))
+    completion = _int_or_none(usage.get("completion_tokens"))
+    if completion is None:
+        completion = _int_or_none(usage.get("output_tokens"))
+    total = _int_or_none(usage.get("total_tokens"))
+    if total is None:
+        total = (prompt or 0) + (completion or 0)
+    completion_details = usage.get("completion_tokens_details")
+    prompt_details = usage.get("prompt_tokens_details")
+    reasoning = _int_or_none(
+        completion_details.get("reasoning_tokens")
+        if isinstance(completion_details, dict)
+        else usage.get("reasoning_tokens")
+    )
+    cached = _int_or_none(
+        prompt_details.get("cached_tokens")
+        if isinstance(prompt_details, dict)
+        else usage.get("cached_tokens")
+    )
+    return Usage(
+        prompt_tokens=prompt or 0,
+        completion_tokens=completion or 0,
+        total_tokens=total,
+        reasoning_tokens=reasoning,
+        cached_tokens=cached,
+        raw=usage,
+    )
+
+
+def content_parts(content: object) -> Iterator[tuple[bool, str]]:
+    """(is_reasoning, text) for message content given as a string or a list of blocks."""
+    if isinstance(content, str):
+        if content:
+            yield False, content
+        return
+    if not isinstance(content, list):
+        return
+    for block in content:
+        if isinstance(block, str):
+            if block:
+                yield False, block
+            continue
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if isinstance(kind, str) and kind in _REASONING_BLOCKS:
+            for key in ("thinking", "reasoning", "text"):
+                text = block.get(key)
+                if isinstance(text, str):
+                    if text:
+                        yield True, text
+                    break
+        elif kind in (None, "text", "output_text"):
+            text = block.get("text")
+            if isinstance(text, str) and text:
+                yield False, text
+
+
+def reasoning_fields(message: dict[str, Any]) -> Iterator[str]:
+    """Reasoning sent beside the content (`reasoning_content`, `reasoning`), each once."""
+    first = message.get("reasoning_content")
+    if isinstance(first, str) and first:
+        yield first
+    second = message.get("reasoning")
+    if isinstance(second, str) and second and second != first:
+        yield second
+
+
+def _parse_choice(choice: dict[str, Any], position: int, salt: str) -> Choice:
+    index = choice.get("index")
+    index = index if isinstance(index, int) and not isinstance(index, bool) else position
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        text = choice.get("text")  # the legacy completions shape
+        message = {"content": text} if isinstance(text, str) else {}
+    answer: list[str] = []
+    reasoning = list(reasoning_fields(message))
+    splitter = ThinkSplitter()
+    for is_reasoning, text in content_parts(message.get("content")):
+        if is_reasoning:
+            reasoning.append(text)
+            continue
+        piece, thought = splitter.feed(text)
+        answer.append(piece)
+        reasoning.append(thought)
+    piece, thought = splitter.close()
+    answer.append(piece)
+    reasoning.append(thought)
+    finish = choice.get("finish_reason")
+    return Choice(
+        index=index,
+        content="".join(answer),
+        reasoning="".join(reasoning),
+        tool_calls=_tool_calls(message, salt),
+        finish_reason=finish if isinstance(finish, str) else None,
+    )
+
+
+def _tool_calls(message: dict[str, Any], salt: str) -> list[ToolCall]:
+    raw = message.get("tool_calls")
+    if not isinstance(raw, list):
+        legacy = message.get("function_call")
+        raw = [{"function": legacy}] if isinstance(legacy, dict) else []
+    calls: list[ToolCall] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            continue
+        function = item.get("function")
+        if not isinstance(function, dict):
+            function = {}
+        name = function.get("name")
+        name = name if isinstance(name, str) else ""
+        call_id = item.get("id")
+        if not isinstance(call_id, str) or not call_id:
+            call_id = generated_tool_call_id(len(calls), name, salt)
+        arguments = arguments_text(function.get("arguments")) or "{}"
+        calls.append(ToolCall(id=call_id, name=name, arguments=arguments))
+    return calls
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int_or_none(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return None

@@ -1,0 +1,82 @@
+"""How long the server asks us to wait before retrying, from its headers or its error body."""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import time
+from collections.abc import Mapping
+
+__all__ = ["header", "parse_retry_after"]
+
+
+def parse_retry_after(headers: Mapping[str, str], body: object) -> float | None:
+    """Seconds the server asks us to wait, from headers or body; None when it gives no hint."""
+    value = _number(header(headers, "retry-after-ms"))
+    if value is not None:
+        return max(value / 1000.0, 0.0)
+    raw = header(headers, "retry-after")
+    if raw is not None:
+        value = _number(raw)
+        if value is None:
+            value = _seconds_until_date(raw)
+        if value is not None:
+            return max(value, 0.0)
+    if isinstance(body, Mapping):
+        inner = body.get("error")
+        for source in (body, inner if isinstance(inner, Mapping) else {}):
+            value = _number(source.get("retry_after"))
+            if value is not None:
+                return max(value, 0.0)
+    value = _number(header(headers, "x-ratelimit-reset"))
+    if value is not None:
+        if value > 1e12:  # an epoch time in milliseconds
+            value = value / 1000.0 - time.time()
+        elif value > 1e9:  # an epoch time in seconds
+            value -= time.time()
+        return max(value, 0.0)
+    return None
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive header lookup that also works on a plain dict."""
+    value = headers.get(name)
+    if value is None:
+        for key, item in headers.items():
+            if isinstance(key, str) and key.lower() == name:
+                return item
+    return value
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip().lower()
+        scale = 1.0
+        if value.endswith("ms"):
+            value, scale = value[:-2], 0.001
+        elif value.endswith("s"):
+            value = value[:-1]
+        try:
+            number = float(value) * scale
+        except ValueError:
+            return None
+    elif isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _seconds_until_date(value: str) -> float | None:
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    try:
+        return when.timestamp() - time.time()
+    except (OverflowError, OSError, ValueError):
+        return None

@@ -1,0 +1,286 @@
+"""Turn the SSE `data:` payloads of a chat stream into neutral events, and events into a result.
+
+Written once for both adapters: text and reasoning deltas (from `reasoning_content`,
+`reasoning`, thinking blocks and inline `<think>` tags), assembled tool-call deltas, finish
+reasons, usage, and typed errors for error events, non-JSON data and truncated streams.
+Per chunk this is plain dict access: no regex, no pydantic.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from ._error_body import error_from_payload
+from ._error_text import scrub
+from ._errors import IncompleteStreamError, UnexpectedResponseError
+from ._events import (
+    ChatCompletion,
+    Choice,
+    FinishEvent,
+    ReasoningDelta,
+    StreamEvent,
+    StreamStart,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    UsageEvent,
+)
+from ._reasoning import ThinkSplitter
+from ._response import content_parts, parse_usage, reasoning_fields
+from ._tool_calls import ToolCallAssembler
+
+__all__ = ["StreamAccumulator", "StreamDecoder", "accumulate"]
+
+_SNIPPET = 200
+
+
+class _ChoiceState:
+    __slots__ = ("finished", "splitter", "tools")
+
+    def __init__(self, index: int, salt: str) -> None:
+        self.splitter = ThinkSplitter()
+        self.tools = ToolCallAssembler(index, salt=salt)
+        self.finished = False
+
+
+class StreamDecoder:
+    """Decode one chat stream, payload by payload.
+
+    >>> decoder = StreamDecoder()
+    >>> decoder.feed('{"id": "gen-1", "model": "m", "choices": [{"index": 0, '
+    ...              '"delta": {"content": "Hi"}, "finish_reason": "stop"}]}')
+    [StreamStart(id='gen-1', model='m', created=None), TextDelta(text='Hi', choice=0), \
+FinishEvent(finish_reason='stop', choice=0)]
+    >>> decoder.feed("[DONE]"), decoder.close()
+    ([], [])
+    """
+
+    __slots__ = (
+        "_choices",
+        "_closed",
+        "_done",
+        "_finished",
+        "_salt",
+        "_secret",
+        "_started",
+        "_usage",
+    )
+
+    def __init__(self, secret: str | None = None) -> None:
+        self._secret = secret
+        self._choices: dict[int, _ChoiceState] = {}
+        self._started = False
+        self._done = False
+        self._finished = False  # some choice has reported a finish reason
+        self._closed = False
+        self._salt = ""
+        self._usage: dict[str, Any] | None = None
+
+    @property
+    def done(self) -> bool:
+        """True once the stream sent `[DONE]`."""
+        return self._done
+
+    def feed(self, data: str) -> list[StreamEvent]:
+        """Decode one `data:` payload; raises the typed error if it is an error event."""
+        if data == "[DONE]" or (len(data) < 16 and data.strip() == "[DONE]"):
+            self._done = True
+            return []
+        try:
+            chunk = json.loads(data)
+        except (ValueError, RecursionError):
+            if not data.strip():
+                return []  # an event without data (e.g. a named keep-alive)
+            snippet = scrub(data, self._secret)
+            if len(snippet) > _SNIPPET:
+                snippet = snippet[:_SNIPPET] + "…"
+            raise UnexpectedResponseError(f"The stream sent non-JSON data: {snippet!r}") from None
+        if not isinstance(chunk, dict):
+            raise UnexpectedResponseError(
+                f"The stream sent a JSON {type(chunk).__name__} where a chunk object was expected"
+            )
+        error = error_from_payload(chunk, status=None, secret=self._secret)
+        if error is not None:
+            raise error
+        events: list[StreamEvent] = []
+        if not self._started:
+            self._started = True
+            chunk_id = chunk.get("id")
+            self._salt = chunk_id if isinstance(chunk_id, str) else ""
+            events.append(_start(chunk))
+        choices = chunk.get("choices")
+        if isinstance(choices, list):
+            for position, choice in enumerate(choices):
+                if isinstance(choice, dict):
+                    self._choice(choice, position, events)
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self._usage = usage  # the last one wins
+        return events
+
+    def close(self) -> list[StreamEvent]:
+        """End of stream: flush held text; raises `IncompleteStreamError` if it was cut short."""
+        if self._closed:
+            return []
+        self._closed = True
+        if not self._done and not self._finished:
+            raise IncompleteStreamError(
+                "the stream ended before the answer was complete (no [DONE] and no finish "
+                "reason): partial output is not an answer"
+            )
+        events: list[StreamEvent] = []
+        if not self._started:
+            self._started = True
+            events.append(StreamStart(None, None, None))
+        for index, state in self._choices.items():
+            if not state.finished:
+                self._flush(state, index, events)
+        if self._usage is not None:
+            events.append(UsageEvent(parse_usage(self._usage)))
+        return events
+
+    def _choice(self, choice: dict[str, Any], position: int, events: list[StreamEvent]) -> None:
+        index = choice.get("index")
+        if not isinstance(index, int) or isinstance(index, bool):
+            index = position
+        state = self._choices.get(index)
+        if state is None:
+            state = self._choices[index] = _ChoiceState(index, self._salt)
+        delta = choice.get("delta")
+        if delta is None and "delta" not in choice:
+            delta = choice.get("message")  # some servers stream whole-message shaped chunks
+        if isinstance(delta, dict):
+            if "reasoning_content" in delta or "reasoning" in delta:
+                for text in reasoning_fields(delta):
+                    events.append(ReasoningDelta(text, index))
+            content = delta.get("content")
+            if isinstance(content, str):
+                if content:
+                    self._text(state, content, index, events)
+            elif content is not None:
+                for is_reasoning, text in content_parts(content):
+                    if is_reasoning:
+                        events.append(ReasoningDelta(text, index))
+                    else:
+                        self._text(state, text, index, events)
+            tool_calls = delta.get("tool_calls")
+            if tool_calls is None and isinstance(delta.get("function_call"), dict):
+                tool_calls = [{"index": 0, "function": delta["function_call"]}]
+            if isinstance(tool_calls, list) and tool_calls:
+                events.extend(state.tools.feed(tool_calls))
+        finish = choice.get("finish_reason")
+        if finish is not None and not state.finished:
+            self._flush(state, index, events)
+            state.finished = self._finished = True
+            events.append(FinishEvent(finish if isinstance(finish, str) else str(finish), index))
+
+    @staticmethod
+    def _text(state: _ChoiceState, text: str, index: int, events: list[StreamEvent]) -> None:
+        answer, reasoning = state.splitter.feed(text)
+        if reasoning:
+            events.append(ReasoningDelta(reasoning, index))
+        if answer:
+            events.append(TextDelta(answer, index))
+
+    @staticmethod
+    def _flush(state: _ChoiceState, index: int, events: list[StreamEvent]) -> None:
+        answer, reasoning = state.splitter.close()
+        if reasoning:
+            events.append(ReasoningDelta(reasoning, index))
+        if answer:
+            events.append(TextDelta(answer, index))
+        events.extend(state.tools.flush())
+
+
+def _start(chunk: dict[str, Any]) -> StreamStart:
+    chunk_id, model, created = chunk.get("id"), chunk.get("model"), chunk.get("created")
+    return StreamStart(
+        chunk_id if isinstance(chunk_id, str) else None,
+        model if isinstance(model, str) else None,
+        created if isinstance(created, int) and not isinstance(created, bool) else None,
+    )
+
+
+class _Parts:
+    __slots__ = ("calls", "finish", "reasoning", "text")
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.calls: dict[int, list[Any]] = {}  # index -> [id, name, argument pieces]
+        self.finish: str | None = None
+
+
+class StreamAccumulator:
+    """Collect stream events into one `ChatCompletion` (list appends, one join at the end).
+
+    >>> acc = StreamAccumulator()
+    >>> for event in [TextDelta("Par"), TextDelta("is."), FinishEvent("stop")]:
+    ...     acc.add(event)
+    >>> acc.result().first.content
+    'Paris.'
+    """
+
+    __slots__ = ("_choices", "_start", "_usage")
+
+    def __init__(self) -> None:
+        self._start: StreamStart | None = None
+        self._choices: dict[int, _Parts] = {}
+        self._usage: UsageEvent | None = None
+
+    def add(self, event: StreamEvent) -> None:
+        """Take one event, in stream order."""
+        if isinstance(event, StreamStart):
+            self._start = self._start or event
+            return
+        if isinstance(event, UsageEvent):
+            self._usage = event
+            return
+        parts = self._choices.get(event.choice)
+        if parts is None:
+            parts = self._choices[event.choice] = _Parts()
+        if isinstance(event, TextDelta):
+            parts.text.append(event.text)
+        elif isinstance(event, ReasoningDelta):
+            parts.reasoning.append(event.text)
+        elif isinstance(event, ToolCallDelta):
+            call = parts.calls.get(event.index)
+            if call is None:
+                call = parts.calls[event.index] = [event.id or "", event.name or "", []]
+            call[2].append(event.arguments)
+        else:
+            parts.finish = event.finish_reason
+
+    def result(self) -> ChatCompletion:
+        """The completion assembled so far."""
+        start = self._start
+        choices = [
+            Choice(
+                index=index,
+                content="".join(parts.text),
+                reasoning="".join(parts.reasoning),
+                tool_calls=[
+                    ToolCall(id=call[0], name=call[1], arguments="".join(call[2]) or "{}")
+                    for _, call in sorted(parts.calls.items())
+                ],
+                finish_reason=parts.finish,
+            )
+            for index, parts in sorted(self._choices.items())
+        ]
+        return ChatCompletion(
+            id=start.id if start else None,
+            model=start.model if start else None,
+            created=start.created if start else None,
+            choices=choices,
+            usage=self._usage.usage if self._usage else None,
+        )
+
+
+def accumulate(events: Iterable[StreamEvent]) -> ChatCompletion:
+    """A whole `ChatCompletion` from a sequence of stream events."""
+    accumulator = StreamAccumulator()
+    for event in events:
+        accumulator.add(event)
+    return accumulator.result()

@@ -1,0 +1,198 @@
+"""Assemble streamed OpenAI `delta.tool_calls` fragments into whole tool calls.
+
+Real servers vary: several complete calls in one chunk, the id (and name) repeated on every
+fragment, a missing `index`, a sparse `index`, arguments sent as a JSON object. Every variant
+comes out as `ToolCallDelta`s with a stable index 0, 1, ... and the id and name on the first
+delta of each call only.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ._events import ToolCall, ToolCallDelta
+from ._ids import normalize_tool_call_id
+
+__all__ = ["ToolCallAssembler", "arguments_text", "generated_tool_call_id"]
+
+
+def generated_tool_call_id(position: int, name: str, salt: str = "") -> str:
+    """A deterministic 9-alphanumeric id for a call the server gave no id."""
+    return normalize_tool_call_id(f"{salt}:{position}:{name}")
+
+
+def arguments_text(arguments: object) -> str:
+    """Tool-call arguments as a JSON string: strings pass through, objects are dumped compactly."""
+    if arguments is None:
+        return ""
+    if isinstance(arguments, str):
+        return arguments
+    return json.dumps(arguments, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class _Call:
+    __slots__ = ("args", "emitted", "given", "id", "index", "name", "sent")
+
+    def __init__(self, index: int, call_id: str | None) -> None:
+        self.index = index  # stable position, 0, 1, ...
+        self.id = call_id
+        self.given = call_id is not None  # the id came from the server, not generated
+        self.name: str | None = None
+        self.args: list[str] = []
+        self.sent = 0  # how many of `args` have been emitted
+        self.emitted = False  # the first delta (with id and name) has gone out
+
+
+class ToolCallAssembler:
+    """Match fragments to calls and emit clean deltas; `calls()` gives the assembled calls.
+
+    >>> assembler = ToolCallAssembler()
+    >>> assembler.feed([{"index": 0, "id": "call_1", "function": {"name": "f", "arguments": ""}}])
+    [ToolCallDelta(index=0, id='call_1', name='f', arguments='', choice=0)]
+    >>> assembler.feed([{"index": 0, "function": {"arguments": '{"x": 1}'}}])
+    [ToolCallDelta(index=0, id=None, name=None, arguments='{"x": 1}', choice=0)]
+    >>> assembler.calls()
+    [ToolCall(id='call_1', name='f', arguments='{"x": 1}')]
+
+    `choice` is copied onto every delta; `salt` (e.g. the completion id) makes generated ids
+    differ between completions.
+    """
+
+    __slots__ = ("_by_id", "_by_index", "_calls", "_choice", "_salt")
+
+    def __init__(self, choice: int = 0, *, salt: str = "") -> None:
+        self._choice = choice
+        self._salt = salt
+        self._calls: list[_Call] = []
+        self._by_index: dict[int, _Call] = {}
+        self._by_id: dict[str, _Call] = {}
+
+    def feed(self, fragments: list[Any]) -> list[ToolCallDelta]:
+        """Take one chunk's `delta.tool_calls` list; returns the deltas it produced."""
+        deltas: list[ToolCallDelta] = []
+        for fragment in fragments:
+            if not isinstance(fragment, dict):
+                continue
+            function = fragment.get("function")
+            if not isinstance(function, dict):
+                function = {}
+            index, call_id = _as_index(fragment.get("index")), _as_id(fragment.get("id"))
+            name = function.get("name")
+            arguments = function.get("arguments")
+            if index is None and call_id is None and not name and not arguments:
+                continue  # an empty fragment: nothing to match or add
+            call = self._match(index, call_id)
+            if call.name is None and isinstance(name, str) and name:
+                call.name = name  # a repeated name is not appended
+            if isinstance(arguments, str):
+                if arguments:
+                    call.args.append(arguments)
+            elif arguments is not None:
+                _replace_arguments(call, arguments_text(arguments))
+            delta = self._delta(call, final=False)
+            if delta is not None:
+                deltas.append(delta)
+        return deltas
+
+    def flush(self) -> list[ToolCallDelta]:
+        """End of the message: emit calls still held back because no name ever arrived."""
+        deltas: list[ToolCallDelta] = []
+        for call in self._calls:
+            if _is_empty(call):
+                continue
+            delta = self._delta(call, final=True)
+            if delta is not None:
+                deltas.append(delta)
+        return deltas
+
+    def calls(self) -> list[ToolCall]:
+        """The assembled calls, in order of first appearance (empty arguments become "{}")."""
+        return [
+            ToolCall(
+                id=self._id_of(call), name=call.name or "", arguments="".join(call.args) or "{}"
+            )
+            for call in self._calls
+            if not _is_empty(call)
+        ]
+
+    def _match(self, index: int | None, call_id: str | None) -> _Call:
+        if index is not None:
+            call = self._by_index.get(index)
+            # Same index but another server-given id: a server that numbers every call 0.
+            if call is not None and (call_id is None or not call.given or call.id == call_id):
+                return self._claim(call, call_id)
+            known = self._by_id.get(call_id) if call_id is not None else None
+            if known is not None:
+                self._by_index.setdefault(index, known)
+                return known
+            new = self._new(call_id)
+            self._by_index[index] = new
+            return new
+        if call_id is not None:
+            known = self._by_id.get(call_id)
+            return known if known is not None else self._new(call_id)
+        return self._calls[-1] if self._calls else self._new(None)
+
+    def _claim(self, call: _Call, call_id: str | None) -> _Call:
+        # An id first seen on a later fragment: adopt it unless a generated one already went out.
+        if call_id is not None and not call.given:
+            if not call.emitted:
+                call.id, call.given = call_id, True
+            self._by_id[call_id] = call
+        return call
+
+    def _new(self, call_id: str | None) -> _Call:
+        call = _Call(len(self._calls), call_id)
+        self._calls.append(call)
+        if call_id is not None:
+            self._by_id[call_id] = call
+        return call
+
+    def _id_of(self, call: _Call) -> str:
+        if call.id is None:
+            call.id = generated_tool_call_id(call.index, call.name or "", self._salt)
+        return call.id
+
+    def _delta(self, call: _Call, *, final: bool) -> ToolCallDelta | None:
+        if not call.emitted:
+            if call.name is None and not final:
+                return None  # hold the call until its name is known
+            call.emitted = True
+            call.sent = len(call.args)
+            return ToolCallDelta(
+                call.index, self._id_of(call), call.name or "", "".join(call.args), self._choice
+            )
+        if call.sent >= len(call.args):
+            return None
+        piece = "".join(call.args[call.sent :])
+        call.sent = len(call.args)
+        return ToolCallDelta(call.index, None, None, piece, self._choice)
+
+
+def _replace_arguments(call: _Call, text: str) -> None:
+    # Arguments sent as an object are the whole arguments: they replace, never append.
+    current = "".join(call.args)
+    if text.startswith(current):
+        if len(text) > len(current):
+            call.args.append(text[len(current) :])  # the same or an extension: send the rest
+        return
+    call.args = [text]
+    call.sent = 1 if call.emitted else 0  # text already sent as deltas cannot be taken back
+
+
+def _is_empty(call: _Call) -> bool:
+    # A placeholder fragment (an index and nothing else) that never became a call.
+    return call.name is None and not call.given and not call.args
+
+
+def _as_index(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+def _as_id(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

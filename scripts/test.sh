@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install the package with its test tools, then run format/lint/type checks and every test.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh" test
+echo "== ruff format --check"; ruff format --check .
+echo "== ruff check"; ruff check .
+echo "== mypy --strict"; mypy
+echo "== pytest"; python -m pytest "$@"

@@ -1,0 +1,36 @@
+"""Shared fixtures: one emulator per test session, its request log cleared for each test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from modelslab_emulator import Emulator
+
+# Tests must never pick up a developer's real key or endpoint by accident.
+os.environ.pop("MODELSLAB_BASE_URL", None)
+_REAL_KEY = os.environ.pop("MODELSLAB_API_KEY", None)
+
+TEST_KEY = "test-key-0123456789"
+
+
+@pytest.fixture(scope="session")
+def real_api_key() -> str:
+    """The real ModelsLab key for tests marked `live`; skips when none is set."""
+    if not _REAL_KEY:
+        pytest.skip("MODELSLAB_API_KEY is not set")
+    return _REAL_KEY
+
+
+@pytest.fixture
+def emulator(modelslab_emulator: Emulator) -> Iterator[Emulator]:
+    """The session's emulator with an empty request log."""
+    modelslab_emulator.clear()
+    yield modelslab_emulator
+
+
+@pytest.fixture
+def base_url(emulator: Emulator) -> str:
+    return emulator.base_url

@@ -1,0 +1,275 @@
+"""The scripted model: echo, think, limits, tools, JSON modes, usage."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from emulator_wire import LLAMA, MAGISTRAL, chat, user
+
+from modelslab_emulator import Emulator
+
+THINK = "<think>\nThe user wrote {n} words. I will answer plainly.\n</think>\n"
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "unit": {"enum": ["c", "f"]}},
+            "required": ["city", "unit"],
+        },
+    },
+}
+TIME = {
+    "type": "function",
+    "function": {
+        "name": "get_time",
+        "parameters": {"type": "object", "properties": {"zone": {"type": "string"}}},
+    },
+}
+MAGIC = {
+    "type": "function",
+    "function": {
+        "name": "magic_function",
+        "parameters": {
+            "type": "object",
+            "properties": {"input": {"type": "integer"}},
+            "required": ["input"],
+        },
+    },
+}
+
+
+def message(resp_json: dict[str, Any], index: int = 0) -> dict[str, Any]:
+    return resp_json["choices"][index]["message"]  # type: ignore[no-any-return]
+
+
+def test_echo_and_usage(emu: Emulator) -> None:
+    body = chat(emu, messages=[{"role": "system", "content": "Be nice"}, *user("Hello big world")])
+    data = body.json()
+    assert data["id"].startswith("gen-")
+    assert data["object"] == "chat.completion"
+    assert message(data) == {"role": "assistant", "content": "You said: Hello big world"}
+    assert data["choices"][0]["finish_reason"] == "stop"
+    assert data["usage"] == {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}
+
+
+def test_list_content_joined(emu: Emulator) -> None:
+    parts = [
+        {"type": "text", "text": "look at"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+        {"type": "text", "text": "this"},
+    ]
+    data = chat(emu, messages=[{"role": "user", "content": parts}]).json()
+    assert message(data)["content"] == "You said: look at this"
+
+
+def test_magistral_thinks_inline(emu: Emulator) -> None:
+    data = chat(emu, model_id=MAGISTRAL, messages=user("Hi there")).json()
+    assert message(data)["content"] == THINK.format(n=2) + "You said: Hi there"
+    usage = data["usage"]
+    assert usage["completion_tokens"] == 9 + 4
+    assert usage["completion_tokens_details"] == {"reasoning_tokens": 9}
+
+
+@pytest.mark.parametrize(
+    ("scenario", "field"),
+    [("reasoning-field", "reasoning_content"), ("reasoning-openrouter", "reasoning")],
+)
+def test_reasoning_in_field(emu: Emulator, scenario: str, field: str) -> None:
+    data = chat(emu, scenario, model_id=MAGISTRAL, messages=user("Hi")).json()
+    msg = message(data)
+    assert msg["content"] == "You said: Hi"
+    assert msg[field] == "The user wrote 1 words. I will answer plainly."
+
+
+def test_max_tokens_truncates_answer(emu: Emulator) -> None:
+    data = chat(emu, messages=user("one two three four"), max_tokens=3).json()
+    assert message(data)["content"] == "You said: one"
+    assert data["choices"][0]["finish_reason"] == "length"
+    assert data["usage"]["completion_tokens"] == 3
+
+
+def test_max_tokens_cuts_inside_think(emu: Emulator) -> None:
+    data = chat(emu, model_id=MAGISTRAL, messages=user("hello"), max_tokens=4).json()
+    assert message(data)["content"] == "<think>\nThe user wrote 1"
+    assert data["choices"][0]["finish_reason"] == "length"
+    assert data["usage"]["completion_tokens_details"] == {"reasoning_tokens": 4}
+
+
+def test_max_tokens_magistral_answer_cut(emu: Emulator) -> None:
+    data = chat(emu, model_id=MAGISTRAL, messages=user("a b c"), max_tokens=11).json()
+    assert message(data)["content"] == THINK.format(n=3) + "You said:"
+    assert data["choices"][0]["finish_reason"] == "length"
+
+
+def test_stop(emu: Emulator) -> None:
+    data = chat(emu, messages=user("alpha beta gamma"), stop=["gamma", "beta"]).json()
+    assert message(data)["content"] == "You said: alpha "
+    assert data["choices"][0]["finish_reason"] == "stop"
+    single = chat(emu, messages=user("alpha beta"), stop="beta").json()
+    assert message(single)["content"] == "You said: alpha "
+
+
+def test_n_choices(emu: Emulator) -> None:
+    data = chat(emu, messages=user("hi"), n=3, seed=7, temperature=0.3).json()
+    assert [c["index"] for c in data["choices"]] == [0, 1, 2]
+    assert {message(data, i)["content"] for i in range(3)} == {"You said: hi"}
+    assert data["usage"]["completion_tokens"] == 9
+
+
+def test_tool_forced(emu: Emulator) -> None:
+    choice = {"type": "function", "function": {"name": "get_weather"}}
+    data = chat(
+        emu, messages=user("What's up in 'Lisbon'?"), tools=[WEATHER, TIME], tool_choice=choice
+    ).json()
+    msg = message(data)
+    assert msg["content"] is None
+    (call,) = msg["tool_calls"]
+    assert call["type"] == "function"
+    assert re.fullmatch(r"[A-Za-z0-9]{9}", call["id"])
+    assert call["function"]["name"] == "get_weather"
+    assert json.loads(call["function"]["arguments"]) == {"city": "Lisbon", "unit": "c"}
+    assert data["choices"][0]["finish_reason"] == "tool_calls"
+
+
+def test_tool_auto_by_name_and_parallel(emu: Emulator) -> None:
+    prompt = user("Call get_weather for Paris and get_time for Tokyo")
+    data = chat(emu, messages=prompt, tools=[WEATHER, TIME]).json()
+    calls = message(data)["tool_calls"]
+    assert [c["function"]["name"] for c in calls] == ["get_weather", "get_time"]
+    assert json.loads(calls[0]["function"]["arguments"]) == {"city": "Paris", "unit": "c"}
+    assert len({c["id"] for c in calls}) == 2
+    again = chat(emu, messages=prompt, tools=[WEATHER, TIME]).json()
+    assert message(again)["tool_calls"][0]["id"] == calls[0]["id"]  # deterministic
+    single = chat(emu, messages=prompt, tools=[WEATHER, TIME], parallel_tool_calls=False).json()
+    assert [c["function"]["name"] for c in message(single)["tool_calls"]] == ["get_weather"]
+
+
+def test_tool_auto_without_name_answers(emu: Emulator) -> None:
+    data = chat(emu, messages=user("just chat"), tools=[WEATHER]).json()
+    assert message(data)["content"] == "You said: just chat"
+    none = chat(emu, messages=user("get_weather now"), tools=[WEATHER], tool_choice="none")
+    assert "tool_calls" not in message(none.json())
+
+
+def test_tool_required(emu: Emulator) -> None:
+    data = chat(emu, messages=user("anything"), tools=[TIME, WEATHER], tool_choice="required")
+    assert [c["function"]["name"] for c in message(data.json())["tool_calls"]] == ["get_time"]
+
+
+def test_numbers_from_prompt(emu: Emulator) -> None:
+    data = chat(emu, messages=user("What is magic_function(3)?"), tools=[MAGIC]).json()
+    args = json.loads(message(data)["tool_calls"][0]["function"]["arguments"])
+    assert args == {"input": 3}
+
+
+def test_tool_results_answer(emu: Emulator) -> None:
+    prompt = user("Use get_weather and get_time")
+    first = message(chat(emu, messages=prompt, tools=[WEATHER, TIME]).json())
+    calls = first["tool_calls"]
+    results = [
+        {"role": "tool", "tool_call_id": calls[0]["id"], "content": "sunny, 21C"},
+        {"role": "tool", "tool_call_id": calls[1]["id"], "content": "09:00"},
+    ]
+    convo = [*prompt, first, *results]
+    data = chat(emu, messages=convo, tools=[WEATHER, TIME]).json()
+    expected = (
+        'Based on the tool results: get_weather returned "sunny, 21C"; get_time returned "09:00".'
+    )
+    assert message(data)["content"] == expected
+    assert data["choices"][0]["finish_reason"] == "stop"
+    partial = chat(emu, messages=[*prompt, first, results[0]], tools=[WEATHER, TIME]).json()
+    assert [c["function"]["name"] for c in message(partial)["tool_calls"]] == ["get_time"]
+    thought = chat(emu, model_id=MAGISTRAL, messages=convo, tools=[WEATHER, TIME]).json()
+    assert message(thought)["content"].startswith("<think>\nI have 2 tool results.")
+    assert message(thought)["content"].endswith(expected)
+
+
+def test_json_object_keys(emu: Emulator) -> None:
+    prompt = user("Tell a joke. Return a JSON with 'setup' and 'punchline' keys")
+    data = chat(emu, model_id=MAGISTRAL, messages=prompt, response_format={"type": "json_object"})
+    content = message(data.json())["content"]
+    assert set(json.loads(content)) == {"setup", "punchline"}
+    plain = chat(emu, messages=user("hi"), response_format={"type": "json_object"}).json()
+    assert json.loads(message(plain)["content"]) == {"answer": "hi"}
+
+
+PERSON_SCHEMA: dict[str, Any] = {
+    "$defs": {
+        "Pet": {
+            "type": "object",
+            "properties": {
+                "kind": {"enum": ["cat", "dog"]},
+                "age": {"type": "integer", "minimum": 0},
+            },
+            "required": ["kind", "age"],
+        }
+    },
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "age": {"type": "integer"},
+        "height": {"type": "number"},
+        "email": {"type": "string", "format": "email"},
+        "nickname": {"anyOf": [{"type": "null"}, {"type": "string"}], "default": None},
+        "tags": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+        "pet": {"$ref": "#/$defs/Pet"},
+        "active": {"type": "boolean"},
+        "score": {"anyOf": [{"type": "number"}, {"type": "null"}]},
+    },
+    "required": ["name", "age", "height", "email", "tags", "pet", "active", "score"],
+    "additionalProperties": False,
+}
+
+
+def test_json_schema_valid(emu: Emulator) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    fmt = {"type": "json_schema", "json_schema": {"name": "Person", "schema": PERSON_SCHEMA}}
+    prompt = user("Describe 'Ada', 36 years old, 1.7 m tall, with a 4 year old pet")
+    data = chat(emu, model_id=MAGISTRAL, messages=prompt, response_format=fmt).json()
+    value = json.loads(message(data)["content"])
+    jsonschema.validate(value, PERSON_SCHEMA)
+    assert value["name"] == "Ada"
+    assert value["age"] == 36
+    assert value["height"] == 1.7
+    assert value["pet"]["age"] == 4
+    assert value["nickname"] is None
+
+
+def test_tool_arguments_validate(emu: Emulator) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    tool = {"type": "function", "function": {"name": "register", "parameters": PERSON_SCHEMA}}
+    data = chat(emu, messages=user("register someone"), tools=[tool], tool_choice="required")
+    args = json.loads(message(data.json())["tool_calls"][0]["function"]["arguments"])
+    jsonschema.validate(args, PERSON_SCHEMA)
+
+
+def test_multiply_numbers_in_order(emu: Emulator) -> None:
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "multiply",
+            "parameters": {
+                "type": "object",
+                "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                "required": ["a", "b"],
+            },
+        },
+    }
+    data = chat(
+        emu, model_id=MAGISTRAL, messages=user("What is 3 times 4? use multiply"), tools=[tool]
+    )
+    args = json.loads(message(data.json())["tool_calls"][0]["function"]["arguments"])
+    assert args == {"a": 3, "b": 4}
+
+
+def test_other_models_do_not_think(emu: Emulator) -> None:
+    for model in ("Qwen-Qwen3-Next-80B-A3B-Instruct", "openai-gpt-oss-20b", LLAMA):
+        data = chat(emu, model_id=model, messages=user("yo")).json()
+        assert message(data)["content"] == "You said: yo"
+        assert "completion_tokens_details" not in data["usage"]

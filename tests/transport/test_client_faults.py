@@ -1,0 +1,222 @@
+"""Every emulator fault ends in success after retries or in its typed error, key-free."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from modelslab_emulator import Emulator
+from modelslab_transport import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncModelsLabClient,
+    AuthenticationError,
+    IncompleteStreamError,
+    InsufficientCreditsError,
+    ModelsLabClient,
+    ModelsLabError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TextDelta,
+    UnexpectedResponseError,
+    accumulate,
+)
+
+from ._helpers import MAGISTRAL, chat_requests, payload, scenario
+
+KEY = "sk-fault-canary-5b1e0d"
+RUNNERS = ["chat", "stream", "achat", "astream"]
+
+
+def run(mode: str, emulator: Emulator, headers: dict[str, str], **options: Any) -> str:
+    """Make one call in `mode` and return the answer text."""
+    body = options.pop("body", None) or payload("fault test", model=MAGISTRAL)
+    kwargs: dict[str, Any] = {
+        "api_key": options.pop("api_key", KEY),
+        "base_url": emulator.base_url,
+        "default_headers": headers,
+        **options,
+    }
+    if mode in ("chat", "stream"):
+        with ModelsLabClient(**kwargs) as client:
+            if mode == "chat":
+                return client.chat(body).first.content
+            return accumulate(client.stream_chat(body)).first.content
+
+    import asyncio
+
+    async def go() -> str:
+        async with AsyncModelsLabClient(**kwargs) as client:
+            if mode == "achat":
+                return (await client.chat(body)).first.content
+            return accumulate([e async for e in client.stream_chat(body)]).first.content
+
+    return asyncio.run(go())
+
+
+def expect(
+    error_type: type[ModelsLabError], call: Callable[[], Any], *, key: str = KEY
+) -> ModelsLabError:
+    with pytest.raises(error_type) as info:
+        call()
+    error = info.value
+    assert key not in str(error) and key not in repr(error)
+    assert key not in str(error.body)
+    assert str(error) and "\n" not in str(error)
+    return error
+
+
+@pytest.mark.parametrize("mode", RUNNERS)
+def test_rate_limit_then_success(mode: str, emulator: Emulator) -> None:
+    headers = scenario("rate-limit", times=2, retry_after=0.05)
+    assert run(mode, emulator, headers) == "You said: fault test"
+    assert [r.status for r in chat_requests(emulator, headers)] == [429, 429, 200]
+
+
+@pytest.mark.parametrize("mode", RUNNERS)
+def test_rate_limit_forever_raises_with_retry_after(mode: str, emulator: Emulator) -> None:
+    headers = scenario("rate-limit", times=-1, retry_after=0.05)
+    error = expect(RateLimitError, lambda: run(mode, emulator, headers, max_retries=1))
+    assert isinstance(error, RateLimitError) and error.retry_after == pytest.approx(0.05)
+    assert error.status_code == 429
+    assert len(chat_requests(emulator, headers)) == 2
+
+
+def test_rate_limit_longer_than_max_wait_raises_at_once(emulator: Emulator) -> None:
+    headers = scenario("rate-limit", times=-1, retry_after=120)
+    started = time.monotonic()
+    expect(RateLimitError, lambda: run("chat", emulator, headers))
+    assert time.monotonic() - started < 5
+    assert len(chat_requests(emulator, headers)) == 1
+
+
+@pytest.mark.parametrize("mode", RUNNERS)
+def test_server_error_then_success(mode: str, emulator: Emulator) -> None:
+    headers = scenario("server-error", times=1, status=503)
+    assert run(mode, emulator, headers) == "You said: fault test"
+    assert [r.status for r in chat_requests(emulator, headers)] == [503, 200]
+
+
+@pytest.mark.parametrize("mode", RUNNERS)
+def test_server_error_forever_is_retried_max_retries_times(mode: str, emulator: Emulator) -> None:
+    headers = scenario("server-error", times=-1, status=500)
+    expect(ServerError, lambda: run(mode, emulator, headers, max_retries=2))
+    assert len(chat_requests(emulator, headers)) == 3
+
+
+@pytest.mark.parametrize("mode", RUNNERS)
+def test_html_502_is_readable(mode: str, emulator: Emulator) -> None:
+    headers = scenario("html-502", times=-1)
+    error = expect(ServerError, lambda: run(mode, emulator, headers, max_retries=0))
+    assert error.status_code == 502
+    assert "<" not in str(error) and "502" in str(error)
+
+
+@pytest.mark.parametrize("mode", RUNNERS)
+def test_error_with_http_200(mode: str, emulator: Emulator) -> None:
+    error = expect(ServerError, lambda: run(mode, emulator, scenario("error-200")))
+    assert "Provider returned error" in str(error)
+
+
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_error_event_mid_stream_is_raised_not_retried(mode: str, emulator: Emulator) -> None:
+    headers = scenario("error-mid-stream")
+    error = expect(ServerError, lambda: run(mode, emulator, headers))
+    assert "Provider returned error" in str(error)
+    assert len(chat_requests(emulator, headers)) == 1
+
+
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_connection_dropped_mid_stream(mode: str, emulator: Emulator) -> None:
+    headers = scenario("drop-mid-stream")
+    with pytest.raises((APIConnectionError, IncompleteStreamError)) as info:
+        run(mode, emulator, headers)
+    assert KEY not in str(info.value)
+    assert len(chat_requests(emulator, headers)) == 1  # never retried after events were delivered
+
+
+def test_partial_output_is_never_passed_off_as_complete(emulator: Emulator) -> None:
+    seen: list[str] = []
+    with (
+        ModelsLabClient(
+            api_key=KEY, base_url=emulator.base_url, default_headers=scenario("truncated")
+        ) as client,
+        pytest.raises(IncompleteStreamError),
+    ):
+        for event in client.stream_chat(payload("a b c d e f")):
+            if isinstance(event, TextDelta):
+                seen.append(event.text)
+    assert seen  # some text arrived before the error
+
+
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_stream_without_done_but_finished_is_complete(mode: str, emulator: Emulator) -> None:
+    assert run(mode, emulator, scenario("no-done")) == "You said: fault test"
+
+
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_truncated_stream_is_incomplete(mode: str, emulator: Emulator) -> None:
+    expect(IncompleteStreamError, lambda: run(mode, emulator, scenario("truncated")))
+
+
+@pytest.mark.parametrize("mode", RUNNERS)
+def test_slow_first_byte_times_out_without_resending(mode: str, emulator: Emulator) -> None:
+    headers = scenario("slow-first-byte", delay=1)
+    started = time.monotonic()
+    expect(APITimeoutError, lambda: run(mode, emulator, headers, timeout=0.3))
+    assert time.monotonic() - started < 0.9
+    time.sleep(1.2)  # let the emulator finish (and log) what it was sent
+    assert len(chat_requests(emulator, headers)) == 1  # a sent request may be billed: not resent
+
+
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_trickle_past_the_idle_timeout(mode: str, emulator: Emulator) -> None:
+    headers = scenario("trickle", delay=0.6)
+    expect(APITimeoutError, lambda: run(mode, emulator, headers, stream_idle_timeout=0.25))
+
+
+@pytest.mark.parametrize("mode", RUNNERS)
+def test_redirect_is_not_followed(mode: str, emulator: Emulator) -> None:
+    headers = scenario("redirect")
+    error = expect(UnexpectedResponseError, lambda: run(mode, emulator, headers))
+    assert "redirect" in str(error).lower()
+    assert len([r for r in emulator.requests if r.scenario == headers["X-Emulator-Scenario"]]) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "error_type"),
+    [
+        ("insufficient-credits", InsufficientCreditsError),
+        ("forbidden", PermissionDeniedError),
+        ("processing", UnexpectedResponseError),
+    ],
+)
+@pytest.mark.parametrize("mode", RUNNERS)
+def test_account_errors(
+    mode: str, name: str, error_type: type[ModelsLabError], emulator: Emulator
+) -> None:
+    headers = scenario(name)
+    expect(error_type, lambda: run(mode, emulator, headers))
+    assert len(chat_requests(emulator, headers)) == 1
+
+
+@pytest.mark.parametrize("mode", RUNNERS)
+def test_unknown_model(mode: str, emulator: Emulator) -> None:
+    body = payload("x", model="no-such-model-42")
+    headers = scenario("extra-fields")
+    error = expect(NotFoundError, lambda: run(mode, emulator, headers, body=body))
+    assert "no-such-model-42" in str(error)
+    assert len(chat_requests(emulator, headers)) == 1
+
+
+@pytest.mark.parametrize("mode", RUNNERS)
+def test_invalid_key_is_refused_and_never_echoed(mode: str) -> None:
+    bad = "sk-wrong-key-e41c77"
+    with Emulator(api_keys=["sk-the-right-one"]) as emulator:
+        expect(AuthenticationError, lambda: run(mode, emulator, {}, api_key=bad), key=bad)
+        assert len(chat_requests(emulator)) == 1
