@@ -7,7 +7,8 @@ LangChain's own retry and fallback logic reads the right `is_retryable`.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from langchain_core.exceptions import (
     ContextOverflowError,
@@ -41,7 +42,10 @@ __all__ = [
     "ModelsLabServerError",
     "ModelsLabUnexpectedResponseError",
     "to_langchain_error",
+    "transport_call",
 ]
+
+_T = TypeVar("_T")
 
 # The transport error comes first among the bases, so its `is_retryable` (decided by the
 # transport, which has already retried what it safely could) is the one LangChain reads.
@@ -147,3 +151,11 @@ def to_langchain_error(error: mt.ModelsLabError) -> mt.ModelsLabError:
             result: mt.ModelsLabError = converted
             return result
     return error
+
+
+def transport_call(call: Callable[[], _T]) -> _T:
+    """Run `call`, re-raising transport errors as their dual-inheritance classes."""
+    try:
+        return call()
+    except mt.ModelsLabError as exc:
+        raise to_langchain_error(exc) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from operator import itemgetter
-from typing import Any, Literal, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 from langchain_core.exceptions import ModelRefusalError
 from langchain_core.messages import BaseMessage
@@ -22,12 +22,19 @@ from langchain_core.runnables import (
     RunnableMap,
     RunnablePassthrough,
 )
-from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
+
+from ._errors import ModelsLabBadRequestError, ModelsLabInvalidInputError
+from ._tools import format_tools, tool_name
+
+if TYPE_CHECKING:
+    from .chat_models import ChatModelsLab
 
 __all__ = [
     "StructuredMethod",
     "assemble",
+    "build_structured",
     "check_refusal",
     "is_pydantic_schema",
     "json_parser",
@@ -125,3 +132,54 @@ def assemble(
         [parser_none], exception_key="parsing_error"
     )
     return RunnableMap(raw=llm) | parser_with_fallback
+
+
+def build_structured(
+    model: ChatModelsLab,
+    schema: dict[str, Any] | type | None,
+    *,
+    method: StructuredMethod,
+    include_raw: bool,
+    strict: bool | None,
+) -> Runnable[Any, Any]:
+    """The runnable behind `ChatModelsLab.with_structured_output`."""
+    if schema is None and method != "json_mode":
+        raise ModelsLabInvalidInputError(f"method={method!r} needs a schema")
+    trace_format = {"kwargs": {"method": method, "strict": strict}, "schema": _trace(schema)}
+    llm: Runnable[Any, Any]
+    if method == "function_calling" and schema is not None:
+        name = tool_name(format_tools([schema], strict=strict)[0])
+        llm = model.bind_tools(
+            [schema],
+            tool_choice=name,
+            strict=strict,
+            parallel_tool_calls=False,
+            ls_structured_output_format=trace_format,
+        )
+        return assemble(llm, tool_parser(schema, name), include_raw=include_raw)
+    json_mode = model.bind(
+        response_format={"type": "json_object"}, ls_structured_output_format=trace_format
+    )
+    if method == "json_mode":
+        return assemble(json_mode, json_parser(schema), include_raw=include_raw)
+    if method == "json_schema" and schema is not None:
+        # json_schema is undocumented on ModelsLab: if the server refuses it, use JSON mode.
+        primary = model.bind(
+            response_format=json_schema_format(schema, strict=strict),
+            ls_structured_output_format=trace_format,
+        )
+        llm = primary.with_fallbacks([json_mode], exceptions_to_handle=(ModelsLabBadRequestError,))
+        return assemble(llm, json_parser(schema), include_raw=include_raw)
+    raise ModelsLabInvalidInputError(
+        f"method must be 'function_calling', 'json_mode' or 'json_schema', not {method!r}"
+    )
+
+
+def _trace(schema: dict[str, Any] | type | None) -> dict[str, Any] | None:
+    """The JSON schema LangSmith shows for a structured-output call (best effort)."""
+    if schema is None:
+        return None
+    try:
+        return convert_to_json_schema(schema)
+    except (ValueError, TypeError):
+        return schema if isinstance(schema, dict) else None

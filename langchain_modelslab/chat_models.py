@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import difflib
 import math
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
 
 import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -17,7 +16,6 @@ from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils import from_env, secret_from_env
-from langchain_core.utils.function_calling import convert_to_json_schema
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
@@ -33,22 +31,16 @@ from modelslab_transport import (
     validate_params,
 )
 
-from ._errors import ModelsLabBadRequestError, ModelsLabInvalidInputError, to_langchain_error
+from ._clients import ClientCache, aclose_stream, close_stream
+from ._errors import ModelsLabInvalidInputError, to_langchain_error, transport_call
 from ._messages import convert_messages
 from ._outputs import PROVIDER, StreamConverter, completion_to_result
 from ._profiles import model_profile, recommended_sampling
-from ._structured import (
-    StructuredMethod,
-    assemble,
-    json_parser,
-    json_schema_format,
-    tool_parser,
-)
-from ._tools import ToolChoice, ToolLike, format_tool_choice, format_tools, tool_name
+from ._structured import StructuredMethod, build_structured
+from ._tools import ToolChoice, ToolLike, format_tool_choice, format_tools
 
 __all__ = ["ChatModelsLab"]
 
-_T = TypeVar("_T")
 
 _SAMPLING_FIELDS = (
     "temperature",
@@ -63,25 +55,6 @@ _SAMPLING_FIELDS = (
 )
 # Body fields the model sets itself; in model_kwargs they would bypass checks or the secret.
 _RESERVED_KWARGS = frozenset({"key", "api_key", "model_id", "messages", "stream", "streaming"})
-
-
-class _Clients:
-    """The lazily built transport clients of one model; a copy starts empty (clients hold
-    connection pools and locks, which are neither copyable nor picklable)."""
-
-    __slots__ = ("async_client", "fingerprint", "lock", "sync_client")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.fingerprint: tuple[Any, ...] | None = None
-        self.sync_client: ModelsLabClient | None = None
-        self.async_client: AsyncModelsLabClient | None = None
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _Clients:
-        return _Clients()
-
-    def __reduce__(self) -> tuple[type[_Clients], tuple[()]]:
-        return (_Clients, ())
 
 
 class ChatModelsLab(BaseChatModel):
@@ -146,7 +119,7 @@ class ChatModelsLab(BaseChatModel):
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
     """Your own httpx.AsyncClient; you close it."""
 
-    _clients: _Clients = PrivateAttr(default_factory=_Clients)
+    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
 
     model_config = ConfigDict(
         populate_by_name=True,
@@ -175,8 +148,9 @@ class ChatModelsLab(BaseChatModel):
                 f"ChatModelsLab got unknown parameter(s) {', '.join(hints)}; "
                 "pass extra API fields in model_kwargs={...}"
             )
-        if isinstance(values.get("stop"), str):
-            values = {**values, "stop": [values["stop"]]}
+        for name in ("stop", "stop_sequences"):
+            if isinstance(values.get(name), str):
+                values = {**values, name: [values[name]]}
         return values
 
     @model_validator(mode="after")
@@ -276,25 +250,14 @@ class ChatModelsLab(BaseChatModel):
         payload = build_chat_payload(
             model, wire, stream=stream, include_usage=include_usage, **params
         )
+        if stream and not include_usage:
+            # Explicit, so the transport does not ask for usage on our behalf.
+            payload["stream_options"] = {"include_usage": False}
         if forced is not None:
             if not payload.get("tools"):
                 raise ModelsLabInvalidInputError("tool_choice was given without any tools")
             payload["tool_choice"] = forced
         return model, payload
-
-    def _fingerprint(self) -> tuple[Any, ...]:
-        return (
-            self.api_key,
-            self.base_url,
-            repr(self.timeout),
-            self.stream_idle_timeout,
-            self.max_retries,
-            self.max_retry_wait,
-            self.max_concurrent_requests,
-            tuple(sorted((self.default_headers or {}).items())),
-            id(self.http_client),
-            id(self.http_async_client),
-        )
 
     def _client_kwargs(self) -> dict[str, Any]:
         return {
@@ -308,34 +271,11 @@ class ChatModelsLab(BaseChatModel):
             "max_retry_wait": self.max_retry_wait,
         }
 
-    def _holder(self) -> _Clients:
-        fingerprint = self._fingerprint()
-        holder = self._clients
-        if holder.fingerprint not in (None, fingerprint):
-            # Settings changed (or a model_copy shares our holder): start afresh.
-            holder = self._clients = _Clients()
-        holder.fingerprint = fingerprint
-        return holder
-
     def _sync_client(self) -> ModelsLabClient:
-        holder = self._holder()
-        with holder.lock:
-            if holder.sync_client is None:
-                holder.sync_client = _transport_call(
-                    lambda: ModelsLabClient(**self._client_kwargs(), http_client=self.http_client)
-                )
-            return holder.sync_client
+        return self._clients.sync(self._client_kwargs(), self.http_client)
 
     def _async_client(self) -> AsyncModelsLabClient:
-        holder = self._holder()
-        with holder.lock:
-            if holder.async_client is None:
-                holder.async_client = _transport_call(
-                    lambda: AsyncModelsLabClient(
-                        **self._client_kwargs(), http_client=self.http_async_client
-                    )
-                )
-            return holder.async_client
+        return self._clients.async_(self._client_kwargs(), self.http_async_client)
 
     # -- generation ---------------------------------------------------------------------------
 
@@ -346,11 +286,11 @@ class ChatModelsLab(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, payload = _transport_call(
+        model, payload = transport_call(
             lambda: self._payload(messages, stop, stream=False, **kwargs)
         )
         client = self._sync_client()
-        completion = _transport_call(lambda: client.chat(payload))
+        completion = transport_call(lambda: client.chat(payload))
         return completion_to_result(completion, requested_model=model)
 
     async def _agenerate(
@@ -360,7 +300,7 @@ class ChatModelsLab(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, payload = _transport_call(
+        model, payload = transport_call(
             lambda: self._payload(messages, stop, stream=False, **kwargs)
         )
         client = self._async_client()
@@ -377,7 +317,7 @@ class ChatModelsLab(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        model, payload = _transport_call(
+        model, payload = transport_call(
             lambda: self._payload(messages, stop, stream=True, **kwargs)
         )
         client = self._sync_client()
@@ -391,7 +331,7 @@ class ChatModelsLab(BaseChatModel):
         except ModelsLabError as exc:
             raise to_langchain_error(exc) from None
         finally:
-            _close(events)
+            close_stream(events)
         yield converter.finish()
 
     async def _astream(
@@ -401,7 +341,7 @@ class ChatModelsLab(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        model, payload = _transport_call(
+        model, payload = transport_call(
             lambda: self._payload(messages, stop, stream=True, **kwargs)
         )
         client = self._async_client()
@@ -415,7 +355,7 @@ class ChatModelsLab(BaseChatModel):
         except ModelsLabError as exc:
             raise to_langchain_error(exc) from None
         finally:
-            await _aclose(events)
+            await aclose_stream(events)
         yield converter.finish()
 
     # -- tools and structured output ----------------------------------------------------------
@@ -445,7 +385,7 @@ class ChatModelsLab(BaseChatModel):
 
     def with_structured_output(
         self,
-        schema: dict[str, Any] | type,
+        schema: dict[str, Any] | type | None = None,
         *,
         method: StructuredMethod = "function_calling",
         include_raw: bool = False,
@@ -456,51 +396,15 @@ class ChatModelsLab(BaseChatModel):
 
         `method`: "function_calling" (a forced tool call; the default, ModelsLab documents it),
         "json_mode" (`response_format={"type": "json_object"}`; describe the keys in the
-        prompt) or "json_schema" (`response_format` with the schema; falls back to json_mode
-        if the server refuses it). `include_raw=True` returns `{"raw", "parsed",
-        "parsing_error"}` instead of raising on a parsing error. A refusal raises
+        prompt; `schema` may be None for plain dicts) or "json_schema" (`response_format`
+        with the schema; falls back to json_mode if the server refuses it).
+        `include_raw=True` returns `{"raw", "parsed", "parsing_error"}` instead of raising on a
+        parsing error. A refusal raises
         `langchain_core.exceptions.ModelRefusalError`.
         """
         if kwargs:
             raise ModelsLabInvalidInputError(f"Unsupported arguments: {sorted(kwargs)}")
-        if schema is None:
-            raise ModelsLabInvalidInputError("with_structured_output needs a schema")
-        trace_format = {
-            "kwargs": {"method": method, "strict": strict},
-            "schema": convert_to_json_schema(schema),
-        }
-        llm: Runnable[Any, Any]
-        if method == "function_calling":
-            tool = format_tools([schema], strict=strict)[0]
-            name = tool_name(tool)
-            llm = self.bind_tools(
-                [schema],
-                tool_choice=name,
-                strict=strict,
-                parallel_tool_calls=False,
-                ls_structured_output_format=trace_format,
-            )
-            return assemble(llm, tool_parser(schema, name), include_raw=include_raw)
-        if method == "json_mode":
-            llm = self.bind(
-                response_format={"type": "json_object"}, ls_structured_output_format=trace_format
-            )
-            return assemble(llm, json_parser(schema), include_raw=include_raw)
-        if method == "json_schema":
-            primary = self.bind(
-                response_format=json_schema_format(schema, strict=strict),
-                ls_structured_output_format=trace_format,
-            )
-            fallback = self.bind(
-                response_format={"type": "json_object"}, ls_structured_output_format=trace_format
-            )
-            llm = primary.with_fallbacks(
-                [fallback], exceptions_to_handle=(ModelsLabBadRequestError,)
-            )
-            return assemble(llm, json_parser(schema), include_raw=include_raw)
-        raise ModelsLabInvalidInputError(
-            f"method must be 'function_calling', 'json_mode' or 'json_schema', not {method!r}"
-        )
+        return build_structured(self, schema, method=method, include_raw=include_raw, strict=strict)
 
     # -- tokens and models --------------------------------------------------------------------
 
@@ -516,15 +420,15 @@ class ChatModelsLab(BaseChatModel):
 
     def count_tokens(self, messages: Sequence[BaseMessage], *, model: str | None = None) -> int:
         """Exact prompt token count from ModelsLab's count_tokens endpoint (one request)."""
-        wire = _transport_call(lambda: convert_messages(list(messages)))
+        wire = transport_call(lambda: convert_messages(list(messages)))
         client = self._sync_client()
-        return _transport_call(lambda: client.count_tokens(model or self.model, wire))
+        return transport_call(lambda: client.count_tokens(model or self.model, wire))
 
     async def acount_tokens(
         self, messages: Sequence[BaseMessage], *, model: str | None = None
     ) -> int:
         """Async `count_tokens`."""
-        wire = _transport_call(lambda: convert_messages(list(messages)))
+        wire = transport_call(lambda: convert_messages(list(messages)))
         try:
             return await self._async_client().count_tokens(model or self.model, wire)
         except ModelsLabError as exc:
@@ -533,7 +437,7 @@ class ChatModelsLab(BaseChatModel):
     def list_models(self) -> list[dict[str, Any]]:
         """The models this key may use, as ModelsLab lists them (`id`, `owned_by`, ...)."""
         client = self._sync_client()
-        return _transport_call(client.list_models)
+        return transport_call(client.list_models)
 
     async def alist_models(self) -> list[dict[str, Any]]:
         """Async `list_models`."""
@@ -541,24 +445,3 @@ class ChatModelsLab(BaseChatModel):
             return await self._async_client().list_models()
         except ModelsLabError as exc:
             raise to_langchain_error(exc) from None
-
-
-def _transport_call(call: Callable[[], _T]) -> _T:
-    """Run `call`, re-raising transport errors as their dual-inheritance classes."""
-    try:
-        return call()
-    except ModelsLabError as exc:
-        raise to_langchain_error(exc) from None
-
-
-def _close(events: Iterator[Any]) -> None:
-    # Closing the transport's generator aborts the HTTP stream (the caller stopped early).
-    close = getattr(events, "close", None)
-    if close is not None:
-        close()
-
-
-async def _aclose(events: AsyncIterator[Any]) -> None:
-    aclose = getattr(events, "aclose", None)
-    if aclose is not None:
-        await aclose()

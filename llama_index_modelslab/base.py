@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from contextlib import aclosing, closing
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,7 @@ from llama_index.core.callbacks import CallbackManager
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
-from llama_index.core.program.function_program import FunctionCallingProgram
+from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import BaseOutputParser, Model, PydanticProgramMode
 from pydantic import SecretStr
 
@@ -38,7 +37,9 @@ from modelslab_transport import (
     resolve_settings,
 )
 
+from ._clients import _Clients
 from ._streaming import ChatStream
+from ._structured import astream_structured, stream_structured
 from .utils import (
     chat_to_completion_response,
     completion_to_chat_response,
@@ -71,34 +72,6 @@ _FRAMEWORK_KWARGS = frozenset(
         "formatted",
     }
 )
-
-
-class _Clients:
-    """The lazily built transport clients of one ModelsLabLLM.
-
-    Connections are not state: copies share the injected httpx clients but build their own
-    transport clients, and a pickle carries nothing (an unpicklable httpx client stays behind).
-    """
-
-    def __init__(
-        self,
-        http: httpx.Client | None = None,
-        async_http: httpx.AsyncClient | None = None,
-    ) -> None:
-        self.lock = threading.Lock()
-        self.http = http
-        self.async_http = async_http
-        self.sync: ModelsLabClient | None = None
-        self.async_: AsyncModelsLabClient | None = None
-
-    def __copy__(self) -> _Clients:
-        return _Clients(self.http, self.async_http)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _Clients:
-        return _Clients(self.http, self.async_http)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_Clients, ())
 
 
 class ModelsLabLLM(FunctionCallingLLM):
@@ -306,10 +279,12 @@ class ModelsLabLLM(FunctionCallingLLM):
             params["tools"] = [
                 tool if isinstance(tool, Mapping) else to_wire_tools([tool])[0] for tool in tools
             ]
-        else:
+        elif params.pop("tool_choice", None) is not None:
             # Never send tool_choice without tools: ModelsLab refuses it.
-            for key in ("tools", "tool_choice", "parallel_tool_calls"):
-                params.pop(key, None)
+            logger.debug("tool_choice dropped: this request has no tools")
+        if not tools:
+            params.pop("tools", None)
+            params.pop("parallel_tool_calls", None)
         return build_chat_payload(self.model, to_wire_messages(messages), stream=stream, **params)
 
     # -- chat ---------------------------------------------------------------------------------
@@ -462,30 +437,21 @@ class ModelsLabLLM(FunctionCallingLLM):
 
     # -- structured streaming -----------------------------------------------------------------
 
-    def _structured_program(
-        self, output_cls: type[Model], prompt: Any
-    ) -> FunctionCallingProgram[Model]:
-        # LlamaIndex's streaming program drops tool_required; force the call explicitly.
-        return FunctionCallingProgram(
-            output_cls=output_cls, llm=self, prompt=prompt, tool_choice="required"
-        )
-
     def _structured_stream_call(
         self,
         output_cls: type[Model],
-        prompt: Any,
+        prompt: PromptTemplate,
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> Generator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None, None]:
         if self.pydantic_program_mode != PydanticProgramMode.DEFAULT:
             return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)
-        program = self._structured_program(output_cls, prompt)
-        return program.stream_call(llm_kwargs=llm_kwargs, **prompt_args)
+        return stream_structured(self, output_cls, prompt, llm_kwargs, prompt_args)
 
     async def _structured_astream_call(
         self,
         output_cls: type[Model],
-        prompt: Any,
+        prompt: PromptTemplate,
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> AsyncGenerator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None]:
@@ -493,5 +459,8 @@ class ModelsLabLLM(FunctionCallingLLM):
             return await super()._structured_astream_call(
                 output_cls, prompt, llm_kwargs, **prompt_args
             )
-        program = self._structured_program(output_cls, prompt)
-        return await program.astream_call(llm_kwargs=llm_kwargs, **prompt_args)
+        return astream_structured(self, output_cls, prompt, llm_kwargs, prompt_args)
+
+    def to_payload(self) -> dict[str, Any]:
+        """What instrumentation and callbacks may see of this LLM: never the key or headers."""
+        return {"class_name": self.class_name(), **self.metadata.model_dump()}

@@ -277,18 +277,18 @@ def completion_to_chat_response(completion: ChatCompletion) -> ChatResponse:
         choice.tool_calls,
         reasoning_tokens=completion.usage.reasoning_tokens if completion.usage else None,
     )
-    raw = dict(completion.raw) if completion.raw else _summary(completion.id, completion.model)
-    if usage:
-        raw.setdefault(
-            "usage",
-            dict(completion.usage.raw) if completion.usage and completion.usage.raw else usage,
-        )
-    raw.setdefault("finish_reason", choice.finish_reason)
+    if completion.raw:
+        raw = dict(completion.raw)  # the response body as received (it never holds the key)
+    else:
+        raw = {
+            "id": completion.id,
+            "object": "chat.completion",
+            "model": completion.model,
+            "finish_reason": choice.finish_reason,
+        }
+    if usage and "usage" not in raw:
+        raw["usage"] = usage
     return ChatResponse(message=message, raw=raw, additional_kwargs=usage)
-
-
-def _summary(completion_id: str | None, model: str | None) -> dict[str, Any]:
-    return {"id": completion_id, "object": "chat.completion", "model": model}
 
 
 def chat_to_completion_response(response: ChatResponse) -> CompletionResponse:

@@ -31,13 +31,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     except (ValueError, OSError) as error:
         parser.exit(2, f"modelslab-emulator: {error}\n")
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     print(emulator.base_url, flush=True)
     print("ModelsLab emulator running; Ctrl-C to stop.", file=sys.stderr, flush=True)
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(0.5):
+            pass
     finally:
         emulator.stop()
 

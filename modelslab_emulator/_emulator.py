@@ -37,6 +37,8 @@ class Emulator:
     def __init__(
         self, host: str = "127.0.0.1", port: int = 0, api_keys: Iterable[str] | None = None
     ) -> None:
+        if isinstance(api_keys, str):
+            api_keys = [api_keys]
         self._family = _check_loopback(host)
         self.host = host
         self._port = port

@@ -165,7 +165,7 @@ def _check_tools(tools: Any) -> None:
 
 
 def _check_tool_choice(choice: Any) -> None:
-    if choice is None or choice in _TOOL_CHOICE_WORDS:
+    if choice is None or (isinstance(choice, str) and choice in _TOOL_CHOICE_WORDS):
         return
     if isinstance(choice, Mapping):
         function = choice.get("function")

@@ -53,22 +53,10 @@ class TestChatModelsLabUnit(ChatModelUnitTests):
 
     @pytest.mark.xfail(
         reason=(
-            "The emulator's scripted model calls a tool (with tool_choice='auto') only when the "
-            "prompt names it; this test asks 'What is the weather in San Francisco, CA?' with a "
-            "get_weather tool. The agent loop itself is tested in test_agents.py."
-        ),
-        strict=True,
-    )
-    @pytest.mark.parametrize("model", [{}, {"output_version": "v1"}], indirect=True)
-    def test_agent_loop(self, model: BaseChatModel) -> None:
-        super().test_agent_loop(model)
-
-    @pytest.mark.xfail(
-        reason=(
             "langchain-tests loads with allowed_objects='all', which admits only classes in "
             "langchain-core's own serialisation registry; a third-party class must be named "
             "(allowed_objects=[ChatModelsLab]). The full round trip is tested that way in "
-            "test_chat_models.py::test_dumps_loads_round_trip."
+            "test_construction.py::test_dumps_loads_round_trip_without_the_secret."
         ),
         raises=ValueError,
         strict=True,

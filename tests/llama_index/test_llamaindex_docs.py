@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from llama_index.core import Settings
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "llama_index.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.DOTALL)
@@ -21,5 +22,7 @@ def test_doc_block_runs(
 ) -> None:
     monkeypatch.setenv("MODELSLAB_BASE_URL", base_url)
     monkeypatch.setenv("MODELSLAB_API_KEY", "doc-example-key")
+    # Examples may set the global Settings.llm; restore it for the rest of the session.
+    monkeypatch.setattr(Settings, "_llm", Settings._llm)
     exec(compile(code, str(DOC), "exec"), {"__name__": "__doc_example__"})
     assert capsys.readouterr().out.strip()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import httpx
 import pytest
 from llama_index.core.base.llms.base import BaseLLM
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock, ThinkingBlock
+from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llamaindex_helpers import KEY, PLAIN_MODEL, MakeLLM
 
@@ -226,3 +228,45 @@ def test_chat_history_is_not_modified(llm: ModelsLabLLM) -> None:
     llm.chat(history)
     list(llm.stream_chat(history))
     assert [m.model_dump() for m in history] == snapshot
+
+
+def test_tool_choice_without_tools_is_never_sent(llm: ModelsLabLLM, emulator: Emulator) -> None:
+    llm.chat(USER, tool_choice="required", parallel_tool_calls=True)
+    body = emulator.requests[-1].body
+    assert "tool_choice" not in body
+    assert "parallel_tool_calls" not in body
+
+
+async def test_injected_http_clients_are_used_and_left_open(make_llm: MakeLLM) -> None:
+    seen: list[str] = []
+
+    def hook(request: httpx.Request) -> None:
+        seen.append(request.url.path)
+
+    async def ahook(request: httpx.Request) -> None:
+        seen.append("async " + request.url.path)
+
+    with httpx.Client(event_hooks={"request": [hook]}) as http:
+        async with httpx.AsyncClient(event_hooks={"request": [ahook]}) as ahttp:
+            llm = make_llm(http_client=http, async_http_client=ahttp)
+            assert llm.complete("one").text == "You said: one"
+            assert (await llm.acomplete("two")).text == "You said: two"
+            await llm.aclose()
+            assert not http.is_closed
+            assert not ahttp.is_closed
+    assert seen == ["/api/v7/llm/chat/completions", "async /api/v7/llm/chat/completions"]
+
+
+def test_token_counting_handler_reads_reported_usage(make_llm: MakeLLM) -> None:
+    counter = TokenCountingHandler()
+    llm = make_llm(callback_manager=CallbackManager([counter]))
+    response = llm.chat(USER)
+    streamed = list(llm.stream_chat(USER))[-1]
+    expected = (
+        response.additional_kwargs["prompt_tokens"] + streamed.additional_kwargs["prompt_tokens"]
+    )
+    assert counter.prompt_llm_token_count == expected
+    assert counter.completion_llm_token_count == (
+        response.additional_kwargs["completion_tokens"]
+        + streamed.additional_kwargs["completion_tokens"]
+    )

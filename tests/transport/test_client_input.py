@@ -80,6 +80,17 @@ def test_forced_tool_choice_without_tools_is_refused_and_auto_dropped() -> None:
     assert "tool_choice" not in build_chat_payload(LLAMA, USER, tool_choice="auto")
 
 
+def test_tool_choice_forms_are_accepted() -> None:
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+    forced = {"type": "function", "function": {"name": "f"}}
+    for choice in ("auto", "none", "required", forced):
+        assert build_chat_payload(LLAMA, USER, tools=tools, tool_choice=choice)["tool_choice"] == (
+            choice
+        )
+    with pytest.raises(InvalidInputError):
+        build_chat_payload(LLAMA, USER, tools=tools, tool_choice={"type": "function"})
+
+
 def test_payload_never_holds_the_key() -> None:
     body = build_chat_payload(LLAMA, USER, stream=True, temperature=0.1, seed=None)
     assert "key" not in body and "seed" not in body

@@ -1,0 +1,453 @@
+"""ChatModelsLab over real sockets against the emulator: calls, streaming, tools, structure."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.tools import tool
+from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
+
+from langchain_modelslab import ChatModelsLab
+from modelslab_emulator import Emulator
+
+KEY = "test-key-chat-models-0123"
+MAGISTRAL = "mistralai-Magistral-Small-2506"
+LLAMA = "meta-llama-llama-3.1-8b-instruct"
+
+
+def make(base_url: str, **kwargs: Any) -> ChatModelsLab:
+    return ChatModelsLab(api_key=KEY, base_url=base_url, **kwargs)
+
+
+def aggregate(chunks: list[AIMessageChunk]) -> AIMessageChunk:
+    full = chunks[0]
+    for chunk in chunks[1:]:
+        full = full + chunk
+    return full
+
+
+def same_answer(invoked: AIMessage, streamed: AIMessageChunk) -> None:
+    """The fields a stream's sum must share with invoke (ids differ per call by design)."""
+    assert streamed.content == invoked.content
+    assert streamed.additional_kwargs == invoked.additional_kwargs
+    assert streamed.usage_metadata == invoked.usage_metadata
+    assert streamed.invalid_tool_calls == invoked.invalid_tool_calls
+    assert [(c["name"], c["args"]) for c in streamed.tool_calls] == [
+        (c["name"], c["args"]) for c in invoked.tool_calls
+    ]
+    strip = {"id"}
+    assert {k: v for k, v in streamed.response_metadata.items() if k not in strip} == {
+        k: v for k, v in invoked.response_metadata.items() if k not in strip
+    }
+
+
+# -- invoke / stream basics --------------------------------------------------------------------
+
+
+def test_invoke_answer_reasoning_usage_metadata(base_url: str, emulator: Emulator) -> None:
+    msg = make(base_url).invoke("Hello there")
+    assert isinstance(msg, AIMessage)
+    assert msg.content == "You said: Hello there"
+    reasoning = msg.additional_kwargs["reasoning_content"]
+    assert reasoning and "<think>" not in msg.text and reasoning not in msg.text
+    assert msg.content_blocks == [
+        {"type": "reasoning", "reasoning": reasoning},
+        {"type": "text", "text": "You said: Hello there"},
+    ]
+    assert msg.usage_metadata is not None
+    assert msg.usage_metadata["input_tokens"] == 2
+    assert msg.usage_metadata["total_tokens"] == (
+        msg.usage_metadata["input_tokens"] + msg.usage_metadata["output_tokens"]
+    )
+    assert msg.usage_metadata.get("output_token_details", {}).get("reasoning", 0) > 0
+    meta = msg.response_metadata
+    assert meta["model_name"] == MAGISTRAL
+    assert meta["finish_reason"] == "stop"
+    assert meta["model_provider"] == "modelslab"
+    assert meta["id"]
+    body = emulator.requests[-1].body
+    assert body["model_id"] == MAGISTRAL
+    # Magistral's model-card sampling defaults fill in when unset.
+    assert (body["temperature"], body["top_p"]) == (0.7, 0.95)
+    assert body["stream"] is False
+
+
+def test_explicit_params_reach_the_body(base_url: str, emulator: Emulator) -> None:
+    llm = make(
+        base_url,
+        model=LLAMA,
+        temperature=0.1,
+        max_tokens=50,
+        top_p=0.5,
+        top_k=20,
+        frequency_penalty=0.1,
+        presence_penalty=0.2,
+        repetition_penalty=1.1,
+        seed=7,
+        stop=["zzz"],
+        model_kwargs={"logprobs": False},
+    )
+    llm.invoke("hi")
+    body = emulator.requests[-1].body
+    for name, value in {
+        "temperature": 0.1,
+        "max_tokens": 50,
+        "top_p": 0.5,
+        "top_k": 20,
+        "frequency_penalty": 0.1,
+        "presence_penalty": 0.2,
+        "repetition_penalty": 1.1,
+        "seed": 7,
+        "stop": ["zzz"],
+        "logprobs": False,
+    }.items():
+        assert body[name] == value, name
+    # Non-Magistral models get no Magistral defaults.
+    make(base_url, model=LLAMA).invoke("hi")
+    assert "temperature" not in emulator.requests[-1].body
+
+
+def test_stream_token_by_token_equals_invoke(base_url: str) -> None:
+    llm = make(base_url)
+    invoked = llm.invoke("Tell me about streaming now")
+    chunks = list(llm.stream("Tell me about streaming now"))
+    assert len([c for c in chunks if c.content]) >= 5  # one token per chunk
+    assert all(isinstance(c.content, str) for c in chunks)
+    assert all("reasoning" not in str(c.content).lower() for c in chunks)
+    assert chunks[-1].chunk_position == "last"
+    assert chunks[-1].response_metadata["finish_reason"] == "stop"
+    assert chunks[-1].response_metadata["model_name"] == MAGISTRAL
+    assert sum(1 for c in chunks if c.usage_metadata) == 1
+    same_answer(invoked, aggregate(chunks))
+
+
+async def test_astream_equals_ainvoke(base_url: str) -> None:
+    llm = make(base_url)
+    invoked = await llm.ainvoke("Async streaming check")
+    chunks = [c async for c in llm.astream("Async streaming check")]
+    assert sum(1 for c in chunks if c.usage_metadata) == 1
+    assert chunks[-1].chunk_position == "last"
+    same_answer(invoked, aggregate(chunks))
+
+
+@pytest.mark.parametrize(
+    "scenario", ["reasoning-field", "reasoning-openrouter", "think-split", "content-blocks"]
+)
+def test_reasoning_never_reaches_content(base_url: str, scenario: str) -> None:
+    llm = make(base_url, default_headers={"X-Emulator-Scenario": scenario})
+    invoked = llm.invoke("Where is the reasoning")
+    streamed = aggregate(list(llm.stream("Where is the reasoning")))
+    for msg in (invoked, streamed):
+        assert msg.content == "You said: Where is the reasoning"
+        assert msg.additional_kwargs["reasoning_content"].startswith("The user wrote 4 words")
+    same_answer(invoked, streamed)
+
+
+def test_output_version_v1_gives_reasoning_and_text_blocks(base_url: str) -> None:
+    llm = make(base_url, output_version="v1")
+    msg = llm.invoke("version one")
+    assert [b["type"] for b in msg.content] == ["reasoning", "text"]  # type: ignore[index]
+    streamed = aggregate(list(llm.stream("version one")))
+    assert [b["type"] for b in streamed.content_blocks] == ["reasoning", "text"]
+    assert streamed.text == msg.text == "You said: version one"
+
+
+def test_usage_on_exactly_one_chunk_in_every_usage_variant(base_url: str) -> None:
+    for scenario in ("usage-on-last-chunk", ""):
+        llm = make(
+            base_url, default_headers={"X-Emulator-Scenario": scenario} if scenario else None
+        )
+        chunks = list(llm.stream("count my words please"))
+        assert sum(1 for c in chunks if c.usage_metadata) == 1, scenario
+    quiet = make(base_url, default_headers={"X-Emulator-Scenario": "no-usage"})
+    chunks = list(quiet.stream("count my words please"))
+    assert all(c.usage_metadata is None for c in chunks)
+    assert aggregate(chunks).text == "You said: count my words please"
+
+
+def test_stream_usage_off_does_not_ask(base_url: str, emulator: Emulator) -> None:
+    list(make(base_url, stream_usage=False).stream("hi"))
+    assert emulator.requests[-1].body["stream_options"] == {"include_usage": False}
+    list(make(base_url).stream("hi"))
+    assert emulator.requests[-1].body["stream_options"] == {"include_usage": True}
+
+
+def test_max_tokens_stop_and_n(base_url: str) -> None:
+    llm = make(base_url, model=LLAMA)
+    cut = llm.invoke("one two three four five six", max_tokens=3)
+    assert cut.response_metadata["finish_reason"] == "length"
+    stopped = llm.invoke("alpha beta gamma", stop=["beta"])
+    assert "beta" not in stopped.text and "alpha" in stopped.text
+    result = make(base_url, model=LLAMA, n=2).generate([[HumanMessage("twice")]])
+    assert [g.text for g in result.generations[0]] == ["You said: twice"] * 2
+    with pytest.raises(ValueError, match="n > 1"):
+        list(make(base_url, model=LLAMA, n=2).stream("no"))
+
+
+def test_model_override_per_call(base_url: str, emulator: Emulator) -> None:
+    llm = make(base_url)
+    msg = llm.invoke("hi", model=LLAMA)
+    assert msg.response_metadata["model_name"] == LLAMA
+    assert "reasoning_content" not in msg.additional_kwargs
+    assert emulator.requests[-1].body["model_id"] == LLAMA
+    assert llm._get_ls_params(model=LLAMA)["ls_model_name"] == LLAMA
+
+
+def test_batch_and_abatch(base_url: str) -> None:
+    llm = make(base_url)
+    outs = llm.batch(["one", "two", "three"])
+    assert [m.text for m in outs] == ["You said: one", "You said: two", "You said: three"]
+
+
+async def test_abatch(base_url: str) -> None:
+    outs = await make(base_url).abatch(["one", "two"])
+    assert [m.text for m in outs] == ["You said: one", "You said: two"]
+
+
+async def test_astream_events(base_url: str) -> None:
+    llm = make(base_url)
+    events = [e async for e in llm.astream_events("events please", version="v2")]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "on_chat_model_start" and kinds[-1] == "on_chat_model_end"
+    streamed = [e for e in events if e["event"] == "on_chat_model_stream"]
+    text = "".join(str(e["data"]["chunk"].content) for e in streamed)
+    assert text == "You said: events please"
+    assert KEY not in repr(events)
+
+
+def test_multimodal_input_is_sent_as_parts(base_url: str, emulator: Emulator) -> None:
+    image = {"type": "image", "url": "https://x.test/cat.png"}
+    msg = make(base_url).invoke([HumanMessage([{"type": "text", "text": "what is this"}, image])])
+    assert msg.text == "You said: what is this"
+    content = emulator.requests[-1].body["messages"][0]["content"]
+    assert content[1] == {"type": "image_url", "image_url": {"url": "https://x.test/cat.png"}}
+
+
+# -- tools -------------------------------------------------------------------------------------
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Current weather in a city."""
+    return "sunny, 21C"
+
+
+@tool
+def get_time(city: str) -> str:
+    """Local time in a city."""
+    return "09:00"
+
+
+class Forecast(BaseModel):
+    """A forecast request."""
+
+    city: str = Field(description="city name")
+    days: int = Field(description="number of days")
+
+
+class Alarm(TypedDict):
+    """Set an alarm."""
+
+    hour: int
+
+
+def test_tool_calls_invoke_and_stream_agree(base_url: str, emulator: Emulator) -> None:
+    llm = make(base_url).bind_tools([get_weather, get_time])
+    prompt = 'Call get_weather and get_time for "Paris"'
+    invoked = llm.invoke(prompt)
+    assert isinstance(invoked, AIMessage)
+    assert [(c["name"], c["args"]) for c in invoked.tool_calls] == [
+        ("get_weather", {"city": "Paris"}),
+        ("get_time", {"city": "Paris"}),
+    ]
+    assert invoked.response_metadata["finish_reason"] == "tool_calls"
+    chunks = list(llm.stream(prompt))
+    pieces = [tc for c in chunks for tc in c.tool_call_chunks]
+    assert {p["index"] for p in pieces} == {0, 1}
+    assert [p["id"] for p in pieces if p["id"]] == [c["id"] for c in aggregate(chunks).tool_calls]
+    same_answer(invoked, aggregate(chunks))
+    body = emulator.requests[-1].body
+    assert [t["function"]["name"] for t in body["tools"]] == ["get_weather", "get_time"]
+
+
+@pytest.mark.parametrize("scenario", ["multi-tool-chunk", "repeat-tool-id", "no-tool-index"])
+def test_tool_call_stream_variants(base_url: str, scenario: str) -> None:
+    llm = make(base_url, default_headers={"X-Emulator-Scenario": scenario})
+    bound = llm.bind_tools([get_weather, get_time])
+    full = aggregate(list(bound.stream('use get_weather and get_time for "Rome"')))
+    assert [(c["name"], c["args"]) for c in full.tool_calls] == [
+        ("get_weather", {"city": "Rome"}),
+        ("get_time", {"city": "Rome"}),
+    ]
+    assert len({c["id"] for c in full.tool_calls}) == 2
+
+
+@pytest.mark.parametrize(
+    ("choice", "wire"),
+    [
+        ("any", "required"),
+        ("required", "required"),
+        (True, "required"),
+        ("Forecast", {"type": "function", "function": {"name": "Forecast"}}),
+        ({"type": "function", "function": {"name": "Alarm"}}, None),
+    ],
+)
+def test_tool_choice_forms_force_calls(
+    base_url: str, emulator: Emulator, choice: Any, wire: Any
+) -> None:
+    llm = make(base_url, model=LLAMA).bind_tools(
+        [Forecast, Alarm, get_weather], tool_choice=choice, parallel_tool_calls=False
+    )
+    msg = llm.invoke("Plan 3 days in Oslo, wake me at 7")
+    assert isinstance(msg, AIMessage) and msg.tool_calls
+    body = emulator.requests[-1].body
+    assert body["tool_choice"] == (wire if wire is not None else choice)
+    assert body["parallel_tool_calls"] is False
+    if choice == "Forecast":
+        assert msg.tool_calls[0]["args"] == {"city": "Example", "days": 3} or (
+            msg.tool_calls[0]["name"] == "Forecast"
+        )
+
+
+def test_tool_choice_none_and_auto_do_not_force(base_url: str) -> None:
+    llm = make(base_url, model=LLAMA)
+    assert (
+        not llm.bind_tools([get_weather], tool_choice="none").invoke("get_weather now").tool_calls
+    )
+    assert not llm.bind_tools([get_weather], tool_choice="auto").invoke("just chat").tool_calls
+
+
+def test_unicode_tool_arguments(base_url: str) -> None:
+    llm = make(base_url, model=LLAMA).bind_tools([get_weather], tool_choice="get_weather")
+    msg = llm.invoke('get_weather for "São Paulo 東京"')
+    assert msg.tool_calls[0]["args"] == {"city": "São Paulo 東京"}
+
+
+def test_tool_round_trip_uses_results(base_url: str, emulator: Emulator) -> None:
+    llm = make(base_url).bind_tools([get_weather])
+    question = HumanMessage('What does get_weather say for "Paris"?')
+    call = llm.invoke([question])
+    assert isinstance(call, AIMessage)
+    result = get_weather.invoke(call.tool_calls[0])
+    answer = llm.invoke([question, call, result])
+    assert "sunny, 21C" in answer.text
+    sent = emulator.requests[-1].body["messages"]
+    assert sent[1]["tool_calls"][0]["id"] == sent[2]["tool_call_id"]
+    assert "reasoning" not in json.dumps(sent[1]).lower()
+
+
+# -- structured output -------------------------------------------------------------------------
+
+
+class Person(BaseModel):
+    """A person."""
+
+    name: str = Field(description="the person's name")
+    age: int = Field(description="age in years")
+
+
+class PersonDict(TypedDict):
+    """A person."""
+
+    name: str
+    age: int
+
+
+PERSON_SCHEMA = Person.model_json_schema()
+PROMPT = 'The person is "Ada" and she is 36'
+
+
+@pytest.mark.parametrize("method", ["function_calling", "json_schema"])
+@pytest.mark.parametrize("schema", [Person, PersonDict, PERSON_SCHEMA])
+def test_structured_output_methods(base_url: str, method: str, schema: Any) -> None:
+    structured = make(base_url).with_structured_output(schema, method=method)  # type: ignore[arg-type]
+    result = structured.invoke(PROMPT)
+    as_dict = result.model_dump() if isinstance(result, BaseModel) else result
+    assert as_dict == {"name": "Ada", "age": 36}
+    assert isinstance(result, Person) == (schema is Person)
+
+
+async def test_structured_output_async_and_streaming(base_url: str) -> None:
+    structured = make(base_url).with_structured_output(Person)
+    assert await structured.ainvoke(PROMPT) == Person(name="Ada", age=36)
+    chunks = list(structured.stream(PROMPT))
+    assert chunks and chunks[-1] == Person(name="Ada", age=36)
+
+
+def test_json_mode(base_url: str, emulator: Emulator) -> None:
+    structured = make(base_url).with_structured_output({"type": "object"}, method="json_mode")
+    result = structured.invoke('Return JSON with "setup" and "punchline"')
+    assert set(result) == {"setup", "punchline"}  # type: ignore[arg-type]
+    assert emulator.requests[-1].body["response_format"] == {"type": "json_object"}
+
+
+def test_include_raw_reports_parse_errors(base_url: str) -> None:
+    # json_mode with a schema the emulator's answer does not satisfy.
+    structured = make(base_url).with_structured_output(Person, method="json_mode", include_raw=True)
+    out = structured.invoke("no quoted keys here")
+    assert isinstance(out, dict)
+    assert isinstance(out["raw"], AIMessage)
+    assert out["parsed"] is None
+    assert out["parsing_error"] is not None
+    ok = make(base_url).with_structured_output(Person, include_raw=True).invoke(PROMPT)
+    assert ok["parsed"] == Person(name="Ada", age=36) and ok["parsing_error"] is None  # type: ignore[index]
+
+
+def test_refusal_raises_model_refusal_error() -> None:
+    from langchain_core.exceptions import ModelRefusalError
+    from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
+    from langchain_core.output_parsers import JsonOutputParser
+
+    from langchain_modelslab._structured import assemble
+
+    refused = AIMessage(
+        "", response_metadata={"finish_reason": "content_filter", "model_provider": "modelslab"}
+    )
+    fake = FakeMessagesListChatModel(responses=[refused, refused])
+    with pytest.raises(ModelRefusalError, match="content_filter"):
+        assemble(fake, JsonOutputParser(), include_raw=False).invoke("x")
+    out = assemble(fake, JsonOutputParser(), include_raw=True).invoke("x")
+    assert isinstance(out["parsing_error"], ModelRefusalError)
+
+
+def test_structured_output_rejects_bad_method(base_url: str) -> None:
+    with pytest.raises(ValueError, match="method"):
+        make(base_url).with_structured_output(Person, method="xml")  # type: ignore[arg-type]
+
+
+# -- tokens, models, identity ------------------------------------------------------------------
+
+
+def test_token_counts_offline_and_exact(base_url: str) -> None:
+    llm = make(base_url)
+    messages: list[BaseMessage] = [HumanMessage("one two three four")]
+    approx = ChatModelsLab(api_key=KEY, base_url="http://127.0.0.1:9").get_num_tokens_from_messages(
+        messages
+    )
+    assert approx > 0  # no request: port 9 would refuse
+    assert llm.count_tokens(messages) == 4
+    assert llm.get_num_tokens("abcdefgh") == 2
+
+
+async def test_async_tokens_and_models(base_url: str) -> None:
+    llm = make(base_url)
+    assert await llm.acount_tokens([HumanMessage("one two")]) == 2
+    ids = [m["id"] for m in await llm.alist_models()]
+    assert MAGISTRAL in ids
+    assert [m["id"] for m in llm.list_models()] == ids
+
+
+def test_identity_and_profile(base_url: str) -> None:
+    llm = make(base_url, temperature=0.2, max_tokens=9, stop=["x"])
+    assert llm._llm_type == "modelslab-chat"
+    params = llm._get_ls_params()
+    assert params["ls_provider"] == "modelslab"
+    assert params["ls_model_name"] == MAGISTRAL
+    assert (params["ls_temperature"], params["ls_max_tokens"], params["ls_stop"]) == (0.2, 9, ["x"])
+    assert llm.profile is not None and llm.profile["reasoning_output"] is True
+    assert llm.profile["max_input_tokens"] == 40_960
+    assert make(base_url, model=LLAMA).profile is None
