@@ -244,19 +244,12 @@ class ChatModelsLab(BaseChatModel):
         if stream and (params.get("n") or 1) > 1:
             raise ModelsLabInvalidInputError("n > 1 cannot be streamed: use invoke or batch")
         wire = convert_messages(messages, reasoning_in_history=self.reasoning_in_history)
-        # A forced choice ({"type": "function", ...}, already checked by bind_tools) is set
-        # after the transport's checks, whose membership test assumes a hashable choice.
-        forced = params.pop("tool_choice") if isinstance(params.get("tool_choice"), dict) else None
         payload = build_chat_payload(
             model, wire, stream=stream, include_usage=include_usage, **params
         )
         if stream and not include_usage:
             # Explicit, so the transport does not ask for usage on our behalf.
             payload["stream_options"] = {"include_usage": False}
-        if forced is not None:
-            if not payload.get("tools"):
-                raise ModelsLabInvalidInputError("tool_choice was given without any tools")
-            payload["tool_choice"] = forced
         return model, payload
 
     def _client_kwargs(self) -> dict[str, Any]:

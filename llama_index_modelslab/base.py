@@ -321,7 +321,7 @@ class ModelsLabLLM(FunctionCallingLLM):
 
         def gen() -> Generator[ChatResponse, None, None]:
             stream = ChatStream()
-            with closing(client.stream_chat(payload)) as events:  # type: ignore[type-var]
+            with closing(client.stream_chat(payload)) as events:
                 for event in events:
                     response = stream.feed(event)
                     if response is not None:
@@ -336,7 +336,7 @@ class ModelsLabLLM(FunctionCallingLLM):
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             stream = ChatStream()
-            async with aclosing(client.stream_chat(payload)) as events:  # type: ignore[type-var]
+            async with aclosing(client.stream_chat(payload)) as events:
                 async for event in events:
                     response = stream.feed(event)
                     if response is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -118,7 +118,7 @@ class AsyncModelsLabClient:
         body = await self._json("POST", CHAT_PATH, plain_payload(payload))
         return parse_completion(body, secret=self._secret)
 
-    async def stream_chat(self, payload: Mapping[str, Any]) -> AsyncIterator[StreamEvent]:
+    async def stream_chat(self, payload: Mapping[str, Any]) -> AsyncGenerator[StreamEvent, None]:
         """Stream a chat completion as neutral events; closing the iterator aborts it."""
         content = encode_body(streaming_payload(payload), self.settings)
         for attempt in range(self.settings.max_retries + 1):
@@ -181,7 +181,7 @@ class AsyncModelsLabClient:
         )
         ask_retry(failed, attempt, settings, response.headers, hint)
 
-    async def _stream_once(self, content: bytes, attempt: int) -> AsyncIterator[StreamEvent]:
+    async def _stream_once(self, content: bytes, attempt: int) -> AsyncGenerator[StreamEvent, None]:
         settings = self.settings
         url = settings.url(CHAT_PATH)
         http = self._http
@@ -225,7 +225,9 @@ class AsyncModelsLabClient:
             finally:
                 await response.aclose()
 
-    async def _events(self, response: httpx.Response, attempt: int) -> AsyncIterator[StreamEvent]:
+    async def _events(
+        self, response: httpx.Response, attempt: int
+    ) -> AsyncGenerator[StreamEvent, None]:
         settings = self.settings
         sse = SSEDecoder()
         decoder = StreamDecoder(secret=self._secret)

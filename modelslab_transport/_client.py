@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -98,7 +98,7 @@ class ModelsLabClient:
         body = self._json("POST", CHAT_PATH, plain_payload(payload))
         return parse_completion(body, secret=self._secret)
 
-    def stream_chat(self, payload: Mapping[str, Any]) -> Iterator[StreamEvent]:
+    def stream_chat(self, payload: Mapping[str, Any]) -> Generator[StreamEvent, None, None]:
         """Stream a chat completion as neutral events; closing the iterator aborts it."""
         content = encode_body(streaming_payload(payload), self.settings)
         delivered = False
@@ -168,7 +168,7 @@ class ModelsLabClient:
         )
         ask_retry(failed, attempt, settings, response.headers, hint)
 
-    def _stream_once(self, content: bytes, attempt: int) -> Iterator[StreamEvent]:
+    def _stream_once(self, content: bytes, attempt: int) -> Generator[StreamEvent, None, None]:
         settings = self.settings
         url = settings.url(CHAT_PATH)
         started = time.monotonic()
@@ -203,7 +203,7 @@ class ModelsLabClient:
             finally:
                 response.close()
 
-    def _events(self, response: httpx.Response, attempt: int) -> Iterator[StreamEvent]:
+    def _events(self, response: httpx.Response, attempt: int) -> Generator[StreamEvent, None, None]:
         settings = self.settings
         sse = SSEDecoder()
         decoder = StreamDecoder(secret=self._secret)

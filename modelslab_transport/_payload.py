@@ -47,11 +47,11 @@ def build_chat_payload(
     validate_params(clean)
     body.update(clean)
     body["stream"] = stream
-    if stream and include_usage:
+    if stream:
         options = dict(body.get("stream_options") or {})
-        options.setdefault("include_usage", True)
+        options.setdefault("include_usage", include_usage)
         body["stream_options"] = options
-    elif not stream:
+    else:
         body.pop("stream_options", None)
     if "tool_choice" in body and not body.get("tools"):
         # ModelsLab (like OpenAI) refuses tool_choice without tools; a forced choice is a bug.

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-
 import pytest
 
 from modelslab_emulator import Emulator
@@ -25,10 +23,10 @@ def real_api_key() -> str:
 
 
 @pytest.fixture
-def emulator(modelslab_emulator: Emulator) -> Iterator[Emulator]:
+def emulator(modelslab_emulator: Emulator) -> Emulator:
     """The session's emulator with an empty request log."""
     modelslab_emulator.clear()
-    yield modelslab_emulator
+    return modelslab_emulator
 
 
 @pytest.fixture

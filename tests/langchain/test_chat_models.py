@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.tools import tool
@@ -308,9 +309,8 @@ def test_tool_choice_forms_force_calls(
     assert body["tool_choice"] == (wire if wire is not None else choice)
     assert body["parallel_tool_calls"] is False
     if choice == "Forecast":
-        assert msg.tool_calls[0]["args"] == {"city": "Example", "days": 3} or (
-            msg.tool_calls[0]["name"] == "Forecast"
-        )
+        assert msg.tool_calls[0]["name"] == "Forecast"
+        assert msg.tool_calls[0]["args"]["days"] == 3
 
 
 def test_tool_choice_none_and_auto_do_not_force(base_url: str) -> None:
@@ -451,3 +451,72 @@ def test_identity_and_profile(base_url: str) -> None:
     assert llm.profile is not None and llm.profile["reasoning_output"] is True
     assert llm.profile["max_input_tokens"] == 40_960
     assert make(base_url, model=LLAMA).profile is None
+
+
+# -- server behaviours the emulator does not script (an httpx MockTransport stands in) -------
+
+
+def _completion(content: str, finish_reason: str = "stop") -> dict[str, Any]:
+    return {
+        "id": "gen-mock",
+        "model": MAGISTRAL,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": finish_reason,
+                "message": {"role": "assistant", "content": content},
+            }
+        ],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+    }
+
+
+def _mock_model(handler: Any) -> ChatModelsLab:
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    return ChatModelsLab(api_key=KEY, base_url="https://mock.test/api/v7/llm", http_client=http)
+
+
+def test_json_schema_falls_back_to_json_mode_when_refused() -> None:
+    formats: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        formats.append(body["response_format"]["type"])
+        if body["response_format"]["type"] == "json_schema":
+            return httpx.Response(
+                400, json={"status": "error", "message": "json_schema unsupported"}
+            )
+        return httpx.Response(200, json=_completion('{"name": "Ada", "age": 36}'))
+
+    structured = _mock_model(handler).with_structured_output(Person, method="json_schema")
+    assert structured.invoke("who?") == Person(name="Ada", age=36)
+    assert formats == ["json_schema", "json_object"]
+
+
+def test_content_filter_is_a_refusal_through_the_model() -> None:
+    from langchain_core.exceptions import ModelRefusalError
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=_completion("", finish_reason="content_filter"))
+
+    llm = _mock_model(handler)
+    with pytest.raises(ModelRefusalError, match="content_filter") as info:
+        llm.with_structured_output(Person).invoke("something refused")
+    assert isinstance(info.value.raw_message, AIMessage)
+    out = llm.with_structured_output(Person, method="json_mode", include_raw=True).invoke("x")
+    assert isinstance(out["parsing_error"], ModelRefusalError) and out["parsed"] is None  # type: ignore[index]
+
+
+def test_malformed_tool_arguments_become_invalid_tool_calls() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        reply = _completion("", finish_reason="tool_calls")
+        reply["choices"][0]["message"]["tool_calls"] = [
+            {"id": "abc123XYZ", "type": "function", "function": {"name": "f", "arguments": "{oops"}}
+        ]
+        return httpx.Response(200, json=reply)
+
+    msg = _mock_model(handler).invoke("call f")
+    assert isinstance(msg, AIMessage)
+    assert msg.tool_calls == []
+    [bad] = msg.invalid_tool_calls
+    assert (bad["name"], bad["args"], bad["id"]) == ("f", "{oops", "abc123XYZ")

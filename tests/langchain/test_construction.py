@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import pickle
 import subprocess
@@ -68,6 +69,7 @@ def test_environment_is_read_at_construction(monkeypatch: pytest.MonkeyPatch) ->
     assert "env-key-123" not in repr(llm)
 
 
+@pytest.mark.filterwarnings("ignore:The function `load")
 def test_dumps_loads_round_trip_without_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     llm = ChatModelsLab(api_key=KEY, temperature=0.3, max_tokens=64, stop=["x"])
     text = dumps(llm)
@@ -186,3 +188,9 @@ def test_import_without_langchain_names_the_extra() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert 'pip install "modelslab-integrations[langchain]"' in out.stdout
+
+
+def test_one_model_serves_several_event_loops(base_url: str) -> None:
+    llm = ChatModelsLab(api_key=KEY, base_url=base_url)
+    for i in range(3):  # each asyncio.run is a new loop; no "Event loop is closed"
+        assert asyncio.run(llm.ainvoke(f"loop {i}")).text == f"You said: loop {i}"

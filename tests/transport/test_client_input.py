@@ -162,3 +162,12 @@ def test_debug_logging_never_shows_the_key(
     assert any("chat/completions" in r.getMessage() for r in caplog.records)
     assert all(key not in r.getMessage() for r in caplog.records)
     assert key not in caplog.text
+
+
+def test_stream_usage_can_be_declined(emulator: Emulator) -> None:
+    body = build_chat_payload(LLAMA, USER, stream=True, include_usage=False)
+    assert body["stream_options"] == {"include_usage": False}
+    with ModelsLabClient(api_key="k", base_url=emulator.base_url) as client:
+        events = list(client.stream_chat(body))
+    assert not [e for e in events if type(e).__name__ == "UsageEvent"]
+    assert emulator.requests[-1].body["stream_options"] == {"include_usage": False}
