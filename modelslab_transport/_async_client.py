@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from ._errors import APITimeoutError, ModelsLabError
+from ._base import POOL_LIMITS, ClientBase, StreamReader
+from ._errors import ModelsLabError
 from ._events import ChatCompletion, StreamEvent
 from ._exchange import (
     CHAT_PATH,
@@ -20,7 +21,6 @@ from ._exchange import (
     completion_events,
     decode_json,
     encode_body,
-    failure,
     is_event_stream,
     log_attempt,
     plain_payload,
@@ -28,18 +28,14 @@ from ._exchange import (
     stream_timeout,
     streaming_payload,
 )
-from ._limiter import KeySlots, slots_for_key
 from ._response import parse_completion
-from ._retry import RetrySignal, ask_retry, error_from_transport
-from ._settings import ClientSettings, resolve_settings
-from ._sse import SSEDecoder
-from ._stream import StreamDecoder
+from ._retry import RetrySignal
 from ._tokens import count_tokens_body, models_from_body
 
 __all__ = ["AsyncModelsLabClient"]
 
 
-class AsyncModelsLabClient:
+class AsyncModelsLabClient(ClientBase):
     """An asyncio ModelsLab LLM client, safe to use from several event loops in turn.
 
     >>> async with AsyncModelsLabClient(api_key="sk-...") as client:  # doctest: +SKIP
@@ -60,7 +56,7 @@ class AsyncModelsLabClient:
         max_retry_wait: float = 60.0,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        self.settings: ClientSettings = resolve_settings(
+        super().__init__(
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
@@ -74,10 +70,6 @@ class AsyncModelsLabClient:
         # httpx.AsyncClient binds its connections to the loop that opened them: keep one per loop.
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
         self._per_loop = weakref.WeakKeyDictionary()
-        self._slots: KeySlots = slots_for_key(self.settings.api_key.get_secret_value())
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
 
     async def __aenter__(self) -> AsyncModelsLabClient:
         return self
@@ -102,14 +94,10 @@ class AsyncModelsLabClient:
             http = httpx.AsyncClient(
                 timeout=self.settings.timeout,
                 follow_redirects=False,
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+                limits=POOL_LIMITS,
             )
             self._per_loop[loop] = http
         return http
-
-    @property
-    def _secret(self) -> str:
-        return self.settings.api_key.get_secret_value()
 
     # -- public calls -------------------------------------------------------------------------
 
@@ -168,18 +156,13 @@ class AsyncModelsLabClient:
                     follow_redirects=False,
                 )
             except httpx.HTTPError as exc:
-                error, safe = error_from_transport(exc, streaming=False)
-                log_attempt(method, url, None, attempt, started, error)
-                ask_retry(error, attempt, settings, resend_safe=safe)
+                self._send_failed(exc, method, url, attempt, started, streaming=False)
         log_attempt(method, url, response.status_code, attempt, started, None)
         if response.status_code < 300:
             return decode_json(
                 response.status_code, response.headers, response.content, self._secret
             )
-        failed, hint = failure(
-            response.status_code, response.headers, response.content, self._secret
-        )
-        ask_retry(failed, attempt, settings, response.headers, hint)
+        self._status_failed(response, response.content, attempt)
 
     async def _stream_once(self, content: bytes, attempt: int) -> AsyncGenerator[StreamEvent, None]:
         settings = self.settings
@@ -197,19 +180,11 @@ class AsyncModelsLabClient:
             try:
                 response = await http.send(request, stream=True, follow_redirects=False)
             except httpx.HTTPError as exc:
-                error, safe = error_from_transport(exc, streaming=True)
-                log_attempt("POST", url, None, attempt, started, error)
-                ask_retry(error, attempt, settings, resend_safe=safe)
+                self._send_failed(exc, "POST", url, attempt, started, streaming=True)
             try:
                 log_attempt("POST", url, response.status_code, attempt, started, None)
                 if response.status_code >= 300:
-                    failed, hint = failure(
-                        response.status_code,
-                        response.headers,
-                        await response.aread(),
-                        self._secret,
-                    )
-                    ask_retry(failed, attempt, settings, response.headers, hint)
+                    self._status_failed(response, await response.aread(), attempt)
                 if not is_event_stream(response.headers):
                     body = decode_json(
                         response.status_code,
@@ -228,38 +203,14 @@ class AsyncModelsLabClient:
     async def _events(
         self, response: httpx.Response, attempt: int
     ) -> AsyncGenerator[StreamEvent, None]:
-        settings = self.settings
-        sse = SSEDecoder()
-        decoder = StreamDecoder(secret=self._secret)
-        idle = settings.stream_idle_timeout
-        last_activity = time.monotonic()
-        activity = 0
+        reader = StreamReader(self._secret, self.settings.stream_idle_timeout)
         delivered = False
         try:
             async for chunk in response.aiter_bytes():
-                for sse_event in sse.feed(chunk):
-                    for event in decoder.feed(sse_event.data):
-                        delivered = True
-                        yield event
-                if idle is not None:
-                    now = time.monotonic()
-                    if sse.activity != activity:
-                        activity, last_activity = sse.activity, now
-                    elif now - last_activity > idle:
-                        raise APITimeoutError(
-                            f"The stream sent no event for {idle:g} s (stream_idle_timeout)"
-                        )
-            for sse_event in sse.close():
-                for event in decoder.feed(sse_event.data):
+                for event in reader.feed(chunk):
+                    delivered = True
                     yield event
-            for event in decoder.close():
+            for event in reader.close():
                 yield event
-        except httpx.HTTPError as exc:
-            error, safe = error_from_transport(exc, streaming=True)
-            if delivered:
-                raise error from None
-            ask_retry(error, attempt, settings, resend_safe=safe)
-        except ModelsLabError as error:
-            if delivered:
-                raise
-            ask_retry(error, attempt, settings)
+        except (httpx.HTTPError, ModelsLabError) as exc:
+            self._stream_failed(exc, attempt, delivered=delivered)
