@@ -127,9 +127,7 @@ class RawHttpx(Runner):
         return len(json.loads(response.content)["choices"][0]["message"]["content"])
 
     async def request_async(self) -> int:
-        response = await self._async().post(
-            self.url, content=self.plain_body, headers=self.headers
-        )
+        response = await self._async().post(self.url, content=self.plain_body, headers=self.headers)
         return len(json.loads(response.content)["choices"][0]["message"]["content"])
 
     async def aclose(self) -> None:
@@ -364,7 +362,9 @@ class LangChainFloor(_LangChain):
         if self.build_per_chunk:
             return
         generation_chunk, message_chunk = self._chunk_types
-        self.prebuilt = [generation_chunk(message=message_chunk(content=TOKEN)) for _ in range(self.n)]
+        self.prebuilt = [
+            generation_chunk(message=message_chunk(content=TOKEN)) for _ in range(self.n)
+        ]
 
 
 # -- LlamaIndex: ModelsLabLLM, OpenAI, and the framework's own floor ----------------------------
@@ -465,7 +465,9 @@ class LlamaIndexFloor(_LlamaIndex):
             else:
                 yield from runner.prebuilt
 
-        answer = ChatResponse(message=ChatMessage(role="assistant", content="Hello! How can I help?"))
+        answer = ChatResponse(
+            message=ChatMessage(role="assistant", content="Hello! How can I help?")
+        )
 
         class FloorLLM(CustomLLM):
             @property
@@ -530,4 +532,3 @@ RUNNERS: dict[str, type[Runner]] = {
         LlamaIndexOpenAIRunner,
     )
 }
-

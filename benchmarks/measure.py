@@ -39,37 +39,40 @@ def _check(count: int, chars: int, n: int) -> None:
         raise WrongAnswer(f"expected {n} chunks / {n * len(TOKEN)} chars, got {count} / {chars}")
 
 
-def _stream_sync(runner: Runner, args: argparse.Namespace) -> list[float]:
-    def once() -> float:
+Timing = tuple[float, float]  # (wall, CPU of this process), in the metric's unit
+
+
+def _stream_sync(runner: Runner, args: argparse.Namespace) -> list[Timing]:
+    def once() -> Timing:
         runner.before_run()
         gc.collect()
         count = chars = 0
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for text in runner.iter_stream():
             count += 1
             chars += len(text)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         _check(count, chars, runner.n)
-        return elapsed / runner.n * 1e6
+        return elapsed / runner.n * 1e6, cpu / runner.n * 1e6
 
     once()
     return [once() for _ in range(args.runs)]
 
 
-def _stream_async(runner: Runner, args: argparse.Namespace) -> list[float]:
-    async def once() -> float:
+def _stream_async(runner: Runner, args: argparse.Namespace) -> list[Timing]:
+    async def once() -> Timing:
         runner.before_run()
         gc.collect()
         count = chars = 0
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         async for text in runner.aiter_stream():
             count += 1
             chars += len(text)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         _check(count, chars, runner.n)
-        return elapsed / runner.n * 1e6
+        return elapsed / runner.n * 1e6, cpu / runner.n * 1e6
 
-    async def main() -> list[float]:
+    async def main() -> list[Timing]:
         try:
             await once()
             return [await once() for _ in range(args.runs)]
@@ -79,30 +82,31 @@ def _stream_async(runner: Runner, args: argparse.Namespace) -> list[float]:
     return asyncio.run(main())
 
 
-def _request_sync(runner: Runner, args: argparse.Namespace) -> list[float]:
-    def once(count: int) -> float:
+def _request_sync(runner: Runner, args: argparse.Namespace) -> list[Timing]:
+    def once(count: int) -> Timing:
         gc.collect()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for _ in range(count):
             if runner.request_sync() <= 0:
                 raise WrongAnswer("empty answer")
-        return (time.perf_counter() - started) / count * 1e6
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        return elapsed / count * 1e6, cpu / count * 1e6
 
-    once(max(args.requests // 10, 5))
+    once(max(args.requests // 10, 10))
     return [once(args.requests) for _ in range(args.runs)]
 
 
-def _concurrent(runner: Runner, args: argparse.Namespace) -> list[float]:
-    async def once() -> float:
+def _concurrent(runner: Runner, args: argparse.Namespace) -> list[Timing]:
+    async def once() -> Timing:
         gc.collect()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         answers = await asyncio.gather(*(runner.request_async() for _ in range(args.concurrency)))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         if len(answers) != args.concurrency or min(answers) <= 0:
             raise WrongAnswer("missing answers")
-        return elapsed * 1e3
+        return elapsed * 1e3, cpu * 1e3
 
-    async def main() -> list[float]:
+    async def main() -> list[Timing]:
         try:
             await once()
             return [await once() for _ in range(args.runs)]
@@ -123,7 +127,7 @@ def _hwm() -> int:
     return int(match.group(1)) * 1024 if match else 0
 
 
-def _memory(runner: Runner, args: argparse.Namespace) -> list[float]:
+def _memory(runner: Runner, args: argparse.Namespace) -> list[Timing]:
     """RSS, not tracemalloc: tracing would slow the slow clients 3x (a 100,000-chunk run of a
     peer would take minutes). The peak is VmHWM after resetting it (/proc/self/clear_refs)."""
     for _ in range(3):  # open the connection, load lazily imported modules
@@ -136,18 +140,30 @@ def _memory(runner: Runner, args: argparse.Namespace) -> list[float]:
     step = max(runner.n // 10, 1)
     samples: list[tuple[int, int]] = []
     count = chars = 0
+    stopped = False
     started = time.perf_counter()
-    for text in runner.iter_stream():
+    deadline = started + args.budget
+    stream = runner.iter_stream()
+    for text in stream:
         count += 1
         chars += len(text)
         if count % step == 0:
             samples.append((count, _rss() - baseline))
+            if time.perf_counter() > deadline and count < runner.n:
+                stopped = True  # a client slower than the budget: report what it reached
+                break
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
     elapsed = time.perf_counter() - started
     peak = _hwm() - baseline
-    _check(count, chars, runner.n)
+    if not stopped:
+        _check(count, chars, runner.n)
+    if len(samples) < 2:
+        raise WrongAnswer(f"only {count} chunks within the {args.budget:g} s budget")
     # Growth per chunk over the last 80 % of the stream (past start-up allocations).
-    first = next((s for s in samples if s[0] >= runner.n // 5), samples[0])
     last = samples[-1]
+    first = next((s for s in samples if s[0] >= count // 5 and s is not last), samples[0])
     slope = (last[1] - first[1]) / max(last[0] - first[0], 1)
     _EXTRA.update(
         {
@@ -157,13 +173,15 @@ def _memory(runner: Runner, args: argparse.Namespace) -> list[float]:
             "text_bytes_per_chunk": len(TOKEN),
             "rss_samples": samples,
             "seconds": elapsed,
+            "chunks": count,
+            "stopped_early": stopped,
         }
     )
-    return [peak / 2**20]
+    return [(peak / 2**20, peak / 2**20)]
 
 
 _EXTRA: dict[str, Any] = {}
-_METRICS: dict[str, tuple[Callable[[Runner, argparse.Namespace], list[float]], str]] = {
+_METRICS: dict[str, tuple[Callable[[Runner, argparse.Namespace], list[Timing]], str]] = {
     "stream_sync": (_stream_sync, "µs/chunk"),
     "stream_async": (_stream_async, "µs/chunk"),
     "request_sync": (_request_sync, "µs/request"),
@@ -181,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--budget", type=float, default=60.0, help="memory: seconds at most")
     parser.add_argument("--profile", help="write cProfile stats of the timed runs here")
     args = parser.parse_args(argv)
 
@@ -195,12 +214,19 @@ def main(argv: list[str] | None = None) -> None:
             import cProfile
 
             profiler = cProfile.Profile()
-            values = profiler.runcall(measure, runner, args)
+            timings = profiler.runcall(measure, runner, args)
             profiler.dump_stats(args.profile)
         else:
-            values = measure(runner, args)
+            timings = measure(runner, args)
         runner.close()
-        result.update(values=values, median=statistics.median(values), extra=_EXTRA)
+        walls, cpus = [t[0] for t in timings], [t[1] for t in timings]
+        result.update(
+            values=walls,
+            median=statistics.median(walls),
+            cpu_values=cpus,
+            cpu_median=statistics.median(cpus),
+            extra=_EXTRA,
+        )
     except Exception as exc:  # reported in the table, never hidden
         result["error"] = f"{type(exc).__name__}: {exc}"[:300]
     sys.stdout.write(json.dumps(result) + "\n")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import sys
@@ -73,10 +74,7 @@ def _stream_tail(n: int) -> bytes:
     }
     done = b"data: [DONE]\n\n"
     return (
-        _sse(_chunk({}, "stop"))
-        + _sse(usage)
-        + b"%x\r\n%s\r\n" % (len(done), done)
-        + b"0\r\n\r\n"
+        _sse(_chunk({}, "stop")) + _sse(usage) + b"%x\r\n%s\r\n" % (len(done), done) + b"0\r\n\r\n"
     )
 
 
@@ -104,15 +102,16 @@ def _render_json() -> bytes:
         },
         separators=(",", ":"),
     ).encode()
-    head = (
-        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
-        % len(body)
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % len(
+        body
     )
     return head + body
 
 
 _JSON_RESPONSE = _render_json()
-_NOT_FOUND = b"HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: 9\r\n\r\nnot found"
+_NOT_FOUND = (
+    b"HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: 9\r\n\r\nnot found"
+)
 _cache: dict[int, bytes] = {}
 
 
@@ -191,10 +190,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1", "localhost"])
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.host, args.port))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

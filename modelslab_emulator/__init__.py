@@ -56,10 +56,13 @@ should_retry=true|false``, ``html-502;status=502|503|504`` (nginx HTML page),
 ``insufficient-credits`` (402), ``forbidden`` (403), ``processing`` (200 queue reply),
 ``redirect`` (302 to the same path with ``?redirected=1``, which is then served normally),
 ``error-200`` (``{"status":"error","message":"Provider returned error"}`` with HTTP 200; for
-streams as the first data event). Shaping: ``content-blocks``, ``reasoning-field``,
+streams as the first data event), ``http-error;status=4xx|5xx;message=...`` (any JSON error,
+e.g. 408/409/422/504), ``echo-key;status=N`` (an error whose message contains the caller's key,
+to test that clients scrub it). Shaping: ``content-blocks``, ``reasoning-field``,
 ``reasoning-openrouter``, ``think-split``, ``multi-tool-chunk``, ``repeat-tool-id``,
 ``no-tool-index``, ``no-usage``, ``usage-on-last-chunk``, ``openai-error``, ``legacy-messege``,
-``extra-fields``, ``unicode`` (answer gains `` héllo 你好 🙂 \u2028 \u0085 ok``; bytes are
+``extra-fields``, ``chat-id`` (``chat-`` ids), ``content-filter`` (finish
+``content_filter``), ``unicode`` (answer gains `` héllo 你好 🙂 \\u2028 \\u0085 ok``; bytes are
 written cut inside every multi-byte character), ``crlf``, ``cr``, ``no-space``,
 ``multiline-data``, ``slow-first-byte;delay=S`` (default 1), ``trickle;delay=S`` (default
 0.05, between events), ``queue-limit;max=N;retry_after=S`` (429 while more than N requests

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._errors import error_body
 from ._model import Completion
 from ._scenarios import Scenarios
 from ._sse import StreamEvent, StreamPlan
@@ -13,6 +14,7 @@ from ._validate import ChatRequest
 
 ARGUMENT_PIECE = 8
 PROVIDER = "Mistral"
+PROVIDER_ERROR = "Provider returned error"
 
 
 class ChatReply:
@@ -56,9 +58,12 @@ class ChatReply:
         return [{"type": "text", "text": text}] if self.scenarios.has("content-blocks") else text
 
     def _finish(self, choice: dict[str, Any]) -> dict[str, Any]:
-        choice["finish_reason"] = self.completion.finish_reason
+        finish = self.completion.finish_reason
+        if self.scenarios.has("content-filter"):
+            finish = "content_filter"
+        choice["finish_reason"] = finish
         if self.scenarios.has("extra-fields"):
-            choice.update(native_finish_reason=self.completion.finish_reason, logprobs=None)
+            choice.update(native_finish_reason=finish, logprobs=None)
         return choice
 
     def body(self) -> dict[str, Any]:
@@ -139,7 +144,15 @@ class ChatReply:
             tail[-1]["usage"] = self.usage()
         elif self.request.include_usage:
             tail.append({**self._chunk([]), "usage": self.usage()})
-        return StreamPlan(body, [StreamEvent(c) for c in tail], comment="OPENROUTER PROCESSING")
+        error = error_body(PROVIDER_ERROR, status=502, shape=self.scenarios.error_shape)
+        if self.scenarios.error_shape == "modelslab":
+            error = {"status": "error", "message": PROVIDER_ERROR}
+        return StreamPlan(
+            body,
+            [StreamEvent(c) for c in tail],
+            comment="OPENROUTER PROCESSING",
+            error_event=StreamEvent(error),
+        )
 
 
 def _call(

@@ -15,7 +15,8 @@ RATE_LIMIT_MESSAGE = "Rate limit exceeded. Maximum 5 queued requests allowed."
 CREDITS_MESSAGE = "Insufficient credits. Please add more credits to continue."
 PROVIDER_ERROR = "Provider returned error"
 _REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
-_REASONS[504] = "Gateway Timeout"
+_REASONS.update({504: "Gateway Timeout", 408: "Request Timeout", 409: "Conflict"})
+_REASONS[422] = "Unprocessable Entity"
 _HTML = (
     "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
     "<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n"
@@ -81,6 +82,12 @@ def terminal_reply(scenarios: Scenarios, *, stream: bool, base_url: str, locatio
             headers["x-should-retry"] = scenarios.param(name, "should_retry", "")
         error = ApiError(status, _REASONS.get(status, "Server Error"), headers=headers)
         return error_reply(error, shape)
+    if name == "http-error":
+        status = int(scenarios.number(name, "status", 400))
+        if not 400 <= status <= 599:
+            raise ApiError(400, "Emulator scenario http-error: status must be 4xx or 5xx")
+        default = _REASONS.get(status, f"HTTP error {status}")
+        return error_reply(ApiError(status, scenarios.param(name, "message", default)), shape)
     if name == "html-502":
         status = int(scenarios.number(name, "status", 502))
         page = _HTML.format(status=status, reason=_REASONS.get(status, "Bad Gateway"))

@@ -20,6 +20,8 @@ TERMINAL = frozenset(
         "processing",
         "redirect",
         "error-200",
+        "http-error",
+        "echo-key",
     }
 )
 #: Scenarios that shape a normal reply (several may combine).
@@ -49,6 +51,8 @@ SHAPING = frozenset(
         "unicode",
         "extra-fields",
         "queue-limit",
+        "chat-id",
+        "content-filter",
     }
 )
 KNOWN = TERMINAL | SHAPING

@@ -186,6 +186,10 @@ class _Handler(BaseHTTPRequestHandler):
             raise rate_limited(scenarios, "queue-limit")
         body = self._body
         stream = isinstance(body, dict) and bool(body.get("stream") or body.get("streaming"))
+        if scenarios.terminal == "echo-key":
+            # opt-in: lets client tests check that they scrub a key echoed back by the server
+            status = int(scenarios.number("echo-key", "status", 400))
+            raise ApiError(status, f"Request rejected for API key {key}")
         if scenarios.terminal and not (scenarios.terminal == "redirect" and "redirected" in query):
             location = f"{state.root_url}{path}?{query + '&' if query else ''}redirected=1"
             return terminal_reply(
@@ -202,7 +206,8 @@ class _Handler(BaseHTTPRequestHandler):
         unicode = scenarios.has("unicode")
         if endpoint == "/chat/completions":
             chat = parse_chat(self._body, unicode=unicode)
-            rid = f"gen-{created}{self._ticket:06d}"
+            prefix = "chat-" if scenarios.has("chat-id") else "gen-"
+            rid = f"{prefix}{created}{self._ticket:06d}"
             reply = ChatReply(chat, complete(chat.model), scenarios, rid, created)
             return reply.stream() if chat.stream else json_reply(200, reply.body())
         if endpoint == "/v1/messages":

@@ -43,23 +43,46 @@ def tool_call_id(messages: Sequence[dict[str, Any]], index: int, name: str) -> s
     return "".join(chars)
 
 
+_VERBS = frozenset({"get", "fetch", "lookup", "look", "find", "search", "check", "query", "read"})
+
+
 def named_tools(tools: Sequence[ToolSpec], text: str) -> list[ToolSpec]:
-    """Tools whose name appears (as a whole identifier) in ``text``, in the tools' order."""
-    return [t for t in tools if re.search(rf"(?<![\w]){re.escape(t.name)}(?![\w])", text)]
+    """Tools whose name appears (as a whole identifier) in ``text``, in the tools' order.
+
+    When no name appears, a tool whose topic does is taken instead: the name without a leading
+    verb, word by word (``get_weather`` for "What is the weather in Paris?").
+    """
+    named = [t for t in tools if re.search(rf"(?<![\w]){re.escape(t.name)}(?![\w])", text)]
+    return named or [t for t in tools if _topic_mentioned(t.name, text)]
+
+
+def _topic_mentioned(name: str, text: str) -> bool:
+    words = [w for w in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", name) if w]
+    if len(words) < 2 or words[0].lower() not in _VERBS:
+        return False
+    lowered = text.lower()
+    return all(re.search(rf"\b{re.escape(w.lower())}\b", lowered) for w in words[1:])
 
 
 def tool_results(messages: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
     """``(tool name, result text)`` of every ``role: tool`` message after the last user message."""
     start = last_user_index(messages) + 1
     names: dict[str, str] = {}
+    unmatched: list[str] = []  # calls without a result yet, for results whose id is unknown
     results: list[tuple[str, str]] = []
     for message in messages[start:]:
         for call in message.get("tool_calls") or []:
             if isinstance(call, dict):
                 function = call.get("function") or {}
                 names[str(call.get("id"))] = str(function.get("name", "tool"))
+                unmatched.append(str(call.get("id")))
         if message.get("role") == "tool":
-            name = message.get("name") or names.get(str(message.get("tool_call_id")), "tool")
+            call_id = str(message.get("tool_call_id"))
+            if call_id not in names and unmatched:
+                call_id = unmatched[0]
+            if call_id in unmatched:
+                unmatched.remove(call_id)
+            name = message.get("name") or names.get(call_id, "tool")
             results.append((str(name), content_text(message.get("content"))))
     return results
 

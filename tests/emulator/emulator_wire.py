@@ -41,7 +41,7 @@ def call(
 ) -> Response:
     """One request over a fresh http.client connection (redirects are not followed)."""
     parts = urlsplit(emu.base_url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    conn = http.client.HTTPConnection(emu.host, emu.port, timeout=timeout)
     sent = dict(headers or {})
     if key is not None:
         sent.setdefault("Authorization", f"Bearer {key}")
@@ -83,7 +83,7 @@ def raw_exchange(
     if scenario:
         head += f"X-Emulator-Scenario: {scenario}\r\n"
     received = b""
-    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+    with socket.create_connection((emu.host, emu.port), timeout=timeout) as sock:
         sock.sendall(head.encode() + b"\r\n" + data)
         while True:
             try:
@@ -145,7 +145,7 @@ def stream_chunks(
 
 
 def streamed_text(chunks: list[Any], field: str = "content") -> str:
-    out = []
+    out: list[str] = []
     for chunk in chunks:
         for choice in chunk["choices"]:
             value = choice["delta"].get(field)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from emulator_wire import KEY, LLAMA, MAGISTRAL, call, chat, user
@@ -146,7 +147,7 @@ def test_anthropic_thinking_and_tools(emu: Emulator) -> None:
             },
         }
     ]
-    first = {"model": MAGISTRAL, "max_tokens": 100, "tools": tools}
+    first: dict[str, Any] = {"model": MAGISTRAL, "max_tokens": 100, "tools": tools}
     first["messages"] = user("Use get_weather for 'Oslo'")
     msg = call(emu, "/v1/messages", first).json()
     assert msg["stop_reason"] == "tool_use"

@@ -273,3 +273,12 @@ def test_other_models_do_not_think(emu: Emulator) -> None:
         data = chat(emu, model_id=model, messages=user("yo")).json()
         assert message(data)["content"] == "You said: yo"
         assert "completion_tokens_details" not in data["usage"]
+
+
+def test_tool_result_with_rewritten_id(emu: Emulator) -> None:
+    prompt = user("Use get_time")
+    first = message(chat(emu, messages=prompt, tools=[TIME]).json())
+    first["tool_calls"][0]["id"] = "abcDEF123"
+    result = {"role": "tool", "tool_call_id": "zzzzzzzzz", "content": "noon"}
+    data = chat(emu, messages=[*prompt, first, result], tools=[TIME]).json()
+    assert message(data)["content"] == 'Based on the tool results: get_time returned "noon".'

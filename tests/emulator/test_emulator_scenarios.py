@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from emulator_wire import (
+    KEY,
     LLAMA,
     MAGISTRAL,
     call,
@@ -261,7 +262,7 @@ def test_redirect(emu: Emulator) -> None:
     parts = urlsplit(location)
     assert (parts.hostname, parts.port) == ("127.0.0.1", emu.port)
     assert parts.path == "/api/v7/llm/chat/completions"
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    conn = http.client.HTTPConnection(emu.host, emu.port, timeout=5)
     payload = json.dumps({"model_id": LLAMA, "messages": user("hi")})
     conn.request("POST", f"{parts.path}?{parts.query}", payload, {"x-api-key": "k"})
     assert conn.getresponse().status == 200
@@ -373,3 +374,31 @@ def test_anthropic_error_mid_stream(emu: Emulator) -> None:
     events = [json.loads(d) for d in sse_data(resp.body)]
     assert events[-1]["type"] == "error"
     assert events[0]["type"] == "message_start"
+
+
+def test_error_mid_stream_openai_shape(emu: Emulator) -> None:
+    resp = call(emu, "/chat/completions", STREAM, scenario="error-mid-stream;after=1, openai-error")
+    events = [json.loads(d) for d in sse_data(resp.body) if d != "[DONE]"]
+    assert len(events) == 2
+    assert events[1]["error"]["message"] == "Provider returned error"
+
+
+@pytest.mark.parametrize("status", [408, 409, 422, 504])
+def test_http_error(emu: Emulator, status: int) -> None:
+    scenario = f"http-error;status={status};times=1;id={uid()}"
+    resp = chat(emu, scenario, messages=user("hi"))
+    assert resp.status == status
+    assert resp.json()["status"] == "error"
+    assert chat(emu, scenario, messages=user("hi")).status == 200
+
+
+def test_echo_key(emu: Emulator) -> None:
+    resp = chat(emu, "echo-key;status=401", messages=user("hi"))
+    assert resp.status == 401
+    assert KEY in resp.json()["message"]
+
+
+def test_chat_id_and_content_filter(emu: Emulator) -> None:
+    data = chat(emu, "chat-id, content-filter", messages=user("hi")).json()
+    assert data["id"].startswith("chat-")
+    assert data["choices"][0]["finish_reason"] == "content_filter"

@@ -116,7 +116,7 @@ def test_client_disconnect_mid_stream(emu: Emulator) -> None:
         f"Content-Length: {len(data)}\r\n\r\n{data}"
     )
     for _ in range(3):
-        with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        with socket.create_connection((emu.host, emu.port), timeout=5) as sock:
             sock.sendall(request.encode())
             assert sock.recv(100).startswith(b"HTTP/1.1 200")
     assert chat(emu, messages=user("still alive")).status == 200
@@ -135,10 +135,10 @@ def test_stop_closes_live_connections() -> None:
         f"Authorization: Bearer {KEY}\r\nX-Emulator-Scenario: trickle;delay=5\r\n"
         f"Content-Length: {len(data)}\r\n\r\n{data}"
     )
-    sock = socket.create_connection((parts.hostname, parts.port), timeout=5)
+    sock = socket.create_connection((emu.host, emu.port), timeout=5)
     sock.sendall(request.encode())
     assert sock.recv(100).startswith(b"HTTP/1.1 200")
-    idle = socket.create_connection((parts.hostname, parts.port), timeout=5)
+    idle = socket.create_connection((emu.host, emu.port), timeout=5)
     start = time.monotonic()
     emu.stop()
     while sock.recv(4096):
@@ -155,7 +155,7 @@ def test_keep_alive_reuses_connection(emu: Emulator) -> None:
     import http.client
 
     parts = urlsplit(emu.base_url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    conn = http.client.HTTPConnection(emu.host, emu.port, timeout=5)
     payload = json.dumps({"model_id": LLAMA, "messages": user("hi"), "stream": True})
     for _ in range(3):
         conn.request("POST", f"{parts.path}/chat/completions", payload, {"x-api-key": KEY})

@@ -120,15 +120,3 @@ class TestChatModelsLabIntegration(ChatModelIntegrationTests):
     @property
     def model_override_value(self) -> str:
         return "meta-llama-llama-3.1-8b-instruct"
-
-    @pytest.mark.xfail(
-        reason=(
-            "The emulator's scripted model calls a tool (with tool_choice='auto') only when the "
-            "prompt names it; this test asks 'What is the weather in San Francisco, CA?' with a "
-            "get_weather tool. The agent loop itself is tested in test_agents.py."
-        ),
-        strict=True,
-    )
-    @pytest.mark.parametrize("model", [{}, {"output_version": "v1"}], indirect=True)
-    def test_agent_loop(self, model: BaseChatModel) -> None:
-        super().test_agent_loop(model)

@@ -7,8 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_modelslab import ChatModelsLab
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, ThinkingBlock
+
+from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import SCENARIO_HEADER, Emulator
 

@@ -241,7 +241,7 @@ def _expect_failure(call: Callable[[], Any], sink: Sink) -> None:
 
 def test_langchain_success_paths(good: Emulator, sink: Sink) -> None:
     lc_success(lc_model(good.base_url), sink)
-    assert "on_chat_model_stream" in sink.text() and "RunTree" in sink.text() or "Run(" in sink.text()
+    assert "on_chat_model_stream" in sink.text()  # astream_events output was captured
     assert len(good.requests) >= 10  # every path really reached the server with the key
 
 
@@ -295,8 +295,8 @@ def test_failure_paths(
 
 
 CANARY_PATHS = (
-    14  # LangChain success paths and views (invoke ... astream_events, dumps, runs)
-    + 16  # LlamaIndex success paths and views (chat ... structured, to_json, events)
+    16  # LangChain: 9 calls (invoke ... astream_events), callbacks, runs, dumps, dumpd, views
+    + 18  # LlamaIndex: 11 calls (chat ... structured_predict), callbacks, events, views
     + 4  # retried-then-successful calls
     + len(FAILURES) * PATHS_PER_FAILURE
 )

@@ -1,0 +1,336 @@
+"""Every fenced code block in README.md runs as written against the emulator.
+
+How each kind of block is handled (one test case per block):
+
+* ``python`` blocks run unchanged in a fresh interpreter (a subprocess of this one), from the
+  repository root, with ``MODELSLAB_BASE_URL`` and ``MODELSLAB_API_KEY`` pointing at the
+  session's emulator (the ``modelslab_emulator`` fixture, which ``tests/conftest.py``'s
+  ``emulator`` wraps) and no other ``MODELSLAB_`` variable. A block that defines ``test_``
+  functions is a pytest module: it is written to a temporary directory and run with
+  ``python -m pytest``, where the installed plugin provides its ``modelslab_emulator`` fixture.
+  A non-zero exit fails the test. To keep the whole under a minute, the other blocks are not
+  each started from scratch: one helper interpreter (this file run as a script) imports the
+  frameworks once and then forks a fresh child process per block, so that no block sees
+  another's state; where ``os.fork`` is missing, each block gets its own new interpreter.
+* ``bash`` blocks are checked line by line, and a line of any other kind fails the test:
+
+  - ``bash scripts/NAME.sh``: the script must exist (running it would build a new ``.venv``).
+  - ``pip install "modelslab-integrations[EXTRA]"``: every extra must be defined in
+    pyproject.toml (nothing is installed).
+  - ``python -m modelslab_emulator ARGS`` (with or without a trailing ``&``): started for real
+    with ARGS, except that the port becomes ``0`` (any free port) so that a port already in use
+    cannot fail the test; it must print its base URL first, and is then stopped.
+  - ``export NAME=VALUE ...``: only ``MODELSLAB_API_KEY`` and ``MODELSLAB_BASE_URL`` may be
+    set, a base URL must be an emulator URL on loopback, and its port must be the one the
+    previous ``python -m modelslab_emulator`` line of the block serves.
+
+* A block in any other language fails the test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib.metadata import metadata
+from pathlib import Path
+
+import pytest
+
+from modelslab_emulator import Emulator
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+BLOCK_TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class Block:
+    language: str
+    code: str
+    line: int  # where the block's code starts in README.md
+    heading: str
+
+    @property
+    def id(self) -> str:
+        slug = re.sub(r"[^a-z0-9]+", "-", self.heading.lower()).strip("-")
+        return f"L{self.line}-{self.language}-{slug}"
+
+    @property
+    def is_pytest_module(self) -> bool:
+        return re.search(r"^def test_", self.code, flags=re.MULTILINE) is not None
+
+
+def _blocks() -> list[Block]:
+    blocks: list[Block] = []
+    heading = ""
+    lines = README.read_text(encoding="utf-8").splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+        fence = re.match(r"^```(\S*)\s*$", line)
+        if fence:
+            end = lines.index("```", i + 1)
+            code = "\n".join(lines[i + 1 : end]) + "\n"
+            blocks.append(Block(fence.group(1), code, i + 2, heading))
+            i = end
+        i += 1
+    return blocks
+
+
+BLOCKS = _blocks()
+PYTHON_BLOCKS = [b for b in BLOCKS if b.language == "python"]
+BASH_BLOCKS = [b for b in BLOCKS if b.language == "bash"]
+OTHER_BLOCKS = [b for b in BLOCKS if b.language not in {"python", "bash"}]
+
+
+def _env(base_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELSLAB_")}
+    env.update(MODELSLAB_BASE_URL=base_url, MODELSLAB_API_KEY="readme-test-key")
+    return env
+
+
+def _run_pytest_block(block: Block, base_url: str, tmp: Path) -> dict[str, object]:
+    path = tmp / f"test_readme_block_{block.line}.py"
+    path.write_text(block.code, encoding="utf-8")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)]
+    try:
+        done = subprocess.run(
+            command, cwd=tmp, env=_env(base_url), capture_output=True, text=True, timeout=120
+        )
+    except subprocess.TimeoutExpired as exc:
+        return {"returncode": -1, "stdout": str(exc.stdout), "stderr": "timed out"}
+    return {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
+
+
+def _run_blocks(blocks: list[Block], base_url: str) -> dict[int, dict[str, object]]:
+    """Run plain Python blocks through this file's forking runner (see ``_serve_blocks``)."""
+    request = json.dumps([{"line": b.line, "code": b.code} for b in blocks])
+    done = subprocess.run(
+        [sys.executable, __file__, "--run-blocks"],
+        input=request,
+        cwd=ROOT,
+        env=_env(base_url),
+        capture_output=True,
+        text=True,
+        timeout=BLOCK_TIMEOUT * len(blocks),
+    )
+    assert done.returncode == 0, done.stderr
+    return {int(line): result for line, result in json.loads(done.stdout).items()}
+
+
+@pytest.fixture(scope="module")
+def python_results(
+    modelslab_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
+) -> dict[int, dict[str, object]]:
+    """Every Python block's exit code and output, keyed by its line in README.md."""
+    modelslab_emulator.clear()
+    base_url = modelslab_emulator.base_url
+    tmp = tmp_path_factory.mktemp("readme")
+    modules = [b for b in PYTHON_BLOCKS if b.is_pytest_module]
+    scripts = [b for b in PYTHON_BLOCKS if not b.is_pytest_module]
+    with ThreadPoolExecutor(max_workers=max(1, len(modules))) as pool:
+        pending = {b.line: pool.submit(_run_pytest_block, b, base_url, tmp) for b in modules}
+        results = _run_blocks(scripts, base_url)
+        results.update({line: future.result() for line, future in pending.items()})
+    return results
+
+
+def test_readme_has_code_blocks_of_known_languages() -> None:
+    assert len(PYTHON_BLOCKS) >= 20
+    assert BASH_BLOCKS
+    assert not OTHER_BLOCKS, [b.id for b in OTHER_BLOCKS]
+
+
+def test_readme_starts_with_the_two_setup_commands() -> None:
+    assert BLOCKS[0].code == "bash scripts/demo.sh\n"
+    assert BLOCKS[1].code == "bash scripts/test.sh\n"
+
+
+@pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=[b.id for b in PYTHON_BLOCKS])
+def test_python_block_runs(block: Block, python_results: dict[int, dict[str, object]]) -> None:
+    result = python_results[block.line]
+    assert result["returncode"] == 0, (
+        f"README.md line {block.line} failed (exit {result['returncode']}):\n{block.code}\n"
+        f"--- stdout\n{str(result['stdout'])[-3000:]}\n--- stderr\n{str(result['stderr'])[-3000:]}"
+    )
+
+
+# --- bash blocks ---------------------------------------------------------------------------
+
+EXTRAS = set(metadata("modelslab-integrations").get_all("Provides-Extra") or [])
+EMULATOR_URL = re.compile(r"^http://127\.0\.0\.1:(\d+)/api/v7/llm$")
+
+
+def _commands(code: str) -> Iterator[str]:
+    """The block's commands: comments and blank lines dropped."""
+    for raw in code.splitlines():
+        line = re.sub(r"\s+#.*$", "", raw).strip()
+        if line and not line.startswith("#"):
+            yield line
+
+
+def _run_emulator_command(args: list[str]) -> int:
+    """Start ``python -m modelslab_emulator ARGS`` on a free port, check it serves, stop it.
+
+    Returns the port the README's command asked for (what its ``export`` lines must use).
+    """
+    port = 8765  # the command's default
+    args = list(args)
+    if "--port" in args:
+        at = args.index("--port") + 1
+        port, args[at] = int(args[at]), "0"
+    else:
+        args += ["--port", "0"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "modelslab_emulator", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline().strip()  # printed as soon as it serves
+        assert EMULATOR_URL.match(first_line), f"unexpected first line: {first_line!r}"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+    return port
+
+
+@pytest.mark.parametrize("block", BASH_BLOCKS, ids=[b.id for b in BASH_BLOCKS])
+def test_bash_block_is_valid(block: Block) -> None:
+    emulator_port: int | None = None
+    for command in _commands(block.code):
+        words = shlex.split(command)
+        if words[-1] == "&":
+            words = words[:-1]
+        if words[:1] == ["bash"] and len(words) == 2:
+            assert (ROOT / words[1]).is_file(), f"{words[1]} does not exist"
+        elif words[:2] == ["pip", "install"]:
+            requested = re.findall(r"modelslab-integrations\[([^\]]+)\]", command)
+            assert requested, f"not an install of this package: {command}"
+            for extras in requested:
+                unknown = set(extras.split(",")) - EXTRAS
+                assert not unknown, f"unknown extra(s) {unknown} in {command}"
+        elif words[:3] == ["python", "-m", "modelslab_emulator"]:
+            emulator_port = _run_emulator_command(words[3:])
+        elif words[:1] == ["export"]:
+            for assignment in words[1:]:
+                name, _, value = assignment.partition("=")
+                assert name in {"MODELSLAB_API_KEY", "MODELSLAB_BASE_URL"}, assignment
+                if name == "MODELSLAB_BASE_URL":
+                    match = EMULATOR_URL.match(value)
+                    assert match, f"not an emulator URL: {value}"
+                    assert int(match.group(1)) == emulator_port, "the URL names another port"
+        else:
+            pytest.fail(f"README.md line {block.line}: no rule to check {command!r}")
+
+
+# --- the forking runner (this file run as a script) ----------------------------------------
+
+_PRELOAD = (
+    "httpx",
+    "pydantic",
+    "modelslab_transport",
+    "langchain_core.tools",
+    "langchain_modelslab",
+    "langchain.agents",
+    "llama_index.core.agent.workflow",
+    "llama_index.core.query_engine",
+    "llama_index.retrievers.bm25",
+    "llama_index_modelslab",
+)
+
+
+def _child(code: str, line: int, out: str, err: str) -> None:
+    """In the forked child: run one block with its output in two files, then exit."""
+    for fd, path in ((1, out), (2, err)):
+        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.dup2(target, fd)
+        os.close(target)
+    status = 0
+    try:
+        exec(compile(code, f"README.md:{line}", "exec"), {"__name__": "__main__"})
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+        status = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(status)
+
+
+def _serve_blocks() -> None:
+    """Read blocks as JSON on stdin; run each in a forked child; print results as JSON."""
+    blocks = json.load(sys.stdin)
+    if not hasattr(os, "fork"):  # pragma: no cover - Windows: one interpreter per block
+        results = {}
+        for b in blocks:
+            done = subprocess.run(
+                [sys.executable, "-c", b["code"]], capture_output=True, text=True, timeout=60
+            )
+            results[b["line"]] = {
+                "returncode": done.returncode,
+                "stdout": done.stdout,
+                "stderr": done.stderr,
+            }
+        print(json.dumps(results))
+        return
+    for module in _PRELOAD:  # the slow part of every block, done once before forking
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+    workdir = Path(tempfile.mkdtemp(prefix="readme-blocks-"))
+    running: dict[int, tuple[dict[str, object], float]] = {}
+    results: dict[int, dict[str, object]] = {}
+    queue = list(blocks)
+    workers = max(2, os.cpu_count() or 2)
+    while queue or running:
+        while queue and len(running) < workers:
+            b = queue.pop(0)
+            out, err = str(workdir / f"{b['line']}.out"), str(workdir / f"{b['line']}.err")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                _child(b["code"], b["line"], out, err)
+            running[pid] = ({"line": b["line"], "out": out, "err": err}, time.monotonic())
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid == 0:
+            for child, (_, started) in running.items():
+                if time.monotonic() - started > BLOCK_TIMEOUT:
+                    os.kill(child, signal.SIGKILL)
+            time.sleep(0.02)
+            continue
+        info, _ = running.pop(pid)
+        results[int(str(info["line"]))] = {
+            "returncode": os.waitstatus_to_exitcode(status),
+            "stdout": Path(str(info["out"])).read_text(errors="replace"),
+            "stderr": Path(str(info["err"])).read_text(errors="replace"),
+        }
+    print(json.dumps(results))
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--run-blocks"]:
+    _serve_blocks()
