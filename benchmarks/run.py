@@ -77,9 +77,9 @@ FULL = Plan(
     n=2000,
     requests=300,
     concurrency=200,
-    import_samples=4,
+    import_samples=3,
     memory_n=100_000,
-    memory_budget=60,
+    memory_budget=40,
     memory_peers=False,
     timeout=180,
 )

@@ -14,6 +14,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
@@ -185,6 +186,14 @@ class ChatModelsLab(BaseChatModel):
         return model_profile(self.model)
 
     # -- LangChain identity, tracing, serialisation -------------------------------------------
+
+    def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
+        # langchain-core raises NotImplementedError for a list item it cannot read as a
+        # message; bad input should be a typed ValueError, before any request is sent.
+        try:
+            return super()._convert_input(model_input)
+        except (NotImplementedError, TypeError) as exc:
+            raise ModelsLabInvalidInputError(f"Invalid input: {exc}") from None
 
     @property
     def _llm_type(self) -> str:

@@ -95,6 +95,8 @@ def error_from_response(
 ) -> ModelsLabError:
     """The typed error for an error response: non-2xx, or 2xx with an error or non-JSON body."""
     request_id = header(headers, "x-request-id") or header(headers, "request-id")
+    if request_id is not None:
+        request_id = scrub(request_id, secret)[:200]
     text = scrub(body.decode("utf-8", "replace"), secret)
     stripped = text.strip()
     if 300 <= status < 400:

@@ -35,7 +35,7 @@ class _Call:
     __slots__ = ("args", "emitted", "given", "id", "index", "name", "sent")
 
     def __init__(self, index: int, call_id: str | None) -> None:
-        self.index = index  # stable position, 0, 1, ...
+        self.index = index  # public position, 0, 1, ..., fixed when the call is first emitted
         self.id = call_id
         self.given = call_id is not None  # the id came from the server, not generated
         self.name: str | None = None
@@ -59,7 +59,7 @@ class ToolCallAssembler:
     differ between completions.
     """
 
-    __slots__ = ("_by_id", "_by_index", "_calls", "_choice", "_salt")
+    __slots__ = ("_by_id", "_by_index", "_calls", "_choice", "_emitted", "_salt")
 
     def __init__(self, choice: int = 0, *, salt: str = "") -> None:
         self._choice = choice
@@ -67,6 +67,7 @@ class ToolCallAssembler:
         self._calls: list[_Call] = []
         self._by_index: dict[int, _Call] = {}
         self._by_id: dict[str, _Call] = {}
+        self._emitted = 0  # calls emitted so far: the next public index
 
     def feed(self, fragments: list[Any]) -> list[ToolCallDelta]:
         """Take one chunk's `delta.tool_calls` list; returns the deltas it produced."""
@@ -108,12 +109,17 @@ class ToolCallAssembler:
 
     def calls(self) -> list[ToolCall]:
         """The assembled calls, in order of first appearance (empty arguments become "{}")."""
+        real = [call for call in self._calls if not _is_empty(call)]
+        ordered = sorted((c for c in real if c.emitted), key=lambda c: c.index)
+        for call in real:
+            if not call.emitted:  # never emitted (no flush yet): it takes the next position
+                call.index = len(ordered)
+                ordered.append(call)
         return [
             ToolCall(
                 id=self._id_of(call), name=call.name or "", arguments="".join(call.args) or "{}"
             )
-            for call in self._calls
-            if not _is_empty(call)
+            for call in ordered
         ]
 
     def _match(self, index: int | None, call_id: str | None) -> _Call:
@@ -159,6 +165,8 @@ class ToolCallAssembler:
             if call.name is None and not final:
                 return None  # hold the call until its name is known
             call.emitted = True
+            # Placeholder fragments never count: the first real call is 0, the next 1, ...
+            call.index, self._emitted = self._emitted, self._emitted + 1
             call.sent = len(call.args)
             return ToolCallDelta(
                 call.index, self._id_of(call), call.name or "", "".join(call.args), self._choice

@@ -56,10 +56,6 @@ LANGCHAIN = [
         "wrong-type-message",
         "int",
         input=[42],
-        xfail=(
-            "langchain-core's convert_to_messages raises NotImplementedError (a RuntimeError) "
-            "for a non-message item; ChatModelsLab does not turn it into a ValueError"
-        ),
     ),
     Bad("tool-not-json", "JSON-serialisable", tools=[NOT_JSON_TOOL]),
     Bad("tool-not-object", "object", tools=[STRING_TOOL]),

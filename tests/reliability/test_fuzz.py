@@ -311,11 +311,6 @@ def test_tool_call_deltas_always_rebuild_the_assembled_calls(chunks: list[list[A
     assert rebuilt == assembler.calls()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ToolCallAssembler numbers calls by creation, counting an index-only placeholder "
-    "that never becomes a call, so the only call comes out as index 1, not 0",
-)
 def test_placeholder_fragment_does_not_shift_the_next_call_index() -> None:
     assembler = ToolCallAssembler()
     deltas = assembler.feed([{"index": 0}, {"id": "a", "function": {"name": "f"}}])
