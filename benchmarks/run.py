@@ -598,6 +598,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    METRIC_TITLE["concurrent"] = f"{plan.concurrency} concurrent async requests"
     clients = args.clients.split(",") if args.clients else list(RUNNERS)
     metrics = args.metrics.split(",") if args.metrics else list(METRICS)
     unknown = sorted(set(clients) - set(RUNNERS)) + sorted(set(metrics) - set(METRICS))

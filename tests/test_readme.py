@@ -226,6 +226,8 @@ def test_bash_block_is_valid(block: Block) -> None:
             words = words[:-1]
         if words[:1] == ["bash"] and len(words) == 2:
             assert (ROOT / words[1]).is_file(), f"{words[1]} does not exist"
+        elif words[:2] == ["bash", "scripts/test.sh"]:
+            _check_pytest_arguments(words[2:])
         elif words[:2] == ["pip", "install"]:
             requested = re.findall(r"modelslab-integrations\[([^\]]+)\]", command)
             assert requested, f"not an install of this package: {command}"
@@ -244,6 +246,19 @@ def test_bash_block_is_valid(block: Block) -> None:
                     assert int(match.group(1)) == emulator_port, "the URL names another port"
         else:
             pytest.fail(f"README.md line {block.line}: no rule to check {command!r}")
+
+
+def _check_pytest_arguments(arguments: list[str]) -> None:
+    """Arguments passed on to pytest: test paths must exist, markers must be declared."""
+    markers = {"load", "live"}
+    previous = ""
+    for argument in arguments:
+        if previous == "-m":
+            named = set(re.findall(r"[A-Za-z_]+", argument)) - {"not", "and", "or"}
+            assert named <= markers, f"undeclared marker(s) in {argument!r}"
+        elif previous != "-k" and not argument.startswith("-"):
+            assert (ROOT / argument.split("::")[0]).exists(), f"{argument} does not exist"
+        previous = argument
 
 
 # --- the forking runner (this file run as a script) ----------------------------------------
