@@ -64,6 +64,21 @@ class ClientCache:
                 self._async[key] = client
             return client
 
+    def close(self) -> None:
+        """Close the sync clients' connection pools; later calls open new ones."""
+        with self._lock:
+            clients, self._sync = list(self._sync.values()), {}
+        for client in clients:
+            client.close()
+
+    async def aclose(self) -> None:
+        """Close every pool: the sync ones, and the async ones of the running event loop."""
+        self.close()
+        with self._lock:
+            clients, self._async = list(self._async.values()), {}
+        for client in clients:
+            await client.aclose()
+
 
 def _fingerprint(settings: Mapping[str, Any], http_client: object) -> tuple[Any, ...]:
     # SecretStr compares by value without exposing it; Timeout and headers via stable forms.

@@ -273,6 +273,14 @@ class ChatModelsLab(BaseChatModel):
             "max_retry_wait": self.max_retry_wait,
         }
 
+    def close(self) -> None:
+        """Close this model's connection pools (injected httpx clients are left open)."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """Close this model's sync and async connection pools."""
+        await self._clients.aclose()
+
     def _sync_client(self) -> ModelsLabClient:
         return self._clients.sync(self._client_kwargs(), self.http_client)
 

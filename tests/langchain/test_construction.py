@@ -194,3 +194,14 @@ def test_one_model_serves_several_event_loops(base_url: str) -> None:
     llm = ChatModelsLab(api_key=KEY, base_url=base_url)
     for i in range(3):  # each asyncio.run is a new loop; no "Event loop is closed"
         assert asyncio.run(llm.ainvoke(f"loop {i}")).text == f"You said: loop {i}"
+
+
+async def test_close_and_aclose_release_pools_and_calls_still_work(base_url: str) -> None:
+    llm = ChatModelsLab(api_key="sk-close-test", base_url=base_url)
+    assert llm.invoke("one").content == "You said: one"
+    assert (await llm.ainvoke("two")).content == "You said: two"
+    sync_client = llm._sync_client()
+    await llm.aclose()
+    assert sync_client._http.is_closed
+    assert llm.invoke("three").content == "You said: three"  # a fresh pool
+    llm.close()
