@@ -1,7 +1,7 @@
 """Run the whole benchmark: every client, every metric, each in a fresh interpreter.
 
-    python -m benchmarks.run            # the full run (about 5 minutes on 2 cores)
-    python -m benchmarks.run --quick    # a smoke run (about 1 minute)
+    python -m benchmarks.run            # the full run (about 6 minutes on 2 cores)
+    python -m benchmarks.run --quick    # a smoke run (about 2.5 minutes)
 
 Starts `benchmarks.server` in its own process, checks that it is far faster than any client
 (raw sockets), then starts one `benchmarks.measure` process per client per metric and one
@@ -590,6 +590,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", action="store_true", help="profile the transport always")
     parser.add_argument("--python", default=sys.executable, help="interpreter for the clients")
     parser.add_argument(
+        "--output", default="latest", help="results/<OUTPUT>.md and .json (default: latest)"
+    )
+    parser.add_argument(
         "--basis",
         choices=["auto", "wall", "cpu"],
         default="auto",
@@ -712,7 +715,7 @@ def main(argv: list[str] | None = None) -> None:
     for metric, text in profiles.items():
         markdown += f"\n### Profile: modelslab_transport, {METRIC_TITLE[metric]}\n\n{text}\n"
     print(markdown)
-    (RESULTS / "latest.md").write_text(markdown)
+    (RESULTS / f"{args.output}.md").write_text(markdown)
     payload = {
         "machine": host,
         "versions": versions,
@@ -727,9 +730,11 @@ def main(argv: list[str] | None = None) -> None:
         "targets": [t.__dict__ for t in targets],
         "profiles": profiles,
     }
-    (RESULTS / "latest.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    (RESULTS / f"{args.output}.json").write_text(
+        json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    )
     print(
-        f"wrote {RESULTS / 'latest.md'} and {RESULTS / 'latest.json'} in {elapsed:.0f} s",
+        f"wrote {RESULTS / args.output}.md and .json in {elapsed:.0f} s",
         file=sys.stderr,
     )
 

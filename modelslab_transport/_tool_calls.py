@@ -185,8 +185,11 @@ def _replace_arguments(call: _Call, text: str) -> None:
         if len(text) > len(current):
             call.args.append(text[len(current) :])  # the same or an extension: send the rest
         return
-    call.args = [text]
-    call.sent = 1 if call.emitted else 0  # text already sent as deltas cannot be taken back
+    sent = "".join(call.args[: call.sent]) if call.emitted else ""
+    if not text.startswith(sent):
+        return  # text already sent as deltas cannot be taken back: keep the call consistent
+    call.args = [sent, text[len(sent) :]] if sent else [text]
+    call.sent = 1 if sent else 0
 
 
 def _is_empty(call: _Call) -> bool:

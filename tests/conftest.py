@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
 
 from modelslab_emulator import Emulator
 
@@ -13,6 +14,11 @@ os.environ.pop("MODELSLAB_BASE_URL", None)
 _REAL_KEY = os.environ.pop("MODELSLAB_API_KEY", None)
 
 TEST_KEY = "test-key-0123456789"
+
+# CI runs the property tests on a fixed seed, so a run is reproducible; locally they explore.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
