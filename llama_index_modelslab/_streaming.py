@@ -32,9 +32,11 @@ class ChatStream:
     """
 
     def __init__(self) -> None:
-        self._text: list[str] = []
-        self._reasoning: list[str] = []
-        self._calls: dict[int, list[Any]] = {}  # index -> [id, name, [argument pieces]]
+        # Running strings, not lists joined per chunk: every response carries the whole message
+        # so far, and re-joining all pieces on each chunk made long streams quadratic.
+        self._text = ""
+        self._reasoning = ""
+        self._calls: dict[int, list[Any]] = {}  # index -> [id, name, arguments so far]
         self._id: str | None = None
         self._model: str | None = None
         self._created: int | None = None
@@ -46,23 +48,23 @@ class ChatStream:
         if isinstance(event, TextDelta):
             if event.choice != 0 or not event.text:
                 return None
-            self._text.append(event.text)
+            self._text += event.text
             return self._response(delta=event.text)
         if isinstance(event, ReasoningDelta):
             if event.choice != 0 or not event.text:
                 return None
-            self._reasoning.append(event.text)
+            self._reasoning += event.text
             return self._response(delta="", thinking_delta=event.text)
         if isinstance(event, ToolCallDelta):
             if event.choice != 0:
                 return None
-            call = self._calls.setdefault(event.index, [None, None, []])
+            call = self._calls.setdefault(event.index, [None, None, ""])
             if event.id:
                 call[0] = event.id
             if event.name:
                 call[1] = event.name
             if event.arguments:
-                call[2].append(event.arguments)
+                call[2] += event.arguments
             return self._response(delta="")
         if isinstance(event, StreamStart):
             self._id, self._model, self._created = event.id, event.model, event.created
@@ -79,7 +81,7 @@ class ChatStream:
 
     def _tool_calls(self) -> list[ToolCall]:
         return [
-            ToolCall(id=call[0] or "", name=call[1] or "", arguments="".join(call[2]))
+            ToolCall(id=call[0] or "", name=call[1] or "", arguments=call[2])
             for _, call in sorted(self._calls.items())
         ]
 
@@ -88,8 +90,8 @@ class ChatStream:
     ) -> ChatResponse:
         usage = self._usage
         message = make_assistant_message(
-            "".join(self._text),
-            "".join(self._reasoning),
+            self._text,
+            self._reasoning,
             self._tool_calls(),
             complete=final,
             reasoning_tokens=usage.reasoning_tokens if usage else None,

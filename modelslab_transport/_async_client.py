@@ -18,7 +18,6 @@ from ._exchange import (
     CHAT_PATH,
     COUNT_TOKENS_PATH,
     MODELS_PATH,
-    completion_events,
     decode_json,
     encode_body,
     is_event_stream,
@@ -109,10 +108,29 @@ class AsyncModelsLabClient(ClientBase):
     async def stream_chat(self, payload: Mapping[str, Any]) -> AsyncGenerator[StreamEvent, None]:
         """Stream a chat completion as neutral events; closing the iterator aborts it."""
         content = encode_body(streaming_payload(payload), self.settings)
+        # One generator, no nested ones: every event costs a hop per async-generator layer.
         for attempt in range(self.settings.max_retries + 1):
             try:
-                async for event in self._stream_once(content, attempt):
-                    yield event
+                async with self._slots.hold_async(self.settings.max_concurrent_requests):
+                    response = await self._open_stream(content, attempt)
+                    try:
+                        if not is_event_stream(response.headers):
+                            for event in self._whole_answer(await response.aread(), response):
+                                yield event
+                            return
+                        reader = StreamReader(self._secret, self.settings.stream_idle_timeout)
+                        delivered = False
+                        try:
+                            async for chunk in response.aiter_bytes():
+                                for event in reader.feed(chunk):
+                                    delivered = True
+                                    yield event
+                            for event in reader.close():
+                                yield event
+                        except (httpx.HTTPError, ModelsLabError) as exc:
+                            self._stream_failed(exc, attempt, delivered=delivered)
+                    finally:
+                        await response.aclose()
                 return
             except RetrySignal as retry:
                 await asyncio.sleep(retry.delay)
@@ -164,53 +182,28 @@ class AsyncModelsLabClient(ClientBase):
             )
         self._status_failed(response, response.content, attempt)
 
-    async def _stream_once(self, content: bytes, attempt: int) -> AsyncGenerator[StreamEvent, None]:
+    async def _open_stream(self, content: bytes, attempt: int) -> httpx.Response:
+        """Send a streaming request; a response with an error status is read and raised."""
         settings = self.settings
         url = settings.url(CHAT_PATH)
         http = self._http
         started = time.monotonic()
-        async with self._slots.hold_async(settings.max_concurrent_requests):
-            request = http.build_request(
-                "POST",
-                url,
-                content=content,
-                headers={**request_headers(settings, CHAT_PATH), "Accept": "text/event-stream"},
-                timeout=stream_timeout(settings),
-            )
+        request = http.build_request(
+            "POST",
+            url,
+            content=content,
+            headers={**request_headers(settings, CHAT_PATH), "Accept": "text/event-stream"},
+            timeout=stream_timeout(settings),
+        )
+        try:
+            response = await http.send(request, stream=True, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            self._send_failed(exc, "POST", url, attempt, started, streaming=True)
+        log_attempt("POST", url, response.status_code, attempt, started, None)
+        if response.status_code >= 300:
             try:
-                response = await http.send(request, stream=True, follow_redirects=False)
-            except httpx.HTTPError as exc:
-                self._send_failed(exc, "POST", url, attempt, started, streaming=True)
-            try:
-                log_attempt("POST", url, response.status_code, attempt, started, None)
-                if response.status_code >= 300:
-                    self._status_failed(response, await response.aread(), attempt)
-                if not is_event_stream(response.headers):
-                    body = decode_json(
-                        response.status_code,
-                        response.headers,
-                        await response.aread(),
-                        self._secret,
-                    )
-                    for event in completion_events(parse_completion(body, secret=self._secret)):
-                        yield event
-                    return
-                async for event in self._events(response, attempt):
-                    yield event
+                body = await response.aread()
             finally:
                 await response.aclose()
-
-    async def _events(
-        self, response: httpx.Response, attempt: int
-    ) -> AsyncGenerator[StreamEvent, None]:
-        reader = StreamReader(self._secret, self.settings.stream_idle_timeout)
-        delivered = False
-        try:
-            async for chunk in response.aiter_bytes():
-                for event in reader.feed(chunk):
-                    delivered = True
-                    yield event
-            for event in reader.close():
-                yield event
-        except (httpx.HTTPError, ModelsLabError) as exc:
-            self._stream_failed(exc, attempt, delivered=delivered)
+            self._status_failed(response, body, attempt)
+        return response

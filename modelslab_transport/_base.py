@@ -12,8 +12,9 @@ from pydantic import SecretStr
 
 from ._errors import APITimeoutError, ModelsLabError
 from ._events import StreamEvent
-from ._exchange import failure, log_attempt
+from ._exchange import completion_events, decode_json, failure, log_attempt
 from ._limiter import KeySlots, slots_for_key
+from ._response import parse_completion
 from ._retry import ask_retry, error_from_transport
 from ._settings import ClientSettings, resolve_settings
 from ._sse import SSEDecoder
@@ -78,6 +79,11 @@ class ClientBase:
         error, hint = failure(response.status_code, response.headers, content, self._secret)
         ask_retry(error, attempt, self.settings, response.headers, hint)
 
+    def _whole_answer(self, body: bytes, response: httpx.Response) -> list[StreamEvent]:
+        """Events for a server that answered a streaming request with one JSON body."""
+        value = decode_json(response.status_code, response.headers, body, self._secret)
+        return list(completion_events(parse_completion(value, secret=self._secret)))
+
     def _stream_failed(self, exc: Exception, attempt: int, *, delivered: bool) -> NoReturn:
         """A stream broke: retry only if nothing reached the caller yet."""
         error: ModelsLabError
@@ -106,9 +112,13 @@ class StreamReader:
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         """Decode one network read; raises `APITimeoutError` when events stopped coming."""
-        events: list[StreamEvent] = []
-        for sse_event in self._sse.feed(chunk):
-            events += self._decoder.feed(sse_event.data)
+        sse_events = self._sse.feed(chunk)
+        if len(sse_events) == 1:  # the usual read: one event, no list to build
+            events = self._decoder.feed(sse_events[0].data)
+        else:
+            events = []
+            for sse_event in sse_events:
+                events += self._decoder.feed(sse_event.data)
         if self._idle is not None:
             now = time.monotonic()
             if self._sse.activity != self._activity:

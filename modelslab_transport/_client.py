@@ -16,7 +16,6 @@ from ._exchange import (
     CHAT_PATH,
     COUNT_TOKENS_PATH,
     MODELS_PATH,
-    completion_events,
     decode_json,
     encode_body,
     is_event_stream,
@@ -93,18 +92,30 @@ class ModelsLabClient(ClientBase):
     def stream_chat(self, payload: Mapping[str, Any]) -> Generator[StreamEvent, None, None]:
         """Stream a chat completion as neutral events; closing the iterator aborts it."""
         content = encode_body(streaming_payload(payload), self.settings)
-        delivered = False
+        # One generator, no nested ones: every event costs a hop per generator layer.
         for attempt in range(self.settings.max_retries + 1):
             try:
-                for event in self._stream_once(content, attempt):
-                    delivered = True
-                    yield event
+                with self._slots.hold(self.settings.max_concurrent_requests):
+                    response = self._open_stream(content, attempt)
+                    try:
+                        if not is_event_stream(response.headers):
+                            yield from self._whole_answer(response.read(), response)
+                            return
+                        reader = StreamReader(self._secret, self.settings.stream_idle_timeout)
+                        delivered = False
+                        try:
+                            for chunk in response.iter_bytes():
+                                for event in reader.feed(chunk):
+                                    delivered = True
+                                    yield event
+                            yield from reader.close()
+                        except (httpx.HTTPError, ModelsLabError) as exc:
+                            self._stream_failed(exc, attempt, delivered=delivered)
+                    finally:
+                        response.close()
                 return
             except RetrySignal as retry:
-                if delivered:  # pragma: no cover - _stream_once only asks before delivering
-                    raise retry.error from None
                 time.sleep(retry.delay)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def count_tokens(
         self, model: str, messages: Sequence[Mapping[str, Any]], system: str | None = None
@@ -151,44 +162,27 @@ class ModelsLabClient(ClientBase):
             )
         self._status_failed(response, response.content, attempt)
 
-    def _stream_once(self, content: bytes, attempt: int) -> Generator[StreamEvent, None, None]:
+    def _open_stream(self, content: bytes, attempt: int) -> httpx.Response:
+        """Send a streaming request; a response with an error status is read and raised."""
         settings = self.settings
         url = settings.url(CHAT_PATH)
         started = time.monotonic()
-        with self._slots.hold(settings.max_concurrent_requests):
-            request = self._http.build_request(
-                "POST",
-                url,
-                content=content,
-                headers={**request_headers(settings, CHAT_PATH), "Accept": "text/event-stream"},
-                timeout=stream_timeout(settings),
-            )
+        request = self._http.build_request(
+            "POST",
+            url,
+            content=content,
+            headers={**request_headers(settings, CHAT_PATH), "Accept": "text/event-stream"},
+            timeout=stream_timeout(settings),
+        )
+        try:
+            response = self._http.send(request, stream=True, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            self._send_failed(exc, "POST", url, attempt, started, streaming=True)
+        log_attempt("POST", url, response.status_code, attempt, started, None)
+        if response.status_code >= 300:
             try:
-                response = self._http.send(request, stream=True, follow_redirects=False)
-            except httpx.HTTPError as exc:
-                self._send_failed(exc, "POST", url, attempt, started, streaming=True)
-            try:
-                log_attempt("POST", url, response.status_code, attempt, started, None)
-                if response.status_code >= 300:
-                    self._status_failed(response, response.read(), attempt)
-                if not is_event_stream(response.headers):
-                    body = decode_json(
-                        response.status_code, response.headers, response.read(), self._secret
-                    )
-                    yield from completion_events(parse_completion(body, secret=self._secret))
-                    return
-                yield from self._events(response, attempt)
+                body = response.read()
             finally:
                 response.close()
-
-    def _events(self, response: httpx.Response, attempt: int) -> Generator[StreamEvent, None, None]:
-        reader = StreamReader(self._secret, self.settings.stream_idle_timeout)
-        delivered = False
-        try:
-            for chunk in response.iter_bytes():
-                for event in reader.feed(chunk):
-                    delivered = True
-                    yield event
-            yield from reader.close()
-        except (httpx.HTTPError, ModelsLabError) as exc:
-            self._stream_failed(exc, attempt, delivered=delivered)
+            self._status_failed(response, body, attempt)
+        return response

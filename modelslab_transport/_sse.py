@@ -66,6 +66,23 @@ class SSEDecoder:
         """Decode one network read; returns the events it completed (often none)."""
         if not chunk:
             return []
+        if (
+            chunk[:6] == b"data: "
+            and chunk[-2:] == b"\n\n"
+            and not self._tail
+            and not self._pending
+            and not self._skip_lf
+            and self._started
+        ):
+            # The common read: exactly one single-line `data:` event. Same result as below.
+            payload = chunk[6:-2]
+            if b"\n" not in payload and b"\r" not in payload:
+                self.activity += 1
+                return [
+                    ServerSentEvent(
+                        "message", payload.decode("utf-8", "replace"), self._last_id, None
+                    )
+                ]
         if self._skip_lf:
             self._skip_lf = False
             if chunk[:1] == b"\n":

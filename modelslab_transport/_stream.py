@@ -101,9 +101,10 @@ FinishEvent(finish_reason='stop', choice=0)]
             raise UnexpectedResponseError(
                 f"The stream sent a JSON {type(chunk).__name__} where a chunk object was expected"
             )
-        error = error_from_payload(chunk, status=None, secret=self._secret)
-        if error is not None:
-            raise error
+        if "error" in chunk or "status" in chunk:  # only these keys make a chunk an error
+            error = error_from_payload(chunk, status=None, secret=self._secret)
+            if error is not None:
+                raise error
         events: list[StreamEvent] = []
         if not self._started:
             self._started = True
