@@ -11,7 +11,8 @@ neutral stream events and typed errors, over httpx. No framework imports.
 
 from __future__ import annotations
 
-from ._async_client import AsyncModelsLabClient
+from typing import TYPE_CHECKING, Any
+
 from ._client import ModelsLabClient
 from ._errors import (
     APIConnectionError,
@@ -48,6 +49,7 @@ from ._ids import normalize_tool_call_id
 from ._payload import build_chat_payload, validate_params
 from ._reasoning import ThinkSplitter
 from ._response import parse_completion
+from ._secret import Secret
 from ._settings import (
     API_KEY_ENV,
     BASE_URL_ENV,
@@ -60,6 +62,20 @@ from ._sse import ServerSentEvent, SSEDecoder
 from ._stream import StreamAccumulator, StreamDecoder, accumulate
 from ._tool_calls import ToolCallAssembler
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._async_client import AsyncModelsLabClient
+
+
+def __getattr__(name: str) -> Any:
+    # The async client (and asyncio with it) loads on first use: a faster `import`.
+    if name == "AsyncModelsLabClient":
+        from ._async_client import AsyncModelsLabClient
+
+        globals()[name] = AsyncModelsLabClient
+        return AsyncModelsLabClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "API_KEY_ENV",
@@ -88,6 +104,7 @@ __all__ = [
     "RateLimitError",
     "ReasoningDelta",
     "SSEDecoder",
+    "Secret",
     "ServerError",
     "ServerSentEvent",
     "StreamAccumulator",

@@ -9,7 +9,6 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
 
 from ._base import POOL_LIMITS, ClientBase, StreamReader
 from ._errors import ModelsLabError
@@ -29,6 +28,7 @@ from ._exchange import (
 )
 from ._response import parse_completion
 from ._retry import RetrySignal
+from ._secret import SecretLike
 from ._tokens import count_tokens_body, models_from_body
 
 __all__ = ["AsyncModelsLabClient"]
@@ -45,7 +45,7 @@ class AsyncModelsLabClient(ClientBase):
     def __init__(
         self,
         *,
-        api_key: str | SecretStr | None = None,
+        api_key: str | SecretLike | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         stream_idle_timeout: float | None = 120.0,

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import NoReturn
 
 import httpx
-from pydantic import SecretStr
 
 from ._errors import APITimeoutError, ModelsLabError
 from ._events import StreamEvent
@@ -16,6 +15,7 @@ from ._exchange import completion_events, decode_json, failure, log_attempt
 from ._limiter import KeySlots, slots_for_key
 from ._response import parse_completion
 from ._retry import ask_retry, error_from_transport
+from ._secret import SecretLike
 from ._settings import ClientSettings, resolve_settings
 from ._sse import SSEDecoder
 from ._stream import StreamDecoder
@@ -31,7 +31,7 @@ class ClientBase:
     def __init__(
         self,
         *,
-        api_key: str | SecretStr | None,
+        api_key: str | SecretLike | None,
         base_url: str | None,
         timeout: float | httpx.Timeout | None,
         stream_idle_timeout: float | None,

@@ -7,7 +7,6 @@ from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
 
 from ._base import POOL_LIMITS, ClientBase, StreamReader
 from ._errors import ModelsLabError
@@ -27,6 +26,7 @@ from ._exchange import (
 )
 from ._response import parse_completion
 from ._retry import RetrySignal
+from ._secret import SecretLike
 from ._tokens import count_tokens_body, models_from_body
 
 __all__ = ["ModelsLabClient"]
@@ -44,7 +44,7 @@ class ModelsLabClient(ClientBase):
     def __init__(
         self,
         *,
-        api_key: str | SecretStr | None = None,
+        api_key: str | SecretLike | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         stream_idle_timeout: float | None = 120.0,

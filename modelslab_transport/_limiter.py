@@ -7,13 +7,16 @@ brings its own limit: a request may start while fewer than that many are in flig
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["KeySlots", "slots_for_key"]
 
@@ -68,6 +71,8 @@ class KeySlots:
             self._release()
 
     async def _acquire_async(self, limit: int) -> None:
+        import asyncio  # here, not at module level: `import modelslab_transport` stays light
+
         loop = asyncio.get_running_loop()
         with self._lock:
             if self._in_flight < limit and not self._waiters:

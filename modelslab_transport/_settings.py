@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import httpx
-from pydantic import SecretStr
 
 from ._errors import InvalidInputError, MissingAPIKeyError
+from ._secret import Secret, SecretLike
 from ._version import __version__
 
 __all__ = [
@@ -33,9 +33,9 @@ USER_AGENT = f"modelslab-integrations/{__version__} (python-httpx)"
 
 @dataclass(frozen=True, slots=True)
 class ClientSettings:
-    """Everything a client needs to talk to ModelsLab; the key stays a SecretStr."""
+    """Everything a client needs to talk to ModelsLab; the key stays a `Secret`."""
 
-    api_key: SecretStr = field(repr=False)
+    api_key: Secret = field(repr=False)
     base_url: str
     timeout: httpx.Timeout
     stream_idle_timeout: float | None
@@ -62,7 +62,7 @@ class ClientSettings:
 
 def resolve_settings(
     *,
-    api_key: str | SecretStr | None = None,
+    api_key: str | SecretLike | None = None,
     base_url: str | None = None,
     timeout: float | httpx.Timeout | None = None,
     stream_idle_timeout: float | None = 120.0,
@@ -88,7 +88,7 @@ def resolve_settings(
     )
 
 
-def _api_key(value: str | SecretStr | None) -> SecretStr:
+def _api_key(value: str | SecretLike | None) -> Secret:
     if value is None:
         value = os.environ.get(API_KEY_ENV)
         if value is None:
@@ -96,12 +96,14 @@ def _api_key(value: str | SecretStr | None) -> SecretStr:
                 f"No ModelsLab API key: pass api_key=... or set the {API_KEY_ENV} "
                 "environment variable (get a key at https://modelslab.com/dashboard/api-keys)"
             )
-    secret = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if not isinstance(value, (str, SecretLike)):
+        raise InvalidInputError(f"api_key must be a string, not {type(value).__name__}")
+    secret = value if isinstance(value, str) else value.get_secret_value()
     if not isinstance(secret, str) or not secret.strip():
         raise MissingAPIKeyError(f"The ModelsLab API key is empty: check api_key / {API_KEY_ENV}")
     if secret != secret.strip() or any(ord(c) < 0x21 or ord(c) == 0x7F for c in secret):
         raise InvalidInputError("The ModelsLab API key contains whitespace or control characters")
-    return value if isinstance(value, SecretStr) else SecretStr(value)
+    return Secret(secret)
 
 
 def _base_url(value: str | None) -> str:
