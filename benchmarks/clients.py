@@ -80,7 +80,7 @@ class RawHttpx(Runner):
         import httpx
 
         self._httpx = httpx
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
         self.client = httpx.Client(limits=limits, timeout=60)
         self.aclient: Any = None
         self.url = self.base_url + "/chat/completions"
@@ -92,7 +92,7 @@ class RawHttpx(Runner):
 
     def _async(self) -> Any:
         if self.aclient is None:
-            limits = self._httpx.Limits(max_connections=200, max_keepalive_connections=50)
+            limits = self._httpx.Limits(max_connections=1000, max_keepalive_connections=100)
             self.aclient = self._httpx.AsyncClient(limits=limits, timeout=60)
         return self.aclient
 

@@ -22,7 +22,7 @@ from ._stream import StreamDecoder
 
 __all__ = ["ClientBase", "StreamReader"]
 
-POOL_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+POOL_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 
 
 class ClientBase:
