@@ -190,7 +190,7 @@ class ModelsLabLLM(FunctionCallingLLM):
             **kwargs,
         )
         self._settings = settings
-        self._api_key = settings.api_key
+        self._api_key = SecretStr(settings.api_key.get_secret_value())
         self._clients = _Clients(http_client, async_http_client)
 
     @classmethod
