@@ -213,3 +213,22 @@ def test_chat_stream_folds_events() -> None:
     assert kinds == ["ThinkingBlock", "TextBlock", "ToolCallBlock"]  # each block once
     assert final.message.blocks[-1].tool_kwargs == {"x": 1}  # type: ignore[union-attr]
     assert final.message.additional_kwargs["tool_calls"][0]["function"]["arguments"] == '{"x": 1}'
+
+
+def test_import_without_llama_index_names_the_extra() -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["llama_index.core"] = None  # as if llama-index-core were not installed
+        try:
+            import llama_index_modelslab
+        except ImportError as exc:
+            print(exc)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert 'pip install "modelslab-integrations[llama-index]"' in out.stdout
