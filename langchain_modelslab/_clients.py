@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -12,7 +12,7 @@ from modelslab_transport import AsyncModelsLabClient, ModelsLabClient
 
 from ._errors import transport_call
 
-__all__ = ["ClientCache", "aclose_stream", "close_stream"]
+__all__ = ["ClientCache"]
 
 
 class ClientCache:
@@ -91,17 +91,3 @@ def _fingerprint(settings: Mapping[str, Any], http_client: object) -> tuple[Any,
             value = repr(value)
         items.append((name, value))
     return (*items, id(http_client))
-
-
-def close_stream(events: Iterator[Any]) -> None:
-    """Abort the transport's stream generator (the caller stopped early or it failed)."""
-    close = getattr(events, "close", None)
-    if close is not None:
-        close()
-
-
-async def aclose_stream(events: AsyncIterator[Any]) -> None:
-    """Async `close_stream`."""
-    aclose = getattr(events, "aclose", None)
-    if aclose is not None:
-        await aclose()

@@ -32,7 +32,7 @@ from modelslab_transport import (
     validate_params,
 )
 
-from ._clients import ClientCache, aclose_stream, close_stream
+from ._clients import ClientCache
 from ._errors import ModelsLabInvalidInputError, to_langchain_error, transport_call
 from ._messages import convert_messages
 from ._outputs import PROVIDER, StreamConverter, completion_to_result
@@ -341,7 +341,7 @@ class ChatModelsLab(BaseChatModel):
         except ModelsLabError as exc:
             raise to_langchain_error(exc) from None
         finally:
-            close_stream(events)
+            events.close()
         yield converter.finish()
 
     async def _astream(
@@ -365,7 +365,7 @@ class ChatModelsLab(BaseChatModel):
         except ModelsLabError as exc:
             raise to_langchain_error(exc) from None
         finally:
-            await aclose_stream(events)
+            await events.aclose()
         yield converter.finish()
 
     # -- tools and structured output ----------------------------------------------------------
