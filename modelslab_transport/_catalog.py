@@ -1,0 +1,239 @@
+"""What is known about the models ModelsLab serves, written once for both adapters.
+
+Each entry gives the context window, the context a host that follows the vendor's advice
+serves, the most output tokens, how the model reasons, whether it takes tools and images, and
+the vendor's recommended sampling. Ids compare case-insensitively. Figures come from the model
+cards and the providers' listings that ModelsLab routes to; where a figure is the provider's
+published limit rather than the card's, the comment says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+__all__ = [
+    "MODELS",
+    "UNKNOWN_MODEL_MAX_TOKENS",
+    "ModelInfo",
+    "ReasoningStyle",
+    "model_info",
+]
+
+#: How a model's reasoning reaches the client:
+#: - ``none``: it does not reason (or never shows it);
+#: - ``inline``: in ``content``, between ``<think>`` (or ``[THINK]``) and its closing tag;
+#: - ``template_opened``: in ``content`` up to ``</think>``; the chat template opened the tag,
+#:   so the output carries only the closing one (DeepSeek-R1 distills);
+#: - ``field``: in a separate ``reasoning_content`` / ``reasoning`` field of the message;
+#: - ``blocks``: as Mistral-native ``{"type": "thinking"}`` content blocks.
+ReasoningStyle = Literal["none", "inline", "template_opened", "field", "blocks"]
+
+#: ``max_tokens`` sent for a model the catalogue does not know when the caller set none: well
+#: above the server's 1000-token default, small enough for any current model's context.
+UNKNOWN_MODEL_MAX_TOKENS = 4096
+
+_NO_SAMPLING: Mapping[str, float] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """One model: its limits, how it reasons, what it takes, and how to sample it."""
+
+    id: str
+    name: str
+    context_window: int
+    max_output_tokens: int
+    reasoning: ReasoningStyle = "none"
+    tools: bool = True
+    images: bool = False
+    #: The context a host serves when it follows the vendor's advice (Magistral: 40,960 of a
+    #: 128k window); requests must fit in it. Defaults to the whole window.
+    served_context: int = 0
+    sampling: Mapping[str, float] = field(default=_NO_SAMPLING)
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def reasons(self) -> bool:
+        """Whether the model reasons before answering."""
+        return self.reasoning != "none"
+
+    @property
+    def context_limit(self) -> int:
+        """The context a request must fit in: the served context, else the whole window."""
+        return self.served_context or self.context_window
+
+
+def _sampling(**values: float) -> Mapping[str, float]:
+    return MappingProxyType(dict(values))
+
+
+MODELS: tuple[ModelInfo, ...] = (
+    # Mistral's card: 128k window, but "we recommend setting the maximal model length to 40960"
+    # and max_tokens up to 40960; <think>…</think> in content; temperature 0.7, top_p 0.95.
+    ModelInfo(
+        "mistralai-Magistral-Small-2506",
+        "Magistral Small 2506",
+        context_window=131_072,
+        served_context=40_960,
+        max_output_tokens=40_960,
+        reasoning="inline",
+        sampling=_sampling(temperature=0.7, top_p=0.95),
+    ),
+    # OpenAI's card: 131,072 context; reasoning comes in a separate field via the providers.
+    ModelInfo(
+        "openai-gpt-oss-20b",
+        "OpenAI GPT-OSS 20B",
+        context_window=131_072,
+        max_output_tokens=131_072,
+        reasoning="field",
+        sampling=_sampling(temperature=1.0, top_p=1.0),
+    ),
+    # Qwen's card: 262,144 native context; 16,384 output recommended for the Instruct model.
+    ModelInfo(
+        "Qwen-Qwen3-Next-80B-A3B-Instruct",
+        "Qwen3 Next 80B A3B Instruct",
+        context_window=262_144,
+        max_output_tokens=16_384,
+        sampling=_sampling(temperature=0.7, top_p=0.8),
+        aliases=("qwen-qwen3-next-80b-a3b-instruct-free",),
+    ),
+    # OpenAI GPT-5 family (provider listing): 400k context, 128k output; reasoning in a field;
+    # reasoning models take no sampling parameters.
+    ModelInfo(
+        "openai-gpt-5.4-nano",
+        "OpenAI GPT-5.4 Nano",
+        context_window=400_000,
+        max_output_tokens=128_000,
+        reasoning="field",
+        images=True,
+    ),
+    ModelInfo(
+        "openai-gpt-5.4-pro",
+        "OpenAI GPT-5.4 Pro",
+        context_window=400_000,
+        max_output_tokens=128_000,
+        reasoning="field",
+        images=True,
+    ),
+    # OpenAI o3 (provider listing): 200k context, 100k output.
+    ModelInfo(
+        "openai-o3",
+        "OpenAI o3",
+        context_window=200_000,
+        max_output_tokens=100_000,
+        reasoning="field",
+        images=True,
+    ),
+    # NVIDIA Nemotron Nano v2 (cards): 128k context; reasoning in a field via the providers.
+    ModelInfo(
+        "nvidia-nemotron-nano-12b-v2-vl-free",
+        "NVIDIA Nemotron Nano 12B 2 VL",
+        context_window=131_072,
+        max_output_tokens=32_768,
+        reasoning="field",
+        images=True,
+    ),
+    ModelInfo(
+        "nvidia-nemotron-nano-9b-v2-free",
+        "NVIDIA Nemotron Nano 9B V2",
+        context_window=131_072,
+        max_output_tokens=32_768,
+        reasoning="field",
+    ),
+    # Gemma 4 31B (provider listing): text and image input; no visible reasoning.
+    ModelInfo(
+        "google-gemma-4-31B-it",
+        "Gemma 4 31B-it",
+        context_window=131_072,
+        max_output_tokens=8_192,
+        images=True,
+        sampling=_sampling(temperature=1.0, top_p=0.95),
+        aliases=("google-gemma-4-31b-it-free",),
+    ),
+    # Inception Mercury 2 (provider listing): a diffusion reasoning model, 128k context.
+    ModelInfo(
+        "inception-mercury-2",
+        "Inception Mercury 2",
+        context_window=128_000,
+        max_output_tokens=16_384,
+        reasoning="field",
+    ),
+    # Qwen3-VL-235B-A22B-Instruct (card): 262,144 context, images, no thinking in Instruct.
+    ModelInfo(
+        "Qwen-Qwen3-VL-235B-A22B-Instruct-FP8",
+        "Qwen3-VL-235B-A22B-Instruct-FP8",
+        context_window=262_144,
+        max_output_tokens=32_768,
+        images=True,
+        sampling=_sampling(temperature=0.7, top_p=0.8),
+    ),
+    # DeepSeek-R1-Distill-Llama-70B (card): 128k context; its template opens <think> itself, so
+    # raw output carries only </think>; temperature 0.6, top_p 0.95.
+    ModelInfo(
+        "deepseek-deepseek-r1-distill-llama-70b",
+        "DeepSeek R1 Distill Llama 70B",
+        context_window=131_072,
+        max_output_tokens=32_768,
+        reasoning="template_opened",
+        tools=False,
+        sampling=_sampling(temperature=0.6, top_p=0.95),
+    ),
+    # Llama 3.1 8B Instruct (card): 128k context; temperature 0.6, top_p 0.9.
+    ModelInfo(
+        "meta-llama-llama-3.1-8b-instruct",
+        "Meta Llama 3.1 8B Instruct",
+        context_window=131_072,
+        max_output_tokens=16_384,
+        sampling=_sampling(temperature=0.6, top_p=0.9),
+    ),
+    # Qwen3 Max (provider listing): 262,144 context, 32,768 output; no visible reasoning.
+    ModelInfo(
+        "qwen-qwen3-max",
+        "Qwen3 Max",
+        context_window=262_144,
+        max_output_tokens=32_768,
+    ),
+    # Qwen3-30B-A3B (card): 40,960 positions (32,768 + room); thinks in <think> by default;
+    # thinking-mode sampling temperature 0.6, top_p 0.95.
+    ModelInfo(
+        "Qwen-Qwen3-30B-A3B",
+        "Qwen3 30B A3B",
+        context_window=40_960,
+        max_output_tokens=32_768,
+        reasoning="inline",
+        sampling=_sampling(temperature=0.6, top_p=0.95),
+    ),
+    # Mistral Small 3.1 24B Instruct (card): 128k context, images; low temperature (0.15).
+    ModelInfo(
+        "mistralai-mistral-small-3.1-24b-instruct",
+        "Mistral Small 3.1 24B",
+        context_window=131_072,
+        max_output_tokens=32_768,
+        images=True,
+        sampling=_sampling(temperature=0.15),
+    ),
+    # xAI Grok 3 Mini (provider listing): 131,072 context; reasoning in a field.
+    ModelInfo(
+        "x-ai-grok-3-mini-beta",
+        "xAI Grok 3 Mini Beta",
+        context_window=131_072,
+        max_output_tokens=32_768,
+        reasoning="field",
+    ),
+)
+
+_BY_ID: dict[str, ModelInfo] = {
+    name.lower(): info for info in MODELS for name in (info.id, *info.aliases)
+}
+
+
+def model_info(model: str) -> ModelInfo | None:
+    """The catalogue entry of `model` (either spelling, any case), or None if unknown.
+
+    >>> model_info("mistralai-magistral-small-2506").served_context
+    40960
+    """
+    return _BY_ID.get(model.lower())
