@@ -117,8 +117,8 @@ def _run(args: argparse.Namespace, key: str, redactor: Redactor, out: _Printer) 
             f"{len(models)} models make {len(planned)} probes; at most {MAX_PROBES} are sent "
             "per run (run it once per model or two)"
         )
-    base_url = args.base_url or os.environ.get("MODELSLAB_BASE_URL") or (
-        REAL_BASE_URL if key else None
+    base_url = (
+        args.base_url or os.environ.get("MODELSLAB_BASE_URL") or (REAL_BASE_URL if key else None)
     )
     if base_url is not None and not urlsplit(base_url).scheme.startswith("http"):
         raise _Setup(f"--base-url must be an http(s) URL, not {base_url!r}")
@@ -220,5 +220,6 @@ def _record(
         if exchange.status is None:
             continue  # nothing came back: nothing to replay
         document = fixture(item.name, source, exchange, redactor)
-        written.append(str(write_fixture(out / folder, document, redactor)))
+        path = write_fixture(out / folder, document, redactor)
+        written.append(str(path.relative_to(out)))
     return written

@@ -36,4 +36,16 @@ def _ordered(a: dict[str, str], b: dict[str, str]) -> list[str]:
 
 
 def _paths(paths: list[str], shape: Shape) -> str:
-    return ", ".join(f"`{p}` ({shape.fields[p]})" for p in paths)
+    """The outermost paths, each with its types and how many paths lie beneath it."""
+    listed = []
+    for path in paths:
+        if any(_beneath(path, other) for other in paths):
+            continue
+        nested = sum(1 for other in paths if _beneath(other, path))
+        extra = f", {nested} nested" if nested else ""
+        listed.append(f"`{path}` ({shape.fields[path]}{extra})")
+    return ", ".join(listed)
+
+
+def _beneath(path: str, parent: str) -> bool:
+    return path.startswith((parent + ".", parent + "[]"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -104,9 +105,14 @@ def _user(text: str) -> list[dict[str, Any]]:
 def _chat(name: str, purpose: str, model: str, *tags: str, **body: Any) -> Probe:
     payload = {"model_id": model, "model": model, **body}
     return Probe(
-        name, "POST", "/chat/completions", payload, body_key=True, purpose=purpose,
+        name,
+        "POST",
+        "/chat/completions",
+        payload,
+        body_key=True,
+        purpose=purpose,
         tags=frozenset(tags),
-    )  # fmt: skip
+    )
 
 
 def _messages(name: str, purpose: str, model: str, stream: bool) -> Probe:
@@ -135,7 +141,9 @@ def model_probes(model: str) -> list[Probe]:
             stream=True,
             stream_options={"include_usage": True},
         ),
-        _chat("chat-tools", "two tool calls", model, "tools", messages=_user(_TOOLS_PROMPT), **tools),
+        _chat(
+            "chat-tools", "two tool calls", model, "tools", messages=_user(_TOOLS_PROMPT), **tools
+        ),
         _chat(
             "chat-tools-stream",
             "two tool calls, streamed",
@@ -183,10 +191,7 @@ def shared_probes(model: str) -> list[Probe]:
     hello = _user("Reply with the single word: hello")
     bad_key = _chat("error-bad-key", "a wrong API key", model, messages=hello, max_tokens=8)
     return [
-        Probe(
-            bad_key.name, bad_key.method, bad_key.path, bad_key.body, auth="bad", body_key=True,
-            purpose=bad_key.purpose,
-        ),  # fmt: skip
+        dataclasses.replace(bad_key, auth="bad"),
         _chat(
             "error-unknown-model",
             "a model id that does not exist",

@@ -42,7 +42,7 @@ def render(
         count = str(len(r.differences)) if r.differences else "none"
         lines.append(f"| `{r.name}` | {r.target_status} | {r.reference_status} | {count} |")
     for r in results:
-        lines += ["", f"## `{r.name}`", "", f"{r.purpose}.", ""]
+        lines += ["", f"## `{r.name}`", "", f"Probe: {r.purpose}.", ""]
         if r.differences:
             lines += [f"- {d}" for d in r.differences]
         else:

@@ -68,7 +68,9 @@ def shape_of(
     return shape
 
 
-def fields_of(value: Any, path: str = "", into: dict[str, set[str]] | None = None) -> dict[str, str]:
+def fields_of(
+    value: Any, path: str = "", into: dict[str, set[str]] | None = None
+) -> dict[str, str]:
     """Every JSON path of ``value`` (lists as ``[]``) with the types seen there."""
     found: dict[str, set[str]] = {} if into is None else into
     _walk(value, path, found)
