@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
+from .._catalog import find_model
 from .._emulator import Emulator
 from ._compare import differences
 from ._probes import DEFAULT_MODEL, MAX_PROBES, Planned, budget, plan
@@ -129,6 +130,9 @@ def _run(args: argparse.Namespace, key: str, redactor: Redactor, out: _Printer) 
         if not args.yes:
             _announce(out, planned, base_url or "", local=False)
             raise _Setup("refusing to send requests to a non-loopback endpoint without --yes")
+    unknown = [m for m in models if find_model(m) is None]
+    for model in unknown:
+        out.line(f"note: the emulator does not serve {model}; it answers its probes with 404")
     with contextlib.ExitStack() as stack:
         if base_url is None:
             emulator = stack.enter_context(Emulator(api_keys=[LOCAL_KEY]))
@@ -157,7 +161,7 @@ def _run(args: argparse.Namespace, key: str, redactor: Redactor, out: _Printer) 
         raise _Setup(f"no answer from {base_url}: nothing compared")
     completion, prompt = budget(planned)
     cost = _cost_text(completion, prompt, local)
-    report = render(results, target=base_url, models=models, when=when, cost=cost)
+    report = render(results, target=base_url, models=models, when=when, cost=cost, unknown=unknown)
     report_path = args.out / "report.md"
     report_path.write_text(redactor.text(report), encoding="utf-8")
     differing = sum(1 for r in results if r.differences)

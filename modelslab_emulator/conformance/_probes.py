@@ -201,7 +201,7 @@ def shared_probes(model: str) -> list[Probe]:
         ),
         _chat(
             "error-out-of-range",
-            "temperature 5 (documented range 0-2)",
+            "temperature 5, outside the usual 0-2 range",
             model,
             messages=hello,
             max_tokens=8,

@@ -18,7 +18,13 @@ class ProbeResult:
 
 
 def render(
-    results: list[ProbeResult], *, target: str, models: list[str], when: str, cost: str
+    results: list[ProbeResult],
+    *,
+    target: str,
+    models: list[str],
+    when: str,
+    cost: str,
+    unknown: list[str] | None = None,
 ) -> str:
     """The report: a header, a summary table, then every probe's differences."""
     differing = [r for r in results if r.differences]
@@ -31,6 +37,12 @@ def render(
         f"- Models: {', '.join(f'`{m}`' for m in models)}",
         f"- Probes: {len(results)}; {cost}",
         f"- Result: {_verdict(results, differing)}",
+    ]
+    lines += [
+        f"- Note: the emulator does not serve `{m}`; its probes compare against a 404"
+        for m in unknown or []
+    ]
+    lines += [
         "",
         "Only shapes are compared (fields at JSON paths, SSE framing, where usage and",
         "reasoning arrive, tool-call fragments, error bodies, retry hints), never values.",

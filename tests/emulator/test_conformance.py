@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,8 @@ from conformance_stub import Answer, Plant, stub_server
 
 from modelslab_emulator import Emulator
 from modelslab_emulator.conformance import main, plan
-from modelslab_emulator.conformance._cli import LOCAL_KEY
+from modelslab_emulator.conformance._cli import LOCAL_KEY, _parser
+from modelslab_emulator.conformance._probes import budget
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "mistralai-Magistral-Small-2506"
@@ -300,3 +302,76 @@ def test_an_unreachable_target_is_a_setup_error(
         base_url = emulator.base_url  # a port that was just freed: nothing answers there
     assert main(["--base-url", base_url, "--out", str(tmp_path / "out")]) == 2
     assert "no answer from" in capsys.readouterr().err
+
+
+# --- docs/conformance.md stays true ---------------------------------------------------------
+
+DOC = ROOT / "docs" / "conformance.md"
+
+
+def _bash_lines() -> list[str]:
+    text = DOC.read_text(encoding="utf-8")
+    blocks = re.findall(r"^```bash\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+    lines = [
+        re.sub(r"\s+#.*$", "", line).strip() for block in blocks for line in block.splitlines()
+    ]
+    return [line for line in lines if line]
+
+
+def test_every_command_in_the_docs_is_valid_and_the_offline_one_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Offline commands run for real (output to a temporary folder); the others are parsed only."""
+    lines = _bash_lines()
+    assert lines
+    ran = 0
+    for line in lines:
+        words = shlex.split(line)
+        env = [w for w in words if re.match(r"^[A-Z_]+=", w)]
+        words = words[len(env) :]
+        if words[:2] == ["bash", "scripts/conformance.sh"]:
+            assert (ROOT / words[1]).is_file()
+            arguments = words[2:]
+        else:
+            assert words[:3] == ["python", "-m", "modelslab_emulator.conformance"], line
+            arguments = words[3:]
+        parsed = _parser().parse_args(arguments)
+        if env:  # a real run: it must name the key and say --yes
+            assert [e.split("=")[0] for e in env] == ["MODELSLAB_API_KEY"], line
+            assert parsed.yes, line
+        elif words[0] == "python":
+            at = arguments.index("--out") + 1 if "--out" in arguments else len(arguments)
+            arguments[at:] = [str(tmp_path / f"run{ran}")]
+            assert main(arguments) == 0, capsys.readouterr()
+            ran += 1
+    assert ran >= 1
+
+
+def test_the_docs_list_every_probe_and_state_the_cost() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    rows = re.findall(
+        r"^\| `([a-z-]+)` \| `(GET|POST) (\S+)` \|.*\| (\d+|-) \| (yes|no) \|$",
+        text,
+        flags=re.MULTILINE,
+    )
+    documented = {
+        name: (method, path, tokens, stream) for name, method, path, tokens, stream in rows
+    }
+    for item in plan([MODEL]):
+        probe = item.probe
+        assert documented.pop(probe.name) == (
+            probe.method,
+            probe.path,
+            str(probe.max_tokens or "-"),
+            "yes" if probe.stream else "no",
+        ), probe.name
+    assert not documented
+    completion, prompt = budget(plan([MODEL]))
+    assert f"at most **{completion} completion tokens**" in text
+    assert f"**about {round(prompt, -1)} prompt tokens**" in text
+    stated = re.search(r"adds (\d+) completion tokens and about (\d+)\s+prompt tokens", text)
+    assert stated, "the cost of a second model is not stated"
+    for other in ("meta-llama-llama-3.1-8b-instruct", "Qwen-Qwen3-Next-80B-A3B-Instruct"):
+        two = budget(plan([MODEL, other]))
+        assert int(stated.group(1)) == two[0] - completion
+        assert abs(int(stated.group(2)) - (two[1] - prompt)) <= 60, two[1] - prompt
