@@ -10,6 +10,7 @@ from ._sse import SseText, parse_sse
 
 _RETRY_HEADERS = ("retry-after", "retry-after-ms", "x-ratelimit-", "ratelimit-")
 _TEXT_TYPES = ("text", "text_delta")
+_ANTHROPIC_EVENTS = ("message_", "content_block_")
 
 
 @dataclass
@@ -230,7 +231,7 @@ def _stream_shape(sse: SseText, shape: Shape, tags: frozenset[str]) -> None:
     shape.fields = {p: "|".join(sorted(t)) for p, t in sorted(found.items())}
     f["errors in stream"] = _describe({error_shape(d) for d in documents} - {"none"})
     typed = [d for d in documents if isinstance(d, dict) and isinstance(d.get("type"), str)]
-    if typed:  # Anthropic-style events
+    if any(str(d["type"]).startswith(_ANTHROPIC_EVENTS) for d in typed):
         f["usage arrives"] = _describe(
             {str(d["type"]) for d in typed if _has_usage(d) or _has_usage(d.get("message"))}
         )
