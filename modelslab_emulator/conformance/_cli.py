@@ -20,6 +20,7 @@ from ._compare import differences
 from ._probes import DEFAULT_MODEL, MAX_PROBES, Planned, budget, plan
 from ._recording import fixture, write_fixture
 from ._redact import Redactor
+from ._replay import compare_recordings
 from ._report import ProbeResult, render
 from ._shape import shape_of
 from ._wire import Exchange, client, send
@@ -74,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--yes", action="store_true", help="agree to send the probes to a non-loopback endpoint"
     )
+    parser.add_argument(
+        "--recordings",
+        type=Path,
+        metavar="DIR",
+        help="send nothing out: hold the emulator to the recordings in DIR (e.g. "
+        "tests/fixtures/wire/recorded) and write OUT/report.md",
+    )
     return parser
 
 
@@ -109,6 +117,8 @@ class _Printer:
 
 
 def _run(args: argparse.Namespace, key: str, redactor: Redactor, out: _Printer) -> int:
+    if args.recordings is not None:
+        return _replay(args, redactor, out)
     if key and len(key) < 8:
         raise _Setup("MODELSLAB_API_KEY looks too short to be a key")
     models: list[str] = args.models or [DEFAULT_MODEL]
@@ -169,16 +179,48 @@ def _run(args: argparse.Namespace, key: str, redactor: Redactor, out: _Printer) 
     return DIFFERENT if differing else OK
 
 
+def _replay(args: argparse.Namespace, redactor: Redactor, out: _Printer) -> int:
+    folder: Path = args.recordings
+    if args.base_url or args.models:
+        raise _Setup("--recordings compares recordings with the emulator: no --base-url/--model")
+    if not folder.is_dir() or not any(folder.glob("*.json")):
+        raise _Setup(f"no recordings (*.json) in {folder}")
+    out.line(f"Comparing the emulator with the recordings in {folder} (offline, free)")
+    when = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    results = compare_recordings(folder, REFERENCE_KEY)
+    for result in results:
+        verdict = f"{len(result.differences)} differences" if result.differences else "same"
+        out.line(f"{result.name}: {verdict}")
+    report = render(
+        results,
+        target=f"the recordings in `{folder}`",
+        models=sorted({str(m) for m in _models(results)}),
+        when=when,
+        cost="nothing sent beyond loopback",
+        label="recording",
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    report_path = args.out / "report.md"
+    report_path.write_text(redactor.text(report), encoding="utf-8")
+    differing = sum(1 for r in results if r.differences)
+    out.line(f"{differing} of {len(results)} recordings differ; report: {report_path}")
+    return DIFFERENT if differing else OK
+
+
+def _models(results: list[ProbeResult]) -> list[str]:
+    return [r.name.split("--", 1)[1] for r in results if "--" in r.name]
+
+
 def _announce(out: _Printer, planned: list[Planned], base_url: str, *, local: bool) -> None:
     completion, prompt = budget(planned)
     out.line(f"Conformance run: {len(planned)} requests to {base_url}")
-    out.line(_cost_text(completion, prompt, local))
+    out.line("cost: " + _cost_text(completion, prompt, local))
 
 
 def _cost_text(completion: int, prompt: int, local: bool) -> str:
     where = "loopback, so free" if local else "billed to the key's account"
     return (
-        f"cost: at most {completion} completion tokens in all (the sum of every probe's "
+        f"at most {completion} completion tokens in all (the sum of every probe's "
         f"max_tokens) plus about {prompt} prompt tokens ({where})"
     )
 

@@ -25,6 +25,7 @@ def render(
     when: str,
     cost: str,
     unknown: list[str] | None = None,
+    label: str = "target",
 ) -> str:
     """The report: a header, a summary table, then every probe's differences."""
     differing = [r for r in results if r.differences]
@@ -34,8 +35,8 @@ def render(
         f"- When: {when}",
         f"- Target: {target}",
         "- Reference: the bundled emulator (`modelslab_emulator`), same probes",
-        f"- Models: {', '.join(f'`{m}`' for m in models)}",
-        f"- Probes: {len(results)}; {cost}",
+        f"- Models: {', '.join(f'`{m}`' for m in models) or 'none named'}",
+        f"- Probes: {len(results)}; cost: {cost}",
         f"- Result: {_verdict(results, differing)}",
     ]
     lines += [
@@ -47,7 +48,7 @@ def render(
         "Only shapes are compared (fields at JSON paths, SSE framing, where usage and",
         "reasoning arrive, tool-call fragments, error bodies, retry hints), never values.",
         "",
-        "| probe | target status | emulator status | differences |",
+        f"| probe | {label} status | emulator status | differences |",
         "| --- | --- | --- | --- |",
     ]
     for r in results:

@@ -187,6 +187,19 @@ def test_against_a_different_server_each_planted_difference_is_named(
     assert not recorded["response"]["body"].startswith(":")
     assert '"usage"' not in recorded["response"]["body"]
 
+    # the recordings alone, offline, bring the same differences back
+    replay = tmp_path / "replay"
+    assert main(["--recordings", str(tmp_path / "recorded"), "--out", str(replay)]) == 1
+    again = _sections((replay / "report.md").read_text(encoding="utf-8"))
+    assert sorted(again) == sorted(sections)
+    for name, section in sections.items():
+        live = [line for line in section.splitlines() if line.startswith("- ")]
+        replayed = [line for line in again[name].splitlines() if line.startswith("- ")]
+        assert replayed == [line.replace("target", "recording") for line in live], name
+    same = tmp_path / "same"
+    assert main(["--recordings", str(tmp_path / "emulator"), "--out", str(same)]) == 0
+    assert "- Result: no differences" in (same / "report.md").read_text(encoding="utf-8")
+
 
 CANARY = "sk-canary-7f3a9c2e5b1d4860"
 
@@ -285,6 +298,8 @@ def test_the_real_service_is_the_default_target_when_a_key_is_set(
     [
         (["--model", "a", "--model", "b", "--model", "c"], "at most 30"),
         (["--base-url", "ftp://127.0.0.1/x"], "http(s) URL"),
+        (["--recordings", "no/such/folder"], "no recordings (*.json) in no/such/folder"),
+        (["--recordings", ".", "--model", "m"], "no --base-url/--model"),
     ],
 )
 def test_usage_errors_exit_2(
@@ -318,10 +333,11 @@ def _bash_lines() -> list[str]:
     return [line for line in lines if line]
 
 
-def test_every_command_in_the_docs_is_valid_and_the_offline_one_runs(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_every_command_in_the_docs_is_valid_and_the_offline_ones_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Offline commands run for real (output to a temporary folder); the others are parsed only."""
+    """Offline commands run for real, in order, in a temporary folder; the others are parsed."""
+    monkeypatch.chdir(tmp_path)
     lines = _bash_lines()
     assert lines
     ran = 0
@@ -340,11 +356,10 @@ def test_every_command_in_the_docs_is_valid_and_the_offline_one_runs(
             assert [e.split("=")[0] for e in env] == ["MODELSLAB_API_KEY"], line
             assert parsed.yes, line
         elif words[0] == "python":
-            at = arguments.index("--out") + 1 if "--out" in arguments else len(arguments)
-            arguments[at:] = [str(tmp_path / f"run{ran}")]
             assert main(arguments) == 0, capsys.readouterr()
             ran += 1
-    assert ran >= 1
+    assert ran >= 2
+    assert (tmp_path / "conformance-out" / "report.md").is_file()
 
 
 def test_the_docs_list_every_probe_and_state_the_cost() -> None:
