@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,8 @@ from ._sse import SseText, parse_sse
 _RETRY_HEADERS = ("retry-after", "retry-after-ms", "x-ratelimit-", "ratelimit-")
 _TEXT_TYPES = ("text", "text_delta")
 _ANTHROPIC_EVENTS = ("message_", "content_block_")
+_DATA_LINE = re.compile(r"^(data|event):", re.MULTILINE)
+_FILLER = re.compile(r"(?:[ \t]*(?::[^\r\n]*)?(?:\r\n|\r|\n))+")
 
 
 @dataclass
@@ -40,11 +43,16 @@ def shape_of(
     f["retry hint headers"] = ", ".join(hints) or "none"
     if "\ufffd" in body:
         f["body encoding"] = "not valid UTF-8 (or U+FFFD sent)"
-    if media == "text/event-stream" or body.lstrip().startswith(("data:", ":", "event:")):
+    if media == "text/event-stream" or _DATA_LINE.search(body):
         f["body kind"] = "SSE"
         _stream_shape(parse_sse(body), shape, tags)
         return shape
-    stripped = body.strip()
+    # keep-alive filler before a JSON body (comment lines, blank lines) is worth knowing about
+    filler = _FILLER.match(body)
+    lines = filler.group(0).splitlines() if filler else []
+    kinds = {"comment lines" if line.startswith(":") else "blank lines" for line in lines}
+    f["filler before the body"] = _describe(kinds)
+    stripped = body[filler.end() if filler else 0 :].strip()
     if not stripped:
         f["body kind"] = "empty"
         return shape

@@ -42,7 +42,11 @@ def client(base_url: str, *, local: bool) -> httpx.Client:
     """An HTTP client for one target; environment proxies apply only to remote targets."""
     timeout = httpx.Timeout(180.0, connect=15.0)
     return httpx.Client(
-        base_url=base_url.rstrip("/"), timeout=timeout, follow_redirects=False, trust_env=not local
+        base_url=base_url.rstrip("/"),
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=not local,
+        headers={"User-Agent": "modelslab-emulator-conformance"},
     )
 
 

@@ -114,3 +114,12 @@ def test_usage_on_a_content_chunk_and_thinking_blocks_are_named() -> None:
 def test_a_body_that_is_not_utf8_is_flagged() -> None:
     features = shape_of(200, {}, b'{"a": "\xff"}'.decode("utf-8", errors="replace")).features
     assert features["body encoding"].startswith("not valid UTF-8")
+
+
+def test_filler_before_a_json_body_is_named_and_skipped() -> None:
+    body = ': OPENROUTER PROCESSING\n\n\n{"choices": []}'
+    features = shape_of(200, {"content-type": "application/json"}, body).features
+    assert features["body kind"] == "JSON"
+    assert features["filler before the body"] == "blank lines + comment lines"
+    plain = shape_of(200, {"content-type": "application/json"}, '{"choices": []}').features
+    assert plain["filler before the body"] == "none"
