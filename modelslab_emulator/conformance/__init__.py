@@ -4,7 +4,8 @@
 ``_probes``) to a target endpoint and the same probes to a bundled emulator, records every
 exchange with the API key redacted (``OUT/recorded/*.json`` from the target,
 ``OUT/emulator/*.json`` from the emulator) and writes ``OUT/report.md`` listing every
-difference in shape. Exit status 0 = no differences, 1 = differences, 2 = usage/setup error.
+difference in shape. ``--recordings DIR`` instead holds the emulator to recordings already
+made, offline. Exit status 0 = no differences, 1 = differences, 2 = usage/setup error.
 See ``docs/conformance.md``.
 """
 

@@ -8,7 +8,7 @@ import ipaddress
 import os
 import sys
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
@@ -256,12 +256,10 @@ def _record(
     redactor: Redactor,
 ) -> list[str]:
     written = []
-    pairs: Iterator[tuple[str, Exchange, str]] = iter(
-        [
-            ("recorded", target, f"recorded {when} from {base_url}"),
-            ("emulator", mirror, f"emulator reference, {when}"),
-        ]
-    )
+    pairs = [
+        ("recorded", target, f"recorded {when} from {base_url}"),
+        ("emulator", mirror, f"emulator reference, {when}"),
+    ]
     for folder, exchange, source in pairs:
         if exchange.status is None:
             continue  # nothing came back: nothing to replay
