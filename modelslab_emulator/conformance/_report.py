@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import metadata
 
 
 @dataclass
@@ -34,7 +35,7 @@ def render(
         "",
         f"- When: {when}",
         f"- Target: {target}",
-        "- Reference: the bundled emulator (`modelslab_emulator`), same probes",
+        f"- Reference: the bundled emulator (`modelslab_emulator`, {_version()}), same requests",
         f"- Models: {', '.join(f'`{m}`' for m in models) or 'none named'}",
         f"- Probes: {len(results)}; cost: {cost}",
         f"- Result: {_verdict(results, differing)}",
@@ -63,6 +64,13 @@ def render(
         if r.recordings:
             lines += ["", "Recorded: " + ", ".join(f"`{p}`" for p in r.recordings)]
     return "\n".join(lines) + "\n"
+
+
+def _version() -> str:
+    try:
+        return "modelslab-integrations " + metadata.version("modelslab-integrations")
+    except metadata.PackageNotFoundError:
+        return "version unknown"
 
 
 def _verdict(results: list[ProbeResult], differing: list[ProbeResult]) -> str:
