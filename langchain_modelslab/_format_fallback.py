@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import BaseMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
@@ -84,8 +85,84 @@ class FormatFallback(Runnable[LanguageModelInput, Any]):
         self._start = max(self._start, index + 1)
         return True
 
+    def __repr__(self) -> str:
+        methods = [method for method, _ in self._steps]
+        return f"FormatFallback(methods={methods!r}, model={self._model!r}, start={self._start})"
+
+    # Each public entry point opens one run (named ModelsLabStructuredOutput in traces) and
+    # runs the chains as its children.
+
     def invoke(
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Any:
+        def run(
+            value: LanguageModelInput,
+            run_manager: CallbackManagerForChainRun,
+            config: RunnableConfig,
+        ) -> Any:
+            return self._invoke(value, config, kwargs)
+
+        return self._call_with_config(run, input, config)
+
+    async def ainvoke(
+        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Any:
+        async def run(
+            value: LanguageModelInput,
+            run_manager: AsyncCallbackManagerForChainRun,
+            config: RunnableConfig,
+        ) -> Any:
+            return await self._ainvoke(value, config, kwargs)
+
+        return await self._acall_with_config(run, input, config)
+
+    def stream(
+        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[Any]:
+        yield from self.transform(iter([input]), config, **kwargs)
+
+    def transform(
+        self,
+        input: Iterator[LanguageModelInput],
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> Iterator[Any]:
+        def run(
+            inputs: Iterator[LanguageModelInput],
+            run_manager: CallbackManagerForChainRun,
+            config: RunnableConfig,
+        ) -> Iterator[Any]:
+            return self._stream(inputs, config, kwargs)
+
+        yield from self._transform_stream_with_config(input, run, config)
+
+    async def astream(
+        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[Any]:
+        async def once() -> AsyncIterator[LanguageModelInput]:
+            yield input
+
+        async for chunk in self.atransform(once(), config, **kwargs):
+            yield chunk
+
+    async def atransform(
+        self,
+        input: AsyncIterator[LanguageModelInput],
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[Any]:
+        def run(
+            inputs: AsyncIterator[LanguageModelInput],
+            run_manager: AsyncCallbackManagerForChainRun,
+            config: RunnableConfig,
+        ) -> AsyncIterator[Any]:
+            return self._astream(inputs, config, kwargs)
+
+        async for chunk in self._atransform_stream_with_config(input, run, config):
+            yield chunk
+
+    def _invoke(
+        self, input: LanguageModelInput, config: RunnableConfig, kwargs: dict[str, Any]
     ) -> Any:
         for index in range(self._start, len(self._steps)):
             try:
@@ -95,8 +172,8 @@ class FormatFallback(Runnable[LanguageModelInput, Any]):
                     raise
         raise AssertionError("unreachable: the last chain never falls back")
 
-    async def ainvoke(
-        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    async def _ainvoke(
+        self, input: LanguageModelInput, config: RunnableConfig, kwargs: dict[str, Any]
     ) -> Any:
         for index in range(self._start, len(self._steps)):
             try:
@@ -106,13 +183,14 @@ class FormatFallback(Runnable[LanguageModelInput, Any]):
                     raise
         raise AssertionError("unreachable: the last chain never falls back")
 
-    def stream(
-        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    def _stream(
+        self, inputs: Iterator[LanguageModelInput], config: RunnableConfig, kwargs: dict[str, Any]
     ) -> Iterator[Any]:
+        value = _merged(list(inputs))
         for index in range(self._start, len(self._steps)):
             started = False
             try:
-                for chunk in self._steps[index][1].stream(input, config, **kwargs):
+                for chunk in self._steps[index][1].stream(value, config, **kwargs):
                     started = True
                     yield chunk
                 return
@@ -121,16 +199,30 @@ class FormatFallback(Runnable[LanguageModelInput, Any]):
                 if started or not self._advance(index, exc):
                     raise
 
-    async def astream(
-        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    async def _astream(
+        self,
+        inputs: AsyncIterator[LanguageModelInput],
+        config: RunnableConfig,
+        kwargs: dict[str, Any],
     ) -> AsyncIterator[Any]:
+        value = _merged([item async for item in inputs])
         for index in range(self._start, len(self._steps)):
             started = False
             try:
-                async for chunk in self._steps[index][1].astream(input, config, **kwargs):
+                async for chunk in self._steps[index][1].astream(value, config, **kwargs):
                     started = True
                     yield chunk
                 return
             except Exception as exc:
                 if started or not self._advance(index, exc):
                     raise
+
+
+def _merged(items: list[Any]) -> Any:
+    """One input from a streamed input (a prompt value or message list arrives whole)."""
+    if not items:
+        raise ValueError("structured output needs an input")
+    value = items[0]
+    for item in items[1:]:
+        value = value + item
+    return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from contextlib import aclosing, closing
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from llama_index.core.base.llms.types import (
@@ -86,8 +86,9 @@ class ModelsLabLLM(FunctionCallingLLM):
     Chat, completion and streaming (sync and async), tool calling for agents, structured
     prediction (function calling by default; `structured_output_method="json_schema"` asks for
     a `json_schema` response format and falls back to JSON mode, then function calling, if the
-    provider refuses it), reasoning kept apart from the answer as a ThinkingBlock. Requests go through `modelslab_transport` (retries, typed errors,
-    per-key concurrency limit); the API key is private and never serialised.
+    provider refuses it), reasoning kept apart from the answer as a ThinkingBlock. Requests go
+    through `modelslab_transport` (retries, typed errors, per-key concurrency limit); the API
+    key is private and never serialised.
 
     Example:
         ```python
@@ -133,7 +134,7 @@ class ModelsLabLLM(FunctionCallingLLM):
     is_function_calling_model: bool = Field(
         default=True, description="Whether the model supports tool calling."
     )
-    structured_output_method: Literal["function_calling", "json_schema", "json_mode"] = Field(
+    structured_output_method: StructuredMethod = Field(
         default="function_calling",
         description="How structured prediction asks for its object; a refused json_schema or "
         "JSON mode falls back to the next method (JSON mode, then function calling).",

@@ -214,3 +214,25 @@ def test_other_methods_do_not_fall_back(base_url: str, emulator: Emulator) -> No
     with pytest.raises(mt.ModelsLabError, match="Provider returned error"):
         llm.with_structured_output(Person, method="json_mode").invoke(PROMPT)
     assert sent(emulator, llm) == ["json_object"]
+
+
+def test_one_traced_run_holds_every_attempt(base_url: str, emulator: Emulator) -> None:
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class Runs(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def on_chain_start(self, serialized: Any, inputs: Any, **kwargs: Any) -> None:
+            if kwargs.get("parent_run_id") is None:
+                self.seen.append(f"root:{kwargs.get('name')}")
+
+        def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+            fmt = kwargs["invocation_params"].get("response_format") or {"type": "tools"}
+            self.seen.append(fmt["type"])
+
+    llm = make(base_url, "refuse-json-mode")
+    runs = Runs()
+    structured = llm.with_structured_output(Person, method="json_schema")
+    assert structured.invoke(PROMPT, config={"callbacks": [runs]}) == Person(**ADA)
+    assert runs.seen == ["root:ModelsLabStructuredOutput", "json_schema", "json_object", "tools"]
