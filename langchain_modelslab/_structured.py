@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.exceptions import ModelRefusalError
 from langchain_core.messages import BaseMessage
@@ -25,7 +25,10 @@ from langchain_core.runnables import (
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
-from ._errors import ModelsLabBadRequestError, ModelsLabInvalidInputError
+from modelslab_transport import StructuredMethod
+
+from ._errors import ModelsLabInvalidInputError
+from ._format_fallback import FormatFallback, schema_instruction
 from ._tools import format_tools, tool_name
 
 if TYPE_CHECKING:
@@ -42,8 +45,6 @@ __all__ = [
     "refusal_guard",
     "tool_parser",
 ]
-
-StructuredMethod: TypeAlias = Literal["function_calling", "json_mode", "json_schema"]
 
 
 def is_pydantic_schema(schema: Any) -> bool:
@@ -163,16 +164,50 @@ def build_structured(
     if method == "json_mode":
         return assemble(json_mode, json_parser(schema), include_raw=include_raw)
     if method == "json_schema" and schema is not None:
-        # json_schema is undocumented on ModelsLab: if the server refuses it, use JSON mode.
-        primary = model.bind(
-            response_format=json_schema_format(schema, strict=strict),
-            ls_structured_output_format=trace_format,
+        return _json_schema_chain(
+            model, schema, trace_format, include_raw=include_raw, strict=strict
         )
-        llm = primary.with_fallbacks([json_mode], exceptions_to_handle=(ModelsLabBadRequestError,))
-        return assemble(llm, json_parser(schema), include_raw=include_raw)
     raise ModelsLabInvalidInputError(
         f"method must be 'function_calling', 'json_mode' or 'json_schema', not {method!r}"
     )
+
+
+def _json_schema_chain(
+    model: ChatModelsLab,
+    schema: dict[str, Any] | type,
+    trace_format: dict[str, Any],
+    *,
+    include_raw: bool,
+    strict: bool | None,
+) -> Runnable[Any, Any]:
+    """json_schema, falling back to JSON mode, then to function calling, if the format is refused.
+
+    json_schema is undocumented on ModelsLab; JSON mode then gets the schema in the system
+    message, and function calling (documented) always works. Each chain has its own parser, so
+    `include_raw` shows the message of the call that answered.
+    """
+    response_format = json_schema_format(schema, strict=strict)
+    spec = response_format["json_schema"]
+    name = tool_name(format_tools([schema], strict=strict)[0])
+    json_schema = model.bind(
+        response_format=response_format, ls_structured_output_format=trace_format
+    )
+    json_mode = schema_instruction(model, spec["schema"], spec["name"]) | model.bind(
+        response_format={"type": "json_object"}, ls_structured_output_format=trace_format
+    )
+    tools = model.bind_tools(
+        [schema],
+        tool_choice=name,
+        strict=strict,
+        parallel_tool_calls=False,
+        ls_structured_output_format=trace_format,
+    )
+    steps: list[tuple[StructuredMethod, Runnable[Any, Any]]] = [
+        ("json_schema", assemble(json_schema, json_parser(schema), include_raw=include_raw)),
+        ("json_mode", assemble(json_mode, json_parser(schema), include_raw=include_raw)),
+        ("function_calling", assemble(tools, tool_parser(schema, name), include_raw=include_raw)),
+    ]
+    return FormatFallback(steps, model=model.model)
 
 
 def _trace(schema: dict[str, Any] | type | None) -> dict[str, Any] | None:

@@ -1,49 +1,149 @@
-"""Streaming structured prediction through a forced function call.
+"""Structured prediction: a forced function call, or json_schema / JSON mode with fallback.
 
 LlamaIndex's FunctionCallingProgram streams with `tool_choice="auto"` (and, before 0.14.x, drops
 any tool choice), so a model may answer in text and yield only empty objects. These helpers run
-the same loop with the output class's tool required.
+the same loop with the output class's tool required. With `structured_output_method` set to
+"json_schema" or "json_mode", they send that `response_format` instead and, if the provider
+refuses it, go on down the fallback chain (see `_format_fallback`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, Generator
+from contextlib import aclosing, closing
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from llama_index.core.program.function_program import get_function_tool
+from llama_index.core.base.llms.types import ChatResponse
+from llama_index.core.instrumentation.events.llm import (
+    LLMStructuredPredictEndEvent,
+    LLMStructuredPredictStartEvent,
+)
+
+# The dispatcher LLM.structured_predict reports to: instrumentation sees the same events.
+from llama_index.core.llms.llm import dispatcher
+from llama_index.core.program.function_program import FunctionCallingProgram
 from llama_index.core.program.utils import FlexibleModel, process_streaming_objects
 from llama_index.core.prompts import BasePromptTemplate
 from llama_index.core.types import Model
 
+from ._format_fallback import advance, methods, parse_json_answer, request_kwargs
+
 if TYPE_CHECKING:
     from .base import ModelsLabLLM
 
-__all__ = ["astream_structured", "stream_structured"]
+__all__ = ["apredict_structured", "astream_structured", "predict_structured", "stream_structured"]
 
 logger = logging.getLogger(__name__)
 
 Partial: TypeAlias = Model | list[Model] | FlexibleModel | list[FlexibleModel]
-# The program's own switches; the caller's llm_kwargs must not override the forced call.
-_PROGRAM_KWARGS = ("tool_required", "tool_choice", "allow_parallel_tool_calls")
 
 
-def _chat_kwargs(
+def _messages(
+    llm: ModelsLabLLM, prompt: BasePromptTemplate, prompt_args: dict[str, Any]
+) -> list[Any]:
+    return llm._extend_messages(prompt.format_messages(llm=llm, **prompt_args))
+
+
+def _program(
+    llm: ModelsLabLLM, output_cls: type[Model], prompt: BasePromptTemplate
+) -> FunctionCallingProgram[Model]:
+    return FunctionCallingProgram.from_defaults(
+        output_cls=output_cls, llm=llm, prompt=prompt, tool_required=True
+    )
+
+
+def _result(output_cls: type[Model], result: Any) -> Model:
+    if not isinstance(result, output_cls):
+        raise TypeError(
+            f"structured_predict expected a {output_cls.__name__} instance but got "
+            f"{type(result).__name__}: the model did not produce valid structured output"
+        )
+    return result
+
+
+@dispatcher.span
+def predict_structured(
     llm: ModelsLabLLM,
     output_cls: type[Model],
     prompt: BasePromptTemplate,
     llm_kwargs: dict[str, Any] | None,
     prompt_args: dict[str, Any],
-) -> dict[str, Any]:
-    extra = {k: v for k, v in (llm_kwargs or {}).items() if k not in _PROGRAM_KWARGS}
-    messages = llm._extend_messages(prompt.format_messages(llm=llm, **prompt_args))
-    return {
-        "tools": [get_function_tool(output_cls)],
-        "chat_history": messages,
-        "tool_required": True,
-        "allow_parallel_tool_calls": False,
-        **extra,
-    }
+) -> Model:
+    """`structured_predict` through the method chain of `llm.structured_output_method`."""
+    dispatcher.event(
+        LLMStructuredPredictStartEvent(
+            output_cls=output_cls, template=prompt, template_args=prompt_args
+        )
+    )
+    tried = methods(llm)
+    for index, method in enumerate(tried):
+        try:
+            if method == "function_calling":
+                result = _program(llm, output_cls, prompt)(
+                    llm_kwargs=dict(llm_kwargs or {}), **prompt_args
+                )
+            else:
+                kwargs = request_kwargs(
+                    method, output_cls, _messages(llm, prompt, prompt_args), llm_kwargs
+                )
+                result = parse_json_answer(output_cls, llm.chat(**kwargs).message.content or "")
+        except Exception as exc:
+            if advance(llm, tried, index, exc):
+                continue
+            raise
+        output = _result(output_cls, result)
+        dispatcher.event(LLMStructuredPredictEndEvent(output=output))
+        return output
+    raise AssertionError("unreachable: function calling never falls back")
+
+
+@dispatcher.span
+async def apredict_structured(
+    llm: ModelsLabLLM,
+    output_cls: type[Model],
+    prompt: BasePromptTemplate,
+    llm_kwargs: dict[str, Any] | None,
+    prompt_args: dict[str, Any],
+) -> Model:
+    """Async form of `predict_structured`."""
+    dispatcher.event(
+        LLMStructuredPredictStartEvent(
+            output_cls=output_cls, template=prompt, template_args=prompt_args
+        )
+    )
+    tried = methods(llm)
+    for index, method in enumerate(tried):
+        try:
+            if method == "function_calling":
+                result = await _program(llm, output_cls, prompt).acall(
+                    llm_kwargs=dict(llm_kwargs or {}), **prompt_args
+                )
+            else:
+                kwargs = request_kwargs(
+                    method, output_cls, _messages(llm, prompt, prompt_args), llm_kwargs
+                )
+                response = await llm.achat(**kwargs)
+                result = parse_json_answer(output_cls, response.message.content or "")
+        except Exception as exc:
+            if advance(llm, tried, index, exc):
+                continue
+            raise
+        output = _result(output_cls, result)
+        dispatcher.event(LLMStructuredPredictEndEvent(output=output))
+        return output
+    raise AssertionError("unreachable: function calling never falls back")
+
+
+def _responses(
+    llm: ModelsLabLLM, method: str, kwargs: dict[str, Any]
+) -> Generator[ChatResponse, None, None]:
+    responses: Generator[ChatResponse, None, None]
+    if method == "function_calling":
+        responses = llm.stream_chat_with_tools(**kwargs)
+    else:
+        responses = llm.stream_chat(**kwargs)
+    return responses
 
 
 def stream_structured(
@@ -53,19 +153,31 @@ def stream_structured(
     llm_kwargs: dict[str, Any] | None,
     prompt_args: dict[str, Any],
 ) -> Generator[Partial[Model], None, None]:
-    """Yield ever more complete `output_cls` objects while the forced tool call streams in."""
-    kwargs = _chat_kwargs(llm, output_cls, prompt, llm_kwargs, prompt_args)
-    current: list[Any] | None = None
-    for response in llm.stream_chat_with_tools(**kwargs):
+    """Yield ever more complete `output_cls` objects while the answer streams in."""
+    messages = _messages(llm, prompt, prompt_args)
+    tried = methods(llm)
+    for index, method in enumerate(tried):
+        kwargs = request_kwargs(method, output_cls, messages, llm_kwargs)
+        current: list[Any] | None = None
+        started = False
         try:
-            objects = process_streaming_objects(
-                response, output_cls, cur_objects=current, flexible_mode=True, llm=llm
-            )
-        except Exception as exc:  # a fragment that does not validate yet: wait for more
-            logger.debug("partial structured output not parseable yet: %s", exc)
-            continue
-        current = objects if isinstance(objects, list) else [objects]
-        yield objects
+            with closing(_responses(llm, method, kwargs)) as responses:
+                for response in responses:
+                    started = True
+                    try:
+                        objects = process_streaming_objects(
+                            response, output_cls, cur_objects=current, flexible_mode=True, llm=llm
+                        )
+                    except Exception as exc:  # a fragment that does not validate yet: wait for more
+                        logger.debug("partial structured output not parseable yet: %s", exc)
+                        continue
+                    current = objects if isinstance(objects, list) else [objects]
+                    yield objects
+            return
+        except Exception as exc:
+            # Once the answer has started, another method cannot take over.
+            if started or not advance(llm, tried, index, exc):
+                raise
 
 
 async def astream_structured(
@@ -76,15 +188,30 @@ async def astream_structured(
     prompt_args: dict[str, Any],
 ) -> AsyncGenerator[Partial[Model], None]:
     """Async form of `stream_structured`."""
-    kwargs = _chat_kwargs(llm, output_cls, prompt, llm_kwargs, prompt_args)
-    current: list[Any] | None = None
-    async for response in await llm.astream_chat_with_tools(**kwargs):
+    messages = _messages(llm, prompt, prompt_args)
+    tried = methods(llm)
+    for index, method in enumerate(tried):
+        kwargs = request_kwargs(method, output_cls, messages, llm_kwargs)
+        current: list[Any] | None = None
+        started = False
         try:
-            objects = process_streaming_objects(
-                response, output_cls, cur_objects=current, flexible_mode=True, llm=llm
-            )
+            if method == "function_calling":
+                responses = await llm.astream_chat_with_tools(**kwargs)
+            else:
+                responses = await llm.astream_chat(**kwargs)
+            async with aclosing(responses):
+                async for response in responses:
+                    started = True
+                    try:
+                        objects = process_streaming_objects(
+                            response, output_cls, cur_objects=current, flexible_mode=True, llm=llm
+                        )
+                    except Exception as exc:
+                        logger.debug("partial structured output not parseable yet: %s", exc)
+                        continue
+                    current = objects if isinstance(objects, list) else [objects]
+                    yield objects
+            return
         except Exception as exc:
-            logger.debug("partial structured output not parseable yet: %s", exc)
-            continue
-        current = objects if isinstance(objects, list) else [objects]
-        yield objects
+            if started or not advance(llm, tried, index, exc):
+                raise

@@ -33,13 +33,19 @@ from modelslab_transport import (
     AsyncModelsLabClient,
     ClientSettings,
     ModelsLabClient,
+    StructuredMethod,
     build_chat_payload,
     resolve_settings,
 )
 
 from ._clients import _Clients
 from ._streaming import ChatStream
-from ._structured import astream_structured, stream_structured
+from ._structured import (
+    apredict_structured,
+    astream_structured,
+    predict_structured,
+    stream_structured,
+)
 from .utils import (
     chat_to_completion_response,
     completion_to_chat_response,
@@ -78,9 +84,11 @@ class ModelsLabLLM(FunctionCallingLLM):
     """ModelsLab's LLM API (Magistral Small 2506 and friends) as a LlamaIndex LLM.
 
     Chat, completion and streaming (sync and async), tool calling for agents, structured
-    prediction through function calling, reasoning kept apart from the answer as a
-    ThinkingBlock. Requests go through `modelslab_transport` (retries, typed errors,
-    per-key concurrency limit); the API key is private and never serialised.
+    prediction (function calling by default; `structured_output_method="json_schema"` asks for
+    a `json_schema` response format and falls back to JSON mode, then function calling, if the
+    provider refuses it), reasoning kept apart from the answer as a ThinkingBlock. Requests go
+    through `modelslab_transport` (retries, typed errors, per-key concurrency limit); the API
+    key is private and never serialised.
 
     Example:
         ```python
@@ -126,10 +134,17 @@ class ModelsLabLLM(FunctionCallingLLM):
     is_function_calling_model: bool = Field(
         default=True, description="Whether the model supports tool calling."
     )
+    structured_output_method: StructuredMethod = Field(
+        default="function_calling",
+        description="How structured prediction asks for its object; a refused json_schema or "
+        "JSON mode falls back to the next method (JSON mode, then function calling).",
+    )
 
     _api_key: SecretStr = PrivateAttr()
     _settings: ClientSettings = PrivateAttr()
     _clients: _Clients = PrivateAttr(default_factory=lambda: _Clients())
+    # (model, structured_output_method) -> the method that worked after a format refusal
+    _structured_memo: dict[tuple[str, str], StructuredMethod] = PrivateAttr(default_factory=dict)
 
     def __init__(
         self,
@@ -151,6 +166,7 @@ class ModelsLabLLM(FunctionCallingLLM):
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
         is_function_calling_model: bool = True,
+        structured_output_method: StructuredMethod = "function_calling",
         callback_manager: CallbackManager | None = None,
         system_prompt: str | None = None,
         output_parser: BaseOutputParser | None = None,
@@ -183,6 +199,7 @@ class ModelsLabLLM(FunctionCallingLLM):
             additional_kwargs=dict(additional_kwargs or {}),
             default_headers=dict(default_headers) if default_headers else None,
             is_function_calling_model=is_function_calling_model,
+            structured_output_method=structured_output_method,
             callback_manager=callback_manager,
             system_prompt=system_prompt,
             output_parser=output_parser,
@@ -435,7 +452,41 @@ class ModelsLabLLM(FunctionCallingLLM):
         """Tool calls of a response; partial JSON is tolerated when not erroring."""
         return tool_selections_from_response(response, error_on_no_tool_call=error_on_no_tool_call)
 
-    # -- structured streaming -----------------------------------------------------------------
+    # -- structured prediction ----------------------------------------------------------------
+
+    def _own_structured(self) -> bool:
+        # Other program modes are LlamaIndex's own (text completion, guidance, ...).
+        return self.pydantic_program_mode == PydanticProgramMode.DEFAULT
+
+    def structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        if not self._own_structured() or self.structured_output_method == "function_calling":
+            result: Model = super().structured_predict(
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )
+        else:
+            result = predict_structured(self, output_cls, prompt, llm_kwargs, prompt_args)
+        return result
+
+    async def astructured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        if not self._own_structured() or self.structured_output_method == "function_calling":
+            result: Model = await super().astructured_predict(
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )
+        else:
+            result = await apredict_structured(self, output_cls, prompt, llm_kwargs, prompt_args)
+        return result
 
     def _structured_stream_call(
         self,
@@ -444,7 +495,7 @@ class ModelsLabLLM(FunctionCallingLLM):
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> Generator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None, None]:
-        if self.pydantic_program_mode != PydanticProgramMode.DEFAULT:
+        if not self._own_structured():
             return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)
         return stream_structured(self, output_cls, prompt, llm_kwargs, prompt_args)
 
@@ -455,7 +506,7 @@ class ModelsLabLLM(FunctionCallingLLM):
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> AsyncGenerator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None]:
-        if self.pydantic_program_mode != PydanticProgramMode.DEFAULT:
+        if not self._own_structured():
             return await super()._structured_astream_call(
                 output_cls, prompt, llm_kwargs, **prompt_args
             )

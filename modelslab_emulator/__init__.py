@@ -38,7 +38,9 @@ The scripted model (deterministic)
   ``required`` properties (all properties when there is no ``required``; optional ones with a
   ``default`` get it); ``$ref``/``$defs``, ``anyOf``/``oneOf`` (first non-null), ``allOf``.
 * ``json_object``: keys are the quoted strings of the last user message, each valued
-  ``"<key> for: <user text>"``; else ``{"answer": "<user text>"}``. No think block in JSON mode.
+  ``"<key> for: <user text>"``; else ``{"answer": "<user text>"}``. When a system message
+  carries a JSON object schema (the first ``{...}`` in it with ``properties``), the answer is
+  synthesised from that schema instead. No think block in JSON mode.
 * Streams: ``: OPENROUTER PROCESSING`` comment, one chunk per token (role on the first), tool
   calls as a header fragment then ~8-character argument fragments, a finish chunk with an empty
   delta, a usage-only chunk (``choices: []``) when ``stream_options.include_usage``, ``[DONE]``.
@@ -70,6 +72,11 @@ of this key are in flight). Stream endings: ``error-mid-stream;after=K`` (K=3 co
 then the error event, then ``[DONE]``), ``drop-mid-stream;after=K`` (K chunks then the socket is
 shut without the terminating HTTP chunk; non-streaming: half of a Content-Length body),
 ``truncated;after=K`` (K chunks then a clean end, no finish, no ``[DONE]``), ``no-done``.
+Refused formats: ``refuse-json-schema;status=200|4xx|5xx;message=...`` answers a request whose
+``response_format.type`` is ``json_schema`` with ``{"status":"error","message":"Provider
+returned error"}`` (default HTTP 200; a stream gets it as its only data event, then
+``[DONE]``); ``refuse-json-mode`` (same parameters) refuses ``json_object`` too. Other
+requests (no ``response_format``, or tools) are answered normally.
 
 Inspection
 ----------

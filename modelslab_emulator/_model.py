@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._catalog import ModelInfo
-from ._schema import ValueSource, quoted_strings, synthesize
-from ._text import count_tokens, first_tokens, last_user_text, prompt_tokens
+from ._schema import ValueSource, quoted_strings, schema_in_text, synthesize
+from ._text import content_text, count_tokens, first_tokens, last_user_text, prompt_tokens
 from ._tools import ToolCall, ToolSpec, choose_tools, make_calls, tool_results
 
 UNICODE_TAIL = " h\u00e9llo \u4f60\u597d \U0001f642 \u2028 \u0085 ok"
@@ -76,7 +76,7 @@ def complete(request: ModelRequest) -> Completion:
         "json_object",
         "json_schema",
     ):
-        answer = _json_answer(request.response_format, user_text)
+        answer = _json_answer(request.response_format, user_text, messages)
     elif results:
         answer = "Based on the tool results: " + "; ".join(
             f'{name} returned "{text}"' for name, text in results
@@ -112,12 +112,20 @@ def _finish(request: ModelRequest, prompt: int, reasoning: str | None, answer: s
     )
 
 
-def _json_answer(response_format: dict[str, Any], user_text: str) -> str:
+def _json_answer(
+    response_format: dict[str, Any], user_text: str, messages: list[dict[str, Any]]
+) -> str:
     if response_format.get("type") == "json_schema":
         spec = response_format.get("json_schema")
         schema = spec.get("schema", {}) if isinstance(spec, dict) else {}
         schema = schema or response_format.get("schema", {})
         return json.dumps(synthesize(schema, ValueSource(user_text)), ensure_ascii=False)
+    # JSON mode told the schema in a system message follows it, as an instructed model would
+    for message in messages:
+        if message.get("role") in ("system", "developer"):
+            found = schema_in_text(content_text(message.get("content")))
+            if found is not None:
+                return json.dumps(synthesize(found, ValueSource(user_text)), ensure_ascii=False)
     keys = quoted_strings(user_text)
     if not keys:
         return json.dumps({"answer": user_text}, ensure_ascii=False)

@@ -53,6 +53,8 @@ SHAPING = frozenset(
         "queue-limit",
         "chat-id",
         "content-filter",
+        "refuse-json-schema",
+        "refuse-json-mode",
     }
 )
 KNOWN = TERMINAL | SHAPING

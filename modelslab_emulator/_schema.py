@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import deque
 from typing import Any
@@ -21,6 +22,21 @@ _FORMATS = {
     "uuid": "00000000-0000-4000-8000-000000000000",
 }
 _MAX_DEPTH = 12
+
+
+def schema_in_text(text: str) -> dict[str, Any] | None:
+    """The first JSON object in ``text`` that looks like an object schema (has ``properties``)."""
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    while start >= 0:
+        try:
+            value, _ = decoder.raw_decode(text, start)
+        except ValueError:
+            value = None
+        if isinstance(value, dict) and isinstance(value.get("properties"), dict):
+            return value
+        start = text.find("{", start + 1)
+    return None
 
 
 def quoted_strings(text: str) -> list[str]:

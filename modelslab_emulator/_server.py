@@ -16,6 +16,7 @@ from ._catalog import models_listing
 from ._chat import ChatReply
 from ._errors import ApiError
 from ._faults import Reply, error_reply, json_reply, rate_limited, terminal_reply
+from ._format_refusal import format_refusal
 from ._log import (
     InFlight,
     RecordedRequest,
@@ -206,6 +207,9 @@ class _Handler(BaseHTTPRequestHandler):
         unicode = scenarios.has("unicode")
         if endpoint == "/chat/completions":
             chat = parse_chat(self._body, unicode=unicode)
+            refusal = format_refusal(scenarios, self._body, stream=chat.stream)
+            if refusal is not None:
+                return refusal
             prefix = "chat-" if scenarios.has("chat-id") else "gen-"
             rid = f"{prefix}{created}{self._ticket:06d}"
             reply = ChatReply(chat, complete(chat.model), scenarios, rid, created)

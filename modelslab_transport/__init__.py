@@ -60,6 +60,13 @@ from ._settings import (
 )
 from ._sse import ServerSentEvent, SSEDecoder
 from ._stream import StreamAccumulator, StreamDecoder, accumulate
+from ._structured_fallback import (
+    FALLBACK_ORDER,
+    StructuredMethod,
+    fallback_methods,
+    is_format_refusal,
+    json_mode_instruction,
+)
 from ._tool_calls import ToolCallAssembler
 from ._version import __version__
 
@@ -82,6 +89,7 @@ __all__ = [
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
+    "FALLBACK_ORDER",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
@@ -111,6 +119,7 @@ __all__ = [
     "StreamDecoder",
     "StreamEvent",
     "StreamStart",
+    "StructuredMethod",
     "TextDelta",
     "ThinkSplitter",
     "ToolCall",
@@ -122,6 +131,9 @@ __all__ = [
     "__version__",
     "accumulate",
     "build_chat_payload",
+    "fallback_methods",
+    "is_format_refusal",
+    "json_mode_instruction",
     "normalize_tool_call_id",
     "parse_completion",
     "resolve_settings",
