@@ -29,6 +29,7 @@ from ._exchange import (
 from ._response import parse_completion
 from ._retry import RetrySignal
 from ._secret import SecretLike
+from ._stream import requested_model
 from ._tokens import count_tokens_body, models_from_body
 
 __all__ = ["AsyncModelsLabClient"]
@@ -118,7 +119,11 @@ class AsyncModelsLabClient(ClientBase):
                             for event in self._whole_answer(await response.aread(), response):
                                 yield event
                             return
-                        reader = StreamReader(self._secret, self.settings.stream_idle_timeout)
+                        reader = StreamReader(
+                            self._secret,
+                            self.settings.stream_idle_timeout,
+                            requested_model(payload),
+                        )
                         delivered = False
                         try:
                             async for chunk in response.aiter_bytes():
