@@ -104,7 +104,7 @@ class AsyncModelsLabClient(ClientBase):
     async def chat(self, payload: Mapping[str, Any]) -> ChatCompletion:
         """Send a non-streaming chat completion and return it decoded."""
         body = await self._json("POST", CHAT_PATH, plain_payload(payload))
-        return parse_completion(body, secret=self._secret)
+        return parse_completion(body, secret=self._secret, model=requested_model(payload))
 
     async def stream_chat(self, payload: Mapping[str, Any]) -> AsyncGenerator[StreamEvent, None]:
         """Stream a chat completion as neutral events; closing the iterator aborts it."""

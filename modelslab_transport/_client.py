@@ -88,7 +88,7 @@ class ModelsLabClient(ClientBase):
     def chat(self, payload: Mapping[str, Any]) -> ChatCompletion:
         """Send a non-streaming chat completion and return it decoded."""
         body = self._json("POST", CHAT_PATH, plain_payload(payload))
-        return parse_completion(body, secret=self._secret)
+        return parse_completion(body, secret=self._secret, model=requested_model(payload))
 
     def stream_chat(self, payload: Mapping[str, Any]) -> Generator[StreamEvent, None, None]:
         """Stream a chat completion as neutral events; closing the iterator aborts it."""

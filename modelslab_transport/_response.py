@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ._catalog import model_info
 from ._error_body import error_from_payload
 from ._errors import UnexpectedResponseError
 from ._events import ChatCompletion, Choice, ToolCall, Usage
@@ -25,8 +26,14 @@ __all__ = ["content_parts", "parse_completion", "parse_usage"]
 _REASONING_BLOCKS = frozenset(("thinking", "reasoning", "reasoning_text"))
 
 
-def parse_completion(body: object, *, secret: str | None = None) -> ChatCompletion:
+def parse_completion(
+    body: object, *, secret: str | None = None, model: str | None = None
+) -> ChatCompletion:
     """The `ChatCompletion` in a decoded JSON body; raises the typed error for an error body.
+
+    `model` (the requested id; else the body's `model`) tells, from the catalogue, whether the
+    model's chat template opens `<think>` itself; content with only `</think>` is read that way
+    for any model.
 
     >>> completion = parse_completion({
     ...     "id": "gen-1", "model": "m", "choices": [{"index": 0, "finish_reason": "stop",
@@ -50,18 +57,19 @@ def parse_completion(body: object, *, secret: str | None = None) -> ChatCompleti
             body=body,
         )
     completion_id = _str_or_none(body.get("id"))
-    model = _str_or_none(body.get("model"))
+    served = _str_or_none(body.get("model"))
+    opened = template_opened(model or served)
     choices = [
-        _parse_choice(choice, position, completion_id or "")
+        _parse_choice(choice, position, completion_id or "", opened)
         for position, choice in enumerate(raw_choices)
         if isinstance(choice, dict)
     ]
     for choice in choices:
-        log_reasoning_state(choice.reasoning_state, model, choice.finish_reason)
+        log_reasoning_state(choice.reasoning_state, model or served, choice.finish_reason)
     usage = body.get("usage")
     return ChatCompletion(
         id=completion_id,
-        model=model,
+        model=served,
         created=_int_or_none(body.get("created")),
         choices=choices,
         usage=parse_usage(usage) if isinstance(usage, dict) else None,
@@ -165,7 +173,13 @@ def reasoning_fields(message: dict[str, Any]) -> Iterator[str]:
         yield second
 
 
-def _parse_choice(choice: dict[str, Any], position: int, salt: str) -> Choice:
+def template_opened(model: str | None) -> bool:
+    """Whether the catalogue says `model`'s chat template opens `<think>` itself."""
+    info = model_info(model) if model else None
+    return info is not None and info.reasoning == "template_opened"
+
+
+def _parse_choice(choice: dict[str, Any], position: int, salt: str, opened: bool) -> Choice:
     index = choice.get("index")
     index = index if isinstance(index, int) and not isinstance(index, bool) else position
     message = choice.get("message")
@@ -177,10 +191,12 @@ def _parse_choice(choice: dict[str, Any], position: int, salt: str) -> Choice:
     for is_reasoning, text in content_parts(message.get("content")):
         (reasoning if is_reasoning else texts).append(text)
     text = "".join(texts)
-    # Only `</think>`, no opening tag: the chat template opened the block (any model), unless
-    # the reasoning came apart (a field or thinking blocks) and the content is all answer.
-    opened = not reasoning and "</think>" in text and "<think>" not in text
-    splitter = ThinkSplitter(opened=opened)
+    # Only `</think>`, no opening tag: the chat template opened the block (any model; for a
+    # template-opened model always), unless the reasoning came apart (a field or thinking
+    # blocks) and the content is all answer.
+    if not reasoning:
+        opened = opened or ("</think>" in text and "<think>" not in text)
+    splitter = ThinkSplitter(opened=opened and not reasoning)
     answer, thought = splitter.feed(text)
     tail, last = splitter.close()
     answer += tail

@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._catalog import model_info
 from ._error_body import error_from_payload
 from ._error_text import scrub
 from ._errors import IncompleteStreamError, UnexpectedResponseError
@@ -34,7 +33,7 @@ from ._reasoning import (
     log_reasoning_state,
     reasoning_state,
 )
-from ._response import content_parts, parse_usage, reasoning_fields
+from ._response import content_parts, parse_usage, reasoning_fields, template_opened
 from ._tool_calls import ToolCallAssembler
 
 __all__ = ["StreamAccumulator", "StreamDecoder", "accumulate"]
@@ -85,7 +84,7 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
     def __init__(self, secret: str | None = None, *, model: str | None = None) -> None:
         self._secret = secret
         self._model = model
-        self._opened = _template_opened(model)
+        self._opened = template_opened(model)
         self._choices: dict[int, _ChoiceState] = {}
         self._started = False
         self._done = False
@@ -129,7 +128,7 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
             start = _start(chunk)
             if self._model is None and start.model is not None:
                 self._model = start.model
-                self._opened = _template_opened(start.model)
+                self._opened = template_opened(start.model)
             events.append(start)
         choices = chunk.get("choices")
         if isinstance(choices, list):
@@ -250,11 +249,6 @@ def requested_model(payload: Mapping[str, Any]) -> str | None:
     """The model id a chat payload asks for (`model_id`, else `model`)."""
     model = payload.get("model_id") or payload.get("model")
     return model if isinstance(model, str) else None
-
-
-def _template_opened(model: str | None) -> bool:
-    info = model_info(model) if model else None
-    return info is not None and info.reasoning == "template_opened"
 
 
 def _start(chunk: dict[str, Any]) -> StreamStart:

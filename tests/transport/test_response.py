@@ -138,9 +138,7 @@ def test_error_message_is_scrubbed() -> None:
 # -- a streamed answer and a plain answer give the same completion --------------------------
 
 
-def stream_of(
-    raw: dict[str, Any], cuts: list[int], model: str | None = None
-) -> list[StreamEvent]:
+def stream_of(raw: dict[str, Any], cuts: list[int], model: str | None = None) -> list[StreamEvent]:
     """Stream `raw` as chunks: content cut at `cuts`, tool-call arguments in two pieces."""
     message = raw["choices"][0]["message"]
     content = message.get("content") or ""
