@@ -60,12 +60,14 @@ should_retry=true|false``, ``html-502;status=502|503|504`` (nginx HTML page),
 ``error-200`` (``{"status":"error","message":"Provider returned error"}`` with HTTP 200; for
 streams as the first data event), ``http-error;status=4xx|5xx;message=...`` (any JSON error,
 e.g. 408/409/422/504), ``echo-key;status=N`` (an error whose message contains the caller's key,
-to test that clients scrub it). Reasoning shapes (any model then reasons first): ``thinking-blocks`` (Mistral's own API:
+to test that clients scrub it).
+Reasoning shapes (any model then reasons first): ``thinking-blocks`` (Mistral's own API:
 ``content`` is a list ``[{"type":"thinking","thinking":[{"type":"text","text":…}]},
-{"type":"text","text":…}]``; streamed, thinking deltas carry a one-block list and answer deltas a
-string; usage on the finish chunk), ``unterminated-think`` (``<think>\\n<reasoning>\\n\\n<answer>``,
-never closed, finish ``stop``), ``close-only-think`` (``<reasoning>\\n</think>\\n\\n<answer>``). With
-a small ``max_tokens`` every shape is cut inside the reasoning (finish ``length``, no answer).
+{"type":"text","text":…}]``; streamed, thinking deltas carry a one-block list and answer
+deltas a string; usage on the finish chunk), ``unterminated-think``
+(``<think>\\n<reasoning>\\n\\n<answer>``, never closed, finish ``stop``), ``close-only-think``
+(``<reasoning>\\n</think>\\n\\n<answer>``). With a small ``max_tokens`` every shape is cut inside
+the reasoning (finish ``length``, no answer).
 Shaping: ``content-blocks``, ``reasoning-field``,
 ``reasoning-openrouter``, ``think-split``, ``multi-tool-chunk``, ``repeat-tool-id``,
 ``no-tool-index``, ``no-usage``, ``usage-on-last-chunk``, ``openai-error``, ``legacy-messege``,
