@@ -4,7 +4,9 @@ A whole `ChatCompletion` becomes a `ChatResult`; a stream of neutral events beco
 `AIMessageChunk`s whose sum equals the `AIMessage` the same answer gives through `invoke`:
 text token by token, reasoning in `additional_kwargs["reasoning_content"]` (never in
 `content`), tool-call chunks with stable indexes, and one final chunk that carries the finish
-reason, the model name and the usage, exactly once.
+reason, the model name and the usage, exactly once. When the reasoning ended badly, the
+metadata says so in `reasoning_state`: `"cut"` (finish `length` while still reasoning: raise
+`max_tokens`) or `"unterminated"` (a `<think>` that never closed; its text is the answer).
 """
 
 from __future__ import annotations
@@ -52,15 +54,22 @@ def usage_metadata(usage: Usage) -> UsageMetadata:
 
 
 def response_metadata(
-    *, model: str | None, finish_reason: str | None, completion_id: str | None
+    *,
+    model: str | None,
+    finish_reason: str | None,
+    completion_id: str | None,
+    reasoning_state: str | None = None,
 ) -> dict[str, Any]:
     """The metadata both invoke and the last stream chunk carry."""
-    return {
+    metadata: dict[str, Any] = {
         "model_name": model,
         "finish_reason": finish_reason,
         "id": completion_id,
         "model_provider": PROVIDER,
     }
+    if reasoning_state is not None:  # only when there is something to say
+        metadata["reasoning_state"] = reasoning_state
+    return metadata
 
 
 def completion_to_result(completion: ChatCompletion, *, requested_model: str) -> ChatResult:
@@ -102,7 +111,10 @@ def _choice_message(
         invalid_tool_calls=invalid,
         usage_metadata=usage,
         response_metadata=response_metadata(
-            model=model, finish_reason=choice.finish_reason, completion_id=completion_id
+            model=model,
+            finish_reason=choice.finish_reason,
+            completion_id=completion_id,
+            reasoning_state=choice.reasoning_state,
         ),
     )
 
@@ -126,12 +138,13 @@ class StreamConverter:
     (finish reason, model name, id and, when reported, usage).
     """
 
-    __slots__ = ("_finish_reason", "_id", "_model", "_usage")
+    __slots__ = ("_finish_reason", "_id", "_model", "_reasoning_state", "_usage")
 
     def __init__(self, *, requested_model: str) -> None:
         self._model: str = requested_model
         self._id: str | None = None
         self._finish_reason: str | None = None
+        self._reasoning_state: str | None = None
         self._usage: Usage | None = None
 
     def feed(self, event: StreamEvent) -> ChatGenerationChunk | None:
@@ -167,6 +180,7 @@ class StreamConverter:
         elif isinstance(event, FinishEvent):
             if event.choice == 0:
                 self._finish_reason = event.finish_reason
+                self._reasoning_state = event.reasoning_state
         elif isinstance(event, UsageEvent):
             self._usage = event.usage
         return None
@@ -177,7 +191,10 @@ class StreamConverter:
             content="",
             usage_metadata=usage_metadata(self._usage) if self._usage else None,
             response_metadata=response_metadata(
-                model=self._model, finish_reason=self._finish_reason, completion_id=self._id
+                model=self._model,
+                finish_reason=self._finish_reason,
+                completion_id=self._id,
+                reasoning_state=self._reasoning_state,
             ),
             chunk_position="last",
         )

@@ -41,6 +41,7 @@ class ChatStream:
         self._model: str | None = None
         self._created: int | None = None
         self._finish_reason: str | None = None
+        self._reasoning_state: str | None = None
         self._usage: Usage | None = None
 
     def feed(self, event: StreamEvent) -> ChatResponse | None:
@@ -71,6 +72,7 @@ class ChatStream:
         elif isinstance(event, FinishEvent):
             if event.choice == 0:
                 self._finish_reason = event.finish_reason
+                self._reasoning_state = event.reasoning_state
         elif isinstance(event, UsageEvent):
             self._usage = event.usage
         return None
@@ -105,6 +107,10 @@ class ChatStream:
         additional_kwargs: dict[str, Any] = {}
         if final:
             raw["finish_reason"] = self._finish_reason
+            if self._reasoning_state is not None:
+                raw["reasoning_state"] = additional_kwargs["reasoning_state"] = (
+                    self._reasoning_state
+                )
             if usage is not None:
                 raw["usage"] = dict(usage.raw) if usage.raw else usage_to_dict(usage)
                 additional_kwargs.update(usage_to_dict(usage))

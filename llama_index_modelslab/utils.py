@@ -288,7 +288,11 @@ def completion_to_chat_response(completion: ChatCompletion) -> ChatResponse:
         }
     if usage and "usage" not in raw:
         raw["usage"] = usage
-    return ChatResponse(message=message, raw=raw, additional_kwargs=usage)
+    additional_kwargs: dict[str, Any] = dict(usage)
+    if choice.reasoning_state is not None:
+        # "cut" (finish length while still reasoning) or "unterminated" (<think> never closed).
+        raw["reasoning_state"] = additional_kwargs["reasoning_state"] = choice.reasoning_state
+    return ChatResponse(message=message, raw=raw, additional_kwargs=additional_kwargs)
 
 
 def chat_to_completion_response(response: ChatResponse) -> CompletionResponse:

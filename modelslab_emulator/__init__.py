@@ -16,10 +16,12 @@ The scripted model (deterministic)
   the model reasoned. Prompts over the context window (40,960 for Magistral, 131,072 otherwise)
   get a 400 mentioning "maximum context length".
 * Answer: ``You said: <last user text>`` (text parts joined by a space; images ignored).
-* Magistral ids (containing "magistral") think first:
+* Magistral thinks first:
   ``<think>\\nThe user wrote N words. I will answer plainly.\\n</think>\\nYou said: ...`` with N the
-  token count of the last user text. Scenario ``reasoning-field`` puts the reasoning in
-  ``reasoning_content``, ``reasoning-openrouter`` in ``reasoning``. Other models do not think.
+  token count of the last user text. DeepSeek-R1-Distill thinks the same, but its chat template
+  opened ``<think>``, so its output carries only ``…\\n</think>\\n\\nYou said: ...``. Scenario
+  ``reasoning-field`` puts the reasoning in ``reasoning_content``, ``reasoning-openrouter`` in
+  ``reasoning``. Other models do not think (except under the reasoning-shape scenarios below).
   ``/v1/messages`` returns the reasoning as a ``thinking`` block.
 * ``max_tokens`` caps reasoning + answer tokens (finish ``length``; a cut think block stays
   unclosed); ``stop`` cuts the answer before the earliest stop string; ``n`` repeats the choice.
@@ -60,7 +62,15 @@ should_retry=true|false``, ``html-502;status=502|503|504`` (nginx HTML page),
 ``error-200`` (``{"status":"error","message":"Provider returned error"}`` with HTTP 200; for
 streams as the first data event), ``http-error;status=4xx|5xx;message=...`` (any JSON error,
 e.g. 408/409/422/504), ``echo-key;status=N`` (an error whose message contains the caller's key,
-to test that clients scrub it). Shaping: ``content-blocks``, ``reasoning-field``,
+to test that clients scrub it).
+Reasoning shapes (any model then reasons first): ``thinking-blocks`` (Mistral's own API:
+``content`` is a list ``[{"type":"thinking","thinking":[{"type":"text","text":…}]},
+{"type":"text","text":…}]``; streamed, thinking deltas carry a one-block list and answer
+deltas a string; usage on the finish chunk), ``unterminated-think``
+(``<think>\\n<reasoning>\\n\\n<answer>``, never closed, finish ``stop``), ``close-only-think``
+(``<reasoning>\\n</think>\\n\\n<answer>``). With a small ``max_tokens`` every shape is cut inside
+the reasoning (finish ``length``, no answer).
+Shaping: ``content-blocks``, ``reasoning-field``,
 ``reasoning-openrouter``, ``think-split``, ``multi-tool-chunk``, ``repeat-tool-id``,
 ``no-tool-index``, ``no-usage``, ``usage-on-last-chunk``, ``openai-error``, ``legacy-messege``,
 ``extra-fields``, ``chat-id`` (``chat-`` ids), ``content-filter`` (finish

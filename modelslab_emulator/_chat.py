@@ -41,6 +41,8 @@ class ChatReply:
             if scenarios.has("reasoning-openrouter")
             else None
         )
+        # Mistral's own API: reasoning as {"type":"thinking","thinking":[{"type":"text",...}]}.
+        self.blocks = scenarios.has("thinking-blocks")
 
     def usage(self) -> dict[str, Any]:
         """Token usage over all ``n`` choices."""
@@ -56,6 +58,30 @@ class ChatReply:
 
     def _content(self, text: str) -> Any:
         return [{"type": "text", "text": text}] if self.scenarios.has("content-blocks") else text
+
+    def _inline(self) -> str:
+        """The content with the reasoning written inline, in the shape the scenarios ask for."""
+        c = self.completion
+        if c.answer is None or c.reasoning is None:
+            return c.answer or ""
+        if self.scenarios.has("unterminated-think"):
+            # ModelsLab's enterprise sample: <think> opens and never closes, finish "stop".
+            return f"<think>\n{c.reasoning}" + (f"\n\n{c.answer}" if c.reasoning_closed else "")
+        if self.scenarios.has("close-only-think") or self.request.model.model.reasoning == (
+            "template_opened"
+        ):
+            # A chat template opened <think> itself: the output carries only </think>.
+            return f"{c.reasoning}\n</think>\n\n{c.answer}" if c.reasoning_closed else c.reasoning
+        return c.inline_content() or ""
+
+    def _thinking_blocks(self) -> list[dict[str, Any]]:
+        c = self.completion
+        blocks: list[dict[str, Any]] = []
+        if c.reasoning is not None:
+            blocks.append(_thinking(c.reasoning))
+        if c.answer:
+            blocks.append({"type": "text", "text": c.answer})
+        return blocks
 
     def _finish(self, choice: dict[str, Any]) -> dict[str, Any]:
         finish = self.completion.finish_reason
@@ -73,12 +99,14 @@ class ChatReply:
         if c.tool_calls:
             message["content"] = None
             message["tool_calls"] = [_call(call, None, full=True) for call in c.tool_calls]
+        elif self.blocks:
+            message["content"] = self._thinking_blocks()
         elif self.field is not None:
             message["content"] = self._content(c.answer or "")
             if c.reasoning is not None:
                 message[self.field] = c.reasoning
         else:
-            message["content"] = self._content(c.inline_content() or "")
+            message["content"] = self._content(self._inline())
         choices = [
             self._finish({"index": i, "message": dict(message)}) for i in range(self.request.n)
         ]
@@ -95,16 +123,18 @@ class ChatReply:
         if c.tool_calls:
             return self._tool_deltas(c.tool_calls)
         pieces: list[tuple[str, str]]
-        if self.field is None:
-            text = c.inline_content() or ""
+        if self.blocks:
+            pieces = [("thinking", p) for p in tokens(c.reasoning or "")]
+            pieces += [("content", p) for p in tokens(c.answer or "")]
+        elif self.field is None:
+            text = self._inline()
             split = self.scenarios.has("think-split") and c.reasoning is not None
             pieces = [("content", p) for p in (_think_split(text) if split else tokens(text))]
         else:
             pieces = [(self.field, p) for p in tokens(c.reasoning or "")]
             pieces += [("content", p) for p in tokens(c.answer or "")]
-        deltas = [{key: self._content(p) if key == "content" else p} for key, p in pieces] or [
-            {"content": self._content("")}
-        ]
+        deltas = [_delta(key, self._content(p) if key == "content" else p) for key, p in pieces]
+        deltas = deltas or [{"content": self._content("")}]
         deltas[0] = {"role": "assistant", **deltas[0]}
         return deltas
 
@@ -140,7 +170,8 @@ class ChatReply:
         ]
         if self.scenarios.has("no-usage"):
             pass
-        elif self.scenarios.has("usage-on-last-chunk"):
+        elif self.scenarios.has("usage-on-last-chunk") or self.blocks:
+            # Mistral's API sends usage on the finish chunk, asked or not.
             tail[-1]["usage"] = self.usage()
         elif self.request.include_usage:
             tail.append({**self._chunk([]), "usage": self.usage()})
@@ -153,6 +184,17 @@ class ChatReply:
             comment="OPENROUTER PROCESSING",
             error_event=StreamEvent(error),
         )
+
+
+def _thinking(text: str) -> dict[str, Any]:
+    """A Mistral thinking block: the text sits in a nested list of text blocks."""
+    return {"type": "thinking", "thinking": [{"type": "text", "text": text}]}
+
+
+def _delta(key: str, value: Any) -> dict[str, Any]:
+    if key == "thinking":
+        return {"content": [_thinking(value)]}
+    return {key: value}
 
 
 def _call(

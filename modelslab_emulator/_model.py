@@ -29,6 +29,8 @@ class ModelRequest:
     max_tokens: int | None = None
     stop: list[str] = field(default_factory=list)
     unicode: bool = False
+    #: Reason first even if the model does not (the reasoning-shape scenarios ask for it).
+    think: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def complete(request: ModelRequest) -> Completion:
     else:
         answer = f"You said: {user_text}" + (UNICODE_TAIL if request.unicode else "")
         reasoning = f"The user wrote {count_tokens(user_text)} words. I will answer plainly."
-    if not request.model.thinks:
+    if not (request.model.thinks or request.think):
         reasoning = None
     return _finish(request, prompt, reasoning, answer)
 

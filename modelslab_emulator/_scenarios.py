@@ -28,6 +28,9 @@ TERMINAL = frozenset(
 SHAPING = frozenset(
     {
         "content-blocks",
+        "thinking-blocks",
+        "unterminated-think",
+        "close-only-think",
         "reasoning-field",
         "reasoning-openrouter",
         "think-split",
@@ -58,6 +61,8 @@ SHAPING = frozenset(
     }
 )
 KNOWN = TERMINAL | SHAPING
+#: Shaping scenarios about how reasoning is written: any model reasons under them.
+REASONING_SHAPES = frozenset({"thinking-blocks", "unterminated-think", "close-only-think"})
 #: ``times`` when not given: retryable faults happen once, everything else on every request.
 _DEFAULT_TIMES = {"rate-limit": 1, "server-error": 1, "html-502": 1}
 

@@ -8,6 +8,7 @@ import socket
 import socketserver
 import threading
 import time
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -26,7 +27,7 @@ from ._log import (
     redact_headers,
 )
 from ._model import complete
-from ._scenarios import HEADER, Counters, Scenarios
+from ._scenarios import HEADER, REASONING_SHAPES, Counters, Scenarios
 from ._sse import SseStyle, StreamPlan, apply_faults
 from ._validate import parse_chat
 
@@ -212,7 +213,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return refusal
             prefix = "chat-" if scenarios.has("chat-id") else "gen-"
             rid = f"{prefix}{created}{self._ticket:06d}"
-            reply = ChatReply(chat, complete(chat.model), scenarios, rid, created)
+            model = chat.model
+            if any(scenarios.has(name) for name in REASONING_SHAPES):
+                model = replace(model, think=True)
+            reply = ChatReply(chat, complete(model), scenarios, rid, created)
             return reply.stream() if chat.stream else json_reply(200, reply.body())
         if endpoint == "/v1/messages":
             request = parse_messages(self._body, unicode=unicode)

@@ -29,6 +29,7 @@ from ._exchange import (
 from ._response import parse_completion
 from ._retry import RetrySignal
 from ._secret import SecretLike
+from ._stream import requested_model
 from ._tokens import count_tokens_body, models_from_body
 
 __all__ = ["AsyncModelsLabClient"]
@@ -103,7 +104,7 @@ class AsyncModelsLabClient(ClientBase):
     async def chat(self, payload: Mapping[str, Any]) -> ChatCompletion:
         """Send a non-streaming chat completion and return it decoded."""
         body = await self._json("POST", CHAT_PATH, plain_payload(payload))
-        return parse_completion(body, secret=self._secret)
+        return parse_completion(body, secret=self._secret, model=requested_model(payload))
 
     async def stream_chat(self, payload: Mapping[str, Any]) -> AsyncGenerator[StreamEvent, None]:
         """Stream a chat completion as neutral events; closing the iterator aborts it."""
@@ -118,7 +119,11 @@ class AsyncModelsLabClient(ClientBase):
                             for event in self._whole_answer(await response.aread(), response):
                                 yield event
                             return
-                        reader = StreamReader(self._secret, self.settings.stream_idle_timeout)
+                        reader = StreamReader(
+                            self._secret,
+                            self.settings.stream_idle_timeout,
+                            requested_model(payload),
+                        )
                         delivered = False
                         try:
                             async for chunk in response.aiter_bytes():

@@ -103,9 +103,10 @@ class StreamReader:
 
     __slots__ = ("_activity", "_decoder", "_idle", "_last", "_sse")
 
-    def __init__(self, secret: str, idle_timeout: float | None) -> None:
+    def __init__(self, secret: str, idle_timeout: float | None, model: str | None = None) -> None:
         self._sse = SSEDecoder()
-        self._decoder = StreamDecoder(secret=secret)
+        # The requested model decides how its inline reasoning is read (catalogue style).
+        self._decoder = StreamDecoder(secret=secret, model=model)
         self._idle = idle_timeout
         self._last = time.monotonic()
         self._activity = 0

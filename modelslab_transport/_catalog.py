@@ -52,7 +52,8 @@ class ModelInfo:
     #: The context a host serves when it follows the vendor's advice (Magistral: 40,960 of a
     #: 128k window); requests must fit in it. Defaults to the whole window.
     served_context: int = 0
-    sampling: Mapping[str, float] = field(default=_NO_SAMPLING)
+    # A factory: before Python 3.12 dataclasses refuse a mappingproxy default (unhashable).
+    sampling: Mapping[str, float] = field(default_factory=lambda: _NO_SAMPLING)
     aliases: tuple[str, ...] = ()
 
     @property

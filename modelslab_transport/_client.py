@@ -27,6 +27,7 @@ from ._exchange import (
 from ._response import parse_completion
 from ._retry import RetrySignal
 from ._secret import SecretLike
+from ._stream import requested_model
 from ._tokens import count_tokens_body, models_from_body
 
 __all__ = ["ModelsLabClient"]
@@ -87,7 +88,7 @@ class ModelsLabClient(ClientBase):
     def chat(self, payload: Mapping[str, Any]) -> ChatCompletion:
         """Send a non-streaming chat completion and return it decoded."""
         body = self._json("POST", CHAT_PATH, plain_payload(payload))
-        return parse_completion(body, secret=self._secret)
+        return parse_completion(body, secret=self._secret, model=requested_model(payload))
 
     def stream_chat(self, payload: Mapping[str, Any]) -> Generator[StreamEvent, None, None]:
         """Stream a chat completion as neutral events; closing the iterator aborts it."""
@@ -101,7 +102,11 @@ class ModelsLabClient(ClientBase):
                         if not is_event_stream(response.headers):
                             yield from self._whole_answer(response.read(), response)
                             return
-                        reader = StreamReader(self._secret, self.settings.stream_idle_timeout)
+                        reader = StreamReader(
+                            self._secret,
+                            self.settings.stream_idle_timeout,
+                            requested_model(payload),
+                        )
                         delivered = False
                         try:
                             for chunk in response.iter_bytes():

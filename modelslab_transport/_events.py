@@ -72,10 +72,16 @@ class UsageEvent:
 
 @dataclass(slots=True, frozen=True)
 class FinishEvent:
-    """The finish reason of choice `choice` (`stop`, `length`, `tool_calls`, ...)."""
+    """The finish reason of choice `choice` (`stop`, `length`, `tool_calls`, ...).
+
+    `reasoning_state` is `"cut"` when the answer was cut (finish `length`) while the model was
+    still reasoning, `"unterminated"` when it stopped inside a `<think>` that never closed (the
+    block's text was then also sent as answer text), else None.
+    """
 
     finish_reason: str | None
     choice: int = 0
+    reasoning_state: str | None = None
 
 
 StreamEvent = StreamStart | TextDelta | ReasoningDelta | ToolCallDelta | UsageEvent | FinishEvent
@@ -99,6 +105,8 @@ class Choice:
     reasoning: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
     finish_reason: str | None = None
+    #: `"cut"`, `"unterminated"` or None: see `FinishEvent.reasoning_state`.
+    reasoning_state: str | None = None
 
 
 @dataclass(slots=True)

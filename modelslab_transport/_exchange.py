@@ -139,7 +139,7 @@ def completion_events(completion: ChatCompletion) -> Iterator[StreamEvent]:
             yield TextDelta(choice.content, choice.index)
         for position, call in enumerate(choice.tool_calls):
             yield ToolCallDelta(position, call.id, call.name, call.arguments, choice.index)
-        yield FinishEvent(choice.finish_reason, choice.index)
+        yield FinishEvent(choice.finish_reason, choice.index, choice.reasoning_state)
     if completion.usage is not None:
         yield UsageEvent(completion.usage)
 

@@ -9,10 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ._catalog import model_info
 from ._error_body import error_from_payload
 from ._errors import UnexpectedResponseError
 from ._events import ChatCompletion, Choice, ToolCall, Usage
-from ._reasoning import ThinkSplitter
+from ._reasoning import (
+    REASONING_UNTERMINATED,
+    ThinkSplitter,
+    log_reasoning_state,
+    reasoning_state,
+)
 from ._tool_calls import arguments_text, generated_tool_call_id
 
 __all__ = ["content_parts", "parse_completion", "parse_usage"]
@@ -20,8 +26,14 @@ __all__ = ["content_parts", "parse_completion", "parse_usage"]
 _REASONING_BLOCKS = frozenset(("thinking", "reasoning", "reasoning_text"))
 
 
-def parse_completion(body: object, *, secret: str | None = None) -> ChatCompletion:
+def parse_completion(
+    body: object, *, secret: str | None = None, model: str | None = None
+) -> ChatCompletion:
     """The `ChatCompletion` in a decoded JSON body; raises the typed error for an error body.
+
+    `model` (the requested id; else the body's `model`) tells, from the catalogue, whether the
+    model's chat template opens `<think>` itself; content with only `</think>` is read that way
+    for any model.
 
     >>> completion = parse_completion({
     ...     "id": "gen-1", "model": "m", "choices": [{"index": 0, "finish_reason": "stop",
@@ -45,15 +57,19 @@ def parse_completion(body: object, *, secret: str | None = None) -> ChatCompleti
             body=body,
         )
     completion_id = _str_or_none(body.get("id"))
+    served = _str_or_none(body.get("model"))
+    opened = template_opened(model or served)
     choices = [
-        _parse_choice(choice, position, completion_id or "")
+        _parse_choice(choice, position, completion_id or "", opened)
         for position, choice in enumerate(raw_choices)
         if isinstance(choice, dict)
     ]
+    for choice in choices:
+        log_reasoning_state(choice.reasoning_state, model or served, choice.finish_reason)
     usage = body.get("usage")
     return ChatCompletion(
         id=completion_id,
-        model=_str_or_none(body.get("model")),
+        model=served,
         created=_int_or_none(body.get("created")),
         choices=choices,
         usage=parse_usage(usage) if isinstance(usage, dict) else None,
@@ -95,12 +111,19 @@ def parse_usage(usage: dict[str, Any]) -> Usage:
 
 
 def content_parts(content: object) -> Iterator[tuple[bool, str]]:
-    """(is_reasoning, text) for message content given as a string or a list of blocks."""
+    """(is_reasoning, text) for message content given as a string or a list of blocks.
+
+    Mistral's own API sends reasoning as `{"type": "thinking", "thinking": [{"type": "text",
+    "text": "…"}]}` (a nested list) beside `{"type": "text", "text": "…"}` blocks; a plain
+    string in `thinking` (or `reasoning` / `text`) is accepted too.
+    """
     if isinstance(content, str):
         if content:
             yield False, content
         return
-    if not isinstance(content, list):
+    if isinstance(content, dict):
+        content = [content]  # a lone block, not wrapped in a list
+    elif not isinstance(content, list):
         return
     for block in content:
         if isinstance(block, str):
@@ -112,15 +135,32 @@ def content_parts(content: object) -> Iterator[tuple[bool, str]]:
         kind = block.get("type")
         if isinstance(kind, str) and kind in _REASONING_BLOCKS:
             for key in ("thinking", "reasoning", "text"):
-                text = block.get(key)
-                if isinstance(text, str):
-                    if text:
-                        yield True, text
+                value = block.get(key)
+                if isinstance(value, str):
+                    if value:
+                        yield True, value
+                    break
+                if isinstance(value, list):
+                    for inner in value:
+                        thought = _block_text(inner)
+                        if thought:
+                            yield True, thought
                     break
         elif kind in (None, "text", "output_text"):
-            text = block.get("text")
-            if isinstance(text, str) and text:
-                yield False, text
+            answer = block.get("text")
+            if isinstance(answer, str) and answer:
+                yield False, answer
+
+
+def _block_text(block: object) -> str:
+    """Text of one entry of a nested thinking list: a text block or a plain string."""
+    if isinstance(block, str):
+        return block
+    if isinstance(block, dict) and block.get("type", "text") == "text":
+        text = block.get("text")
+        if isinstance(text, str):
+            return text
+    return ""
 
 
 def reasoning_fields(message: dict[str, Any]) -> Iterator[str]:
@@ -133,33 +173,56 @@ def reasoning_fields(message: dict[str, Any]) -> Iterator[str]:
         yield second
 
 
-def _parse_choice(choice: dict[str, Any], position: int, salt: str) -> Choice:
+def template_opened(model: str | None) -> bool:
+    """Whether the catalogue says `model`'s chat template opens `<think>` itself."""
+    info = model_info(model) if model else None
+    return info is not None and info.reasoning == "template_opened"
+
+
+def _parse_choice(choice: dict[str, Any], position: int, salt: str, opened: bool) -> Choice:
     index = choice.get("index")
     index = index if isinstance(index, int) and not isinstance(index, bool) else position
     message = choice.get("message")
     if not isinstance(message, dict):
         text = choice.get("text")  # the legacy completions shape
         message = {"content": text} if isinstance(text, str) else {}
-    answer: list[str] = []
     reasoning = list(reasoning_fields(message))
-    splitter = ThinkSplitter()
+    texts: list[str] = []
     for is_reasoning, text in content_parts(message.get("content")):
-        if is_reasoning:
-            reasoning.append(text)
-            continue
-        piece, thought = splitter.feed(text)
-        answer.append(piece)
-        reasoning.append(thought)
-    piece, thought = splitter.close()
-    answer.append(piece)
-    reasoning.append(thought)
+        (reasoning if is_reasoning else texts).append(text)
+    text = "".join(texts)
+    # Only `</think>`, no opening tag: the chat template opened the block (any model; for a
+    # template-opened model always), unless the reasoning came apart (a field or thinking
+    # blocks) and the content is all answer.
+    if not reasoning:
+        opened = opened or ("</think>" in text and "<think>" not in text)
+    splitter = ThinkSplitter(opened=opened and not reasoning)
+    answer, thought = splitter.feed(text)
+    tail, last = splitter.close()
+    answer += tail
+    reasoning += (thought, last)
     finish = choice.get("finish_reason")
+    finish = finish if isinstance(finish, str) else None
+    calls = _tool_calls(message, salt)
+    joined = "".join(reasoning)
+    state = reasoning_state(
+        finish,
+        open_block=splitter.unterminated is not None,
+        reasoned=bool(joined),
+        answered=bool(answer),
+        tool_calls=bool(calls),
+    )
+    if state == REASONING_UNTERMINATED:
+        # No silent empty answer: the never-closed block is the answer (a stream sends the
+        # same text as reasoning first, then as answer at the finish; the two agree).
+        answer = splitter.unterminated or ""
     return Choice(
         index=index,
-        content="".join(answer),
-        reasoning="".join(reasoning),
-        tool_calls=_tool_calls(message, salt),
-        finish_reason=finish if isinstance(finish, str) else None,
+        content=answer,
+        reasoning=joined,
+        tool_calls=calls,
+        finish_reason=finish,
+        reasoning_state=state,
     )
 
 

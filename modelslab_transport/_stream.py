@@ -9,7 +9,7 @@ Per chunk this is plain dict access: no regex, no pydantic.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._error_body import error_from_payload
@@ -27,8 +27,13 @@ from ._events import (
     ToolCallDelta,
     UsageEvent,
 )
-from ._reasoning import ThinkSplitter
-from ._response import content_parts, parse_usage, reasoning_fields
+from ._reasoning import (
+    REASONING_UNTERMINATED,
+    ThinkSplitter,
+    log_reasoning_state,
+    reasoning_state,
+)
+from ._response import content_parts, parse_usage, reasoning_fields, template_opened
 from ._tool_calls import ToolCallAssembler
 
 __all__ = ["StreamAccumulator", "StreamDecoder", "accumulate"]
@@ -37,22 +42,28 @@ _SNIPPET = 200
 
 
 class _ChoiceState:
-    __slots__ = ("finished", "splitter", "tools")
+    __slots__ = ("answered", "called", "finished", "reasoned", "splitter", "tools")
 
-    def __init__(self, index: int, salt: str) -> None:
-        self.splitter = ThinkSplitter()
+    def __init__(self, index: int, salt: str, opened: bool) -> None:
+        self.splitter = ThinkSplitter(opened=opened)
         self.tools = ToolCallAssembler(index, salt=salt)
         self.finished = False
+        # What the choice produced, for judging a cut or unterminated reasoning at the finish.
+        self.answered = self.reasoned = self.called = False
 
 
 class StreamDecoder:
     """Decode one chat stream, payload by payload.
 
+    `model` (the requested id) selects how inline reasoning is read: a model whose chat
+    template opens `<think>` itself (catalogue style `template_opened`) streams reasoning up to
+    a lone `</think>`. Without it, the first chunk's `model` is looked up.
+
     >>> decoder = StreamDecoder()
     >>> decoder.feed('{"id": "gen-1", "model": "m", "choices": [{"index": 0, '
     ...              '"delta": {"content": "Hi"}, "finish_reason": "stop"}]}')
     [StreamStart(id='gen-1', model='m', created=None), TextDelta(text='Hi', choice=0), \
-FinishEvent(finish_reason='stop', choice=0)]
+FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
     >>> decoder.feed("[DONE]"), decoder.close()
     ([], [])
     """
@@ -62,14 +73,18 @@ FinishEvent(finish_reason='stop', choice=0)]
         "_closed",
         "_done",
         "_finished",
+        "_model",
+        "_opened",
         "_salt",
         "_secret",
         "_started",
         "_usage",
     )
 
-    def __init__(self, secret: str | None = None) -> None:
+    def __init__(self, secret: str | None = None, *, model: str | None = None) -> None:
         self._secret = secret
+        self._model = model
+        self._opened = template_opened(model)
         self._choices: dict[int, _ChoiceState] = {}
         self._started = False
         self._done = False
@@ -110,7 +125,11 @@ FinishEvent(finish_reason='stop', choice=0)]
             self._started = True
             chunk_id = chunk.get("id")
             self._salt = chunk_id if isinstance(chunk_id, str) else ""
-            events.append(_start(chunk))
+            start = _start(chunk)
+            if self._model is None and start.model is not None:
+                self._model = start.model
+                self._opened = template_opened(start.model)
+            events.append(start)
         choices = chunk.get("choices")
         if isinstance(choices, list):
             for position, choice in enumerate(choices):
@@ -137,7 +156,9 @@ FinishEvent(finish_reason='stop', choice=0)]
             events.append(StreamStart(None, None, None))
         for index, state in self._choices.items():
             if not state.finished:
-                self._flush(state, index, events)
+                verdict = self._flush(state, index, None, events)
+                if verdict is not None:  # ended without a finish reason: say it all the same
+                    events.append(FinishEvent(None, index, verdict))
         if self._usage is not None:
             events.append(UsageEvent(parse_usage(self._usage)))
         return events
@@ -148,7 +169,7 @@ FinishEvent(finish_reason='stop', choice=0)]
             index = position
         state = self._choices.get(index)
         if state is None:
-            state = self._choices[index] = _ChoiceState(index, self._salt)
+            state = self._choices[index] = _ChoiceState(index, self._salt, self._opened)
         delta = choice.get("delta")
         if delta is None and "delta" not in choice:
             delta = choice.get("message")  # some servers stream whole-message shaped chunks
@@ -156,6 +177,10 @@ FinishEvent(finish_reason='stop', choice=0)]
             if "reasoning_content" in delta or "reasoning" in delta:
                 for text in reasoning_fields(delta):
                     events.append(ReasoningDelta(text, index))
+                    state.reasoned = True
+                if state.splitter.opened:
+                    # The reasoning comes in a field: the content is the answer after all.
+                    state.splitter.expect_tags()
             content = delta.get("content")
             if isinstance(content, str):
                 if content:
@@ -164,35 +189,66 @@ FinishEvent(finish_reason='stop', choice=0)]
                 for is_reasoning, text in content_parts(content):
                     if is_reasoning:
                         events.append(ReasoningDelta(text, index))
+                        state.reasoned = True
+                        if state.splitter.opened:
+                            state.splitter.expect_tags()
                     else:
                         self._text(state, text, index, events)
             tool_calls = delta.get("tool_calls")
             if tool_calls is None and isinstance(delta.get("function_call"), dict):
                 tool_calls = [{"index": 0, "function": delta["function_call"]}]
             if isinstance(tool_calls, list) and tool_calls:
+                state.called = True
                 events.extend(state.tools.feed(tool_calls))
         finish = choice.get("finish_reason")
         if finish is not None and not state.finished:
-            self._flush(state, index, events)
+            finish = finish if isinstance(finish, str) else str(finish)
+            verdict = self._flush(state, index, finish, events)
             state.finished = self._finished = True
-            events.append(FinishEvent(finish if isinstance(finish, str) else str(finish), index))
+            events.append(FinishEvent(finish, index, verdict))
 
     @staticmethod
     def _text(state: _ChoiceState, text: str, index: int, events: list[StreamEvent]) -> None:
         answer, reasoning = state.splitter.feed(text)
         if reasoning:
             events.append(ReasoningDelta(reasoning, index))
+            state.reasoned = True
         if answer:
             events.append(TextDelta(answer, index))
+            state.answered = True
 
-    @staticmethod
-    def _flush(state: _ChoiceState, index: int, events: list[StreamEvent]) -> None:
-        answer, reasoning = state.splitter.close()
+    def _flush(
+        self, state: _ChoiceState, index: int, finish: str | None, events: list[StreamEvent]
+    ) -> str | None:
+        """Release held text and judge how the reasoning ended; returns the verdict."""
+        splitter = state.splitter
+        answer, reasoning = splitter.close()
         if reasoning:
             events.append(ReasoningDelta(reasoning, index))
+            state.reasoned = True
         if answer:
             events.append(TextDelta(answer, index))
+            state.answered = True
         events.extend(state.tools.flush())
+        verdict = reasoning_state(
+            finish,
+            open_block=splitter.unterminated is not None,
+            reasoned=state.reasoned,
+            answered=state.answered,
+            tool_calls=state.called,
+        )
+        if verdict == REASONING_UNTERMINATED and splitter.unterminated:
+            # Already streamed as reasoning; sent again as the answer so that the assembled
+            # message is not silently empty (and equals the non-streamed one).
+            events.append(TextDelta(splitter.unterminated, index))
+        log_reasoning_state(verdict, self._model, finish)
+        return verdict
+
+
+def requested_model(payload: Mapping[str, Any]) -> str | None:
+    """The model id a chat payload asks for (`model_id`, else `model`)."""
+    model = payload.get("model_id") or payload.get("model")
+    return model if isinstance(model, str) else None
 
 
 def _start(chunk: dict[str, Any]) -> StreamStart:
@@ -205,13 +261,14 @@ def _start(chunk: dict[str, Any]) -> StreamStart:
 
 
 class _Parts:
-    __slots__ = ("calls", "finish", "reasoning", "text")
+    __slots__ = ("calls", "finish", "reasoning", "state", "text")
 
     def __init__(self) -> None:
         self.text: list[str] = []
         self.reasoning: list[str] = []
         self.calls: dict[int, list[Any]] = {}  # index -> [id, name, argument pieces]
         self.finish: str | None = None
+        self.state: str | None = None
 
 
 class StreamAccumulator:
@@ -253,6 +310,7 @@ class StreamAccumulator:
             call[2].append(event.arguments)
         else:
             parts.finish = event.finish_reason
+            parts.state = event.reasoning_state
 
     def result(self) -> ChatCompletion:
         """The completion assembled so far."""
@@ -267,6 +325,7 @@ class StreamAccumulator:
                     for _, call in sorted(parts.calls.items())
                 ],
                 finish_reason=parts.finish,
+                reasoning_state=parts.state,
             )
             for index, parts in sorted(self._choices.items())
         ]

@@ -34,7 +34,14 @@ KEY = "sk-fuzz-canary-9d8e7f6a"
 
 _words = st.text(alphabet=string.ascii_letters + " éü世🙂\u2028<>/[]{}\"'\\:,", max_size=30)
 _answer = st.tuples(st.sampled_from(list(string.ascii_letters + "éü世")), _words).map("".join)
-_reasoning = _words.map(str.strip).filter(lambda r: "</think>" not in r and "[/THINK]" not in r)
+_reasoning = (
+    _words.map(str.strip)
+    .filter(lambda r: "</think>" not in r and "[/THINK]" not in r)
+    .filter(lambda r: not r.startswith(("<think>", "[THINK]")))
+)
+# A model whose chat template opens <think> itself (catalogue style `template_opened`).
+TEMPLATE_OPENED = "deepseek-deepseek-r1-distill-llama-70b"
+_STYLES = ["think", "THINK", "field", "none", "blocks", "opened", "unterminated"]
 _args = st.dictionaries(
     st.sampled_from(["city", "n", "q", "deep"]),
     st.integers(-5, 10**6) | st.text(max_size=8) | st.booleans() | st.none(),
@@ -47,14 +54,18 @@ _call = st.tuples(st.sampled_from(["get_weather", "search", "f_1"]), _args)
 def answers(draw: st.DrawFn) -> dict[str, Any]:
     """What the model 'said': the oracle a decoded stream must reproduce."""
     calls = draw(st.lists(_call, max_size=3))
+    style = draw(st.sampled_from(_STYLES))
     return {
         "reasoning": draw(_reasoning),
-        "answer": "" if calls and draw(st.booleans()) else draw(_answer),
+        # A <think> that never closes has no answer after it.
+        "answer": ""
+        if style == "unterminated" or (calls and draw(st.booleans()))
+        else draw(_answer),
         "calls": [
             (f"call{i}x{draw(st.integers(0, 99))}", name, json.dumps(args, ensure_ascii=False))
             for i, (name, args) in enumerate(calls)
         ],
-        "style": draw(st.sampled_from(["think", "THINK", "field", "none"])),
+        "style": style,
         "tool_style": draw(st.sampled_from(["openai", "repeat", "no_index", "one_chunk"])),
         "usage": draw(st.sampled_from(["none", "own_chunk", "last_chunk"])),
         "finish": draw(st.sampled_from(["stop", "length", "tool_calls"])),
@@ -80,8 +91,15 @@ def payloads(spec: dict[str, Any], cuts: list[int]) -> list[dict[str, Any]]:
     if style == "field":
         out += [_chunk({"reasoning_content": p}) for p in _cut(reasoning, cuts) if p]
         content = answer
+    elif style == "blocks":  # Mistral's nested thinking blocks
+        out += [_chunk({"content": [_thinking(p)]}) for p in _cut(reasoning, cuts) if p]
+        content = answer
     elif style == "none":
         content = answer
+    elif style == "opened":  # the template opened <think>: only the closing tag is written
+        content = f"{reasoning}\n</think>\n\n{answer}"
+    elif style == "unterminated":
+        content = f"  <think>\n{reasoning}"
     else:
         tags = ("<think>", "</think>") if style == "think" else ("[THINK]", "[/THINK]")
         content = f"  {tags[0]}\n{reasoning}\n{tags[1]}\n\n{answer}"
@@ -114,7 +132,25 @@ def payloads(spec: dict[str, Any], cuts: list[int]) -> list[dict[str, Any]]:
         out.append(
             {"id": "gen-fz", "object": "chat.completion.chunk", "choices": [], "usage": usage}
         )
+    if style == "opened":
+        out[0]["model"] = TEMPLATE_OPENED  # the decoder reads the style from the first chunk
     return out
+
+
+def _thinking(text: str) -> dict[str, Any]:
+    return {"type": "thinking", "thinking": [{"type": "text", "text": text}]}
+
+
+def expected(spec: dict[str, Any]) -> tuple[str, str, str | None]:
+    """(content, reasoning, reasoning_state) the decoded answer must have."""
+    reasoning = "" if spec["style"] == "none" else spec["reasoning"]
+    if spec["style"] != "unterminated":
+        return spec["answer"], reasoning, None
+    if spec["finish"] == "length":
+        return "", reasoning, "cut"
+    if spec["calls"]:
+        return "", reasoning, None
+    return reasoning, reasoning, "unterminated"  # the never-closed block is the answer
 
 
 @st.composite
@@ -173,8 +209,7 @@ def test_generated_streams_decode_to_what_was_said_however_split(
     splits = data.draw(st.lists(st.integers(0, len(raw)), max_size=12))
     result = decode(_split_bytes(raw, splits))
     choice = result.first
-    assert choice.content == spec["answer"]
-    assert choice.reasoning == ("" if spec["style"] == "none" else spec["reasoning"])
+    assert (choice.content, choice.reasoning, choice.reasoning_state) == expected(spec)
     assert [(c.id, c.name, c.arguments) for c in choice.tool_calls] == [
         (cid, name, arguments or "{}") for cid, name, arguments in spec["calls"]
     ]
@@ -194,20 +229,24 @@ def test_streamed_answer_equals_the_same_answer_sent_whole(
 ) -> None:
     raw = "".join(f"data: {json.dumps(p)}\n\n" for p in payloads(spec, cuts)) + "data: [DONE]\n\n"
     streamed = decode([raw.encode()]).first
+    content: Any = "".join(
+        p["choices"][0]["delta"].get("content") or ""
+        for p in payloads(spec, cuts)
+        if p["choices"] and not isinstance(p["choices"][0]["delta"].get("content"), list)
+    )
+    if spec["style"] == "blocks":
+        content = [_thinking(spec["reasoning"]), {"type": "text", "text": content}]
     whole = parse_completion(
         {
             "id": "gen-fz",
+            "model": TEMPLATE_OPENED if spec["style"] == "opened" else "m",
             "choices": [
                 {
                     "index": 0,
                     "finish_reason": spec["finish"],
                     "message": {
                         "role": "assistant",
-                        "content": "".join(
-                            p["choices"][0]["delta"].get("content") or ""
-                            for p in payloads(spec, cuts)
-                            if p["choices"]
-                        ),
+                        "content": content,
                         **(
                             {"reasoning_content": spec["reasoning"]}
                             if spec["style"] == "field"
@@ -223,6 +262,7 @@ def test_streamed_answer_equals_the_same_answer_sent_whole(
         }
     ).first
     assert (streamed.content, streamed.reasoning) == (whole.content, whole.reasoning)
+    assert streamed.reasoning_state == whole.reasoning_state
     assert [(c.id, c.name, c.arguments) for c in streamed.tool_calls] == [
         (c.id, c.name, c.arguments) for c in whole.tool_calls
     ]

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from modelslab_transport._reasoning import ThinkSplitter
 
 
-def run(*pieces: str) -> tuple[str, str]:
-    splitter = ThinkSplitter()
+def run(*pieces: str, opened: bool = False) -> tuple[str, str]:
+    splitter = ThinkSplitter(opened=opened)
     answer: list[str] = []
     reasoning: list[str] = []
     for piece in pieces:
@@ -21,7 +21,7 @@ def run(*pieces: str) -> tuple[str, str]:
     return "".join([*answer, a]), "".join([*reasoning, r])
 
 
-def reference(text: str) -> tuple[str, str]:
+def reference(text: str, opened: bool = False) -> tuple[str, str]:
     """The one-shot meaning, written the obvious non-incremental way."""
     head = text.lstrip()
     for opening, closing in (("<think>", "</think>"), ("[THINK]", "[/THINK]")):
@@ -31,7 +31,20 @@ def reference(text: str) -> tuple[str, str]:
             if end < 0:
                 return "", rest.strip()
             return rest[end + len(closing) :].lstrip(), rest[:end].strip()
+    if opened and head:  # the template opened the block: reasoning up to `</think>`
+        end = text.find("</think>")
+        if end < 0:
+            return "", text.strip()
+        return text[end + len("</think>") :].lstrip(), text[:end].strip()
     return text, ""
+
+
+def unterminated(*pieces: str, opened: bool = False) -> str | None:
+    splitter = ThinkSplitter(opened=opened)
+    for piece in pieces:
+        splitter.feed(piece)
+    splitter.close()
+    return splitter.unterminated
 
 
 @pytest.mark.parametrize(
@@ -126,3 +139,68 @@ def test_any_split_gives_the_one_shot_result(parts: list[str], cuts: list[int]) 
 @given(text=st.text(max_size=40), cuts=st.lists(st.integers(min_value=0), max_size=6))
 def test_arbitrary_text(text: str, cuts: list[int]) -> None:
     assert run(*_split(text, cuts)) == run(text) == reference(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Why?\n</think>\n\nParis.", ("Paris.", "Why?")),
+        ("  a b </think>c", ("c", "a b")),
+        ("</think>answer", ("answer", "")),
+        ("<think>x</think>y", ("y", "x")),  # a tag the model wrote itself is read as usual
+        ("[THINK]x[/THINK]y", ("y", "x")),
+        ("no closing tag", ("", "no closing tag")),
+        ("<thi", ("", "<thi")),
+        ("   ", ("   ", "")),
+        ("", ("", "")),
+        ("a</think>b</think>c", ("b</think>c", "a")),
+    ],
+)
+def test_template_opened_one_shot(text: str, expected: tuple[str, str]) -> None:
+    assert run(text, opened=True) == expected
+    assert reference(text, opened=True) == expected
+
+
+def test_template_opened_split_character_by_character() -> None:
+    text = "Let me think.\n</think>\n\nThe answer."
+    assert run(*text, opened=True) == ("The answer.", "Let me think.")
+
+
+def test_unterminated_holds_the_whole_open_block() -> None:
+    assert unterminated("<think>\nStill ", "thinking ", " about it  ") == "Still thinking  about it"
+    assert unterminated("Still ", "thinking", opened=True) == "Still thinking"
+    assert unterminated("<think>a</think>b") is None
+    assert unterminated("a</think>b", opened=True) is None
+    assert unterminated("plain answer") is None
+    assert unterminated("   ", opened=True) is None  # nothing was said: no open block
+
+
+def test_expect_tags_before_content_turns_opened_off() -> None:
+    splitter = ThinkSplitter(opened=True)
+    splitter.expect_tags()
+    assert splitter.feed("The answer") == ("The answer", "")
+    late = ThinkSplitter(opened=True)
+    late.feed("reasoning")
+    late.expect_tags()  # too late: content already read as reasoning
+    assert late.feed(" more") == ("", " more")
+
+
+@settings(deadline=None, max_examples=500)
+@given(
+    parts=st.lists(_piece, max_size=20),
+    cuts=st.lists(st.integers(min_value=0), max_size=10),
+    opened=st.booleans(),
+)
+def test_any_split_gives_the_one_shot_result_in_both_modes(
+    parts: list[str], cuts: list[int], opened: bool
+) -> None:
+    text = "".join(parts)
+    expected = run(text, opened=opened)
+    assert expected == reference(text, opened=opened)
+    pieces = _split(text, cuts)
+    assert run(*pieces, opened=opened) == expected
+    # The open block's text is the whole reasoning, however the content was split.
+    left_open = unterminated(*pieces, opened=opened)
+    assert left_open == unterminated(text, opened=opened)
+    if left_open is not None:
+        assert left_open == expected[1]
