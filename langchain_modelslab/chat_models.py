@@ -28,7 +28,9 @@ from modelslab_transport import (
     ModelsLabClient,
     ModelsLabError,
     build_chat_payload,
+    fill_max_tokens,
     resolve_settings,
+    sampling_defaults,
     validate_params,
 )
 
@@ -36,7 +38,7 @@ from ._clients import ClientCache
 from ._errors import ModelsLabInvalidInputError, to_langchain_error, transport_call
 from ._messages import convert_messages
 from ._outputs import PROVIDER, StreamConverter, completion_to_result
-from ._profiles import model_profile, recommended_sampling
+from ._profiles import model_profile
 from ._structured import StructuredMethod, build_structured
 from ._tools import ToolChoice, ToolLike, format_tool_choice, format_tools
 
@@ -214,7 +216,7 @@ class ChatModelsLab(BaseChatModel):
     @property
     def _default_params(self) -> dict[str, Any]:
         """Body parameters every call sends (model-card defaults filled in)."""
-        return {**recommended_sampling(self.model), **self._explicit_params(), **self.model_kwargs}
+        return {**sampling_defaults(self.model), **self._explicit_params(), **self.model_kwargs}
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
@@ -222,7 +224,7 @@ class ChatModelsLab(BaseChatModel):
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         model = kwargs.get("model") or self.model
-        params = {**recommended_sampling(model), **self._explicit_params(), **kwargs}
+        params = {**sampling_defaults(model), **self._explicit_params(), **kwargs}
         ls_params = LangSmithParams(ls_provider=PROVIDER, ls_model_name=model, ls_model_type="chat")
         if isinstance(params.get("temperature"), (int, float)):
             ls_params["ls_temperature"] = params["temperature"]
@@ -241,12 +243,13 @@ class ChatModelsLab(BaseChatModel):
 
     def _payload(
         self, messages: list[BaseMessage], stop: list[str] | None, *, stream: bool, **kwargs: Any
-    ) -> tuple[str, dict[str, Any]]:
-        """The requested model and the checked request body (no key: the transport adds it)."""
+    ) -> tuple[str, dict[str, Any], bool]:
+        """The requested model, the checked request body (no key: the transport adds it), and
+        whether its `max_tokens` is the catalogue's default rather than the caller's."""
         kwargs.pop("stream", None)
         include_usage = bool(kwargs.pop("stream_usage", self.stream_usage))
         model = str(kwargs.pop("model", None) or kwargs.pop("model_name", None) or self.model)
-        params = {**recommended_sampling(model), **self._explicit_params(), **self.model_kwargs}
+        params = {**sampling_defaults(model), **self._explicit_params(), **self.model_kwargs}
         params.update(kwargs)
         if stop is not None:
             params["stop"] = stop or None
@@ -259,7 +262,8 @@ class ChatModelsLab(BaseChatModel):
         if stream and not include_usage:
             # Explicit, so the transport does not ask for usage on our behalf.
             payload["stream_options"] = {"include_usage": False}
-        return model, payload
+        # Never the server's 1000-token default: a reasoning model would stop mid-thought.
+        return model, payload, fill_max_tokens(payload)
 
     def _client_kwargs(self) -> dict[str, Any]:
         return {
@@ -296,11 +300,11 @@ class ChatModelsLab(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, payload = transport_call(
+        model, payload, defaulted = transport_call(
             lambda: self._payload(messages, stop, stream=False, **kwargs)
         )
         client = self._sync_client()
-        completion = transport_call(lambda: client.chat(payload))
+        completion = transport_call(lambda: client.chat(payload, max_tokens_defaulted=defaulted))
         return completion_to_result(completion, requested_model=model)
 
     async def _agenerate(
@@ -310,12 +314,12 @@ class ChatModelsLab(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, payload = transport_call(
+        model, payload, defaulted = transport_call(
             lambda: self._payload(messages, stop, stream=False, **kwargs)
         )
         client = self._async_client()
         try:
-            completion = await client.chat(payload)
+            completion = await client.chat(payload, max_tokens_defaulted=defaulted)
         except ModelsLabError as exc:
             raise to_langchain_error(exc) from None
         return completion_to_result(completion, requested_model=model)
@@ -327,12 +331,12 @@ class ChatModelsLab(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        model, payload = transport_call(
+        model, payload, defaulted = transport_call(
             lambda: self._payload(messages, stop, stream=True, **kwargs)
         )
         client = self._sync_client()
         converter = StreamConverter(requested_model=model)
-        events = client.stream_chat(payload)
+        events = client.stream_chat(payload, max_tokens_defaulted=defaulted)
         try:
             for event in events:
                 chunk = converter.feed(event)
@@ -351,12 +355,12 @@ class ChatModelsLab(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        model, payload = transport_call(
+        model, payload, defaulted = transport_call(
             lambda: self._payload(messages, stop, stream=True, **kwargs)
         )
         client = self._async_client()
         converter = StreamConverter(requested_model=model)
-        events = client.stream_chat(payload)
+        events = client.stream_chat(payload, max_tokens_defaulted=defaulted)
         try:
             async for event in events:
                 chunk = converter.feed(event)

@@ -30,11 +30,16 @@ from pydantic import SecretStr
 
 from modelslab_transport import (
     DEFAULT_MODEL,
+    UNKNOWN_MODEL_MAX_TOKENS,
     AsyncModelsLabClient,
     ClientSettings,
+    ModelInfo,
     ModelsLabClient,
     build_chat_payload,
+    fill_max_tokens,
+    model_info,
     resolve_settings,
+    sampling_defaults,
 )
 
 from ._clients import _Clients
@@ -59,8 +64,6 @@ __all__ = ["ModelsLabLLM"]
 
 logger = logging.getLogger(__name__)
 
-# Room reserved for the answer when max_tokens is unset: reasoning models think at length.
-_DEFAULT_NUM_OUTPUT = 4096
 # LlamaIndex-level switches that callers pass through **kwargs; never wire parameters.
 _FRAMEWORK_KWARGS = frozenset(
     {
@@ -199,11 +202,14 @@ class ModelsLabLLM(FunctionCallingLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
+        """Window, output room and tool support from the transport's catalogue."""
+        info = model_info(self.model)
         return LLMMetadata(
             context_window=self.context_window or model_context_window(self.model),
-            num_output=self.max_tokens or _DEFAULT_NUM_OUTPUT,
+            num_output=self.max_tokens or _num_output(info),
             is_chat_model=True,
-            is_function_calling_model=self.is_function_calling_model,
+            is_function_calling_model=self.is_function_calling_model
+            and (info is None or info.tools),
             model_name=self.model,
             system_role=MessageRole.SYSTEM,
         )
@@ -266,11 +272,11 @@ class ModelsLabLLM(FunctionCallingLLM):
 
     def _payload(
         self, messages: Sequence[ChatMessage], *, stream: bool, **kwargs: Any
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], bool]:
+        """The checked request body, and whether its `max_tokens` is the catalogue's default."""
         params: dict[str, Any] = {
-            "temperature": self.temperature,
-            "max_tokens": self.max_tokens,
-            "top_p": self.top_p,
+            **sampling_defaults(self.model),
+            **_set(temperature=self.temperature, max_tokens=self.max_tokens, top_p=self.top_p),
             **self.additional_kwargs,
         }
         params.update({k: v for k, v in kwargs.items() if k not in _FRAMEWORK_KWARGS})
@@ -285,7 +291,11 @@ class ModelsLabLLM(FunctionCallingLLM):
         if not tools:
             params.pop("tools", None)
             params.pop("parallel_tool_calls", None)
-        return build_chat_payload(self.model, to_wire_messages(messages), stream=stream, **params)
+        payload = build_chat_payload(
+            self.model, to_wire_messages(messages), stream=stream, **params
+        )
+        # Never the server's 1000-token default: a reasoning model would stop mid-thought.
+        return payload, fill_max_tokens(payload)
 
     # -- chat ---------------------------------------------------------------------------------
 
@@ -308,20 +318,23 @@ class ModelsLabLLM(FunctionCallingLLM):
         return self._astream_chat(messages, **kwargs)
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        payload = self._payload(messages, stream=False, **kwargs)
-        return completion_to_chat_response(self._get_client().chat(payload))
+        payload, defaulted = self._payload(messages, stream=False, **kwargs)
+        client = self._get_client()
+        return completion_to_chat_response(client.chat(payload, max_tokens_defaulted=defaulted))
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        payload = self._payload(messages, stream=False, **kwargs)
-        return completion_to_chat_response(await self._get_aclient().chat(payload))
+        payload, defaulted = self._payload(messages, stream=False, **kwargs)
+        client = self._get_aclient()
+        completion = await client.chat(payload, max_tokens_defaulted=defaulted)
+        return completion_to_chat_response(completion)
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        payload = self._payload(messages, stream=True, **kwargs)  # bad input fails here
+        payload, defaulted = self._payload(messages, stream=True, **kwargs)  # bad input fails here
         client = self._get_client()
 
         def gen() -> Generator[ChatResponse, None, None]:
             stream = ChatStream()
-            with closing(client.stream_chat(payload)) as events:
+            with closing(client.stream_chat(payload, max_tokens_defaulted=defaulted)) as events:
                 for event in events:
                     response = stream.feed(event)
                     if response is not None:
@@ -331,12 +344,14 @@ class ModelsLabLLM(FunctionCallingLLM):
         return gen()
 
     def _astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
-        payload = self._payload(messages, stream=True, **kwargs)
+        payload, defaulted = self._payload(messages, stream=True, **kwargs)
         client = self._get_aclient()
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             stream = ChatStream()
-            async with aclosing(client.stream_chat(payload)) as events:
+            async with aclosing(
+                client.stream_chat(payload, max_tokens_defaulted=defaulted)
+            ) as events:
                 async for event in events:
                     response = stream.feed(event)
                     if response is not None:
@@ -464,3 +479,17 @@ class ModelsLabLLM(FunctionCallingLLM):
     def to_payload(self) -> dict[str, Any]:
         """What instrumentation and callbacks may see of this LLM: never the key or headers."""
         return {"class_name": self.class_name(), **self.metadata.model_dump()}
+
+
+def _set(**params: Any) -> dict[str, Any]:
+    """The parameters the caller set (None means unset, so catalogue defaults stay)."""
+    return {name: value for name, value in params.items() if value is not None}
+
+
+def _num_output(info: ModelInfo | None) -> int:
+    # The room LlamaIndex's prompt packing keeps for the answer when max_tokens is unset: half
+    # the context, at most the output limit; the request itself is sent with the catalogue's
+    # default_max_tokens, which takes whatever the actual prompt leaves.
+    if info is None:
+        return UNKNOWN_MODEL_MAX_TOKENS
+    return min(info.max_output_tokens, info.context_limit // 2)

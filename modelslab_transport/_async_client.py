@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 
 from ._base import POOL_LIMITS, ClientBase, StreamReader
-from ._errors import ModelsLabError
+from ._budget import resized_payload
+from ._errors import APIStatusError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
 from ._exchange import (
     CHAT_PATH,
@@ -100,16 +101,37 @@ class AsyncModelsLabClient(ClientBase):
 
     # -- public calls -------------------------------------------------------------------------
 
-    async def chat(self, payload: Mapping[str, Any]) -> ChatCompletion:
-        """Send a non-streaming chat completion and return it decoded."""
-        body = await self._json("POST", CHAT_PATH, plain_payload(payload))
+    async def chat(
+        self, payload: Mapping[str, Any], *, max_tokens_defaulted: bool = False
+    ) -> ChatCompletion:
+        """Send a non-streaming chat completion and return it decoded.
+
+        `max_tokens_defaulted=True` says the payload's `max_tokens` is a default (see
+        `fill_max_tokens`), not the caller's: a refusal of its size is retried once with the
+        limit the server states.
+        """
+        try:
+            body = await self._json("POST", CHAT_PATH, plain_payload(payload))
+        except APIStatusError as exc:
+            if not max_tokens_defaulted:
+                raise
+            body = await self._json("POST", CHAT_PATH, plain_payload(resized_payload(exc, payload)))
         return parse_completion(body, secret=self._secret)
 
-    async def stream_chat(self, payload: Mapping[str, Any]) -> AsyncGenerator[StreamEvent, None]:
-        """Stream a chat completion as neutral events; closing the iterator aborts it."""
+    async def stream_chat(
+        self, payload: Mapping[str, Any], *, max_tokens_defaulted: bool = False
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Stream a chat completion as neutral events; closing the iterator aborts it.
+
+        `max_tokens_defaulted=True`: as for `chat`, one retry with a smaller `max_tokens` if the
+        server refuses the default's size before anything was delivered.
+        """
         content = encode_body(streaming_payload(payload), self.settings)
+        resize = max_tokens_defaulted
+        attempt = 0
         # One generator, no nested ones: every event costs a hop per async-generator layer.
-        for attempt in range(self.settings.max_retries + 1):
+        while True:
+            delivered = False
             try:
                 async with self._slots.hold_async(self.settings.max_concurrent_requests):
                     response = await self._open_stream(content, attempt)
@@ -119,7 +141,6 @@ class AsyncModelsLabClient(ClientBase):
                                 yield event
                             return
                         reader = StreamReader(self._secret, self.settings.stream_idle_timeout)
-                        delivered = False
                         try:
                             async for chunk in response.aiter_bytes():
                                 for event in reader.feed(chunk):
@@ -134,6 +155,14 @@ class AsyncModelsLabClient(ClientBase):
                 return
             except RetrySignal as retry:
                 await asyncio.sleep(retry.delay)
+                attempt += 1
+            except APIStatusError as exc:
+                if not resize or delivered:
+                    raise
+                resize = False  # once: a second refusal is the answer
+                content = encode_body(
+                    streaming_payload(resized_payload(exc, payload)), self.settings
+                )
 
     async def count_tokens(
         self, model: str, messages: Sequence[Mapping[str, Any]], system: str | None = None

@@ -20,6 +20,7 @@ __all__ = [
     "ModelInfo",
     "ReasoningStyle",
     "model_info",
+    "sampling_defaults",
 ]
 
 #: How a model's reasoning reaches the client:
@@ -52,8 +53,10 @@ class ModelInfo:
     #: The context a host serves when it follows the vendor's advice (Magistral: 40,960 of a
     #: 128k window); requests must fit in it. Defaults to the whole window.
     served_context: int = 0
-    sampling: Mapping[str, float] = field(default=_NO_SAMPLING)
+    sampling: Mapping[str, float] = field(default_factory=lambda: _NO_SAMPLING)
     aliases: tuple[str, ...] = ()
+    #: False for models that refuse temperature/top_p (OpenAI's reasoning models).
+    takes_sampling: bool = True
 
     @property
     def reasons(self) -> bool:
@@ -109,6 +112,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=128_000,
         reasoning="field",
         images=True,
+        takes_sampling=False,
     ),
     ModelInfo(
         "openai-gpt-5.4-pro",
@@ -117,6 +121,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=128_000,
         reasoning="field",
         images=True,
+        takes_sampling=False,
     ),
     # OpenAI o3 (provider listing): 200k context, 100k output.
     ModelInfo(
@@ -126,6 +131,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=100_000,
         reasoning="field",
         images=True,
+        takes_sampling=False,
     ),
     # NVIDIA Nemotron Nano v2 (cards): 128k context; reasoning in a field via the providers.
     ModelInfo(
@@ -237,3 +243,15 @@ def model_info(model: str) -> ModelInfo | None:
     40960
     """
     return _BY_ID.get(model.lower())
+
+
+def sampling_defaults(model: str) -> dict[str, float]:
+    """The model card's recommended sampling, for the fields a caller left unset.
+
+    >>> sampling_defaults("mistralai-Magistral-Small-2506")
+    {'temperature': 0.7, 'top_p': 0.95}
+    >>> sampling_defaults("some-new-model")
+    {}
+    """
+    info = model_info(model)
+    return dict(info.sampling) if info is not None else {}
