@@ -28,7 +28,6 @@ from modelslab_transport import (
     ModelsLabClient,
     ModelsLabError,
     build_chat_payload,
-    fill_max_tokens,
     resolve_settings,
     sampling_defaults,
     validate_params,
@@ -243,9 +242,11 @@ class ChatModelsLab(BaseChatModel):
 
     def _payload(
         self, messages: list[BaseMessage], stop: list[str] | None, *, stream: bool, **kwargs: Any
-    ) -> tuple[str, dict[str, Any], bool]:
-        """The requested model, the checked request body (no key: the transport adds it), and
-        whether its `max_tokens` is the catalogue's default rather than the caller's."""
+    ) -> tuple[str, dict[str, Any]]:
+        """The requested model and the checked request body (no key: the transport adds it).
+
+        Without `max_tokens` the transport sends the catalogue's default for the model.
+        """
         kwargs.pop("stream", None)
         include_usage = bool(kwargs.pop("stream_usage", self.stream_usage))
         model = str(kwargs.pop("model", None) or kwargs.pop("model_name", None) or self.model)
@@ -262,8 +263,7 @@ class ChatModelsLab(BaseChatModel):
         if stream and not include_usage:
             # Explicit, so the transport does not ask for usage on our behalf.
             payload["stream_options"] = {"include_usage": False}
-        # Never the server's 1000-token default: a reasoning model would stop mid-thought.
-        return model, payload, fill_max_tokens(payload)
+        return model, payload
 
     def _client_kwargs(self) -> dict[str, Any]:
         return {
@@ -300,11 +300,11 @@ class ChatModelsLab(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, payload, defaulted = transport_call(
+        model, payload = transport_call(
             lambda: self._payload(messages, stop, stream=False, **kwargs)
         )
         client = self._sync_client()
-        completion = transport_call(lambda: client.chat(payload, max_tokens_defaulted=defaulted))
+        completion = transport_call(lambda: client.chat(payload))
         return completion_to_result(completion, requested_model=model)
 
     async def _agenerate(
@@ -314,12 +314,12 @@ class ChatModelsLab(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, payload, defaulted = transport_call(
+        model, payload = transport_call(
             lambda: self._payload(messages, stop, stream=False, **kwargs)
         )
         client = self._async_client()
         try:
-            completion = await client.chat(payload, max_tokens_defaulted=defaulted)
+            completion = await client.chat(payload)
         except ModelsLabError as exc:
             raise to_langchain_error(exc) from None
         return completion_to_result(completion, requested_model=model)
@@ -331,12 +331,12 @@ class ChatModelsLab(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        model, payload, defaulted = transport_call(
+        model, payload = transport_call(
             lambda: self._payload(messages, stop, stream=True, **kwargs)
         )
         client = self._sync_client()
         converter = StreamConverter(requested_model=model)
-        events = client.stream_chat(payload, max_tokens_defaulted=defaulted)
+        events = client.stream_chat(payload)
         try:
             for event in events:
                 chunk = converter.feed(event)
@@ -355,12 +355,12 @@ class ChatModelsLab(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        model, payload, defaulted = transport_call(
+        model, payload = transport_call(
             lambda: self._payload(messages, stop, stream=True, **kwargs)
         )
         client = self._async_client()
         converter = StreamConverter(requested_model=model)
-        events = client.stream_chat(payload, max_tokens_defaulted=defaulted)
+        events = client.stream_chat(payload)
         try:
             async for event in events:
                 chunk = converter.feed(event)

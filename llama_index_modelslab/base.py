@@ -36,7 +36,6 @@ from modelslab_transport import (
     ModelInfo,
     ModelsLabClient,
     build_chat_payload,
-    fill_max_tokens,
     model_info,
     resolve_settings,
     sampling_defaults,
@@ -272,8 +271,9 @@ class ModelsLabLLM(FunctionCallingLLM):
 
     def _payload(
         self, messages: Sequence[ChatMessage], *, stream: bool, **kwargs: Any
-    ) -> tuple[dict[str, Any], bool]:
-        """The checked request body, and whether its `max_tokens` is the catalogue's default."""
+    ) -> dict[str, Any]:
+        """The checked request body; without `max_tokens` the transport sends the catalogue's
+        default for the model."""
         params: dict[str, Any] = {
             **sampling_defaults(self.model),
             **_set(temperature=self.temperature, max_tokens=self.max_tokens, top_p=self.top_p),
@@ -291,11 +291,7 @@ class ModelsLabLLM(FunctionCallingLLM):
         if not tools:
             params.pop("tools", None)
             params.pop("parallel_tool_calls", None)
-        payload = build_chat_payload(
-            self.model, to_wire_messages(messages), stream=stream, **params
-        )
-        # Never the server's 1000-token default: a reasoning model would stop mid-thought.
-        return payload, fill_max_tokens(payload)
+        return build_chat_payload(self.model, to_wire_messages(messages), stream=stream, **params)
 
     # -- chat ---------------------------------------------------------------------------------
 
@@ -318,23 +314,20 @@ class ModelsLabLLM(FunctionCallingLLM):
         return self._astream_chat(messages, **kwargs)
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        payload, defaulted = self._payload(messages, stream=False, **kwargs)
-        client = self._get_client()
-        return completion_to_chat_response(client.chat(payload, max_tokens_defaulted=defaulted))
+        payload = self._payload(messages, stream=False, **kwargs)
+        return completion_to_chat_response(self._get_client().chat(payload))
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        payload, defaulted = self._payload(messages, stream=False, **kwargs)
-        client = self._get_aclient()
-        completion = await client.chat(payload, max_tokens_defaulted=defaulted)
-        return completion_to_chat_response(completion)
+        payload = self._payload(messages, stream=False, **kwargs)
+        return completion_to_chat_response(await self._get_aclient().chat(payload))
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        payload, defaulted = self._payload(messages, stream=True, **kwargs)  # bad input fails here
+        payload = self._payload(messages, stream=True, **kwargs)  # bad input fails here
         client = self._get_client()
 
         def gen() -> Generator[ChatResponse, None, None]:
             stream = ChatStream()
-            with closing(client.stream_chat(payload, max_tokens_defaulted=defaulted)) as events:
+            with closing(client.stream_chat(payload)) as events:
                 for event in events:
                     response = stream.feed(event)
                     if response is not None:
@@ -344,14 +337,12 @@ class ModelsLabLLM(FunctionCallingLLM):
         return gen()
 
     def _astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
-        payload, defaulted = self._payload(messages, stream=True, **kwargs)
+        payload = self._payload(messages, stream=True, **kwargs)
         client = self._get_aclient()
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             stream = ChatStream()
-            async with aclosing(
-                client.stream_chat(payload, max_tokens_defaulted=defaulted)
-            ) as events:
+            async with aclosing(client.stream_chat(payload)) as events:
                 async for event in events:
                     response = stream.feed(event)
                     if response is not None:

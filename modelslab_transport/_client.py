@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from ._base import POOL_LIMITS, ClientBase, StreamReader
-from ._budget import resized_payload
+from ._budget import fill_max_tokens, resized_payload
 from ._errors import APIStatusError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
 from ._exchange import (
@@ -85,33 +85,32 @@ class ModelsLabClient(ClientBase):
 
     # -- public calls -------------------------------------------------------------------------
 
-    def chat(
-        self, payload: Mapping[str, Any], *, max_tokens_defaulted: bool = False
-    ) -> ChatCompletion:
+    def chat(self, payload: Mapping[str, Any]) -> ChatCompletion:
         """Send a non-streaming chat completion and return it decoded.
 
-        `max_tokens_defaulted=True` says the payload's `max_tokens` is a default (see
-        `fill_max_tokens`), not the caller's: a refusal of its size is retried once with the
-        limit the server states.
+        Without `max_tokens` (or `max_completion_tokens`) the catalogue's default is sent, never
+        the server's 1000 (see `fill_max_tokens`); if the server refuses that default's size, the
+        request is sent once more with the limit it states.
         """
+        body_payload = plain_payload(payload)
+        defaulted = fill_max_tokens(body_payload)
         try:
-            body = self._json("POST", CHAT_PATH, plain_payload(payload))
+            body = self._json("POST", CHAT_PATH, body_payload)
         except APIStatusError as exc:
-            if not max_tokens_defaulted:
+            if not defaulted:
                 raise
-            body = self._json("POST", CHAT_PATH, plain_payload(resized_payload(exc, payload)))
+            body = self._json("POST", CHAT_PATH, resized_payload(exc, body_payload))
         return parse_completion(body, secret=self._secret)
 
-    def stream_chat(
-        self, payload: Mapping[str, Any], *, max_tokens_defaulted: bool = False
-    ) -> Generator[StreamEvent, None, None]:
+    def stream_chat(self, payload: Mapping[str, Any]) -> Generator[StreamEvent, None, None]:
         """Stream a chat completion as neutral events; closing the iterator aborts it.
 
-        `max_tokens_defaulted=True`: as for `chat`, one retry with a smaller `max_tokens` if the
-        server refuses the default's size before anything was delivered.
+        `max_tokens` as for `chat`: a refused default is resent once, smaller, provided nothing
+        was delivered yet.
         """
-        content = encode_body(streaming_payload(payload), self.settings)
-        resize = max_tokens_defaulted
+        body_payload = streaming_payload(payload)
+        resize = fill_max_tokens(body_payload)
+        content = encode_body(body_payload, self.settings)
         attempt = 0
         # One generator, no nested ones: every event costs a hop per generator layer.
         while True:
@@ -142,9 +141,7 @@ class ModelsLabClient(ClientBase):
                 if not resize or delivered:
                     raise
                 resize = False  # once: a second refusal is the answer
-                content = encode_body(
-                    streaming_payload(resized_payload(exc, payload)), self.settings
-                )
+                content = encode_body(resized_payload(exc, body_payload), self.settings)
 
     def count_tokens(
         self, model: str, messages: Sequence[Mapping[str, Any]], system: str | None = None
