@@ -12,6 +12,9 @@ class ModelInfo:
     id: str
     owned_by: str
     context_window: int
+    #: The context the host serves: prompt plus ``max_tokens`` must fit in it, else vLLM's 400.
+    #: None: only the prompt is checked, against the window.
+    served_context: int | None = None
 
     @property
     def thinks(self) -> bool:
@@ -21,7 +24,8 @@ class ModelInfo:
 
 CREATED = 1750000000
 MODELS: tuple[ModelInfo, ...] = (
-    ModelInfo("mistralai-Magistral-Small-2506", "mistralai", 40_960),
+    # Mistral's card: a 128k window, served at the 40,960 it recommends (as vLLM hosts do).
+    ModelInfo("mistralai-Magistral-Small-2506", "mistralai", 131_072, served_context=40_960),
     ModelInfo("meta-llama-llama-3.1-8b-instruct", "meta-llama", 131_072),
     ModelInfo("Qwen-Qwen3-Next-80B-A3B-Instruct", "Qwen", 131_072),
     ModelInfo("deepseek-deepseek-r1-distill-llama-70b", "deepseek", 131_072),

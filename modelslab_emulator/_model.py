@@ -8,7 +8,7 @@ from typing import Any
 
 from ._catalog import ModelInfo
 from ._schema import ValueSource, quoted_strings, synthesize
-from ._text import count_tokens, first_tokens, last_user_text, prompt_tokens
+from ._text import DELIBERATION, count_tokens, first_tokens, last_user_text, prompt_tokens
 from ._tools import ToolCall, ToolSpec, choose_tools, make_calls, tool_results
 
 UNICODE_TAIL = " h\u00e9llo \u4f60\u597d \U0001f642 \u2028 \u0085 ok"
@@ -88,6 +88,9 @@ def complete(request: ModelRequest) -> Completion:
         reasoning = f"The user wrote {count_tokens(user_text)} words. I will answer plainly."
     if not request.model.thinks:
         reasoning = None
+    elif reasoning is not None:
+        # Magistral thinks at length: past the API's 1000-token default on its own.
+        reasoning = f"{reasoning} {DELIBERATION}"
     return _finish(request, prompt, reasoning, answer)
 
 

@@ -53,6 +53,7 @@ SHAPING = frozenset(
         "queue-limit",
         "chat-id",
         "content-filter",
+        "served-context",
     }
 )
 KNOWN = TERMINAL | SHAPING

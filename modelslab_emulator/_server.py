@@ -42,8 +42,9 @@ _FAULTY_STREAM = ("drop-mid-stream", "no-done", "truncated", "error-mid-stream")
 class ServerState:
     """Everything the request handlers share."""
 
-    def __init__(self, api_keys: frozenset[str] | None) -> None:
+    def __init__(self, api_keys: frozenset[str] | None, served_context: int | None = None) -> None:
         self.api_keys = api_keys
+        self.served_context = served_context
         self.log = RequestLog()
         self.counters = Counters()
         self.in_flight = InFlight()
@@ -205,7 +206,7 @@ class _Handler(BaseHTTPRequestHandler):
         created = int(time.time())
         unicode = scenarios.has("unicode")
         if endpoint == "/chat/completions":
-            chat = parse_chat(self._body, unicode=unicode)
+            chat = parse_chat(self._body, unicode=unicode, served=self._served(scenarios))
             prefix = "chat-" if scenarios.has("chat-id") else "gen-"
             rid = f"{prefix}{created}{self._ticket:06d}"
             reply = ChatReply(chat, complete(chat.model), scenarios, rid, created)
@@ -218,6 +219,15 @@ class _Handler(BaseHTTPRequestHandler):
                 return message_stream(request, completion, rid)
             return json_reply(200, message_body(request, completion, rid))
         return json_reply(200, count_tokens_body(self._body))
+
+    def _served(self, scenarios: Scenarios) -> int | None:
+        """The served context for this request: the scenario's, else the emulator's option."""
+        if scenarios.has("served-context"):
+            tokens = int(scenarios.number("served-context", "tokens", 40_960))
+            if tokens < 1:
+                raise ApiError(400, "Emulator scenario served-context: tokens must be >= 1")
+            return tokens
+        return self.server.state.served_context
 
     def _record(self, status: int, scenarios: Scenarios) -> None:
         entry = RecordedRequest(
