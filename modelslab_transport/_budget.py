@@ -50,11 +50,12 @@ _DIGITS = "0123456789"
 def estimate_prompt_tokens(
     messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]] | None = None
 ) -> int:
-    """An over-estimate of a prompt's tokens, offline: about a token per 3 UTF-8 bytes.
+    """An over-estimate of a prompt's tokens, offline: a token per 3 ASCII bytes, per digit,
+    per other character (three per emoji), per image `_IMAGE_TOKENS`.
 
-    Tokenizers give English about 4 bytes a token and CJK about 3; digits are one token each
-    on Mistral's, so they count one apiece. Every message carries the JSON of its fields (tool
-    calls included) plus template overhead; each tool's JSON schema counts too.
+    Tokenizers give English about 4 bytes a token and CJK about a character; digits are one
+    token each on Mistral's. Every message counts as the JSON of its fields (tool calls
+    included) plus template overhead; each tool's JSON schema counts too.
 
     >>> estimate_prompt_tokens([{"role": "user", "content": "Hi"}]) >= 2
     True
@@ -207,9 +208,14 @@ def resized_payload(error: ModelsLabError, payload: Mapping[str, Any]) -> dict[s
 
 
 def _text_tokens(text: str) -> int:
-    # bytes/3 rounds English (~4 bytes a token) and CJK (~3) up; digits are a token apiece.
+    # ASCII: a token per 3 bytes rounds English (~4 a token) up; digits are a token apiece.
+    # Other characters: a token each (CJK is about that), and emoji and other characters beyond
+    # the BMP three (rarer, so split into byte tokens). All C-speed counting, no Python loop.
+    ascii_bytes = len(text.encode("ascii", "ignore"))
     digits = sum(map(text.count, _DIGITS))
-    return math.ceil((len(text.encode("utf-8")) - digits) / 3) + digits
+    other = len(text) - ascii_bytes
+    astral = (len(text.encode("utf-16-le")) // 2 - len(text)) if other else 0
+    return math.ceil((ascii_bytes - digits) / 3) + digits + other + 2 * astral
 
 
 def _json(value: Any) -> str:
