@@ -86,11 +86,13 @@ MODELS: tuple[ModelInfo, ...] = (
         sampling=_sampling(temperature=0.7, top_p=0.95),
     ),
     # OpenAI's card: 131,072 context; reasoning comes in a separate field via the providers.
+    # Output: 32,768 on the gateways' listings (Vercel AI Gateway, OpenRouter via Bifrost,
+    # models.dev), not the whole window.
     ModelInfo(
         "openai-gpt-oss-20b",
         "OpenAI GPT-OSS 20B",
         context_window=131_072,
-        max_output_tokens=131_072,
+        max_output_tokens=32_768,
         reasoning="field",
         sampling=_sampling(temperature=1.0, top_p=1.0),
     ),
@@ -195,12 +197,13 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=16_384,
         sampling=_sampling(temperature=0.6, top_p=0.9),
     ),
-    # Qwen3 Max (provider listing): 262,144 context, 32,768 output; no visible reasoning.
+    # Qwen3 Max (Vercel AI Gateway listing, Alibaba-served): 262,144 context, 65,536 output;
+    # no visible reasoning.
     ModelInfo(
         "qwen-qwen3-max",
         "Qwen3 Max",
         context_window=262_144,
-        max_output_tokens=32_768,
+        max_output_tokens=65_536,
     ),
     # Qwen3-30B-A3B (card): 40,960 positions (32,768 + room); thinks in <think> by default;
     # thinking-mode sampling temperature 0.6, top_p 0.95.
