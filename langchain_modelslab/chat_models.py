@@ -82,11 +82,12 @@ class ChatModelsLab(BaseChatModel):
     base_url: str | None = Field(default_factory=from_env(BASE_URL_ENV, default=None))
     """API base, default `https://modelslab.com/api/v7/llm` (or `MODELSLAB_BASE_URL`)."""
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    """Sampling temperature, 0-2 (Magistral defaults to 0.7, per its model card)."""
+    """Sampling temperature, 0-2; unset: the model card's (Magistral 0.7; docs/models.md)."""
     max_tokens: int | None = Field(default=None, ge=1)
-    """Most tokens to generate (reasoning included)."""
+    """Most tokens to generate (reasoning included); unset: the catalogue's default for the
+    model, within the served context minus the prompt (docs/models.md), never the API's 1000."""
     top_p: float | None = Field(default=None, ge=0.0, le=1.0)
-    """Nucleus sampling (Magistral defaults to 0.95)."""
+    """Nucleus sampling; unset: the model card's (Magistral 0.95)."""
     top_k: int | None = Field(default=None, ge=-1)
     frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)

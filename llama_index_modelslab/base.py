@@ -97,14 +97,19 @@ class ModelsLabLLM(FunctionCallingLLM):
     model: str = Field(default=DEFAULT_MODEL, min_length=1, description="ModelsLab model id.")
     base_url: str = Field(default="", description="API base URL (MODELSLAB_BASE_URL).")
     temperature: float | None = Field(
-        default=None, ge=0.0, le=2.0, description="Sampling temperature; None: server default."
+        default=None, ge=0.0, le=2.0, description="Sampling temperature; None: the model card's."
     )
     max_tokens: int | None = Field(
-        default=None, ge=1, description="Most tokens to generate, thinking included."
+        default=None,
+        ge=1,
+        description="Most tokens to generate, thinking included; None: the catalogue's default "
+        "for the model, within the served context minus the prompt (docs/models.md).",
     )
-    top_p: float | None = Field(default=None, ge=0.0, le=1.0, description="Nucleus sampling.")
+    top_p: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Nucleus sampling; None: the model card's."
+    )
     context_window: int | None = Field(
-        default=None, ge=1, description="Usable context window; None: known value per model."
+        default=None, ge=1, description="Usable context window; None: the catalogue's."
     )
     timeout: float | None = Field(
         default=None, gt=0, description="Read/write timeout in seconds (connect stays 5 s)."

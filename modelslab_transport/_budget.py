@@ -105,9 +105,10 @@ def fill_max_tokens(payload: dict[str, Any]) -> bool:
     if payload.get("max_tokens") is not None or payload.get("max_completion_tokens") is not None:
         return False
     model = str(payload.get("model_id") or payload.get("model") or "")
-    payload["max_tokens"] = default_max_tokens(
-        model, payload.get("messages") or [], payload.get("tools")
-    )
+    extras = list(payload.get("tools") or [])
+    if isinstance(payload.get("response_format"), Mapping):
+        extras.append(payload["response_format"])  # a JSON schema reaches the prompt too
+    payload["max_tokens"] = default_max_tokens(model, payload.get("messages") or [], extras)
     return True
 
 
