@@ -314,3 +314,27 @@ def test_only_one_retry_and_not_for_a_prompt_that_cannot_fit(emulator: Emulator)
     with _client(emulator, headers) as client, pytest.raises(ContextLengthExceededError):
         client.chat(payload("a b c d", model=LLAMA))
     assert len(chat_requests(emulator, headers)) == 1
+
+
+@pytest.mark.parametrize("shape", ["", ", openai-error", ", legacy-messege"])
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [("max_tokens must be at most 2000", 2000), ("max_tokens is too large", 16_384 // 2)],
+)
+@pytest.mark.parametrize("stream", [False, True])
+def test_retry_reads_every_error_shape(
+    emulator: Emulator, shape: str, message: str, expected: int, stream: bool
+) -> None:
+    # ModelsLab's {"status":"error"}, OpenAI's {"error":{...}}, the legacy "messege": one
+    # refusal of the default's size, then the retry with the stated (or halved) limit.
+    headers = {
+        "X-Emulator-Scenario": f"{scenario('http-error')['X-Emulator-Scenario']};"
+        f"status=400;message={message};times=1{shape}"
+    }
+    with _client(emulator, headers) as client:
+        body = payload("a b", model=LLAMA)
+        result = accumulate(client.stream_chat(body)) if stream else client.chat(body)
+    assert result.first.content == "You said: a b"
+    first, second = chat_requests(emulator, headers)
+    assert (first.status, second.status) == (400, 200)
+    assert first.body["max_tokens"] == 16_384 and second.body["max_tokens"] == expected
