@@ -224,7 +224,8 @@ MODELS: tuple[ModelInfo, ...] = (
         images=True,
         sampling=_sampling(temperature=0.15),
     ),
-    # xAI Grok 3 Mini (provider listing): 131,072 context; reasoning in a field.
+    # xAI Grok 3 Mini (provider listing): 131,072 context; reasoning in a field. No listing
+    # states an output limit: 32,768 is a conservative figure.
     ModelInfo(
         "x-ai-grok-3-mini-beta",
         "xAI Grok 3 Mini Beta",
