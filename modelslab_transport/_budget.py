@@ -99,8 +99,9 @@ def default_max_tokens(
 def fill_max_tokens(payload: dict[str, Any]) -> bool:
     """Give a chat payload the default `max_tokens` if it has none; True when it was added.
 
-    Pass the result to the client's `max_tokens_defaulted=`, which allows one retry with a
-    smaller value if the server refuses the size. A caller's own value is never touched.
+    The clients call this on every chat payload, so both adapters share it; True allows one
+    retry with a smaller value (`resized_payload`) if the server refuses the size. A caller's
+    own value is never touched.
     """
     if payload.get("max_tokens") is not None or payload.get("max_completion_tokens") is not None:
         return False
