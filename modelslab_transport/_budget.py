@@ -32,8 +32,9 @@ __all__ = [
 
 logger = logging.getLogger("modelslab_transport")
 
-#: Tokens kept free beside the estimated prompt: chat-template tokens, tokenizer differences.
-PROMPT_MARGIN = 256
+#: Tokens kept free beside the estimated prompt: tokenizer differences and what a chat template
+#: adds (Magistral's template may prepend its ~200-token default system prompt).
+PROMPT_MARGIN = 512
 #: The least `max_tokens` a default sends: below it the prompt nearly fills the context, and
 #: the server's own answer (a refusal stating its limit, then one retry) decides.
 MAX_TOKENS_FLOOR = 256
@@ -77,12 +78,12 @@ def default_max_tokens(
     """The `max_tokens` to send for `model` when the caller set none.
 
     For a catalogue model: its output limit, but at most the context a host serves (Magistral:
-    40,960) minus the estimated prompt and `PROMPT_MARGIN`; when the prompt does not fit the
+    40,960) minus the estimated prompt and `PROMPT_MARGIN` (512); when the prompt does not fit the
     served context but fits the whole window, the window is budgeted against; never below
     `MAX_TOKENS_FLOOR`. For any other model: `UNKNOWN_MODEL_MAX_TOKENS`.
 
     >>> default_max_tokens("mistralai-Magistral-Small-2506", [{"role": "user", "content": "Hi"}])
-    40683
+    40427
     >>> default_max_tokens("some-new-model", [{"role": "user", "content": "Hi"}])
     4096
     """

@@ -97,7 +97,9 @@ def test_magistral_budget_leaves_room_for_the_prompt_within_40960() -> None:
     assert budget == 40_960 - estimate_prompt_tokens(HI) - PROMPT_MARGIN
     assert budget + estimate_prompt_tokens(HI) < 40_960  # never the whole served context
     long = [{"role": "user", "content": "word " * 20_000}]  # ~33k estimated tokens
-    assert default_max_tokens(MAGISTRAL, long) == 40_960 - estimate_prompt_tokens(long) - 256
+    assert (
+        default_max_tokens(MAGISTRAL, long) == 40_960 - estimate_prompt_tokens(long) - PROMPT_MARGIN
+    )
 
 
 def test_budget_falls_back_to_the_whole_window_then_the_floor() -> None:
@@ -105,7 +107,7 @@ def test_budget_falls_back_to_the_whole_window_then_the_floor() -> None:
     beyond = [{"role": "user", "content": "word " * 30_000}]  # ~50k estimated
     estimate = estimate_prompt_tokens(beyond)
     assert 40_960 < estimate < 131_072
-    assert default_max_tokens(MAGISTRAL, beyond) == min(40_960, 131_072 - estimate - 256)
+    assert default_max_tokens(MAGISTRAL, beyond) == min(40_960, 131_072 - estimate - PROMPT_MARGIN)
     # Nothing fits: the floor, and the server decides.
     huge = [{"role": "user", "content": "word " * 80_000}]
     assert default_max_tokens(MAGISTRAL, huge) == MAX_TOKENS_FLOOR
