@@ -21,6 +21,11 @@ class ModelInfo:
         """Magistral models reason in ``<think>`` before answering."""
         return "magistral" in self.id.lower()
 
+    @property
+    def deliberates(self) -> bool:
+        """Magistral thinks at length: past the API's 1000-token default on its own."""
+        return "magistral" in self.id.lower()
+
 
 CREATED = 1750000000
 MODELS: tuple[ModelInfo, ...] = (

@@ -29,6 +29,8 @@ class ModelRequest:
     max_tokens: int | None = None
     stop: list[str] = field(default_factory=list)
     unicode: bool = False
+    #: Whether a model that deliberates does (off for scenarios that reshape the reasoning).
+    deliberate: bool = True
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,7 @@ def complete(request: ModelRequest) -> Completion:
         reasoning = f"The user wrote {count_tokens(user_text)} words. I will answer plainly."
     if not request.model.thinks:
         reasoning = None
-    elif reasoning is not None:
-        # Magistral thinks at length: past the API's 1000-token default on its own.
+    elif reasoning is not None and request.deliberate and request.model.deliberates:
         reasoning = f"{reasoning} {DELIBERATION}"
     return _finish(request, prompt, reasoning, answer)
 
