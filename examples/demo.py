@@ -50,15 +50,32 @@ def _check(condition: bool, what: str) -> None:
 
 
 def _show_stream(pieces: Iterable[tuple[str, str]]) -> None:
-    """Print (kind, text) pieces as they come: reasoning dimmed on its own line, then the answer."""
+    """Print (kind, text) pieces as they come: reasoning dimmed on its own line, then the answer.
+
+    A long reasoning is shown up to `_REASONING_SHOWN` characters, then elided.
+    """
     current = ""
+    shown = 0
     for kind, text in pieces:
+        if kind == "reasoning" and shown >= _REASONING_SHOWN:
+            if kind != current or shown == _REASONING_SHOWN:
+                print(f"{DIM} ...{RESET}", end="", flush=True)
+                shown += 1
+            current = kind
+            continue
         if kind != current:
             label = "thinking" if kind == "reasoning" else "answer  "
             print(("\n" if current else "") + f"  {label}: ", end="")
             current = kind
+        if kind == "reasoning":
+            text = text[: _REASONING_SHOWN - shown]
+            shown += len(text)
         print(f"{DIM}{text}{RESET}" if kind == "reasoning" else text, end="", flush=True)
     print()
+
+
+# Magistral thinks at length (the emulator's for 1,200 tokens): show the start of it.
+_REASONING_SHOWN = 160
 
 
 # --- LangChain -----------------------------------------------------------------------------

@@ -1,46 +1,37 @@
-"""What is known about the models ModelsLab serves: LangChain profiles and sampling defaults."""
+"""LangChain's view of the transport's model catalogue: a `ModelProfile` per catalogue model."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from langchain_core.language_models import ModelProfile
 
-__all__ = ["model_profile", "recommended_sampling"]
+from modelslab_transport import model_info
 
-# Magistral Small 2506 (mistralai/Magistral-Small-2506 model card): 128k window, but Mistral
-# recommends at most 40k, which is what is served; it reasons in <think> before answering;
-# Mistral tool calling; text only (the vision encoder came with 2509).
-_MAGISTRAL_SMALL_2506: ModelProfile = {
-    "name": "Magistral Small 2506",
-    "release_date": "2025-06-10",
-    "open_weights": True,
-    "max_input_tokens": 40_960,
-    "max_output_tokens": 40_960,
-    "text_inputs": True,
-    "image_inputs": False,
-    "text_outputs": True,
-    "reasoning_output": True,
-    "tool_calling": True,
-    "tool_choice": True,
-    "structured_output": False,
-    "temperature": True,
-}
-
-_PROFILES: dict[str, ModelProfile] = {
-    "mistralai-magistral-small-2506": _MAGISTRAL_SMALL_2506,
-}
-
-# The model card's sampling recommendation for every Magistral model.
-_MAGISTRAL_SAMPLING: dict[str, Any] = {"temperature": 0.7, "top_p": 0.95}
+__all__ = ["model_profile"]
 
 
 def model_profile(model: str) -> ModelProfile | None:
-    """The profile of a known model (ids compare case-insensitively), else None."""
-    profile = _PROFILES.get(model.lower())
-    return ModelProfile(**profile) if profile is not None else None
+    """The profile of a catalogue model (ids compare case-insensitively), else None.
 
-
-def recommended_sampling(model: str) -> dict[str, Any]:
-    """Sampling defaults for `model` when the caller set none (Magistral: 0.7 / 0.95)."""
-    return dict(_MAGISTRAL_SAMPLING) if "magistral" in model.lower() else {}
+    `max_input_tokens` is the context a request must fit in (Magistral: the 40,960 its card
+    recommends serving, not the 128k window), so `SummarizationMiddleware(trigger=("fraction",
+    0.5))` and friends measure against what the host accepts.
+    """
+    info = model_info(model)
+    if info is None:
+        return None
+    return ModelProfile(
+        name=info.name,
+        max_input_tokens=info.context_limit,
+        max_output_tokens=info.max_output_tokens,
+        text_inputs=True,
+        image_inputs=info.images,
+        image_url_inputs=info.images,
+        text_outputs=True,
+        reasoning_output=info.reasons,
+        tool_calling=info.tools,
+        tool_choice=info.tools,
+        tool_call_streaming=info.tools,
+        # json_schema is undocumented on ModelsLab; with_structured_output defaults to tools.
+        structured_output=False,
+        temperature=info.takes_sampling,
+    )

@@ -29,6 +29,7 @@ from modelslab_transport import (
     ModelsLabError,
     build_chat_payload,
     resolve_settings,
+    sampling_defaults,
     validate_params,
 )
 
@@ -36,7 +37,7 @@ from ._clients import ClientCache
 from ._errors import ModelsLabInvalidInputError, to_langchain_error, transport_call
 from ._messages import convert_messages
 from ._outputs import PROVIDER, StreamConverter, completion_to_result
-from ._profiles import model_profile, recommended_sampling
+from ._profiles import model_profile
 from ._structured import StructuredMethod, build_structured
 from ._tools import ToolChoice, ToolLike, format_tool_choice, format_tools
 
@@ -81,11 +82,12 @@ class ChatModelsLab(BaseChatModel):
     base_url: str | None = Field(default_factory=from_env(BASE_URL_ENV, default=None))
     """API base, default `https://modelslab.com/api/v7/llm` (or `MODELSLAB_BASE_URL`)."""
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    """Sampling temperature, 0-2 (Magistral defaults to 0.7, per its model card)."""
+    """Sampling temperature, 0-2; unset: the model card's (Magistral 0.7; docs/models.md)."""
     max_tokens: int | None = Field(default=None, ge=1)
-    """Most tokens to generate (reasoning included)."""
+    """Most tokens to generate (reasoning included); unset: the catalogue's default for the
+    model, within the served context minus the prompt (docs/models.md), never the API's 1000."""
     top_p: float | None = Field(default=None, ge=0.0, le=1.0)
-    """Nucleus sampling (Magistral defaults to 0.95)."""
+    """Nucleus sampling; unset: the model card's (Magistral 0.95)."""
     top_k: int | None = Field(default=None, ge=-1)
     frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
@@ -214,7 +216,7 @@ class ChatModelsLab(BaseChatModel):
     @property
     def _default_params(self) -> dict[str, Any]:
         """Body parameters every call sends (model-card defaults filled in)."""
-        return {**recommended_sampling(self.model), **self._explicit_params(), **self.model_kwargs}
+        return {**sampling_defaults(self.model), **self._explicit_params(), **self.model_kwargs}
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
@@ -222,7 +224,7 @@ class ChatModelsLab(BaseChatModel):
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         model = kwargs.get("model") or self.model
-        params = {**recommended_sampling(model), **self._explicit_params(), **kwargs}
+        params = {**sampling_defaults(model), **self._explicit_params(), **kwargs}
         ls_params = LangSmithParams(ls_provider=PROVIDER, ls_model_name=model, ls_model_type="chat")
         if isinstance(params.get("temperature"), (int, float)):
             ls_params["ls_temperature"] = params["temperature"]
@@ -242,11 +244,14 @@ class ChatModelsLab(BaseChatModel):
     def _payload(
         self, messages: list[BaseMessage], stop: list[str] | None, *, stream: bool, **kwargs: Any
     ) -> tuple[str, dict[str, Any]]:
-        """The requested model and the checked request body (no key: the transport adds it)."""
+        """The requested model and the checked request body (no key: the transport adds it).
+
+        Without `max_tokens` the transport sends the catalogue's default for the model.
+        """
         kwargs.pop("stream", None)
         include_usage = bool(kwargs.pop("stream_usage", self.stream_usage))
         model = str(kwargs.pop("model", None) or kwargs.pop("model_name", None) or self.model)
-        params = {**recommended_sampling(model), **self._explicit_params(), **self.model_kwargs}
+        params = {**sampling_defaults(model), **self._explicit_params(), **self.model_kwargs}
         params.update(kwargs)
         if stop is not None:
             params["stop"] = stop or None

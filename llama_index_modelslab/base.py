@@ -30,12 +30,16 @@ from pydantic import SecretStr
 
 from modelslab_transport import (
     DEFAULT_MODEL,
+    UNKNOWN_MODEL_MAX_TOKENS,
     AsyncModelsLabClient,
     ClientSettings,
+    ModelInfo,
     ModelsLabClient,
     StructuredMethod,
     build_chat_payload,
+    model_info,
     resolve_settings,
+    sampling_defaults,
 )
 
 from ._clients import _Clients
@@ -65,8 +69,6 @@ __all__ = ["ModelsLabLLM"]
 
 logger = logging.getLogger(__name__)
 
-# Room reserved for the answer when max_tokens is unset: reasoning models think at length.
-_DEFAULT_NUM_OUTPUT = 4096
 # LlamaIndex-level switches that callers pass through **kwargs; never wire parameters.
 _FRAMEWORK_KWARGS = frozenset(
     {
@@ -103,14 +105,19 @@ class ModelsLabLLM(FunctionCallingLLM):
     model: str = Field(default=DEFAULT_MODEL, min_length=1, description="ModelsLab model id.")
     base_url: str = Field(default="", description="API base URL (MODELSLAB_BASE_URL).")
     temperature: float | None = Field(
-        default=None, ge=0.0, le=2.0, description="Sampling temperature; None: server default."
+        default=None, ge=0.0, le=2.0, description="Sampling temperature; None: the model card's."
     )
     max_tokens: int | None = Field(
-        default=None, ge=1, description="Most tokens to generate, thinking included."
+        default=None,
+        ge=1,
+        description="Most tokens to generate, thinking included; None: the catalogue's default "
+        "for the model, within the served context minus the prompt (docs/models.md).",
     )
-    top_p: float | None = Field(default=None, ge=0.0, le=1.0, description="Nucleus sampling.")
+    top_p: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Nucleus sampling; None: the model card's."
+    )
     context_window: int | None = Field(
-        default=None, ge=1, description="Usable context window; None: known value per model."
+        default=None, ge=1, description="Usable context window; None: the catalogue's."
     )
     timeout: float | None = Field(
         default=None, gt=0, description="Read/write timeout in seconds (connect stays 5 s)."
@@ -216,11 +223,14 @@ class ModelsLabLLM(FunctionCallingLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
+        """Window, output room and tool support from the transport's catalogue."""
+        info = model_info(self.model)
         return LLMMetadata(
             context_window=self.context_window or model_context_window(self.model),
-            num_output=self.max_tokens or _DEFAULT_NUM_OUTPUT,
+            num_output=self.max_tokens or _num_output(info),
             is_chat_model=True,
-            is_function_calling_model=self.is_function_calling_model,
+            is_function_calling_model=self.is_function_calling_model
+            and (info is None or info.tools),
             model_name=self.model,
             system_role=MessageRole.SYSTEM,
         )
@@ -284,10 +294,11 @@ class ModelsLabLLM(FunctionCallingLLM):
     def _payload(
         self, messages: Sequence[ChatMessage], *, stream: bool, **kwargs: Any
     ) -> dict[str, Any]:
+        """The checked request body; without `max_tokens` the transport sends the catalogue's
+        default for the model."""
         params: dict[str, Any] = {
-            "temperature": self.temperature,
-            "max_tokens": self.max_tokens,
-            "top_p": self.top_p,
+            **sampling_defaults(self.model),
+            **_set(temperature=self.temperature, max_tokens=self.max_tokens, top_p=self.top_p),
             **self.additional_kwargs,
         }
         params.update({k: v for k, v in kwargs.items() if k not in _FRAMEWORK_KWARGS})
@@ -515,3 +526,17 @@ class ModelsLabLLM(FunctionCallingLLM):
     def to_payload(self) -> dict[str, Any]:
         """What instrumentation and callbacks may see of this LLM: never the key or headers."""
         return {"class_name": self.class_name(), **self.metadata.model_dump()}
+
+
+def _set(**params: Any) -> dict[str, Any]:
+    """The parameters the caller set (None means unset, so catalogue defaults stay)."""
+    return {name: value for name, value in params.items() if value is not None}
+
+
+def _num_output(info: ModelInfo | None) -> int:
+    # The room LlamaIndex's prompt packing keeps for the answer when max_tokens is unset: half
+    # the context, at most the output limit; the request itself is sent with the catalogue's
+    # default_max_tokens, which takes whatever the actual prompt leaves.
+    if info is None:
+        return UNKNOWN_MODEL_MAX_TOKENS
+    return min(info.max_output_tokens, info.context_limit // 2)

@@ -28,6 +28,7 @@ from modelslab_transport import (
     InvalidInputError,
     ToolCall,
     Usage,
+    model_info,
     normalize_tool_call_id,
 )
 
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CONTEXT_WINDOW",
-    "MAGISTRAL_CONTEXT_WINDOW",
     "chat_to_completion_response",
     "completion_to_chat_response",
     "force_single_tool_call",
@@ -51,8 +51,7 @@ __all__ = [
     "usage_to_dict",
 ]
 
-# Magistral Small 2506 has a 128k window, but its card recommends at most 40k for quality.
-MAGISTRAL_CONTEXT_WINDOW = 40_960
+#: The context assumed for a model the transport's catalogue does not know.
 DEFAULT_CONTEXT_WINDOW = 32_768
 
 _ROLES = {
@@ -70,10 +69,10 @@ _TOOL_CHOICE_WORDS = frozenset({"auto", "none", "required"})
 
 
 def model_context_window(model: str) -> int:
-    """The usable context window of a ModelsLab model id (a safe guess for unknown ids)."""
-    if "magistral" in model.lower():
-        return MAGISTRAL_CONTEXT_WINDOW
-    return DEFAULT_CONTEXT_WINDOW
+    """The context a request to `model` must fit in, from the transport's catalogue (Magistral:
+    the 40,960 its card recommends serving); `DEFAULT_CONTEXT_WINDOW` for an unknown id."""
+    info = model_info(model)
+    return info.context_limit if info is not None else DEFAULT_CONTEXT_WINDOW
 
 
 # -- LlamaIndex -> wire ------------------------------------------------------------------------

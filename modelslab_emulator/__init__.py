@@ -13,18 +13,25 @@ The scripted model (deterministic)
 * Tokens are words: ``\\S+\\s*`` pieces. ``prompt_tokens`` = tokens of every message's text (plus
   the Anthropic ``system``); ``completion_tokens`` = reasoning + answer tokens (or the tokens of
   the tool-call argument JSON), times ``n``; ``completion_tokens_details.reasoning_tokens`` when
-  the model reasoned. Prompts over the context window (40,960 for Magistral, 131,072 otherwise)
-  get a 400 mentioning "maximum context length".
+  the model reasoned. Magistral is served with a 40,960-token context (its card's advice): when
+  prompt plus ``max_tokens`` exceed it, vLLM's 400 ``{"object":"error","message":"This model's
+  maximum context length is 40960 tokens. However, you requested N tokens (P in the messages,
+  M in the completion). ...","type":"BadRequestError","param":null,"code":400}``. Other models
+  refuse a prompt over their 131,072 window (400 mentioning "maximum context length").
+  ``Emulator(served_context=N)`` / ``--served-context N`` serve N tokens for every model.
 * Answer: ``You said: <last user text>`` (text parts joined by a space; images ignored).
-* Magistral thinks first:
-  ``<think>\\nThe user wrote N words. I will answer plainly.\\n</think>\\nYou said: ...`` with N the
-  token count of the last user text. DeepSeek-R1-Distill thinks the same, but its chat template
-  opened ``<think>``, so its output carries only ``…\\n</think>\\n\\nYou said: ...``. Scenario
-  ``reasoning-field`` puts the reasoning in ``reasoning_content``, ``reasoning-openrouter`` in
-  ``reasoning``. Other models do not think (except under the reasoning-shape scenarios below).
+* Magistral ids (containing "magistral") think first, at length:
+  ``<think>\\nThe user wrote N words. I will answer plainly. Let me check that once more. ...
+  \\n</think>\\nYou said: ...`` with N the token count of the last user text and the last
+  sentence 200 times (1,209 reasoning tokens in all; streamed 300 tokens a chunk).
+  DeepSeek-R1-Distill thinks briefly, but its chat template opened ``<think>``, so its output
+  carries only ``…\\n</think>\\n\\nYou said: ...``. Scenario ``reasoning-field`` puts the
+  reasoning in ``reasoning_content``, ``reasoning-openrouter`` in ``reasoning``. Other models do
+  not think (except under the reasoning-shape scenarios below).
   ``/v1/messages`` returns the reasoning as a ``thinking`` block.
 * ``max_tokens`` caps reasoning + answer tokens (finish ``length``; a cut think block stays
-  unclosed); ``stop`` cuts the answer before the earliest stop string; ``n`` repeats the choice.
+  unclosed); without it the cap is 1000, the v7 API's default, which cuts Magistral's thought;
+  ``stop`` cuts the answer before the earliest stop string; ``n`` repeats the choice.
 * Tools (unless ``tool_choice`` is ``none``): a forced function is always called; ``required``
   calls the tools named in the last user message that have no result yet (else all named, else
   the first tool); ``auto`` calls the named tools without a ``role: tool`` result since the last
@@ -78,7 +85,9 @@ Shaping: ``content-blocks``, ``reasoning-field``,
 written cut inside every multi-byte character), ``crlf``, ``cr``, ``no-space``,
 ``multiline-data``, ``slow-first-byte;delay=S`` (default 1), ``trickle;delay=S`` (default
 0.05, between events), ``queue-limit;max=N;retry_after=S`` (429 while more than N requests
-of this key are in flight). Stream endings: ``error-mid-stream;after=K`` (K=3 content chunks,
+of this key are in flight), ``served-context;tokens=N`` (this request is served N tokens of
+context: prompt + ``max_tokens`` over it gets vLLM's 400). Stream endings:
+``error-mid-stream;after=K`` (K=3 content chunks,
 then the error event, then ``[DONE]``), ``drop-mid-stream;after=K`` (K chunks then the socket is
 shut without the terminating HTTP chunk; non-streaming: half of a Content-Length body),
 ``truncated;after=K`` (K chunks then a clean end, no finish, no ``[DONE]``), ``no-done``.

@@ -25,9 +25,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         metavar="KEY",
         help="accept only this key (repeatable); default: any non-empty key",
     )
+    parser.add_argument(
+        "--served-context",
+        type=int,
+        default=None,
+        metavar="TOKENS",
+        help="every model serves this context: prompt + max_tokens over it gets vLLM's 400 "
+        "(default: each model's own; Magistral 40960)",
+    )
     args = parser.parse_args(argv)
     try:
-        emulator = Emulator(args.host, args.port, args.api_keys).start()
+        emulator = Emulator(
+            args.host, args.port, args.api_keys, served_context=args.served_context
+        ).start()
     except (ValueError, OSError) as error:
         parser.exit(2, f"modelslab-emulator: {error}\n")
     stop = threading.Event()

@@ -8,7 +8,7 @@ from typing import Any
 
 from ._model import Completion, ModelRequest
 from ._sse import StreamEvent, StreamPlan
-from ._text import content_text, prompt_tokens, tokens
+from ._text import content_text, prompt_tokens, stream_pieces, tokens
 from ._tools import ToolSpec
 from ._validate import (
     bad,
@@ -174,7 +174,9 @@ def message_stream(request: MessagesRequest, c: Completion, rid: str) -> StreamP
         kind = block["type"]
         if kind == "thinking":
             opening: dict[str, Any] = {"type": "thinking", "thinking": ""}
-            deltas = [{"type": "thinking_delta", "thinking": p} for p in tokens(block["thinking"])]
+            deltas = [
+                {"type": "thinking_delta", "thinking": p} for p in stream_pieces(block["thinking"])
+            ]
             deltas.append({"type": "signature_delta", "signature": _SIGNATURE})
         elif kind == "text":
             opening = {"type": "text", "text": ""}

@@ -15,16 +15,27 @@ class ModelInfo:
     #: ``inline`` (``<think>…</think>`` in the content), ``template_opened`` (the chat template
     #: opened ``<think>``, so the output carries only ``</think>``) or ``none``.
     reasoning: str = "none"
+    #: The context the host serves: prompt plus ``max_tokens`` must fit in it, else vLLM's 400.
+    #: None: only the prompt is checked, against the window.
+    served_context: int | None = None
 
     @property
     def thinks(self) -> bool:
         """Whether the model reasons before answering."""
         return self.reasoning != "none"
 
+    @property
+    def deliberates(self) -> bool:
+        """Magistral thinks at length: past the API's 1000-token default on its own."""
+        return "magistral" in self.id.lower()
+
 
 CREATED = 1750000000
 MODELS: tuple[ModelInfo, ...] = (
-    ModelInfo("mistralai-Magistral-Small-2506", "mistralai", 40_960, "inline"),
+    # Mistral's card: a 128k window, served at the 40,960 it recommends (as vLLM hosts do).
+    ModelInfo(
+        "mistralai-Magistral-Small-2506", "mistralai", 131_072, "inline", served_context=40_960
+    ),
     ModelInfo("meta-llama-llama-3.1-8b-instruct", "meta-llama", 131_072),
     ModelInfo("Qwen-Qwen3-Next-80B-A3B-Instruct", "Qwen", 131_072),
     ModelInfo("deepseek-deepseek-r1-distill-llama-70b", "deepseek", 131_072, "template_opened"),

@@ -8,7 +8,7 @@ from ._errors import error_body
 from ._model import Completion
 from ._scenarios import Scenarios
 from ._sse import StreamEvent, StreamPlan
-from ._text import tokens
+from ._text import stream_pieces, tokens
 from ._tools import ToolCall
 from ._validate import ChatRequest
 
@@ -129,9 +129,11 @@ class ChatReply:
         elif self.field is None:
             text = self._inline()
             split = self.scenarios.has("think-split") and c.reasoning is not None
-            pieces = [("content", p) for p in (_think_split(text) if split else tokens(text))]
+            pieces = [
+                ("content", p) for p in (_think_split(text) if split else stream_pieces(text))
+            ]
         else:
-            pieces = [(self.field, p) for p in tokens(c.reasoning or "")]
+            pieces = [(self.field, p) for p in stream_pieces(c.reasoning or "")]
             pieces += [("content", p) for p in tokens(c.answer or "")]
         deltas = [_delta(key, self._content(p) if key == "content" else p) for key, p in pieces]
         deltas = deltas or [{"content": self._content("")}]
@@ -213,7 +215,7 @@ def _call(
 def _think_split(text: str) -> list[str]:
     """Token pieces, but with the think tags cut at awkward places (``<`` ``th`` ``in`` ``k>…``)."""
     bounds, pos = set(), 0
-    for piece in tokens(text):
+    for piece in stream_pieces(text):
         bounds.add(pos)
         pos += len(piece)
     for tag in ("<think>", "</think>"):

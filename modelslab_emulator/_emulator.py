@@ -35,14 +35,24 @@ class Emulator:
     """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, api_keys: Iterable[str] | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_keys: Iterable[str] | None = None,
+        *,
+        served_context: int | None = None,
     ) -> None:
+        """``served_context``: every model serves this many tokens (prompt + ``max_tokens``
+        must fit, else vLLM's 400); None keeps each model's own (Magistral: 40,960)."""
         if isinstance(api_keys, str):
             api_keys = [api_keys]
+        if served_context is not None and served_context < 1:
+            raise ValueError("served_context must be a positive number of tokens")
         self._family = _check_loopback(host)
         self.host = host
         self._port = port
-        self._state = ServerState(None if api_keys is None else frozenset(api_keys))
+        keys = None if api_keys is None else frozenset(api_keys)
+        self._state = ServerState(keys, served_context)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 

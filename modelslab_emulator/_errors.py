@@ -24,12 +24,32 @@ class ApiError(Exception):
         *,
         retry_after: float | None = None,
         headers: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.retry_after = retry_after
         self.headers = headers or {}
+        #: A body sent as is, whatever the scenario's error shape (an upstream's own format).
+        self.body = body
+
+
+def vllm_context_error(context: int, prompt: int, completion: int) -> ApiError:
+    """vLLM's refusal of a request whose prompt plus ``max_tokens`` exceeds the served context."""
+    message = (
+        f"This model's maximum context length is {context} tokens. However, you requested "
+        f"{prompt + completion} tokens ({prompt} in the messages, {completion} in the "
+        "completion). Please reduce the length of the messages or completion."
+    )
+    body = {
+        "object": "error",
+        "message": message,
+        "type": "BadRequestError",
+        "param": None,
+        "code": 400,
+    }
+    return ApiError(400, message, body=body)
 
 
 def error_body(

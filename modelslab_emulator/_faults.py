@@ -40,7 +40,9 @@ def json_reply(status: int, obj: Any, headers: dict[str, str] | None = None) -> 
 
 
 def error_reply(error: ApiError, shape: str) -> Reply:
-    """An error reply in ``shape``."""
+    """An error reply in ``shape`` (or in the error's own body, when it brings one)."""
+    if error.body is not None:
+        return json_reply(error.status, error.body, error.headers)
     body = error_body(
         error.message, status=error.status, shape=shape, retry_after=error.retry_after
     )

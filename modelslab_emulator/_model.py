@@ -8,7 +8,14 @@ from typing import Any
 
 from ._catalog import ModelInfo
 from ._schema import ValueSource, quoted_strings, schema_in_text, synthesize
-from ._text import content_text, count_tokens, first_tokens, last_user_text, prompt_tokens
+from ._text import (
+    DELIBERATION,
+    content_text,
+    count_tokens,
+    first_tokens,
+    last_user_text,
+    prompt_tokens,
+)
 from ._tools import ToolCall, ToolSpec, choose_tools, make_calls, tool_results
 
 UNICODE_TAIL = " h\u00e9llo \u4f60\u597d \U0001f642 \u2028 \u0085 ok"
@@ -31,6 +38,8 @@ class ModelRequest:
     unicode: bool = False
     #: Reason first even if the model does not (the reasoning-shape scenarios ask for it).
     think: bool = False
+    #: Whether a model that deliberates does (off for scenarios that reshape the reasoning).
+    deliberate: bool = True
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,8 @@ def complete(request: ModelRequest) -> Completion:
         reasoning = f"The user wrote {count_tokens(user_text)} words. I will answer plainly."
     if not (request.model.thinks or request.think):
         reasoning = None
+    elif reasoning is not None and request.deliberate and request.model.deliberates:
+        reasoning = f"{reasoning} {DELIBERATION}"
     return _finish(request, prompt, reasoning, answer)
 
 

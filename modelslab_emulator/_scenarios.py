@@ -58,6 +58,7 @@ SHAPING = frozenset(
         "content-filter",
         "refuse-json-schema",
         "refuse-json-mode",
+        "served-context",
     }
 )
 KNOWN = TERMINAL | SHAPING

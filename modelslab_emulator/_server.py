@@ -44,8 +44,9 @@ _FAULTY_STREAM = ("drop-mid-stream", "no-done", "truncated", "error-mid-stream")
 class ServerState:
     """Everything the request handlers share."""
 
-    def __init__(self, api_keys: frozenset[str] | None) -> None:
+    def __init__(self, api_keys: frozenset[str] | None, served_context: int | None = None) -> None:
         self.api_keys = api_keys
+        self.served_context = served_context
         self.log = RequestLog()
         self.counters = Counters()
         self.in_flight = InFlight()
@@ -207,7 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
         created = int(time.time())
         unicode = scenarios.has("unicode")
         if endpoint == "/chat/completions":
-            chat = parse_chat(self._body, unicode=unicode)
+            chat = parse_chat(self._body, unicode=unicode, served=self._served(scenarios))
             refusal = format_refusal(scenarios, self._body, stream=chat.stream)
             if refusal is not None:
                 return refusal
@@ -215,7 +216,7 @@ class _Handler(BaseHTTPRequestHandler):
             rid = f"{prefix}{created}{self._ticket:06d}"
             model = chat.model
             if any(scenarios.has(name) for name in REASONING_SHAPES):
-                model = replace(model, think=True)
+                model = replace(model, think=True, deliberate=False)
             reply = ChatReply(chat, complete(model), scenarios, rid, created)
             return reply.stream() if chat.stream else json_reply(200, reply.body())
         if endpoint == "/v1/messages":
@@ -226,6 +227,15 @@ class _Handler(BaseHTTPRequestHandler):
                 return message_stream(request, completion, rid)
             return json_reply(200, message_body(request, completion, rid))
         return json_reply(200, count_tokens_body(self._body))
+
+    def _served(self, scenarios: Scenarios) -> int | None:
+        """The served context for this request: the scenario's, else the emulator's option."""
+        if scenarios.has("served-context"):
+            tokens = int(scenarios.number("served-context", "tokens", 40_960))
+            if tokens < 1:
+                raise ApiError(400, "Emulator scenario served-context: tokens must be >= 1")
+            return tokens
+        return self.server.state.served_context
 
     def _record(self, status: int, scenarios: Scenarios) -> None:
         entry = RecordedRequest(

@@ -14,6 +14,37 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+#: What Magistral goes on thinking after its one-line plan: 1,200 tokens, so that an answer
+#: left to the API's 1000-token default is cut while still thinking (as the real one is).
+DELIBERATION = " ".join(["Let me check that once more."] * 200)
+#: Tokens per stream chunk inside the deliberation: a long thought costs few chunks.
+BULK_PIECE = 300
+
+
+def stream_pieces(text: str) -> list[str]:
+    """``tokens(text)``, except that the deliberation's tokens go out ``BULK_PIECE`` at a time."""
+    start = text.find(DELIBERATION[:40])
+    if start < 0:
+        return tokens(text)
+    end = start + len(DELIBERATION)
+    pieces: list[str] = []
+    bulk: list[str] = []
+    for match in _TOKEN.finditer(text):
+        if start <= match.start() < end:
+            bulk.append(match.group())
+            if len(bulk) == BULK_PIECE:
+                pieces.append("".join(bulk))
+                bulk = []
+            continue
+        if bulk:
+            pieces.append("".join(bulk))
+            bulk = []
+        pieces.append(match.group())
+    if bulk:
+        pieces.append("".join(bulk))
+    return pieces
+
+
 def count_tokens(text: str) -> int:
     """Number of tokens in ``text``."""
     return len(_TOKEN.findall(text))

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._catalog import ModelInfo, find_model
-from ._errors import ApiError
+from ._errors import ApiError, vllm_context_error
 from ._model import ModelRequest
 from ._text import prompt_tokens
 from ._tools import ToolSpec
 
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+#: What the v7 API generates when a request sets no ``max_tokens`` (its OpenAPI file's default).
+DEFAULT_MAX_TOKENS = 1000
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,14 @@ def check_context(model: ModelInfo, tokens: int) -> None:
         )
 
 
-def parse_chat(body: Any, *, unicode: bool = False) -> ChatRequest:
-    """Validate a ``/chat/completions`` body."""
+def check_served(served: int, prompt: int, max_tokens: int) -> None:
+    """vLLM's 400 when prompt plus ``max_tokens`` exceed the served context."""
+    if prompt + max_tokens > served:
+        raise vllm_context_error(served, prompt, max_tokens)
+
+
+def parse_chat(body: Any, *, unicode: bool = False, served: int | None = None) -> ChatRequest:
+    """Validate a ``/chat/completions`` body; ``served`` overrides the model's served context."""
     body = require_object(body)
     model, model_id = lookup_model(body, "model_id", "model")
     messages = body.get("messages")
@@ -106,6 +114,7 @@ def parse_chat(body: Any, *, unicode: bool = False) -> ChatRequest:
     n = int_at_least(body, "n", 1, 10) or 1
     max_tokens = int_at_least(body, "max_tokens", 1)
     max_tokens = int_at_least(body, "max_completion_tokens", 1) or max_tokens
+    max_tokens = max_tokens or DEFAULT_MAX_TOKENS
     tools = _tools(body.get("tools"))
     choice, forced = _tool_choice(body.get("tool_choice"), tools)
     response_format = body.get("response_format")
@@ -114,7 +123,11 @@ def parse_chat(body: Any, *, unicode: bool = False) -> ChatRequest:
         or response_format.get("type") not in ("text", "json_object", "json_schema")
     ):
         raise bad("Invalid response_format: type must be text, json_object or json_schema.")
-    check_context(model, prompt_tokens(messages))
+    served = served or model.served_context
+    if served:
+        check_served(served, prompt_tokens(messages), max_tokens)
+    else:
+        check_context(model, prompt_tokens(messages))
     options = body.get("stream_options")
     request = ModelRequest(
         model=model,

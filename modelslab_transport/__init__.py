@@ -13,6 +13,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._budget import (
+    MAX_TOKENS_FLOOR,
+    PROMPT_MARGIN,
+    default_max_tokens,
+    estimate_prompt_tokens,
+    fill_max_tokens,
+    resized_payload,
+    smaller_max_tokens,
+)
+from ._catalog import (
+    MODELS,
+    UNKNOWN_MODEL_MAX_TOKENS,
+    ModelInfo,
+    ReasoningStyle,
+    model_info,
+    sampling_defaults,
+)
 from ._client import ModelsLabClient
 from ._errors import (
     APIConnectionError,
@@ -90,6 +107,10 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
     "FALLBACK_ORDER",
+    "MAX_TOKENS_FLOOR",
+    "MODELS",
+    "PROMPT_MARGIN",
+    "UNKNOWN_MODEL_MAX_TOKENS",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
@@ -105,12 +126,14 @@ __all__ = [
     "InsufficientCreditsError",
     "InvalidInputError",
     "MissingAPIKeyError",
+    "ModelInfo",
     "ModelsLabClient",
     "ModelsLabError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "ReasoningDelta",
+    "ReasoningStyle",
     "SSEDecoder",
     "Secret",
     "ServerError",
@@ -131,11 +154,18 @@ __all__ = [
     "__version__",
     "accumulate",
     "build_chat_payload",
+    "default_max_tokens",
+    "estimate_prompt_tokens",
     "fallback_methods",
+    "fill_max_tokens",
     "is_format_refusal",
     "json_mode_instruction",
+    "model_info",
     "normalize_tool_call_id",
     "parse_completion",
+    "resized_payload",
     "resolve_settings",
+    "sampling_defaults",
+    "smaller_max_tokens",
     "validate_params",
 ]

@@ -20,6 +20,7 @@ __all__ = [
     "ModelInfo",
     "ReasoningStyle",
     "model_info",
+    "sampling_defaults",
 ]
 
 #: How a model's reasoning reaches the client:
@@ -55,6 +56,8 @@ class ModelInfo:
     # A factory: before Python 3.12 dataclasses refuse a mappingproxy default (unhashable).
     sampling: Mapping[str, float] = field(default_factory=lambda: _NO_SAMPLING)
     aliases: tuple[str, ...] = ()
+    #: False for models that refuse temperature/top_p (OpenAI's reasoning models).
+    takes_sampling: bool = True
 
     @property
     def reasons(self) -> bool:
@@ -84,11 +87,13 @@ MODELS: tuple[ModelInfo, ...] = (
         sampling=_sampling(temperature=0.7, top_p=0.95),
     ),
     # OpenAI's card: 131,072 context; reasoning comes in a separate field via the providers.
+    # Output: 32,768 on the gateways' listings (Vercel AI Gateway, OpenRouter via Bifrost,
+    # models.dev), not the whole window.
     ModelInfo(
         "openai-gpt-oss-20b",
         "OpenAI GPT-OSS 20B",
         context_window=131_072,
-        max_output_tokens=131_072,
+        max_output_tokens=32_768,
         reasoning="field",
         sampling=_sampling(temperature=1.0, top_p=1.0),
     ),
@@ -110,6 +115,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=128_000,
         reasoning="field",
         images=True,
+        takes_sampling=False,
     ),
     ModelInfo(
         "openai-gpt-5.4-pro",
@@ -118,6 +124,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=128_000,
         reasoning="field",
         images=True,
+        takes_sampling=False,
     ),
     # OpenAI o3 (provider listing): 200k context, 100k output.
     ModelInfo(
@@ -127,6 +134,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=100_000,
         reasoning="field",
         images=True,
+        takes_sampling=False,
     ),
     # NVIDIA Nemotron Nano v2 (cards): 128k context; reasoning in a field via the providers.
     ModelInfo(
@@ -190,12 +198,13 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=16_384,
         sampling=_sampling(temperature=0.6, top_p=0.9),
     ),
-    # Qwen3 Max (provider listing): 262,144 context, 32,768 output; no visible reasoning.
+    # Qwen3 Max (Vercel AI Gateway listing, Alibaba-served): 262,144 context, 65,536 output;
+    # no visible reasoning.
     ModelInfo(
         "qwen-qwen3-max",
         "Qwen3 Max",
         context_window=262_144,
-        max_output_tokens=32_768,
+        max_output_tokens=65_536,
     ),
     # Qwen3-30B-A3B (card): 40,960 positions (32,768 + room); thinks in <think> by default;
     # thinking-mode sampling temperature 0.6, top_p 0.95.
@@ -216,7 +225,8 @@ MODELS: tuple[ModelInfo, ...] = (
         images=True,
         sampling=_sampling(temperature=0.15),
     ),
-    # xAI Grok 3 Mini (provider listing): 131,072 context; reasoning in a field.
+    # xAI Grok 3 Mini (provider listing): 131,072 context; reasoning in a field. No listing
+    # states an output limit: 32,768 is a conservative figure.
     ModelInfo(
         "x-ai-grok-3-mini-beta",
         "xAI Grok 3 Mini Beta",
@@ -238,3 +248,15 @@ def model_info(model: str) -> ModelInfo | None:
     40960
     """
     return _BY_ID.get(model.lower())
+
+
+def sampling_defaults(model: str) -> dict[str, float]:
+    """The model card's recommended sampling, for the fields a caller left unset.
+
+    >>> sampling_defaults("mistralai-Magistral-Small-2506")
+    {'temperature': 0.7, 'top_p': 0.95}
+    >>> sampling_defaults("some-new-model")
+    {}
+    """
+    info = model_info(model)
+    return dict(info.sampling) if info is not None else {}

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 
 from ._base import POOL_LIMITS, ClientBase, StreamReader
-from ._errors import ModelsLabError
+from ._budget import fill_max_tokens, resized_payload
+from ._errors import APIStatusError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
 from ._exchange import (
     CHAT_PATH,
@@ -86,15 +87,35 @@ class ModelsLabClient(ClientBase):
     # -- public calls -------------------------------------------------------------------------
 
     def chat(self, payload: Mapping[str, Any]) -> ChatCompletion:
-        """Send a non-streaming chat completion and return it decoded."""
-        body = self._json("POST", CHAT_PATH, plain_payload(payload))
+        """Send a non-streaming chat completion and return it decoded.
+
+        Without `max_tokens` (or `max_completion_tokens`) the catalogue's default is sent, never
+        the server's 1000 (see `fill_max_tokens`); if the server refuses that default's size, the
+        request is sent once more with the limit it states.
+        """
+        body_payload = plain_payload(payload)
+        defaulted = fill_max_tokens(body_payload)
+        try:
+            body = self._json("POST", CHAT_PATH, body_payload)
+        except APIStatusError as exc:
+            if not defaulted:
+                raise
+            body = self._json("POST", CHAT_PATH, resized_payload(exc, body_payload))
         return parse_completion(body, secret=self._secret, model=requested_model(payload))
 
     def stream_chat(self, payload: Mapping[str, Any]) -> Generator[StreamEvent, None, None]:
-        """Stream a chat completion as neutral events; closing the iterator aborts it."""
-        content = encode_body(streaming_payload(payload), self.settings)
+        """Stream a chat completion as neutral events; closing the iterator aborts it.
+
+        `max_tokens` as for `chat`: a refused default is resent once, smaller, provided nothing
+        was delivered yet.
+        """
+        body_payload = streaming_payload(payload)
+        resize = fill_max_tokens(body_payload)
+        content = encode_body(body_payload, self.settings)
+        attempt = 0
         # One generator, no nested ones: every event costs a hop per generator layer.
-        for attempt in range(self.settings.max_retries + 1):
+        while True:
+            delivered = False
             try:
                 with self._slots.hold(self.settings.max_concurrent_requests):
                     response = self._open_stream(content, attempt)
@@ -107,7 +128,6 @@ class ModelsLabClient(ClientBase):
                             self.settings.stream_idle_timeout,
                             requested_model(payload),
                         )
-                        delivered = False
                         try:
                             for chunk in response.iter_bytes():
                                 for event in reader.feed(chunk):
@@ -121,6 +141,12 @@ class ModelsLabClient(ClientBase):
                 return
             except RetrySignal as retry:
                 time.sleep(retry.delay)
+                attempt += 1
+            except APIStatusError as exc:
+                if not resize or delivered:
+                    raise
+                resize = False  # once: a second refusal is the answer
+                content = encode_body(resized_payload(exc, body_payload), self.settings)
 
     def count_tokens(
         self, model: str, messages: Sequence[Mapping[str, Any]], system: str | None = None

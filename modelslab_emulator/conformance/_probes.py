@@ -177,7 +177,7 @@ def model_probes(model: str) -> list[Probe]:
             "a question that makes a reasoning model think, streamed",
             model,
             messages=_user("What is 17 + 25? Answer with the number."),
-            max_tokens=256,
+            max_tokens=1536,
             stream=True,
             stream_options={"include_usage": True},
         ),

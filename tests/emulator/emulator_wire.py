@@ -15,6 +15,19 @@ from modelslab_emulator import Emulator
 KEY = "sk-emulator-test-key-123"
 MAGISTRAL = "mistralai-Magistral-Small-2506"
 LLAMA = "meta-llama-llama-3.1-8b-instruct"
+#: What Magistral thinks after its one-line plan (documented): 1,200 tokens.
+DELIBERATION = " ".join(["Let me check that once more."] * 200)
+#: Room for Magistral's whole thought and a short answer (the API's default is 1000).
+ROOMY = 2000
+
+
+def thought(n: int) -> str:
+    """Magistral's reasoning for a last user message of `n` words."""
+    return f"The user wrote {n} words. I will answer plainly. {DELIBERATION}"
+
+
+#: Tokens of `thought(n)`: the 9-word plan and the deliberation.
+THOUGHT_TOKENS = 9 + 1200
 
 
 @dataclass

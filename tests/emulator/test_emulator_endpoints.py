@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 import pytest
-from emulator_wire import KEY, LLAMA, MAGISTRAL, call, chat, user
+from emulator_wire import KEY, LLAMA, MAGISTRAL, ROOMY, call, chat, thought, user
 
 from modelslab_emulator import Emulator
 
@@ -147,7 +147,7 @@ def test_anthropic_thinking_and_tools(emu: Emulator) -> None:
             },
         }
     ]
-    first: dict[str, Any] = {"model": MAGISTRAL, "max_tokens": 100, "tools": tools}
+    first: dict[str, Any] = {"model": MAGISTRAL, "max_tokens": ROOMY, "tools": tools}
     first["messages"] = user("Use get_weather for 'Oslo'")
     msg = call(emu, "/v1/messages", first).json()
     assert msg["stop_reason"] == "tool_use"
@@ -173,7 +173,7 @@ def test_anthropic_thinking_and_tools(emu: Emulator) -> None:
 def test_anthropic_stream_events(emu: Emulator) -> None:
     from emulator_wire import sse_data
 
-    body = {"model": MAGISTRAL, "max_tokens": 100, "stream": True, "messages": user("Hi")}
+    body = {"model": MAGISTRAL, "max_tokens": ROOMY, "stream": True, "messages": user("Hi")}
     resp = call(emu, "/v1/messages", body)
     assert resp.headers["content-type"].startswith("text/event-stream")
     import json
@@ -183,8 +183,13 @@ def test_anthropic_stream_events(emu: Emulator) -> None:
     assert types[0] == "message_start"
     assert types[-2:] == ["message_delta", "message_stop"]
     deltas = [e["delta"]["type"] for e in events if e["type"] == "content_block_delta"]
-    assert "thinking_delta" in deltas
     assert "text_delta" in deltas
+    # The 1,209-token thought streams in a few large pieces, not one event per token.
+    thinking = [
+        e["delta"]["thinking"] for e in events if e.get("delta", {}).get("type") == "thinking_delta"
+    ]
+    assert "".join(thinking) == thought(1)
+    assert len(thinking) < 20
     text = "".join(
         e["delta"]["text"] for e in events if e.get("delta", {}).get("type") == "text_delta"
     )

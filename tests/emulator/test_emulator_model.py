@@ -7,11 +7,11 @@ import re
 from typing import Any
 
 import pytest
-from emulator_wire import LLAMA, MAGISTRAL, chat, user
+from emulator_wire import LLAMA, MAGISTRAL, ROOMY, THOUGHT_TOKENS, chat, thought, user
 
 from modelslab_emulator import Emulator
 
-THINK = "<think>\nThe user wrote {n} words. I will answer plainly.\n</think>\n"
+THINK = "<think>\n{thought}\n</think>\n"
 WEATHER = {
     "type": "function",
     "function": {
@@ -69,11 +69,26 @@ def test_list_content_joined(emu: Emulator) -> None:
 
 
 def test_magistral_thinks_inline(emu: Emulator) -> None:
-    data = chat(emu, model_id=MAGISTRAL, messages=user("Hi there")).json()
-    assert message(data)["content"] == THINK.format(n=2) + "You said: Hi there"
+    data = chat(emu, model_id=MAGISTRAL, messages=user("Hi there"), max_tokens=ROOMY).json()
+    assert message(data)["content"] == THINK.format(thought=thought(2)) + "You said: Hi there"
     usage = data["usage"]
-    assert usage["completion_tokens"] == 9 + 4
-    assert usage["completion_tokens_details"] == {"reasoning_tokens": 9}
+    assert usage["completion_tokens"] == THOUGHT_TOKENS + 4
+    assert usage["completion_tokens_details"] == {"reasoning_tokens": THOUGHT_TOKENS}
+
+
+def test_no_max_tokens_means_1000_and_magistral_is_cut_thinking(emu: Emulator) -> None:
+    data = chat(emu, model_id=MAGISTRAL, messages=user("Hi there")).json()
+    content = message(data)["content"]
+    assert content.startswith("<think>\nThe user wrote 2 words.")
+    assert "</think>" not in content and "You said" not in content
+    assert data["choices"][0]["finish_reason"] == "length"
+    assert data["usage"]["completion_tokens"] == 1000
+    assert data["usage"]["completion_tokens_details"] == {"reasoning_tokens": 1000}
+    # Other models answer in full within the same cap; a long answer is cut at 1000 too.
+    assert message(chat(emu, messages=user("short")).json())["content"] == "You said: short"
+    long = chat(emu, messages=user("word " * 1200)).json()
+    assert long["choices"][0]["finish_reason"] == "length"
+    assert long["usage"]["completion_tokens"] == 1000
 
 
 @pytest.mark.parametrize(
@@ -81,10 +96,10 @@ def test_magistral_thinks_inline(emu: Emulator) -> None:
     [("reasoning-field", "reasoning_content"), ("reasoning-openrouter", "reasoning")],
 )
 def test_reasoning_in_field(emu: Emulator, scenario: str, field: str) -> None:
-    data = chat(emu, scenario, model_id=MAGISTRAL, messages=user("Hi")).json()
+    data = chat(emu, scenario, model_id=MAGISTRAL, messages=user("Hi"), max_tokens=ROOMY).json()
     msg = message(data)
     assert msg["content"] == "You said: Hi"
-    assert msg[field] == "The user wrote 1 words. I will answer plainly."
+    assert msg[field] == thought(1)
 
 
 def test_max_tokens_truncates_answer(emu: Emulator) -> None:
@@ -102,8 +117,9 @@ def test_max_tokens_cuts_inside_think(emu: Emulator) -> None:
 
 
 def test_max_tokens_magistral_answer_cut(emu: Emulator) -> None:
-    data = chat(emu, model_id=MAGISTRAL, messages=user("a b c"), max_tokens=11).json()
-    assert message(data)["content"] == THINK.format(n=3) + "You said:"
+    limit = THOUGHT_TOKENS + 2
+    data = chat(emu, model_id=MAGISTRAL, messages=user("a b c"), max_tokens=limit).json()
+    assert message(data)["content"] == THINK.format(thought=thought(3)) + "You said:"
     assert data["choices"][0]["finish_reason"] == "length"
 
 
@@ -185,9 +201,10 @@ def test_tool_results_answer(emu: Emulator) -> None:
     assert data["choices"][0]["finish_reason"] == "stop"
     partial = chat(emu, messages=[*prompt, first, results[0]], tools=[WEATHER, TIME]).json()
     assert [c["function"]["name"] for c in message(partial)["tool_calls"]] == ["get_time"]
-    thought = chat(emu, model_id=MAGISTRAL, messages=convo, tools=[WEATHER, TIME]).json()
-    assert message(thought)["content"].startswith("<think>\nI have 2 tool results.")
-    assert message(thought)["content"].endswith(expected)
+    body = {"messages": convo, "tools": [WEATHER, TIME], "max_tokens": ROOMY}
+    thinking = chat(emu, model_id=MAGISTRAL, **body).json()
+    assert message(thinking)["content"].startswith("<think>\nI have 2 tool results.")
+    assert message(thinking)["content"].endswith(expected)
 
 
 def test_json_object_keys(emu: Emulator) -> None:

@@ -6,6 +6,7 @@ import http.client
 import json
 import time
 import uuid
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,6 +14,7 @@ from emulator_wire import (
     KEY,
     LLAMA,
     MAGISTRAL,
+    ROOMY,
     call,
     chat,
     dechunk,
@@ -20,6 +22,7 @@ from emulator_wire import (
     sse_data,
     stream_chunks,
     streamed_text,
+    thought,
     user,
 )
 
@@ -55,23 +58,23 @@ def test_content_blocks(emu: Emulator) -> None:
 
 
 def test_reasoning_field_stream(emu: Emulator) -> None:
-    chunks, _ = stream_chunks(emu, "reasoning-field", model_id=MAGISTRAL, messages=user("hi"))
-    assert (
-        streamed_text(chunks, "reasoning_content")
-        == "The user wrote 1 words. I will answer plainly."
-    )
+    body: dict[str, Any] = {"model_id": MAGISTRAL, "messages": user("hi"), "max_tokens": ROOMY}
+    chunks, _ = stream_chunks(emu, "reasoning-field", **body)
+    assert streamed_text(chunks, "reasoning_content") == thought(1)
     assert streamed_text(chunks) == "You said: hi"
-    chunks, _ = stream_chunks(emu, "reasoning-openrouter", model_id=MAGISTRAL, messages=user("hi"))
+    chunks, _ = stream_chunks(emu, "reasoning-openrouter", **body)
     assert streamed_text(chunks, "reasoning").startswith("The user wrote")
 
 
 def test_think_split(emu: Emulator) -> None:
-    chunks, _ = stream_chunks(emu, "think-split", model_id=MAGISTRAL, messages=user("hi"))
+    chunks, _ = stream_chunks(
+        emu, "think-split", model_id=MAGISTRAL, messages=user("hi"), max_tokens=ROOMY
+    )
     pieces = [c["choices"][0]["delta"].get("content") for c in chunks[:-1]]
     assert "<think>" not in pieces
     assert pieces[:3] == ["<", "th", "in"]
     assert any(p and p.endswith("\n<") for p in pieces)
-    expected = "<think>\nThe user wrote 1 words. I will answer plainly.\n</think>\nYou said: hi"
+    expected = f"<think>\n{thought(1)}\n</think>\nYou said: hi"
     assert "".join(pieces) == expected
 
 
@@ -356,6 +359,7 @@ def test_combined_scenarios(emu: Emulator) -> None:
         "reasoning-field, content-blocks, crlf, no-space, usage-on-last-chunk",
         model_id=MAGISTRAL,
         messages=user("hi"),
+        max_tokens=ROOMY,
     )
     assert done
     assert streamed_text(chunks) == "You said: hi"

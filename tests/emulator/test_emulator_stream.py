@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import json
 
-from emulator_wire import LLAMA, MAGISTRAL, call, stream_chunks, streamed_text, user
+from emulator_wire import (
+    LLAMA,
+    MAGISTRAL,
+    ROOMY,
+    THOUGHT_TOKENS,
+    call,
+    stream_chunks,
+    streamed_text,
+    user,
+)
 
 from modelslab_emulator import Emulator
 
@@ -54,6 +63,7 @@ def test_streaming_alias_and_usage_chunk(emu: Emulator) -> None:
             "messages": user("hi"),
             "streaming": True,
             "stream_options": {"include_usage": True},
+            "max_tokens": ROOMY,
         },
     )
     from emulator_wire import sse_data
@@ -62,8 +72,10 @@ def test_streaming_alias_and_usage_chunk(emu: Emulator) -> None:
     assert data[-1] == "[DONE]"
     usage_chunk = json.loads(data[-2])
     assert usage_chunk["choices"] == []
-    assert usage_chunk["usage"]["completion_tokens"] == 12
-    assert usage_chunk["usage"]["completion_tokens_details"] == {"reasoning_tokens": 9}
+    assert usage_chunk["usage"]["completion_tokens"] == THOUGHT_TOKENS + 3
+    assert usage_chunk["usage"]["completion_tokens_details"] == {"reasoning_tokens": THOUGHT_TOKENS}
+    # The long thought costs a few large chunks, not one per token.
+    assert len(data) < 40
     finish = json.loads(data[-3])
     assert finish["choices"][0]["finish_reason"] == "stop"
 

@@ -107,9 +107,10 @@ def test_explicit_params_reach_the_body(base_url: str, emulator: Emulator) -> No
         "logprobs": False,
     }.items():
         assert body[name] == value, name
-    # Non-Magistral models get no Magistral defaults.
+    # Unset fields take the model's own card (Llama 3.1: 0.6 / 0.9), not Magistral's.
     make(base_url, model=LLAMA).invoke("hi")
-    assert "temperature" not in emulator.requests[-1].body
+    body = emulator.requests[-1].body
+    assert (body["temperature"], body["top_p"]) == (0.6, 0.9)
 
 
 def test_stream_token_by_token_equals_invoke(base_url: str) -> None:
@@ -450,7 +451,10 @@ def test_identity_and_profile(base_url: str) -> None:
     assert (params["ls_temperature"], params["ls_max_tokens"], params["ls_stop"]) == (0.2, 9, ["x"])
     assert llm.profile is not None and llm.profile["reasoning_output"] is True
     assert llm.profile["max_input_tokens"] == 40_960
-    assert make(base_url, model=LLAMA).profile is None
+    llama = make(base_url, model=LLAMA).profile
+    assert llama is not None and llama["reasoning_output"] is False
+    assert llama["max_input_tokens"] == 131_072
+    assert make(base_url, model="not-in-the-catalogue").profile is None
 
 
 # -- server behaviours the emulator does not script (an httpx MockTransport stands in) -------

@@ -25,7 +25,11 @@ from modelslab_transport import (
 
 USER = [ChatMessage(role=MessageRole.USER, content="Tell me about Paris")]
 ANSWER = "You said: Tell me about Paris"
-THOUGHT = "The user wrote 4 words. I will answer plainly."
+# The emulator's Magistral thinks 1,209 tokens: past the API's 1000-token default, so these
+# whole thoughts (and answers) also show that the catalogue's max_tokens default was sent.
+THOUGHT = "The user wrote 4 words. I will answer plainly. " + " ".join(
+    ["Let me check that once more."] * 200
+)
 USAGE_KEYS = {"prompt_tokens", "completion_tokens", "total_tokens"}
 
 
@@ -43,6 +47,16 @@ def test_metadata(make_llm: MakeLLM) -> None:
     assert meta.is_function_calling_model
     assert meta.model_name == "mistralai-Magistral-Small-2506"
     assert make_llm(max_tokens=512).metadata.num_output == 512
+    # Unset: half the served context is kept for the answer when LlamaIndex packs prompts.
+    assert meta.num_output == 20_480
+    llama = make_llm(model="meta-llama-llama-3.1-8b-instruct").metadata
+    assert (llama.context_window, llama.num_output) == (131_072, 16_384)
+    assert (
+        make_llm(model="deepseek-deepseek-r1-distill-llama-70b").metadata.is_function_calling_model
+        is False
+    )
+    unknown = make_llm(model="not-in-the-catalogue").metadata
+    assert (unknown.context_window, unknown.num_output) == (32_768, 4096)
     assert make_llm(context_window=1000).metadata.context_window == 1000
 
 

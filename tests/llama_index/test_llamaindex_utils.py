@@ -129,6 +129,7 @@ def test_wire_tools_and_tool_choice() -> None:
 def test_model_context_window() -> None:
     assert model_context_window("mistralai-Magistral-Small-2506") == 40_960
     assert model_context_window("something-else") == 32_768
+    assert model_context_window("meta-llama-llama-3.1-8b-instruct") == 131_072
 
 
 @pytest.mark.parametrize(
