@@ -1,0 +1,435 @@
+"""A per-key in-flight limit shared by every process and machine through one Redis.
+
+Same interface as the in-process `KeySlots` (`hold(limit)` / `hold_async(limit)` around each
+request), so a client can use either. A slot is a lease with a TTL, renewed while it is held:
+a holder that dies (SIGKILL) gives its slot back within `lease_seconds + poll_seconds`.
+Waiters block on Redis (BLPOP on their own wake-up list, pushed when a slot they fit in comes
+free) and are served in arrival order. Redis is imported on first use, never by
+`import modelslab_transport`.
+
+>>> slots = redis_slots("redis://localhost:6379/0", api_key)  # doctest: +SKIP
+>>> with slots.hold(5):  # at most 5 in flight for this key, across every process
+...     send_the_request()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+import time
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ._errors import InvalidInputError
+from ._lease_renewer import LeaseRenewer
+from ._limiter import KeySlots, slots_for_key
+from ._limiter_errors import LimiterTimeoutError, LimiterUnavailableError
+from ._redis_scripts import ACQUIRE, COUNT, RELEASE, RENEW, LimiterKeys
+
+if TYPE_CHECKING:
+    import asyncio
+
+__all__ = ["MAX_SLOT_RETURN_SECONDS", "RedisSlots", "redis_slots"]
+
+logger = logging.getLogger("modelslab_transport")
+
+# The longest a dead holder's slot may stay taken: lease_seconds + poll_seconds must fit in it.
+MAX_SLOT_RETURN_SECONDS = 30.0
+_SCHEMES = ("redis", "rediss", "unix")
+
+
+class _Conn:
+    """A Redis client (sync, or asyncio for one event loop) with the scripts bound to it."""
+
+    __slots__ = ("acquire", "client", "count", "release", "renew")
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.acquire = client.register_script(ACQUIRE)
+        self.release = client.register_script(RELEASE)
+        self.renew = client.register_script(RENEW)
+        self.count = client.register_script(COUNT)
+
+
+class RedisSlots:
+    """A counting gate for one key whose count lives in Redis; build it with `redis_slots`."""
+
+    def __init__(
+        self,
+        url: str,
+        key_hash: str,
+        *,
+        local: KeySlots | None = None,
+        lease_seconds: float = 15.0,
+        poll_seconds: float = 1.0,
+        redis_timeout: float = 2.0,
+        acquire_timeout: float | None = None,
+        fallback_to_local: bool = False,
+    ) -> None:
+        _check_settings(url, lease_seconds, poll_seconds, redis_timeout, acquire_timeout)
+        if fallback_to_local and local is None:
+            raise InvalidInputError("fallback_to_local needs the in-process slots to fall back to")
+        self._url = url
+        self._where = _display(url)
+        self._keys = LimiterKeys(key_hash)
+        self._local = local
+        self._lease_ms = round(lease_seconds * 1000)
+        self._poll = poll_seconds
+        self._redis_timeout = redis_timeout
+        self._acquire_timeout = acquire_timeout
+        self._fallback = fallback_to_local
+        # A waiter refreshes its ticket once per poll; a ticket outliving two polls is dead.
+        self._ticket_ms = round((2 * poll_seconds + redis_timeout + 1.0) * 1000)
+        self._idle_ms = 2 * (self._lease_ms + self._ticket_ms)
+        self._lock = threading.Lock()
+        self._sync_conn: _Conn | None = None
+        self._async_conns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Conn]
+        self._async_conns = weakref.WeakKeyDictionary()
+        self._renewer = LeaseRenewer(self._renew_sync, self._lease_lost, lease_seconds / 3)
+        self._degraded = False
+
+    def __repr__(self) -> str:
+        return f"RedisSlots({self._where!r}, key hash {self._keys.leases.split('{')[1][:8]}…)"
+
+    # -- the KeySlots interface ---------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        """Slots of this key held right now, by every process using this Redis."""
+        return self._counts()[0]
+
+    @property
+    def waiting(self) -> int:
+        """Callers of every process waiting for a slot of this key."""
+        return self._counts()[1]
+
+    @contextmanager
+    def hold(self, limit: int | None) -> Iterator[None]:
+        """Block this thread until a slot is free under `limit`, then hold it (None: no limit)."""
+        if limit is None:
+            yield
+            return
+        _check_limit(limit)
+        conn = self._sync()
+        local: KeySlots | None = None
+        try:
+            ticket = self._acquire(conn, limit)
+        except LimiterUnavailableError as exc:
+            local = self._fall_back(exc)
+        if local is not None:
+            with local.hold(limit):
+                yield
+            return
+        self._degraded = False
+        self._renewer.add(ticket)
+        try:
+            yield
+        finally:
+            self._renewer.remove(ticket)
+            try:
+                conn.release(keys=self._keys.state, args=self._release_args(ticket, limit))
+            except _redis_errors() as exc:
+                self._release_failed(exc)
+
+    @asynccontextmanager
+    async def hold_async(self, limit: int | None) -> AsyncIterator[None]:
+        """Wait (without blocking the loop) for a slot under `limit`, then hold it."""
+        if limit is None:
+            yield
+            return
+        _check_limit(limit)
+        import asyncio  # here, not at module level: `import modelslab_transport` stays light
+
+        conn = self._async()
+        local: KeySlots | None = None
+        try:
+            ticket = await self._acquire_async(conn, limit)
+        except LimiterUnavailableError as exc:
+            local = self._fall_back(exc)
+        if local is not None:
+            async with local.hold_async(limit):
+                yield
+            return
+        self._degraded = False
+        renewal = asyncio.create_task(self._renew_async(conn, ticket))
+        try:
+            yield
+        finally:
+            renewal.cancel()
+            try:
+                await conn.release(keys=self._keys.state, args=self._release_args(ticket, limit))
+            except _redis_errors() as exc:
+                self._release_failed(exc)
+
+    def close(self) -> None:
+        """Close the sync connection pool (the async ones close with their event loops)."""
+        with self._lock:
+            conn, self._sync_conn = self._sync_conn, None
+        if conn is not None:
+            conn.client.close()
+
+    # -- waiting for a slot -------------------------------------------------------------------
+
+    def _acquire(self, conn: _Conn, limit: int) -> str:
+        ticket, deadline = secrets.token_hex(16), self._deadline()
+        args = self._acquire_args(ticket, limit)
+        try:
+            while not conn.acquire(keys=self._keys.state, args=args):
+                conn.client.blpop([self._keys.wake(ticket)], timeout=self._wait(deadline))
+        except _redis_errors() as exc:
+            # Redis is gone: the ticket expires there on its own; no second wait to clean up.
+            raise self._unavailable(exc) from exc
+        except BaseException:
+            try:
+                conn.release(keys=self._keys.state, args=self._release_args(ticket, limit))
+            except _redis_errors():
+                pass  # the ticket (or a lease granted as we gave up) expires on its own
+            raise
+        return ticket
+
+    async def _acquire_async(self, conn: _Conn, limit: int) -> str:
+        ticket, deadline = secrets.token_hex(16), self._deadline()
+        args = self._acquire_args(ticket, limit)
+        try:
+            while not await conn.acquire(keys=self._keys.state, args=args):
+                await conn.client.blpop([self._keys.wake(ticket)], timeout=self._wait(deadline))
+        except _redis_errors() as exc:
+            raise self._unavailable(exc) from exc
+        except BaseException:  # a timeout, or the task was cancelled while waiting
+            try:
+                await conn.release(keys=self._keys.state, args=self._release_args(ticket, limit))
+            except _redis_errors():
+                pass
+            raise
+        return ticket
+
+    def _deadline(self) -> float | None:
+        timeout = self._acquire_timeout
+        return None if timeout is None else time.monotonic() + timeout
+
+    def _wait(self, deadline: float | None) -> float:
+        # BLPOP's timeout: one poll (a safety net that re-checks expired leases), or less.
+        if deadline is None:
+            return self._poll
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise LimiterTimeoutError(
+                f"no slot of this key came free within acquire_timeout={self._acquire_timeout}s "
+                f"(shared limiter at {self._where}); nothing was sent"
+            )
+        return min(self._poll, max(left, 0.01))
+
+    def _acquire_args(self, ticket: str, limit: int) -> list[str | int]:
+        prefix = self._keys.wake_prefix
+        return [ticket, limit, self._lease_ms, self._ticket_ms, prefix, self._idle_ms]
+
+    def _release_args(self, ticket: str, limit: int) -> list[str | int]:
+        return [ticket, limit, self._keys.wake_prefix, self._ticket_ms]
+
+    # -- keeping a lease ----------------------------------------------------------------------
+
+    def _renew_sync(self, ticket: str) -> bool:
+        conn = self._sync()
+        try:
+            return bool(conn.renew(keys=self._keys.state, args=self._renew_args(ticket)))
+        except _redis_errors() as exc:
+            self._renewal_failed(exc)
+            return True  # keep trying: the lease lasts lease_seconds, renewal runs thrice in it
+
+    async def _renew_async(self, conn: _Conn, ticket: str) -> None:
+        import asyncio
+
+        while True:
+            await asyncio.sleep(self._lease_ms / 3000)
+            try:
+                alive = await conn.renew(keys=self._keys.state, args=self._renew_args(ticket))
+            except _redis_errors() as exc:
+                self._renewal_failed(exc)
+                continue
+            if not alive:
+                self._lease_lost(ticket)
+                return
+
+    def _renew_args(self, ticket: str) -> list[str | int]:
+        return [ticket, self._lease_ms, self._idle_ms]
+
+    # -- failures -----------------------------------------------------------------------------
+
+    def _unavailable(self, exc: BaseException) -> LimiterUnavailableError:
+        return LimiterUnavailableError(
+            f"the shared limiter's Redis at {self._where} is unavailable "
+            f"({type(exc).__name__}: {exc}); nothing was sent"
+        )
+
+    def _fall_back(self, exc: LimiterUnavailableError) -> KeySlots:
+        if not self._fallback or self._local is None:
+            raise exc
+        if not self._degraded:  # once per outage, not once per request
+            self._degraded = True
+            logger.warning(
+                "%s; fallback_to_local is set, so the limit is now held per process only",
+                exc.message,
+            )
+        return self._local
+
+    def _renewal_failed(self, exc: BaseException) -> None:
+        logger.warning(
+            "could not renew a slot lease at %s (%s: %s); it expires in at most %.0fs",
+            self._where,
+            type(exc).__name__,
+            exc,
+            self._lease_ms / 1000,
+        )
+
+    def _lease_lost(self, ticket: str) -> None:
+        logger.warning(
+            "a slot lease at %s expired before its request ended (Redis unreachable or this "
+            "process stalled for longer than the lease); the key may exceed its limit meanwhile",
+            self._where,
+        )
+
+    def _release_failed(self, exc: BaseException) -> None:
+        # Not raised: the answer is already here, and the lease frees itself within its TTL.
+        logger.warning(
+            "could not release a slot at %s (%s: %s); it frees itself within %.0fs",
+            self._where,
+            type(exc).__name__,
+            exc,
+            self._lease_ms / 1000,
+        )
+
+    # -- connections --------------------------------------------------------------------------
+
+    def _counts(self) -> tuple[int, int]:
+        try:
+            leases, waiting = self._sync().count(keys=[self._keys.leases, self._keys.queue])
+        except _redis_errors() as exc:
+            raise self._unavailable(exc) from exc
+        return int(leases), int(waiting)
+
+    def _options(self) -> dict[str, Any]:
+        # Bounded failure: a command may take one poll (BLPOP) plus redis_timeout, and a dead
+        # server costs two quick connection attempts, not redis-py's default ten with backoff.
+        return {
+            "socket_timeout": self._poll + self._redis_timeout,
+            "socket_connect_timeout": self._redis_timeout,
+            "retry_on_timeout": False,
+        }
+
+    def _sync(self) -> _Conn:
+        with self._lock:
+            if self._sync_conn is None:
+                import redis
+                from redis.backoff import NoBackoff
+                from redis.retry import Retry
+
+                retry = Retry(NoBackoff(), 1)
+                client = redis.Redis.from_url(self._url, retry=retry, **self._options())
+                self._sync_conn = _Conn(client)
+            return self._sync_conn
+
+    def _async(self) -> _Conn:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            conn = self._async_conns.get(loop)
+            if conn is None:
+                import redis.asyncio
+                from redis.asyncio.retry import Retry
+                from redis.backoff import NoBackoff
+
+                retry = Retry(NoBackoff(), 1)
+                client = redis.asyncio.Redis.from_url(self._url, retry=retry, **self._options())
+                conn = self._async_conns[loop] = _Conn(client)
+            return conn
+
+
+def _redis_errors() -> tuple[type[BaseException], ...]:
+    from redis.exceptions import RedisError
+
+    return (RedisError, OSError)
+
+
+def _check_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidInputError(f"the in-flight limit must be an integer >= 1, not {limit!r}")
+
+
+def _check_settings(
+    url: str,
+    lease_seconds: float,
+    poll_seconds: float,
+    redis_timeout: float,
+    acquire_timeout: float | None,
+) -> None:
+    if not isinstance(url, str) or urlsplit(url).scheme not in _SCHEMES:
+        raise InvalidInputError(
+            "the limiter URL must be redis://host:port/db, rediss://host:port/db "
+            "or unix:///path/to/redis.sock"
+        )
+    if not lease_seconds >= 1.0 or not 0.0 < poll_seconds <= 5.0:
+        raise InvalidInputError("lease_seconds must be >= 1 and poll_seconds in (0, 5]")
+    if lease_seconds + poll_seconds > MAX_SLOT_RETURN_SECONDS:
+        raise InvalidInputError(
+            f"lease_seconds + poll_seconds must be at most {MAX_SLOT_RETURN_SECONDS:.0f}: "
+            "that is how long a crashed holder's slot may stay taken"
+        )
+    if not redis_timeout > 0 or (acquire_timeout is not None and not acquire_timeout > 0):
+        raise InvalidInputError("redis_timeout and acquire_timeout must be positive seconds")
+
+
+def _display(url: str) -> str:
+    # The URL without its password (or any query string), for messages and logs.
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return f"unix://{parts.path}"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{parts.hostname or 'localhost'}{port}{parts.path}"
+
+
+_registry: dict[tuple[object, ...], RedisSlots] = {}
+_registry_lock = threading.Lock()
+
+
+def redis_slots(
+    url: str,
+    api_key: str,
+    *,
+    lease_seconds: float = 15.0,
+    poll_seconds: float = 1.0,
+    redis_timeout: float = 2.0,
+    acquire_timeout: float | None = None,
+    fallback_to_local: bool = False,
+) -> RedisSlots:
+    """The process-wide shared gate for this key in the Redis at `url` (one per settings).
+
+    The key is known to Redis, and kept here, only as its sha256; `fallback_to_local=True`
+    uses this process's own `KeySlots` (with a WARNING, once per outage) while Redis is down.
+    """
+    digest = hashlib.sha256(api_key.encode()).hexdigest()
+    cache_key: tuple[object, ...] = (url, digest, lease_seconds, poll_seconds, redis_timeout)
+    cache_key += (acquire_timeout, fallback_to_local)
+    with _registry_lock:
+        slots = _registry.get(cache_key)
+        if slots is None:
+            slots = RedisSlots(
+                url,
+                digest,
+                local=slots_for_key(api_key),
+                lease_seconds=lease_seconds,
+                poll_seconds=poll_seconds,
+                redis_timeout=redis_timeout,
+                acquire_timeout=acquire_timeout,
+                fallback_to_local=fallback_to_local,
+            )
+            _registry[cache_key] = slots
+        return slots
