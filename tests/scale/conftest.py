@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -62,12 +63,20 @@ class RedisServer:
         """Stop the server now (a test may do this mid-run to see the limiter fail cleanly)."""
         self.client.close()
         if self._proc.poll() is None:
+            self.resume()
             self._proc.terminate()
             try:
                 self._proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections stay open, nothing answers."""
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._proc.send_signal(signal.SIGCONT)
 
     def commands_processed(self) -> int:
         return int(self.client.info("stats")["total_commands_processed"])

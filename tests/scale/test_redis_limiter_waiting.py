@@ -1,0 +1,267 @@
+"""Waiting for a shared slot on a real redis-server: first come first served, no busy spin,
+a wait timeout and a dead Redis both end in a typed error within a bounded time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from modelslab_transport._limiter_errors import LimiterTimeoutError, LimiterUnavailableError
+from modelslab_transport._redis_limiter import RedisSlots, redis_slots
+
+from .conftest import RedisServer
+
+pytestmark = pytest.mark.redis
+
+KEY = "test-key-0123456789"
+
+
+@contextmanager
+def held_in_thread(slots: RedisSlots, limit: int) -> Iterator[threading.Event]:
+    """A thread holding one slot until the yielded event is set."""
+    release, got = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with slots.hold(limit):
+            got.set()
+            release.wait(60)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert got.wait(10)
+    try:
+        yield release
+    finally:
+        release.set()
+        thread.join(20)
+
+
+def wait_until(predicate: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+def take_and_leave(slots: RedisSlots, limit: int) -> None:
+    with slots.hold(limit):
+        pass
+
+
+def test_waiters_are_served_in_arrival_order(redis_server: RedisServer) -> None:
+    slots = redis_slots(redis_server.url, KEY)
+    order: list[int] = []
+
+    def wait(n: int) -> None:
+        with slots.hold(1):
+            order.append(n)
+            time.sleep(0.02)
+
+    with held_in_thread(slots, 1):
+        threads = []
+        for n in range(6):
+            threads.append(threading.Thread(target=wait, args=(n,)))
+            threads[-1].start()
+            wait_until(lambda n=n: slots.waiting == n + 1)  # queued before the next arrives
+    for thread in threads:
+        thread.join(20)
+    assert order == list(range(6))
+
+
+async def test_async_waiters_are_served_in_arrival_order(redis_server: RedisServer) -> None:
+    slots = redis_slots(redis_server.url, KEY)
+    order: list[int] = []
+
+    async def wait(n: int) -> None:
+        async with slots.hold_async(1):
+            order.append(n)
+            await asyncio.sleep(0.02)
+
+    with held_in_thread(slots, 1) as release:
+        tasks = []
+        for n in range(6):
+            tasks.append(asyncio.create_task(wait(n)))
+            await asyncio.to_thread(wait_until, lambda n=n: slots.waiting == n + 1)
+        release.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 20)
+    assert order == list(range(6))
+
+
+def test_waiting_does_not_spin(redis_server: RedisServer) -> None:
+    slots = redis_slots(redis_server.url, KEY)
+    with held_in_thread(slots, 1):
+        waiter = threading.Thread(target=take_and_leave, args=(slots, 1))
+        waiter.start()
+        wait_until(lambda: slots.waiting == 1)
+        redis_server.client.config_resetstat()
+        time.sleep(2.0)
+        total = redis_server.commands_processed()
+        stats = redis_server.client.info("commandstats")
+        assert waiter.is_alive()
+    waiter.join(10)
+    # What the clients sent: one script call and one BLPOP per one-second poll, at most one
+    # renewal of the holder's lease; scripts' inner commands are counted in `total` as well.
+    sent = sum(stats.get(f"cmdstat_{c}", {}).get("calls", 0) for c in ("evalsha", "eval", "blpop"))
+    print(f"in a 2 s wait: {sent} commands sent, {total} processed")
+    assert sent <= 6
+    assert total <= 40
+
+
+def test_the_wait_timeout_raises_a_typed_error(redis_server: RedisServer) -> None:
+    slots = redis_slots(redis_server.url, KEY, acquire_timeout=0.5)
+    with held_in_thread(slots, 1):
+        started = time.monotonic()
+        with pytest.raises(LimiterTimeoutError, match=r"acquire_timeout=0\.5s"):
+            with slots.hold(1):
+                pytest.fail("got a slot that was taken")
+        assert 0.5 <= time.monotonic() - started < 2.0
+        assert slots.waiting == 0  # the ticket left the queue
+    with slots.hold(1):  # and nothing was left behind
+        assert slots.in_flight == 1
+
+
+async def test_the_async_wait_timeout_raises_a_typed_error(redis_server: RedisServer) -> None:
+    slots = redis_slots(redis_server.url, KEY, acquire_timeout=0.5)
+    with held_in_thread(slots, 1):
+        started = time.monotonic()
+        with pytest.raises(LimiterTimeoutError):
+            async with slots.hold_async(1):
+                pytest.fail("got a slot that was taken")
+        assert 0.5 <= time.monotonic() - started < 2.0
+        assert slots.waiting == 0
+
+
+async def test_a_cancelled_async_waiter_leaves_the_queue(redis_server: RedisServer) -> None:
+    slots = redis_slots(redis_server.url, KEY)
+    with held_in_thread(slots, 1):
+        task = asyncio.create_task(slots.hold_async(1).__aenter__())
+        await asyncio.to_thread(wait_until, lambda: slots.waiting == 1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert slots.waiting == 0
+
+
+@pytest.mark.timeout(60)
+def test_redis_stopped_mid_run_gives_typed_errors_not_a_hang(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    slots = redis_slots(redis_server.url, KEY, redis_timeout=1.0)
+    outcome: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            with slots.hold(1):
+                pass
+        except BaseException as exc:
+            outcome.append(exc)
+
+    with held_in_thread(slots, 1):
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        wait_until(lambda: slots.waiting == 1)
+        redis_server.stop()
+        stopped = time.monotonic()
+        waiter.join(15)
+        waited = time.monotonic() - stopped
+        assert not waiter.is_alive()
+        assert isinstance(outcome[0], LimiterUnavailableError)
+        assert "127.0.0.1" in str(outcome[0])
+        assert waited < 5.0  # one poll plus one refused reconnection
+        started = time.monotonic()
+        with pytest.raises(LimiterUnavailableError):
+            with slots.hold(1):
+                pytest.fail("got a slot without Redis")
+        assert time.monotonic() - started < 3.0
+    # The holder's release found Redis gone: logged, not raised (its lease expires by itself).
+    assert "could not release a slot" in caplog.text
+    print(f"waiter failed {waited:.2f}s after redis-server stopped")
+
+
+@pytest.mark.timeout(60)
+def test_a_frozen_redis_gives_a_typed_error_within_the_socket_timeouts(
+    redis_server: RedisServer,
+) -> None:
+    # Nothing refuses the connection here: only the socket timeouts end the wait.
+    slots = redis_slots(redis_server.url, KEY, redis_timeout=1.0)
+    outcome: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            take_and_leave(slots, 1)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    with held_in_thread(slots, 1):
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        wait_until(lambda: slots.waiting == 1)
+        redis_server.pause()
+        frozen = time.monotonic()
+        waiter.join(30)
+        waited = time.monotonic() - frozen
+        started = time.monotonic()
+        with pytest.raises(LimiterUnavailableError):
+            take_and_leave(slots, 1)
+        fresh = time.monotonic() - started
+        redis_server.resume()
+    print(f"frozen Redis: the waiter failed after {waited:.2f}s, a new acquire after {fresh:.2f}s")
+    assert isinstance(outcome[0], LimiterUnavailableError)
+    # One poll (1 s) + redis_timeout (1 s) per attempt, and one retry without backoff.
+    assert waited < 6.0
+    assert fresh < 6.0
+
+
+@pytest.mark.timeout(60)
+async def test_redis_stopped_fails_async_waiters_too(redis_server: RedisServer) -> None:
+    slots = redis_slots(redis_server.url, KEY, redis_timeout=1.0)
+    with held_in_thread(slots, 1):
+
+        async def wait() -> None:
+            async with slots.hold_async(1):
+                pass
+
+        task = asyncio.create_task(wait())
+        await asyncio.to_thread(wait_until, lambda: slots.waiting == 1)
+        redis_server.stop()
+        with pytest.raises(LimiterUnavailableError):
+            await asyncio.wait_for(task, 10)
+        with pytest.raises(LimiterUnavailableError):
+            async with slots.hold_async(1):
+                pytest.fail("got a slot without Redis")
+
+
+def test_fallback_to_local_is_logged_once_and_still_limits(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    slots = redis_slots(redis_server.url, KEY, fallback_to_local=True)
+    redis_server.stop()
+    with caplog.at_level(logging.WARNING, logger="modelslab_transport"):
+        peak = 0
+        inside = 0
+        lock = threading.Lock()
+
+        def one() -> None:
+            nonlocal peak, inside
+            with slots.hold(2):
+                with lock:
+                    inside += 1
+                    peak = max(peak, inside)
+                time.sleep(0.05)
+                with lock:
+                    inside -= 1
+
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(20)
+    assert peak == 2
+    warnings = [r for r in caplog.records if "fallback_to_local" in r.getMessage()]
+    assert len(warnings) == 1
