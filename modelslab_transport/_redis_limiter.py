@@ -19,20 +19,15 @@ import logging
 import secrets
 import threading
 import time
-import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from ._errors import InvalidInputError
 from ._lease_renewer import LeaseRenewer
 from ._limiter import KeySlots, slots_for_key
 from ._limiter_errors import LimiterTimeoutError, LimiterUnavailableError
-from ._redis_scripts import ACQUIRE, COUNT, RELEASE, RENEW, LimiterKeys
-
-if TYPE_CHECKING:
-    import asyncio
+from ._redis_conn import RedisConn, RedisLink, check_url, display_url, redis_errors
+from ._redis_scripts import LimiterKeys
 
 __all__ = ["MAX_SLOT_RETURN_SECONDS", "RedisSlots", "redis_slots"]
 
@@ -40,20 +35,6 @@ logger = logging.getLogger("modelslab_transport")
 
 # The longest a dead holder's slot may stay taken: lease_seconds + poll_seconds must fit in it.
 MAX_SLOT_RETURN_SECONDS = 30.0
-_SCHEMES = ("redis", "rediss", "unix")
-
-
-class _Conn:
-    """A Redis client (sync, or asyncio for one event loop) with the scripts bound to it."""
-
-    __slots__ = ("acquire", "client", "count", "release", "renew")
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.acquire = client.register_script(ACQUIRE)
-        self.release = client.register_script(RELEASE)
-        self.renew = client.register_script(RENEW)
-        self.count = client.register_script(COUNT)
 
 
 class RedisSlots:
@@ -74,27 +55,27 @@ class RedisSlots:
         _check_settings(url, lease_seconds, poll_seconds, redis_timeout, acquire_timeout)
         if fallback_to_local and local is None:
             raise InvalidInputError("fallback_to_local needs the in-process slots to fall back to")
-        self._url = url
-        self._where = _display(url)
+        self._link = RedisLink(
+            url, socket_timeout=poll_seconds + redis_timeout, connect_timeout=redis_timeout
+        )
+        self._where = display_url(url)
         self._keys = LimiterKeys(key_hash)
+        self._hash_prefix = key_hash[:8]
         self._local = local
         self._lease_ms = round(lease_seconds * 1000)
         self._poll = poll_seconds
-        self._redis_timeout = redis_timeout
         self._acquire_timeout = acquire_timeout
         self._fallback = fallback_to_local
         # A waiter refreshes its ticket once per poll; a ticket outliving two polls is dead.
         self._ticket_ms = round((2 * poll_seconds + redis_timeout + 1.0) * 1000)
         self._idle_ms = 2 * (self._lease_ms + self._ticket_ms)
-        self._lock = threading.Lock()
-        self._sync_conn: _Conn | None = None
-        self._async_conns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Conn]
-        self._async_conns = weakref.WeakKeyDictionary()
         self._renewer = LeaseRenewer(self._renew_sync, self._lease_lost, lease_seconds / 3)
+        # Outage flags, so that a long outage logs one warning, not one per request or lease.
         self._degraded = False
+        self._renewal_failing = False
 
     def __repr__(self) -> str:
-        return f"RedisSlots({self._where!r}, key hash {self._keys.leases.split('{')[1][:8]}…)"
+        return f"RedisSlots({self._where!r}, key sha256 {self._hash_prefix}…)"
 
     # -- the KeySlots interface ---------------------------------------------------------------
 
@@ -115,7 +96,7 @@ class RedisSlots:
             yield
             return
         _check_limit(limit)
-        conn = self._sync()
+        conn = self._link.sync()
         local: KeySlots | None = None
         try:
             ticket = self._acquire(conn, limit)
@@ -133,7 +114,7 @@ class RedisSlots:
             self._renewer.remove(ticket)
             try:
                 conn.release(keys=self._keys.state, args=self._release_args(ticket, limit))
-            except _redis_errors() as exc:
+            except redis_errors() as exc:
                 self._release_failed(exc)
 
     @asynccontextmanager
@@ -145,7 +126,7 @@ class RedisSlots:
         _check_limit(limit)
         import asyncio  # here, not at module level: `import modelslab_transport` stays light
 
-        conn = self._async()
+        conn = self._link.for_running_loop()
         local: KeySlots | None = None
         try:
             ticket = await self._acquire_async(conn, limit)
@@ -163,47 +144,44 @@ class RedisSlots:
             renewal.cancel()
             try:
                 await conn.release(keys=self._keys.state, args=self._release_args(ticket, limit))
-            except _redis_errors() as exc:
+            except redis_errors() as exc:
                 self._release_failed(exc)
 
     def close(self) -> None:
-        """Close the sync connection pool (the async ones close with their event loops)."""
-        with self._lock:
-            conn, self._sync_conn = self._sync_conn, None
-        if conn is not None:
-            conn.client.close()
+        """Close the sync connection pool (the asyncio ones go with their event loops)."""
+        self._link.close()
 
     # -- waiting for a slot -------------------------------------------------------------------
 
-    def _acquire(self, conn: _Conn, limit: int) -> str:
+    def _acquire(self, conn: RedisConn, limit: int) -> str:
         ticket, deadline = secrets.token_hex(16), self._deadline()
         args = self._acquire_args(ticket, limit)
         try:
             while not conn.acquire(keys=self._keys.state, args=args):
                 conn.client.blpop([self._keys.wake(ticket)], timeout=self._wait(deadline))
-        except _redis_errors() as exc:
+        except redis_errors() as exc:
             # Redis is gone: the ticket expires there on its own; no second wait to clean up.
             raise self._unavailable(exc) from exc
         except BaseException:
             try:
                 conn.release(keys=self._keys.state, args=self._release_args(ticket, limit))
-            except _redis_errors():
+            except redis_errors():
                 pass  # the ticket (or a lease granted as we gave up) expires on its own
             raise
         return ticket
 
-    async def _acquire_async(self, conn: _Conn, limit: int) -> str:
+    async def _acquire_async(self, conn: RedisConn, limit: int) -> str:
         ticket, deadline = secrets.token_hex(16), self._deadline()
         args = self._acquire_args(ticket, limit)
         try:
             while not await conn.acquire(keys=self._keys.state, args=args):
                 await conn.client.blpop([self._keys.wake(ticket)], timeout=self._wait(deadline))
-        except _redis_errors() as exc:
+        except redis_errors() as exc:
             raise self._unavailable(exc) from exc
         except BaseException:  # a timeout, or the task was cancelled while waiting
             try:
                 await conn.release(keys=self._keys.state, args=self._release_args(ticket, limit))
-            except _redis_errors():
+            except redis_errors():
                 pass
             raise
         return ticket
@@ -234,23 +212,26 @@ class RedisSlots:
     # -- keeping a lease ----------------------------------------------------------------------
 
     def _renew_sync(self, ticket: str) -> bool:
-        conn = self._sync()
+        conn = self._link.sync()
         try:
-            return bool(conn.renew(keys=self._keys.state, args=self._renew_args(ticket)))
-        except _redis_errors() as exc:
+            alive = bool(conn.renew(keys=self._keys.state, args=self._renew_args(ticket)))
+        except redis_errors() as exc:
             self._renewal_failed(exc)
             return True  # keep trying: the lease lasts lease_seconds, renewal runs thrice in it
+        self._renewal_failing = False
+        return alive
 
-    async def _renew_async(self, conn: _Conn, ticket: str) -> None:
+    async def _renew_async(self, conn: RedisConn, ticket: str) -> None:
         import asyncio
 
         while True:
             await asyncio.sleep(self._lease_ms / 3000)
             try:
                 alive = await conn.renew(keys=self._keys.state, args=self._renew_args(ticket))
-            except _redis_errors() as exc:
+            except redis_errors() as exc:
                 self._renewal_failed(exc)
                 continue
+            self._renewal_failing = False
             if not alive:
                 self._lease_lost(ticket)
                 return
@@ -278,6 +259,9 @@ class RedisSlots:
         return self._local
 
     def _renewal_failed(self, exc: BaseException) -> None:
+        if self._renewal_failing:
+            return
+        self._renewal_failing = True
         logger.warning(
             "could not renew a slot lease at %s (%s: %s); it expires in at most %.0fs",
             self._where,
@@ -303,57 +287,14 @@ class RedisSlots:
             self._lease_ms / 1000,
         )
 
-    # -- connections --------------------------------------------------------------------------
+    # -- counts -------------------------------------------------------------------------------
 
     def _counts(self) -> tuple[int, int]:
         try:
-            leases, waiting = self._sync().count(keys=[self._keys.leases, self._keys.queue])
-        except _redis_errors() as exc:
+            leases, waiting = self._link.sync().count(keys=[self._keys.leases, self._keys.queue])
+        except redis_errors() as exc:
             raise self._unavailable(exc) from exc
         return int(leases), int(waiting)
-
-    def _options(self) -> dict[str, Any]:
-        # Bounded failure: a command may take one poll (BLPOP) plus redis_timeout, and a dead
-        # server costs two quick connection attempts, not redis-py's default ten with backoff.
-        return {
-            "socket_timeout": self._poll + self._redis_timeout,
-            "socket_connect_timeout": self._redis_timeout,
-            "retry_on_timeout": False,
-        }
-
-    def _sync(self) -> _Conn:
-        with self._lock:
-            if self._sync_conn is None:
-                import redis
-                from redis.backoff import NoBackoff
-                from redis.retry import Retry
-
-                retry = Retry(NoBackoff(), 1)
-                client = redis.Redis.from_url(self._url, retry=retry, **self._options())
-                self._sync_conn = _Conn(client)
-            return self._sync_conn
-
-    def _async(self) -> _Conn:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            conn = self._async_conns.get(loop)
-            if conn is None:
-                import redis.asyncio
-                from redis.asyncio.retry import Retry
-                from redis.backoff import NoBackoff
-
-                retry = Retry(NoBackoff(), 1)
-                client = redis.asyncio.Redis.from_url(self._url, retry=retry, **self._options())
-                conn = self._async_conns[loop] = _Conn(client)
-            return conn
-
-
-def _redis_errors() -> tuple[type[BaseException], ...]:
-    from redis.exceptions import RedisError
-
-    return (RedisError, OSError)
 
 
 def _check_limit(limit: int) -> None:
@@ -368,11 +309,7 @@ def _check_settings(
     redis_timeout: float,
     acquire_timeout: float | None,
 ) -> None:
-    if not isinstance(url, str) or urlsplit(url).scheme not in _SCHEMES:
-        raise InvalidInputError(
-            "the limiter URL must be redis://host:port/db, rediss://host:port/db "
-            "or unix:///path/to/redis.sock"
-        )
+    check_url(url)
     if not lease_seconds >= 1.0 or not 0.0 < poll_seconds <= 5.0:
         raise InvalidInputError("lease_seconds must be >= 1 and poll_seconds in (0, 5]")
     if lease_seconds + poll_seconds > MAX_SLOT_RETURN_SECONDS:
@@ -382,18 +319,6 @@ def _check_settings(
         )
     if not redis_timeout > 0 or (acquire_timeout is not None and not acquire_timeout > 0):
         raise InvalidInputError("redis_timeout and acquire_timeout must be positive seconds")
-
-
-def _display(url: str) -> str:
-    # The URL without its password (or any query string), for messages and logs.
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix://{parts.path}"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return f"{parts.scheme}://{parts.hostname or 'localhost'}{port}{parts.path}"
 
 
 _registry: dict[tuple[object, ...], RedisSlots] = {}
