@@ -265,3 +265,31 @@ def test_fallback_to_local_is_logged_once_and_still_limits(
     assert peak == 2
     warnings = [r for r in caplog.records if "fallback_to_local" in r.getMessage()]
     assert len(warnings) == 1
+
+
+def test_a_failing_renewal_is_logged_once_per_outage(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    slots = redis_slots(redis_server.url, KEY, lease_seconds=1.0)
+    with caplog.at_level(logging.WARNING, logger="modelslab_transport"):
+        with slots.hold(1):
+            redis_server.stop()
+            time.sleep(1.5)  # four renewal periods of lease / 3
+    renewals = [r for r in caplog.records if "could not renew" in r.getMessage()]
+    releases = [r for r in caplog.records if "could not release" in r.getMessage()]
+    assert len(renewals) == 1
+    assert len(releases) == 1
+
+
+def test_a_lease_lost_while_held_is_reported(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # As if Redis had been unreachable for longer than the lease and a waiter reaped it.
+    slots = redis_slots(redis_server.url, KEY, lease_seconds=1.0)
+    with caplog.at_level(logging.WARNING, logger="modelslab_transport"):
+        with slots.hold(1):
+            (leases,) = redis_server.client.keys("modelslab:limiter:*:leases")
+            redis_server.client.delete(leases)
+            time.sleep(0.8)  # two renewal periods
+    lost = [r for r in caplog.records if "expired before its request ended" in r.getMessage()]
+    assert len(lost) == 1
