@@ -4,8 +4,9 @@ Same interface as the in-process `KeySlots` (`hold(limit)` / `hold_async(limit)`
 request), so a client can use either. A slot is a lease with a TTL, renewed while it is held:
 a holder that dies (SIGKILL) gives its slot back within `lease_seconds + poll_seconds`.
 Waiters block on Redis (BLPOP on their own wake-up list, pushed when a slot they fit in comes
-free) and are served in arrival order. Redis is imported on first use, never by
-`import modelslab_transport`.
+free) and are served in arrival order; within one process (one event loop) only `limit` of
+them go on to Redis, the rest queue in front (`_local_gate`). Redis is imported on first use,
+never by `import modelslab_transport`.
 
 >>> slots = redis_slots("redis://localhost:6379/0", api_key)  # doctest: +SKIP
 >>> with slots.hold(5):  # at most 5 in flight for this key, across every process
@@ -19,15 +20,21 @@ import logging
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING, NoReturn
 
 from ._errors import InvalidInputError
 from ._lease_renewer import LeaseRenewer
 from ._limiter import KeySlots, slots_for_key
 from ._limiter_errors import LimiterTimeoutError, LimiterUnavailableError
+from ._local_gate import LoopGate, ThreadGate
 from ._redis_conn import RedisConn, RedisLink, check_url, display_url, redis_errors
 from ._redis_scripts import LimiterKeys
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["MAX_SLOT_RETURN_SECONDS", "RedisSlots", "redis_slots"]
 
@@ -69,6 +76,11 @@ class RedisSlots:
         # A waiter refreshes its ticket once per poll; a ticket outliving two polls is dead.
         self._ticket_ms = round((2 * poll_seconds + redis_timeout + 1.0) * 1000)
         self._idle_ms = 2 * (self._lease_ms + self._ticket_ms)
+        # Only `limit` callers per process (per loop) wait in Redis; the rest queue here.
+        self._threads = ThreadGate()
+        self._loop_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopGate]
+        self._loop_gates = weakref.WeakKeyDictionary()
+        self._gates_lock = threading.Lock()
         self._renewer = LeaseRenewer(self._renew_sync, self._lease_lost, lease_seconds / 3)
         # Outage flags, so that a long outage logs one warning, not one per request or lease.
         self._degraded = False
@@ -96,26 +108,31 @@ class RedisSlots:
             yield
             return
         _check_limit(limit)
-        conn = self._link.sync()
-        local: KeySlots | None = None
+        deadline = self._deadline()
+        self._threads.acquire(limit, deadline, self._timed_out)
         try:
-            ticket = self._acquire(conn, limit)
-        except LimiterUnavailableError as exc:
-            local = self._fall_back(exc)
-        if local is not None:
-            with local.hold(limit):
-                yield
-            return
-        self._degraded = False
-        self._renewer.add(ticket)
-        try:
-            yield
-        finally:
-            self._renewer.remove(ticket)
+            conn = self._link.sync()
+            local: KeySlots | None = None
             try:
-                conn.release(keys=self._keys.state, args=self._release_args(ticket, limit))
-            except redis_errors() as exc:
-                self._release_failed(exc)
+                ticket = self._acquire(conn, limit, deadline)
+            except LimiterUnavailableError as exc:
+                local = self._fall_back(exc)
+            if local is not None:
+                with local.hold(limit):
+                    yield
+                return
+            self._degraded = False
+            self._renewer.add(ticket)
+            try:
+                yield
+            finally:
+                self._renewer.remove(ticket)
+                try:
+                    conn.release(keys=self._keys.state, args=self._release_args(ticket, limit))
+                except redis_errors() as exc:
+                    self._release_failed(exc)
+        finally:
+            self._threads.release()
 
     @asynccontextmanager
     async def hold_async(self, limit: int | None) -> AsyncIterator[None]:
@@ -126,26 +143,37 @@ class RedisSlots:
         _check_limit(limit)
         import asyncio  # here, not at module level: `import modelslab_transport` stays light
 
-        conn = self._link.for_running_loop()
-        local: KeySlots | None = None
+        deadline = self._deadline()
+        gate = self._loop_gate()
         try:
-            ticket = await self._acquire_async(conn, limit)
-        except LimiterUnavailableError as exc:
-            local = self._fall_back(exc)
-        if local is not None:
-            async with local.hold_async(limit):
-                yield
-            return
-        self._degraded = False
-        renewal = asyncio.create_task(self._renew_async(conn, ticket))
+            await gate.acquire(limit, None if deadline is None else deadline - time.monotonic())
+        except asyncio.TimeoutError:
+            self._timed_out()
         try:
-            yield
-        finally:
-            renewal.cancel()
+            conn = self._link.for_running_loop()
+            local: KeySlots | None = None
             try:
-                await conn.release(keys=self._keys.state, args=self._release_args(ticket, limit))
-            except redis_errors() as exc:
-                self._release_failed(exc)
+                ticket = await self._acquire_async(conn, limit, deadline)
+            except LimiterUnavailableError as exc:
+                local = self._fall_back(exc)
+            if local is not None:
+                async with local.hold_async(limit):
+                    yield
+                return
+            self._degraded = False
+            renewal = asyncio.create_task(self._renew_async(conn, ticket))
+            try:
+                yield
+            finally:
+                renewal.cancel()
+                try:
+                    await conn.release(
+                        keys=self._keys.state, args=self._release_args(ticket, limit)
+                    )
+                except redis_errors() as exc:
+                    self._release_failed(exc)
+        finally:
+            gate.release()
 
     def close(self) -> None:
         """Close the sync connection pool (the asyncio ones go with their event loops)."""
@@ -153,8 +181,8 @@ class RedisSlots:
 
     # -- waiting for a slot -------------------------------------------------------------------
 
-    def _acquire(self, conn: RedisConn, limit: int) -> str:
-        ticket, deadline = secrets.token_hex(16), self._deadline()
+    def _acquire(self, conn: RedisConn, limit: int, deadline: float | None) -> str:
+        ticket = secrets.token_hex(16)
         args = self._acquire_args(ticket, limit)
         try:
             while not conn.acquire(keys=self._keys.state, args=args):
@@ -170,8 +198,8 @@ class RedisSlots:
             raise
         return ticket
 
-    async def _acquire_async(self, conn: RedisConn, limit: int) -> str:
-        ticket, deadline = secrets.token_hex(16), self._deadline()
+    async def _acquire_async(self, conn: RedisConn, limit: int, deadline: float | None) -> str:
+        ticket = secrets.token_hex(16)
         args = self._acquire_args(ticket, limit)
         try:
             while not await conn.acquire(keys=self._keys.state, args=args):
@@ -196,11 +224,24 @@ class RedisSlots:
             return self._poll
         left = deadline - time.monotonic()
         if left <= 0:
-            raise LimiterTimeoutError(
-                f"no slot of this key came free within acquire_timeout={self._acquire_timeout}s "
-                f"(shared limiter at {self._where}); nothing was sent"
-            )
+            self._timed_out()
         return min(self._poll, max(left, 0.01))
+
+    def _timed_out(self) -> NoReturn:
+        raise LimiterTimeoutError(
+            f"no slot of this key came free within acquire_timeout={self._acquire_timeout}s "
+            f"(shared limiter at {self._where}); nothing was sent"
+        )
+
+    def _loop_gate(self) -> LoopGate:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        with self._gates_lock:
+            gate = self._loop_gates.get(loop)
+            if gate is None:
+                gate = self._loop_gates[loop] = LoopGate()
+            return gate
 
     def _acquire_args(self, ticket: str, limit: int) -> list[str | int]:
         prefix = self._keys.wake_prefix

@@ -4,8 +4,8 @@ Run as `python tests/scale/_holder.py '<json>'`. Modes:
   crowd  `holders` sync threads or async tasks each hold one slot for `hold` seconds; inside
          the slot each INCRs a test counter (kept apart from the limiter's own keys), records
          the value, sleeps and DECRs it: the peak it records is measured independently.
-  hold   take one slot, print "HELD <unix time>", hold it `hold` seconds (< 0: until killed),
-         then print "RELEASED <unix time>".
+  hold   take one slot, print "HELD <unix time>", hold it `hold` seconds (< 0: until killed;
+         "stdin": until a line arrives on stdin), then print "RELEASED <unix time>".
 """
 
 from __future__ import annotations
@@ -68,9 +68,12 @@ def hold(cfg: dict[str, Any]) -> None:
     slots = redis_slots(cfg["url"], cfg["key"], lease_seconds=cfg.get("lease", 15.0))
     with slots.hold(cfg["limit"]):
         print("HELD", time.time(), flush=True)
-        if cfg["hold"] < 0:
+        if cfg["hold"] == "stdin":
+            sys.stdin.readline()
+        elif cfg["hold"] < 0:
             threading.Event().wait()
-        time.sleep(cfg["hold"])
+        else:
+            time.sleep(cfg["hold"])
     print("RELEASED", time.time(), flush=True)
 
 

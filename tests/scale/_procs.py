@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ def start_holder(**cfg: Any) -> subprocess.Popen[str]:
     )
     return subprocess.Popen(
         [sys.executable, str(HOLDER), json.dumps(cfg)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -36,3 +39,19 @@ def read_event(proc: subprocess.Popen[str], word: str) -> float:
         _, err = proc.communicate(timeout=10)
         raise AssertionError(f"holder printed {line!r}, not {word}; stderr:\n{err}")
     return float(line.split()[1])
+
+
+@contextmanager
+def held_elsewhere(url: str, key: str, limit: int = 1, **cfg: Any) -> Iterator[None]:
+    """Another OS process holds one slot of `key` for the duration of the block."""
+    proc = start_holder(mode="hold", url=url, key=key, limit=limit, hold="stdin", **cfg)
+    try:
+        read_event(proc, "HELD")
+        yield
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        read_event(proc, "RELEASED")
+    finally:
+        proc.kill()
+        proc.communicate()

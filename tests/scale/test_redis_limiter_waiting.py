@@ -15,6 +15,7 @@ import pytest
 from modelslab_transport._limiter_errors import LimiterTimeoutError, LimiterUnavailableError
 from modelslab_transport._redis_limiter import RedisSlots, redis_slots
 
+from ._procs import held_elsewhere, read_event, start_holder
 from .conftest import RedisServer
 
 pytestmark = pytest.mark.redis
@@ -42,6 +43,12 @@ def held_in_thread(slots: RedisSlots, limit: int) -> Iterator[threading.Event]:
         thread.join(20)
 
 
+def waiting_here(slots: RedisSlots) -> int:
+    """Callers of this process queued in front of Redis (the in-process gates)."""
+    gates = list(slots._loop_gates.values())
+    return slots._threads.waiting + sum(gate.waiting for gate in gates)
+
+
 def wait_until(predicate: object, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():  # type: ignore[operator]
@@ -54,7 +61,7 @@ def take_and_leave(slots: RedisSlots, limit: int) -> None:
         pass
 
 
-def test_waiters_are_served_in_arrival_order(redis_server: RedisServer) -> None:
+def test_threads_are_served_in_arrival_order(redis_server: RedisServer) -> None:
     slots = redis_slots(redis_server.url, KEY)
     order: list[int] = []
 
@@ -68,10 +75,33 @@ def test_waiters_are_served_in_arrival_order(redis_server: RedisServer) -> None:
         for n in range(6):
             threads.append(threading.Thread(target=wait, args=(n,)))
             threads[-1].start()
-            wait_until(lambda n=n: slots.waiting == n + 1)  # queued before the next arrives
+            wait_until(lambda n=n: waiting_here(slots) == n + 1)  # queued before the next comes
+        # They wait in this process, not in Redis: one process never queues more than its
+        # limit there (a batch of 1,000 async calls would otherwise hold 1,000 connections).
+        assert slots.waiting == 0
     for thread in threads:
         thread.join(20)
     assert order == list(range(6))
+
+
+def test_processes_are_served_in_arrival_order(redis_server: RedisServer) -> None:
+    slots = redis_slots(redis_server.url, KEY)
+    procs = []
+    try:
+        with held_in_thread(slots, 1):
+            for n in range(4):
+                procs.append(
+                    start_holder(mode="hold", url=redis_server.url, key=KEY, limit=1, hold=0.05)
+                )
+                wait_until(lambda n=n: slots.waiting == n + 1, timeout=30)
+        held_at = [read_event(proc, "HELD") for proc in procs]
+        for proc in procs:
+            assert proc.wait(timeout=20) == 0
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.communicate()
+    assert held_at == sorted(held_at)
 
 
 async def test_async_waiters_are_served_in_arrival_order(redis_server: RedisServer) -> None:
@@ -87,7 +117,8 @@ async def test_async_waiters_are_served_in_arrival_order(redis_server: RedisServ
         tasks = []
         for n in range(6):
             tasks.append(asyncio.create_task(wait(n)))
-            await asyncio.to_thread(wait_until, lambda n=n: slots.waiting == n + 1)
+            queued = lambda n=n: slots.waiting + waiting_here(slots) == n + 1  # noqa: E731
+            await asyncio.to_thread(wait_until, queued)
         release.set()
         await asyncio.wait_for(asyncio.gather(*tasks), 20)
     assert order == list(range(6))
@@ -95,7 +126,7 @@ async def test_async_waiters_are_served_in_arrival_order(redis_server: RedisServ
 
 def test_waiting_does_not_spin(redis_server: RedisServer) -> None:
     slots = redis_slots(redis_server.url, KEY)
-    with held_in_thread(slots, 1):
+    with held_elsewhere(redis_server.url, KEY):
         waiter = threading.Thread(target=take_and_leave, args=(slots, 1))
         waiter.start()
         wait_until(lambda: slots.waiting == 1)
@@ -113,15 +144,20 @@ def test_waiting_does_not_spin(redis_server: RedisServer) -> None:
     assert total <= 40
 
 
-def test_the_wait_timeout_raises_a_typed_error(redis_server: RedisServer) -> None:
+@pytest.mark.parametrize("where", ["in Redis", "in this process"])
+def test_the_wait_timeout_raises_a_typed_error(redis_server: RedisServer, where: str) -> None:
     slots = redis_slots(redis_server.url, KEY, acquire_timeout=0.5)
-    with held_in_thread(slots, 1):
+    if where == "in Redis":
+        holder = held_elsewhere(redis_server.url, KEY)
+    else:
+        holder = held_in_thread(slots, 1)
+    with holder:
         started = time.monotonic()
         with pytest.raises(LimiterTimeoutError, match=r"acquire_timeout=0\.5s"):
             with slots.hold(1):
                 pytest.fail("got a slot that was taken")
         assert 0.5 <= time.monotonic() - started < 2.0
-        assert slots.waiting == 0  # the ticket left the queue
+        assert slots.waiting == 0 and waiting_here(slots) == 0  # the ticket left the queue
     with slots.hold(1):  # and nothing was left behind
         assert slots.in_flight == 1
 
@@ -134,7 +170,7 @@ async def test_the_async_wait_timeout_raises_a_typed_error(redis_server: RedisSe
             async with slots.hold_async(1):
                 pytest.fail("got a slot that was taken")
         assert 0.5 <= time.monotonic() - started < 2.0
-        assert slots.waiting == 0
+        assert slots.waiting == 0 and waiting_here(slots) == 0
 
 
 async def test_a_cancelled_async_waiter_leaves_the_queue(redis_server: RedisServer) -> None:
@@ -157,12 +193,12 @@ def test_redis_stopped_mid_run_gives_typed_errors_not_a_hang(
 
     def wait() -> None:
         try:
-            with slots.hold(1):
+            with slots.hold(2):
                 pass
         except BaseException as exc:
             outcome.append(exc)
 
-    with held_in_thread(slots, 1):
+    with held_in_thread(slots, 2), held_elsewhere(redis_server.url, KEY, limit=2):
         waiter = threading.Thread(target=wait)
         waiter.start()
         wait_until(lambda: slots.waiting == 1)
@@ -176,7 +212,7 @@ def test_redis_stopped_mid_run_gives_typed_errors_not_a_hang(
         assert waited < 5.0  # one poll plus one refused reconnection
         started = time.monotonic()
         with pytest.raises(LimiterUnavailableError):
-            with slots.hold(1):
+            with slots.hold(5):
                 pytest.fail("got a slot without Redis")
         assert time.monotonic() - started < 3.0
     # The holder's release found Redis gone: logged, not raised (its lease expires by itself).
@@ -198,7 +234,7 @@ def test_a_frozen_redis_gives_a_typed_error_within_the_socket_timeouts(
         except BaseException as exc:
             outcome.append(exc)
 
-    with held_in_thread(slots, 1):
+    with held_elsewhere(redis_server.url, KEY):
         waiter = threading.Thread(target=wait)
         waiter.start()
         wait_until(lambda: slots.waiting == 1)
@@ -293,3 +329,67 @@ def test_a_lease_lost_while_held_is_reported(
             time.sleep(0.8)  # two renewal periods
     lost = [r for r in caplog.records if "expired before its request ended" in r.getMessage()]
     assert len(lost) == 1
+
+
+async def test_a_large_async_batch_keeps_few_redis_connections(redis_server: RedisServer) -> None:
+    slots = redis_slots(redis_server.url, KEY)
+    peak, inside, stop = 0, 0, threading.Event()
+    connections: list[int] = []
+
+    def sample() -> None:
+        while not stop.is_set():
+            connections.append(int(redis_server.client.info("clients")["connected_clients"]))
+            time.sleep(0.02)
+
+    async def one() -> None:
+        nonlocal peak, inside
+        async with slots.hold_async(5):
+            inside += 1
+            peak = max(peak, inside)
+            await asyncio.sleep(0.01)
+            inside -= 1
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        await asyncio.wait_for(asyncio.gather(*(one() for _ in range(200))), 60)
+    finally:
+        stop.set()
+        sampler.join()
+    print(f"200 async calls at limit 5: peak {peak} in flight, {max(connections)} connections")
+    assert peak == 5
+    # Up to 5 waiting in Redis, 5 holders' short commands, the sampler's own connection.
+    assert max(connections) <= 12
+
+
+async def test_an_async_wait_in_this_process_times_out_and_cancels_cleanly(
+    redis_server: RedisServer,
+) -> None:
+    slots = redis_slots(redis_server.url, KEY, acquire_timeout=0.3)
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def holder() -> None:
+        async with slots.hold_async(1):
+            entered.set()
+            await release.wait()
+
+    async def waiter() -> None:
+        async with slots.hold_async(1):
+            pass
+
+    task = asyncio.create_task(holder())
+    await entered.wait()
+    with pytest.raises(LimiterTimeoutError):
+        await waiter()  # queued in this loop's gate, not in Redis
+    cancelled = asyncio.create_task(waiter())
+    await asyncio.sleep(0.05)
+    assert waiting_here(slots) == 1 and slots.waiting == 0
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    assert waiting_here(slots) == 0
+    release.set()
+    await task
+    async with slots.hold_async(1):  # the gate's place came back
+        assert slots.in_flight == 1
