@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import secrets
 import threading
 import time
@@ -32,16 +33,14 @@ from ._limiter_errors import LimiterTimeoutError, LimiterUnavailableError
 from ._local_gate import LoopGate, ThreadGate
 from ._redis_conn import RedisConn, RedisLink, check_url, display_url, redis_errors
 from ._redis_scripts import LimiterKeys
+from ._redis_settings import RedisLimiterSettings, check_limit
 
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["MAX_SLOT_RETURN_SECONDS", "RedisSlots", "redis_slots"]
+__all__ = ["RedisSlots", "redis_slots"]
 
 logger = logging.getLogger("modelslab_transport")
-
-# The longest a dead holder's slot may stay taken: lease_seconds + poll_seconds must fit in it.
-MAX_SLOT_RETURN_SECONDS = 30.0
 
 
 class RedisSlots:
@@ -51,37 +50,29 @@ class RedisSlots:
         self,
         url: str,
         key_hash: str,
+        settings: RedisLimiterSettings | None = None,
         *,
         local: KeySlots | None = None,
-        lease_seconds: float = 15.0,
-        poll_seconds: float = 1.0,
-        redis_timeout: float = 2.0,
-        acquire_timeout: float | None = None,
-        fallback_to_local: bool = False,
     ) -> None:
-        _check_settings(url, lease_seconds, poll_seconds, redis_timeout, acquire_timeout)
-        if fallback_to_local and local is None:
+        check_url(url)
+        settings = settings or RedisLimiterSettings()
+        if settings.fallback_to_local and local is None:
             raise InvalidInputError("fallback_to_local needs the in-process slots to fall back to")
+        self._settings = settings
+        poll, redis_timeout = settings.poll_seconds, settings.redis_timeout
         self._link = RedisLink(
-            url, socket_timeout=poll_seconds + redis_timeout, connect_timeout=redis_timeout
+            url, socket_timeout=poll + redis_timeout, connect_timeout=redis_timeout
         )
         self._where = display_url(url)
         self._keys = LimiterKeys(key_hash)
         self._hash_prefix = key_hash[:8]
         self._local = local
-        self._lease_ms = round(lease_seconds * 1000)
-        self._poll = poll_seconds
-        self._acquire_timeout = acquire_timeout
-        self._fallback = fallback_to_local
-        # A waiter refreshes its ticket once per poll; a ticket outliving two polls is dead.
-        self._ticket_ms = round((2 * poll_seconds + redis_timeout + 1.0) * 1000)
-        self._idle_ms = 2 * (self._lease_ms + self._ticket_ms)
         # Only `limit` callers per process (per loop) wait in Redis; the rest queue here.
-        self._threads = ThreadGate()
+        self._threads, self._pid = ThreadGate(), os.getpid()
         self._loop_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopGate]
         self._loop_gates = weakref.WeakKeyDictionary()
         self._gates_lock = threading.Lock()
-        self._renewer = LeaseRenewer(self._renew_sync, self._lease_lost, lease_seconds / 3)
+        self._renewer = LeaseRenewer(self._renew_sync, self._lease_lost, settings.lease_seconds / 3)
         # Outage flags, so that a long outage logs one warning, not one per request or lease.
         self._degraded = False
         self._renewal_failing = False
@@ -98,7 +89,8 @@ class RedisSlots:
 
     @property
     def waiting(self) -> int:
-        """Callers of every process waiting for a slot of this key."""
+        """Callers waiting in Redis for a slot of this key, from every process (each process
+        sends at most `limit` callers there; the rest wait in front, in their process)."""
         return self._counts()[1]
 
     @contextmanager
@@ -107,9 +99,10 @@ class RedisSlots:
         if limit is None:
             yield
             return
-        _check_limit(limit)
+        check_limit(limit)
         deadline = self._deadline()
-        self._threads.acquire(limit, deadline, self._timed_out)
+        gate = self._thread_gate()
+        gate.acquire(limit, deadline, self._timed_out)
         try:
             conn = self._link.sync()
             local: KeySlots | None = None
@@ -132,7 +125,7 @@ class RedisSlots:
                 except redis_errors() as exc:
                     self._release_failed(exc)
         finally:
-            self._threads.release()
+            gate.release()
 
     @asynccontextmanager
     async def hold_async(self, limit: int | None) -> AsyncIterator[None]:
@@ -140,7 +133,7 @@ class RedisSlots:
         if limit is None:
             yield
             return
-        _check_limit(limit)
+        check_limit(limit)
         import asyncio  # here, not at module level: `import modelslab_transport` stays light
 
         deadline = self._deadline()
@@ -215,23 +208,30 @@ class RedisSlots:
         return ticket
 
     def _deadline(self) -> float | None:
-        timeout = self._acquire_timeout
+        timeout = self._settings.acquire_timeout
         return None if timeout is None else time.monotonic() + timeout
 
     def _wait(self, deadline: float | None) -> float:
         # BLPOP's timeout: one poll (a safety net that re-checks expired leases), or less.
         if deadline is None:
-            return self._poll
+            return self._settings.poll_seconds
         left = deadline - time.monotonic()
         if left <= 0:
             self._timed_out()
-        return min(self._poll, max(left, 0.01))
+        return min(self._settings.poll_seconds, max(left, 0.01))
 
     def _timed_out(self) -> NoReturn:
+        timeout = self._settings.acquire_timeout
         raise LimiterTimeoutError(
-            f"no slot of this key came free within acquire_timeout={self._acquire_timeout}s "
+            f"no slot of this key came free within acquire_timeout={timeout}s "
             f"(shared limiter at {self._where}); nothing was sent"
         )
+
+    def _thread_gate(self) -> ThreadGate:
+        if self._pid != os.getpid():
+            # A forked child starts with nobody holding or waiting, whatever the parent had.
+            self._threads, self._pid = ThreadGate(), os.getpid()
+        return self._threads
 
     def _loop_gate(self) -> LoopGate:
         import asyncio
@@ -245,10 +245,17 @@ class RedisSlots:
 
     def _acquire_args(self, ticket: str, limit: int) -> list[str | int]:
         prefix = self._keys.wake_prefix
-        return [ticket, limit, self._lease_ms, self._ticket_ms, prefix, self._idle_ms]
+        return [
+            ticket,
+            limit,
+            self._settings.lease_ms,
+            self._settings.ticket_ms,
+            prefix,
+            self._settings.idle_ms,
+        ]
 
     def _release_args(self, ticket: str, limit: int) -> list[str | int]:
-        return [ticket, limit, self._keys.wake_prefix, self._ticket_ms]
+        return [ticket, limit, self._keys.wake_prefix, self._settings.ticket_ms]
 
     # -- keeping a lease ----------------------------------------------------------------------
 
@@ -266,7 +273,7 @@ class RedisSlots:
         import asyncio
 
         while True:
-            await asyncio.sleep(self._lease_ms / 3000)
+            await asyncio.sleep(self._settings.lease_ms / 3000)
             try:
                 alive = await conn.renew(keys=self._keys.state, args=self._renew_args(ticket))
             except redis_errors() as exc:
@@ -278,7 +285,7 @@ class RedisSlots:
                 return
 
     def _renew_args(self, ticket: str) -> list[str | int]:
-        return [ticket, self._lease_ms, self._idle_ms]
+        return [ticket, self._settings.lease_ms, self._settings.idle_ms]
 
     # -- failures -----------------------------------------------------------------------------
 
@@ -289,7 +296,7 @@ class RedisSlots:
         )
 
     def _fall_back(self, exc: LimiterUnavailableError) -> KeySlots:
-        if not self._fallback or self._local is None:
+        if not self._settings.fallback_to_local or self._local is None:
             raise exc
         if not self._degraded:  # once per outage, not once per request
             self._degraded = True
@@ -308,7 +315,7 @@ class RedisSlots:
             self._where,
             type(exc).__name__,
             exc,
-            self._lease_ms / 1000,
+            self._settings.lease_ms / 1000,
         )
 
     def _lease_lost(self, ticket: str) -> None:
@@ -325,7 +332,7 @@ class RedisSlots:
             self._where,
             type(exc).__name__,
             exc,
-            self._lease_ms / 1000,
+            self._settings.lease_ms / 1000,
         )
 
     # -- counts -------------------------------------------------------------------------------
@@ -338,31 +345,7 @@ class RedisSlots:
         return int(leases), int(waiting)
 
 
-def _check_limit(limit: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise InvalidInputError(f"the in-flight limit must be an integer >= 1, not {limit!r}")
-
-
-def _check_settings(
-    url: str,
-    lease_seconds: float,
-    poll_seconds: float,
-    redis_timeout: float,
-    acquire_timeout: float | None,
-) -> None:
-    check_url(url)
-    if not lease_seconds >= 1.0 or not 0.0 < poll_seconds <= 5.0:
-        raise InvalidInputError("lease_seconds must be >= 1 and poll_seconds in (0, 5]")
-    if lease_seconds + poll_seconds > MAX_SLOT_RETURN_SECONDS:
-        raise InvalidInputError(
-            f"lease_seconds + poll_seconds must be at most {MAX_SLOT_RETURN_SECONDS:.0f}: "
-            "that is how long a crashed holder's slot may stay taken"
-        )
-    if not redis_timeout > 0 or (acquire_timeout is not None and not acquire_timeout > 0):
-        raise InvalidInputError("redis_timeout and acquire_timeout must be positive seconds")
-
-
-_registry: dict[tuple[object, ...], RedisSlots] = {}
+_registry: dict[tuple[str, str, RedisLimiterSettings], RedisSlots] = {}
 _registry_lock = threading.Lock()
 
 
@@ -381,21 +364,13 @@ def redis_slots(
     The key is known to Redis, and kept here, only as its sha256; `fallback_to_local=True`
     uses this process's own `KeySlots` (with a WARNING, once per outage) while Redis is down.
     """
+    settings = RedisLimiterSettings(
+        lease_seconds, poll_seconds, redis_timeout, acquire_timeout, fallback_to_local
+    )
     digest = hashlib.sha256(api_key.encode()).hexdigest()
-    cache_key: tuple[object, ...] = (url, digest, lease_seconds, poll_seconds, redis_timeout)
-    cache_key += (acquire_timeout, fallback_to_local)
     with _registry_lock:
-        slots = _registry.get(cache_key)
+        slots = _registry.get((url, digest, settings))
         if slots is None:
-            slots = RedisSlots(
-                url,
-                digest,
-                local=slots_for_key(api_key),
-                lease_seconds=lease_seconds,
-                poll_seconds=poll_seconds,
-                redis_timeout=redis_timeout,
-                acquire_timeout=acquire_timeout,
-                fallback_to_local=fallback_to_local,
-            )
-            _registry[cache_key] = slots
+            slots = RedisSlots(url, digest, settings, local=slots_for_key(api_key))
+            _registry[(url, digest, settings)] = slots
         return slots

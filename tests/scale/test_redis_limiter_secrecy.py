@@ -136,3 +136,12 @@ def test_importing_the_transport_or_the_limiter_does_not_import_redis() -> None:
         "assert 'asyncio' not in sys.modules, 'asyncio imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_settings_docstring_example_holds() -> None:
+    import doctest
+
+    from modelslab_transport import _redis_settings
+
+    result = doctest.testmod(_redis_settings)
+    assert result.attempted > 0 and result.failed == 0
