@@ -5,7 +5,8 @@ Run as `python tests/scale/_holder.py '<json>'`. Modes:
          the slot each INCRs a test counter (kept apart from the limiter's own keys), records
          the value, sleeps and DECRs it: the peak it records is measured independently.
   hold   take one slot, print "HELD <unix time>", hold it `hold` seconds (< 0: until killed;
-         "stdin": until a line arrives on stdin), then print "RELEASED <unix time>".
+         "stdin": until a line arrives on stdin), then print "RELEASING <unix time>" (just before) and "RELEASED <unix time>" (just after
+         the release).
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def hold(cfg: dict[str, Any]) -> None:
             threading.Event().wait()
         else:
             time.sleep(cfg["hold"])
+        print("RELEASING", time.time(), flush=True)  # still held: the release comes after
     print("RELEASED", time.time(), flush=True)
 
 

@@ -51,6 +51,7 @@ def held_elsewhere(url: str, key: str, limit: int = 1, **cfg: Any) -> Iterator[N
         assert proc.stdin is not None
         proc.stdin.write("go\n")
         proc.stdin.flush()
+        read_event(proc, "RELEASING")
         read_event(proc, "RELEASED")
     finally:
         proc.kill()

@@ -156,7 +156,7 @@ def test_the_wait_timeout_raises_a_typed_error(redis_server: RedisServer, where:
         with pytest.raises(LimiterTimeoutError, match=r"acquire_timeout=0\.5s"):
             with slots.hold(1):
                 pytest.fail("got a slot that was taken")
-        assert 0.5 <= time.monotonic() - started < 2.0
+        assert 0.5 <= time.monotonic() - started < 3.0
         assert slots.waiting == 0 and waiting_here(slots) == 0  # the ticket left the queue
     with slots.hold(1):  # and nothing was left behind
         assert slots.in_flight == 1
@@ -169,7 +169,7 @@ async def test_the_async_wait_timeout_raises_a_typed_error(redis_server: RedisSe
         with pytest.raises(LimiterTimeoutError):
             async with slots.hold_async(1):
                 pytest.fail("got a slot that was taken")
-        assert 0.5 <= time.monotonic() - started < 2.0
+        assert 0.5 <= time.monotonic() - started < 3.0
         assert slots.waiting == 0 and waiting_here(slots) == 0
 
 
@@ -250,8 +250,8 @@ def test_a_frozen_redis_gives_a_typed_error_within_the_socket_timeouts(
     print(f"frozen Redis: the waiter failed after {waited:.2f}s, a new acquire after {fresh:.2f}s")
     assert isinstance(outcome[0], LimiterUnavailableError)
     # One poll (1 s) + redis_timeout (1 s) per attempt, and one retry without backoff.
-    assert waited < 6.0
-    assert fresh < 6.0
+    assert waited < 7.0
+    assert fresh < 7.0
 
 
 @pytest.mark.timeout(60)
