@@ -24,6 +24,7 @@ import redis.asyncio
 from modelslab_transport._redis_limiter import redis_slots
 
 INFLIGHT, PEAKS, DONE = "test:inflight", "test:peaks", "test:done"
+ENTERED, LEFT = "test:entered", "test:left"  # unix times, for the busy span of the crowd
 
 
 def crowd_sync(cfg: dict[str, Any]) -> None:
@@ -34,9 +35,11 @@ def crowd_sync(cfg: dict[str, Any]) -> None:
     def one(i: int) -> None:
         try:
             with slots.hold(cfg["limit"]):
+                counter.rpush(ENTERED, time.time())
                 counter.rpush(PEAKS, counter.incr(INFLIGHT))
                 time.sleep(cfg["hold"])
                 counter.decr(INFLIGHT)
+                counter.rpush(LEFT, time.time())
             counter.rpush(DONE, f"{cfg['tag']}-{i}")
         except BaseException as exc:
             errors.append(exc)
@@ -56,9 +59,11 @@ async def crowd_async(cfg: dict[str, Any]) -> None:
 
     async def one(i: int) -> None:
         async with slots.hold_async(cfg["limit"]):
+            await counter.rpush(ENTERED, time.time())
             await counter.rpush(PEAKS, await counter.incr(INFLIGHT))
             await asyncio.sleep(cfg["hold"])
             await counter.decr(INFLIGHT)
+            await counter.rpush(LEFT, time.time())
         await counter.rpush(DONE, f"{cfg['tag']}-{i}")
 
     await asyncio.gather(*(one(i) for i in range(cfg["holders"])))
