@@ -6,6 +6,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,9 @@ class RedisServer:
             )
         self.port = _free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        # A short directory of its own: a socket path must fit in 107 bytes.
+        self._sockdir = tempfile.mkdtemp(prefix="redis-")
+        self.unix_url = f"unix://{self._sockdir}/redis.sock?db=0"
         self._proc = subprocess.Popen(
             [
                 binary,
@@ -43,6 +47,10 @@ class RedisServer:
                 "no",
                 "--dir",
                 str(workdir),
+                "--unixsocket",
+                f"{self._sockdir}/redis.sock",
+                "--unixsocketperm",
+                "700",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
@@ -70,6 +78,7 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+        shutil.rmtree(self._sockdir, ignore_errors=True)
 
     def pause(self) -> None:
         """Freeze the server (SIGSTOP): connections stay open, nothing answers."""

@@ -393,3 +393,12 @@ async def test_an_async_wait_in_this_process_times_out_and_cancels_cleanly(
     await task
     async with slots.hold_async(1):  # the gate's place came back
         assert slots.in_flight == 1
+
+
+async def test_a_unix_socket_url_shares_the_same_slots(redis_server: RedisServer) -> None:
+    over_tcp = redis_slots(redis_server.url, KEY)
+    over_unix = redis_slots(redis_server.unix_url, KEY)
+    with over_unix.hold(2):
+        async with over_unix.hold_async(2):
+            assert over_tcp.in_flight == 2
+    assert over_tcp.in_flight == 0
