@@ -141,7 +141,7 @@ class RedisSlots:
         try:
             await gate.acquire(limit, None if deadline is None else deadline - time.monotonic())
         except asyncio.TimeoutError:
-            self._timed_out()
+            raise self._timeout_error() from None
         try:
             conn = self._link.for_running_loop()
             local: KeySlots | None = None
@@ -221,8 +221,11 @@ class RedisSlots:
         return min(self._settings.poll_seconds, max(left, 0.01))
 
     def _timed_out(self) -> NoReturn:
+        raise self._timeout_error()
+
+    def _timeout_error(self) -> LimiterTimeoutError:
         timeout = self._settings.acquire_timeout
-        raise LimiterTimeoutError(
+        return LimiterTimeoutError(
             f"no slot of this key came free within acquire_timeout={timeout}s "
             f"(shared limiter at {self._where}); nothing was sent"
         )
@@ -244,15 +247,8 @@ class RedisSlots:
             return gate
 
     def _acquire_args(self, ticket: str, limit: int) -> list[str | int]:
-        prefix = self._keys.wake_prefix
-        return [
-            ticket,
-            limit,
-            self._settings.lease_ms,
-            self._settings.ticket_ms,
-            prefix,
-            self._settings.idle_ms,
-        ]
+        s, wake = self._settings, self._keys.wake_prefix
+        return [ticket, limit, s.lease_ms, s.ticket_ms, wake, s.idle_ms]
 
     def _release_args(self, ticket: str, limit: int) -> list[str | int]:
         return [ticket, limit, self._keys.wake_prefix, self._settings.ticket_ms]
