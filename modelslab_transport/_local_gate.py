@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     import asyncio
@@ -32,7 +32,9 @@ class ThreadGate:
     def waiting(self) -> int:
         return len(self._queue)
 
-    def acquire(self, limit: int, deadline: float | None, on_timeout: Callable[[], None]) -> None:
+    def acquire(
+        self, limit: int, deadline: float | None, on_timeout: Callable[[], NoReturn]
+    ) -> None:
         """Take a place under `limit`; past `deadline` (monotonic) call `on_timeout`, which
         raises."""
         me = object()
