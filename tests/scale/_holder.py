@@ -1,7 +1,8 @@
 """A separate OS process that takes slots of the shared limiter, for the cross-process tests.
 
 Run as `python tests/scale/_holder.py '<json>'`. Modes:
-  crowd  `holders` sync threads or async tasks each hold one slot for `hold` seconds; inside
+  crowd  print "READY <unix time>", wait for a line on stdin, then
+         `holders` sync threads or async tasks each hold one slot for `hold` seconds; inside
          the slot each INCRs a test counter (kept apart from the limiter's own keys), records
          the value, sleeps and DECRs it: the peak it records is measured independently.
   hold   take one slot, print "HELD <unix time>", hold it `hold` seconds (< 0: until killed;
@@ -86,6 +87,10 @@ def hold(cfg: dict[str, Any]) -> None:
 
 def main() -> None:
     cfg = json.loads(sys.argv[1])
+    if cfg["mode"] == "crowd":
+        # Start together: every process has imported everything before any takes a slot.
+        print("READY", time.time(), flush=True)
+        sys.stdin.readline()
     if cfg["mode"] == "crowd" and cfg.get("use_async"):
         asyncio.run(crowd_async(cfg))
     elif cfg["mode"] == "crowd":

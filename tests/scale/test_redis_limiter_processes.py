@@ -40,6 +40,12 @@ def test_four_processes_never_exceed_the_limit_together(
         for n in range(processes)
     ]
     for proc in procs:
+        read_event(proc, "READY")
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    for proc in procs:
         _, err = proc.communicate(timeout=90)
         assert proc.returncode == 0, err
     wall = time.monotonic() - started
