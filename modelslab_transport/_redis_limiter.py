@@ -316,8 +316,9 @@ class RedisSlots:
 
     def _lease_lost(self, ticket: str) -> None:
         logger.warning(
-            "a slot lease at %s expired before its request ended (Redis unreachable or this "
-            "process stalled for longer than the lease); the key may exceed its limit meanwhile",
+            "a slot lease at %s is gone before its request ended (Redis unreachable or this "
+            "process stalled for longer than the lease, or Redis restarted empty); the key may "
+            "exceed its limit meanwhile",
             self._where,
         )
 

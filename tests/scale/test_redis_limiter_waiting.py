@@ -327,7 +327,7 @@ def test_a_lease_lost_while_held_is_reported(
             (leases,) = redis_server.client.keys("modelslab:limiter:*:leases")
             redis_server.client.delete(leases)
             time.sleep(0.8)  # two renewal periods
-    lost = [r for r in caplog.records if "expired before its request ended" in r.getMessage()]
+    lost = [r for r in caplog.records if "is gone before its request ended" in r.getMessage()]
     assert len(lost) == 1
 
 
