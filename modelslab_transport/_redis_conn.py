@@ -6,6 +6,7 @@ asyncio connection belongs to the loop that opened it. Redis is imported here, o
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,11 @@ class RedisLink:
     """
 
     def __init__(self, url: str, *, socket_timeout: float, connect_timeout: float) -> None:
+        if importlib.util.find_spec("redis") is None:  # say so now, not at the first request
+            raise ImportError(
+                "the shared limiter needs the redis client; install the extra: "
+                'pip install "modelslab-integrations[redis]"'
+            )
         self._url = url
         self._options: dict[str, Any] = {
             "socket_timeout": socket_timeout,

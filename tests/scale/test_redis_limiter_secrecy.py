@@ -148,3 +148,18 @@ def test_the_settings_docstring_example_holds() -> None:
 
     result = doctest.testmod(_redis_settings)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_without_the_redis_client_the_error_names_the_extra() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['redis'] = None  # as if not installed\n"
+        "from modelslab_transport._redis_limiter import redis_slots\n"
+        "try:\n"
+        "    redis_slots('redis://127.0.0.1:1/0', 'k')\n"
+        "except ImportError as exc:\n"
+        "    assert 'modelslab-integrations[redis]' in str(exc), exc\n"
+        "else:\n"
+        "    raise AssertionError('no ImportError')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
