@@ -12,12 +12,11 @@ import pytest
 
 from modelslab_transport._redis_limiter import redis_slots
 
+from ._helpers import KEY
 from ._procs import read_event, start_holder
 from .conftest import RedisServer
 
 pytestmark = pytest.mark.redis
-
-KEY = "test-key-0123456789"
 
 
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
