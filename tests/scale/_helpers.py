@@ -1,0 +1,50 @@
+"""Threads holding and waiting for shared slots in this process, and polling helpers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from modelslab_transport._redis_limiter import RedisSlots
+
+KEY = "test-key-0123456789"
+
+
+@contextmanager
+def held_in_thread(slots: RedisSlots, limit: int) -> Iterator[threading.Event]:
+    """A thread holding one slot until the yielded event is set."""
+    release, got = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with slots.hold(limit):
+            got.set()
+            release.wait(60)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert got.wait(10)
+    try:
+        yield release
+    finally:
+        release.set()
+        thread.join(20)
+
+
+def waiting_here(slots: RedisSlots) -> int:
+    """Callers of this process queued in front of Redis (the in-process gates)."""
+    gates = list(slots._loop_gates.values())
+    return slots._threads.waiting + sum(gate.waiting for gate in gates)
+
+
+def wait_until(predicate: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+def take_and_leave(slots: RedisSlots, limit: int) -> None:
+    with slots.hold(limit):
+        pass
