@@ -208,12 +208,16 @@ def _run_emulator_command(args: list[str]) -> int:
         assert EMULATOR_URL.match(first_line), f"unexpected first line: {first_line!r}"
     finally:
         process.send_signal(signal.SIGINT)
+        # Wait for the exit itself: the limit only guards against a hang, however busy the
+        # machine is (a short limit made this test fail under load, not the emulator).
         try:
-            process.wait(timeout=10)
+            _, stderr = process.communicate(timeout=BLOCK_TIMEOUT)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.communicate()
             raise
-    assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+    assert process.returncode == 0, stderr
+    assert "Ctrl-C to stop" in stderr  # it ran its serving loop, then stopped on SIGINT
     return port
 
 
