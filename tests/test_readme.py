@@ -1,4 +1,5 @@
-"""Every fenced code block in README.md runs as written against the emulator.
+"""Every fenced code block in README.md runs as written against the emulator, and each Python
+block prints what it claims to show (its claim is in ``tests/doc_claims.py``).
 
 How each kind of block is handled (one test case per block):
 
@@ -48,6 +49,7 @@ from importlib.metadata import metadata
 from pathlib import Path
 
 import pytest
+from doc_claims import check_output, unused_markers
 
 from modelslab_emulator import Emulator
 
@@ -168,6 +170,15 @@ def test_python_block_runs(block: Block, python_results: dict[int, dict[str, obj
         f"README.md line {block.line} failed (exit {result['returncode']}):\n{block.code}\n"
         f"--- stdout\n{str(result['stdout'])[-3000:]}\n--- stderr\n{str(result['stderr'])[-3000:]}"
     )
+    check_output(block.code, str(result["stdout"]))  # and it printed what it claims to show
+
+
+def test_every_claim_belongs_to_a_documented_block() -> None:
+    docs = [ROOT / "docs" / "langchain.md", ROOT / "docs" / "llama_index.md"]
+    codes = [b.code for b in PYTHON_BLOCKS]
+    for doc in docs:
+        codes += re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), flags=re.S)
+    assert not unused_markers(codes)
 
 
 # --- bash blocks ---------------------------------------------------------------------------
