@@ -136,15 +136,22 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, UnicodeDecodeError):
             self._body, self._json_ok = None, False
         key = self._key()
-        fingerprint = key_fingerprint(key) if key else None
-        in_flight = state.in_flight.enter(fingerprint) if fingerprint else 0
+        self._fingerprint = key_fingerprint(key) if key else None
+        in_flight = state.in_flight.enter(self._fingerprint) if self._fingerprint else 0
         try:
             self._handle(key, in_flight)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError):
             self.close_connection = True
         finally:
-            if fingerprint:
-                state.in_flight.leave(fingerprint)
+            self._leave()
+
+    def _leave(self) -> None:
+        """Count this request out of ``in_flight``, once. Called before a reply's last bytes
+        are written: a client may send its next request as soon as it has read them, and that
+        request must not find this one still counted."""
+        fingerprint, self._fingerprint = self._fingerprint, None
+        if fingerprint:
+            self.server.state.in_flight.leave(fingerprint)
 
     def _key(self) -> str | None:
         auth = self.headers.get("Authorization", "")
@@ -266,6 +273,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Connection"] = "close"
             self.close_connection = True
         self._start(reply.status, {**headers, **reply.headers}, scenarios)
+        self._leave()
         if drop:
             self.wfile.write(reply.body[: len(reply.body) // 2])
             self._abort()
@@ -295,6 +303,7 @@ class _Handler(BaseHTTPRequestHandler):
             data = style.event(event.data, event.name)
             for part in _split_utf8(data) if scenarios.has("unicode") else [data]:
                 self._chunk(part)
+        self._leave()
         if drop:
             self._abort()
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -39,3 +40,69 @@ def emulator(modelslab_emulator: Emulator) -> Emulator:
 @pytest.fixture
 def base_url(emulator: Emulator) -> str:
     return emulator.base_url
+
+
+# -- skips: the run fails when a test skips for a reason not listed here --------------------------
+# A missing dependency, a broken fixture or a new langchain-tests release must not turn tests into
+# quiet skips. Each entry: (the reason's start, which tests may skip for it: a test file or
+# "marker:NAME", why that is fine).
+ALLOWED_SKIPS: tuple[tuple[str, str, str], ...] = (
+    ("MODELSLAB_API_KEY is not set", "marker:live", "live tests need a real key"),
+    (
+        "Model does not support ",
+        "tests/langchain/test_standard.py",
+        "media the model does not take",
+    ),
+    (
+        "Model does not explicitly support Anthropic inputs",
+        "tests/langchain/test_standard.py",
+        "Anthropic-format media blocks: media the model does not take",
+    ),
+    (
+        "VCR not set up",
+        "tests/langchain/test_standard.py",
+        "langchain-tests' cassette benchmark; these tests run against the emulator instead",
+    ),
+)
+_UNEXPECTED_SKIPS: list[str] = []
+
+
+def _skip_reason(report: pytest.CollectReport | pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return reason.removeprefix("Skipped: ")
+
+
+def _note_skip(report: pytest.CollectReport | pytest.TestReport) -> None:
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = _skip_reason(report)
+    path = report.nodeid.split("::", 1)[0]
+    keywords = getattr(report, "keywords", {})
+
+    def applies(where: str) -> bool:
+        return where == path or (where.startswith("marker:") and where[7:] in keywords)
+
+    if not any(reason.startswith(start) and applies(where) for start, where, _ in ALLOWED_SKIPS):
+        _UNEXPECTED_SKIPS.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _note_skip(report)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    _note_skip(report)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _UNEXPECTED_SKIPS and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _UNEXPECTED_SKIPS:
+        terminalreporter.section("unexpected skips (the run fails)", red=True)
+        for line in _UNEXPECTED_SKIPS:
+            terminalreporter.line(line)
+        terminalreporter.line("Allowed reasons are listed in tests/conftest.py (ALLOWED_SKIPS).")

@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+import jsonschema
 import pytest
 from emulator_wire import LLAMA, MAGISTRAL, ROOMY, THOUGHT_TOKENS, chat, thought, user
 
@@ -245,7 +246,6 @@ PERSON_SCHEMA: dict[str, Any] = {
 
 
 def test_json_schema_valid(emu: Emulator) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     fmt = {"type": "json_schema", "json_schema": {"name": "Person", "schema": PERSON_SCHEMA}}
     prompt = user("Describe 'Ada', 36 years old, 1.7 m tall, with a 4 year old pet")
     data = chat(emu, model_id=MAGISTRAL, messages=prompt, response_format=fmt).json()
@@ -259,7 +259,6 @@ def test_json_schema_valid(emu: Emulator) -> None:
 
 
 def test_tool_arguments_validate(emu: Emulator) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     tool = {"type": "function", "function": {"name": "register", "parameters": PERSON_SCHEMA}}
     data = chat(emu, messages=user("register someone"), tools=[tool], tool_choice="required")
     args = json.loads(message(data.json())["tool_calls"][0]["function"]["arguments"])

@@ -119,7 +119,12 @@ def test_stream_token_by_token_equals_invoke(base_url: str) -> None:
     chunks = list(llm.stream("Tell me about streaming now"))
     assert len([c for c in chunks if c.content]) >= 5  # one token per chunk
     assert all(isinstance(c.content, str) for c in chunks)
-    assert all("reasoning" not in str(c.content).lower() for c in chunks)
+    # The thinking streams apart from the answer: none of it, and no think tag, in the content.
+    reasoning = invoked.additional_kwargs["reasoning_content"]
+    content = "".join(str(c.content) for c in chunks)
+    assert reasoning and reasoning not in content and "think>" not in content
+    streamed = "".join(c.additional_kwargs.get("reasoning_content", "") for c in chunks)
+    assert streamed == reasoning
     assert chunks[-1].chunk_position == "last"
     assert chunks[-1].response_metadata["finish_reason"] == "stop"
     assert chunks[-1].response_metadata["model_name"] == MAGISTRAL

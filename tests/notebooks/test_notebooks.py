@@ -2,23 +2,31 @@
 
 Each notebook runs in a fresh ``python3`` kernel started from this interpreter
 (``sys.executable``), with ``MODELSLAB_API_KEY`` and ``MODELSLAB_BASE_URL`` removed from the
-kernel's environment so that its first cell starts the emulator. A cell that raises fails the test.
+kernel's environment so that its first cell starts the emulator. A cell that raises fails the test,
+and so does a cell whose output no longer means what the committed output shows a reader: each
+code cell's printed lines must be the committed ones (as a multiset, since agents print from
+concurrent tool calls in any order; a line holding a Python literal is compared as its value, so
+dict order does not matter), and no output may contain a think tag.
 """
 
 from __future__ import annotations
 
+import ast
+import copy
 import os
+import re
 import sys
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import ipykernel  # noqa: F401  (a test dependency: missing, the run must fail, not skip)
+import nbclient
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
-
-from jupyter_client.kernelspec import KernelSpec, KernelSpecManager  # noqa: E402
-from jupyter_client.manager import KernelManager  # noqa: E402
+from doc_claims import THINK_TAG
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from jupyter_client.manager import KernelManager
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
@@ -55,6 +63,7 @@ def test_all_notebooks_are_present() -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
+    committed = copy.deepcopy(notebook)
     manager = KernelManager(
         kernel_name="python3", kernel_spec_manager=_ThisInterpreterKernelSpecs()
     )
@@ -78,3 +87,47 @@ def test_notebook_runs_top_to_bottom(path: Path) -> None:
         if out.output_type == "error"
     ]
     assert not errors
+    for index, (shown, ran) in enumerate(zip(committed.cells, notebook.cells, strict=True)):
+        if ran.cell_type != "code":
+            continue
+        output = _printed(ran)
+        assert not THINK_TAG.search(output), f"cell {index}: a think tag reached the output"
+        assert _meaning(output) == _meaning(_printed(shown)), (
+            f"cell {index} of {path.name} no longer shows its committed output:\n"
+            f"--- committed\n{_printed(shown)}\n--- now\n{output}"
+        )
+
+
+def _printed(cell: Any) -> str:
+    """A code cell's printed text and displayed results, as one string."""
+    parts = []
+    for out in cell.outputs:
+        if out.output_type == "stream":
+            parts.append(out.get("text", ""))
+        elif out.output_type in ("execute_result", "display_data"):
+            parts.append(str(out.get("data", {}).get("text/plain", "")) + "\n")
+    return "".join(parts)
+
+
+def _meaning(text: str) -> Counter[str]:
+    """The lines of `text`, in any order; literals as their value, ports and ids masked."""
+    lines: Counter[str] = Counter()
+    for line in text.splitlines():
+        line = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", line.rstrip())
+        line = re.sub(r"\b(gen|chat|call|run|msg)[-_][\w-]+", r"\1-ID", line)
+        try:
+            value = ast.literal_eval(line)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            lines[line] += 1
+        else:
+            lines[repr(_sorted(value))] += 1
+    return lines
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return sorted((repr(k), _sorted(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_sorted(v) for v in value]
+    return value
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,20 @@ def chat_log(emulator: Emulator, value: str) -> list[Any]:
         for r in emulator.requests
         if r.path.split("?")[0].endswith("/chat/completions") and r.scenario == value
     ]
+
+
+def settled(emulator: Any, key: str, value: str, *, timeout: float = 30.0) -> list[Any]:
+    """The chat requests of scenario `value`, once the server has finished every request of
+    `key` and logged at least one. A request is logged when its reply starts and counted out of
+    `in_flight` only after that, so a request that is still being served (a slow first byte,
+    a resend) is waited for instead of being missed; `timeout` only guards against a hang."""
+    fingerprint = emulator.fingerprint(key)
+    deadline = time.monotonic() + timeout
+    while True:
+        logged = chat_log(emulator, value)
+        if (logged and not emulator.in_flight.get(fingerprint)) or time.monotonic() > deadline:
+            return logged
+        time.sleep(0.01)
 
 
 def make(adapter: str, **options: Any) -> Any:

@@ -12,6 +12,7 @@ import pytest
 from langchain_core.messages import ChatMessage as LCMessage
 from llama_index.core.base.llms.types import ChatMessage as LIMessage
 from llama_index.core.base.llms.types import MessageRole, TextBlock
+from pydantic import ValidationError
 
 from modelslab_emulator import Emulator
 
@@ -45,6 +46,15 @@ class Bad:
     kwargs: dict[str, Any] = field(default_factory=dict)
     tools: list[Any] | None = None  # LangChain: bind_tools(tools)
     xfail: str | None = None
+    refused_at_call: bool = False  # a bad option that is checked when a call is made
+    # Why the framework's own validation, not the adapter's, refuses this input (its pydantic
+    # ValidationError is then accepted); None: the adapter must refuse it itself.
+    framework: str | None = None
+
+    @property
+    def at_construction(self) -> bool:
+        """A bad option is refused when the model is built: one check, not one per mode."""
+        return bool(self.options) and not self.refused_at_call
 
 
 LANGCHAIN = [
@@ -70,8 +80,11 @@ LANGCHAIN = [
     Bad("five-stops", "stop", options={"stop": FIVE_STOPS}),
     Bad("base-url-no-scheme", "scheme", options={"base_url": "127.0.0.1:8765/api/v7/llm"}),
     Bad("http-non-loopback", "plain http", options={"base_url": "http://modelslab.com/api/v7"}),
-    Bad("empty-key", "empty", options={"api_key": ""}),
+    Bad("empty-key", "empty", options={"api_key": ""}, refused_at_call=True),
 ]
+# llama-index-core checks each message's type in the LLMChatStartEvent it emits before calling
+# the adapter.
+_LI_EVENT = "llama-index-core's LLMChatStartEvent validates the messages before the adapter runs"
 LLAMA_INDEX = [
     Bad("empty-messages", "empty", input=[]),
     Bad(
@@ -83,9 +96,8 @@ LLAMA_INDEX = [
             )
         ],
     ),
-    Bad("unknown-role-construct", "role", input=lambda: [LIMessage(role="wizard", content="hi")]),
-    Bad("wrong-type-str", "ChatMessage", input=["hi"]),
-    Bad("wrong-type-int", "ChatMessage", input=[42]),
+    Bad("wrong-type-str", "ChatMessage", input=["hi"], framework=_LI_EVENT),
+    Bad("wrong-type-int", "ChatMessage", input=[42], framework=_LI_EVENT),
     Bad("tool-not-json", "JSON-serialisable", kwargs={"tools": [NOT_JSON_TOOL]}),
     Bad("tool-not-object", "object", kwargs={"tools": [STRING_TOOL]}),
     Bad("tool-schema-list", "object", kwargs={"tools": [LIST_TOOL]}),
@@ -95,8 +107,13 @@ LLAMA_INDEX = [
     Bad("five-stops-call", "stop", kwargs={"stop": FIVE_STOPS}),
     Bad("temperature-5", "temperature", options={"temperature": 5}),
     Bad("max-tokens-0", "max_tokens", options={"max_tokens": 0}),
-    Bad("n-11", r"\bn\b", options={"additional_kwargs": {"n": 11}}),
-    Bad("five-stops", "stop", options={"additional_kwargs": {"stop": FIVE_STOPS}}),
+    Bad("n-11", r"\bn\b", options={"additional_kwargs": {"n": 11}}, refused_at_call=True),
+    Bad(
+        "five-stops",
+        "stop",
+        options={"additional_kwargs": {"stop": FIVE_STOPS}},
+        refused_at_call=True,
+    ),
     Bad("base-url-no-scheme", "scheme", options={"base_url": "127.0.0.1:8765/api/v7/llm"}),
     Bad("http-non-loopback", "plain http", options={"base_url": "http://modelslab.com/api/v7"}),
     Bad("empty-key", "empty", options={"api_key": ""}),
@@ -105,9 +122,11 @@ CASES = [("langchain", bad) for bad in LANGCHAIN] + [("llama_index", bad) for ba
 BAD_INPUTS = len(CASES)
 
 
-def _params() -> list[Any]:
+def _params(*, at_construction: bool) -> list[Any]:
     params = []
     for adapter, bad in CASES:
+        if bad.at_construction != at_construction:
+            continue
         marks = [pytest.mark.xfail(strict=True, reason=bad.xfail)] if bad.xfail else []
         params.append(pytest.param(adapter, bad, marks=marks, id=f"{adapter}-{bad.name}"))
     return params
@@ -146,17 +165,29 @@ async def _adrain(llm: Any, messages: Any, kwargs: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize(("adapter", "bad"), _params())
+@pytest.mark.parametrize(("adapter", "bad"), _params(at_construction=False))
 def test_bad_input_is_refused_before_sending(
     adapter: str, bad: Bad, mode: str, emulator: Emulator
 ) -> None:
     value = scenario("extra-fields")
     options = {"api_key": KEY, "base_url": emulator.base_url, "scenario": value, **bad.options}
+    llm = make(adapter, **options)  # builds fine: the call is what must be refused
     # ValueError covers InvalidInputError and pydantic's ValidationError; the message must
     # name what was wrong.
     with pytest.raises(ValueError, match=f"(?i){bad.fragment}") as info:
-        llm = make(adapter, **options)
         _run(adapter, mode, llm, bad)
     error = info.value
+    if bad.framework is None:
+        assert not isinstance(error, ValidationError)  # the adapter's, not the framework's
     assert KEY not in f"{error} {error!r} {vars(error)!r}"
     assert not [r for r in emulator.requests if r.scenario == value]  # nothing was sent
+
+
+@pytest.mark.parametrize(("adapter", "bad"), _params(at_construction=True))
+def test_bad_option_is_refused_at_construction(adapter: str, bad: Bad, emulator: Emulator) -> None:
+    options = {"api_key": KEY, "base_url": emulator.base_url, **bad.options}
+    with pytest.raises(ValueError, match=f"(?i){bad.fragment}") as info:
+        make(adapter, **options)
+    error = info.value
+    assert KEY not in f"{error} {error!r} {vars(error)!r}"
+    assert not emulator.requests  # nothing was sent

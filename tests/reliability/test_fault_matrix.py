@@ -19,7 +19,7 @@ from langchain_core.exceptions import ModelError
 import modelslab_transport as mt
 from modelslab_emulator import Emulator
 
-from ._helpers import ADAPTERS, MODES, Answer, call, chat_log, make, scenario
+from ._helpers import ADAPTERS, MODES, Answer, call, chat_log, make, scenario, settled
 
 KEY = "sk-matrix-7f3a9c"
 OTHER_KEY = "sk-matrix-the-only-valid-one"
@@ -40,7 +40,7 @@ class Fault:
     statuses: tuple[int, ...] | None = None  # exact status sequence in the log, if known
     bound: float = 3.0  # seconds the faulty call may take at most
     partial: bool = False  # streams deliver some events before the failure
-    settle: float = 0.0  # the emulator logs this request only after this delay
+    settle: float = 0.0  # non-zero: the emulator logs this request only after this delay
 
     def expected(self, stream: bool) -> tuple[Any, int]:
         if stream:
@@ -187,9 +187,8 @@ def test_fault(
             assert not answer.text
     assert elapsed < fault.bound, f"took {elapsed:.2f} s"
 
-    if fault.settle:
-        time.sleep(max(0.0, fault.settle + 0.2 - elapsed))
-    requests = chat_log(server, value)
+    # A slow request is logged only once it answers: wait for the server to finish them all.
+    requests = settled(server, KEY, value) if fault.settle else chat_log(server, value)
     assert len(requests) == expected_attempts, [r.status for r in requests]
     if fault.statuses is not None:
         assert tuple(r.status for r in requests) == fault.statuses

@@ -5,7 +5,10 @@ never sees more requests in flight per key than `max_concurrent_requests`; file 
 and threads come back to where they were; memory stays flat. Loopback only.
 
 Faults are injected per request by an httpx event hook on an injected client: the hook reads
-the prompt's number and adds the X-Emulator-Scenario header to every tenth request.
+the prompt's number and adds the X-Emulator-Scenario header: a 429 or a 503 to every tenth
+request, and a 0.1 s hold at the server to each round's first hundred, so that the first wave
+of callers piles up at the server and the limit is reached (with the limiter removed, the
+server sees the whole wave at once).
 """
 
 from __future__ import annotations
@@ -34,24 +37,29 @@ ASYNC_REQUESTS = 2000
 SYNC_REQUESTS = 500
 CONCURRENCY = 100
 LIMIT = 10  # max_concurrent_requests
+HOLD = 0.1  # seconds the server holds each of a round's first HELD requests before answering
+HELD = 100
 MODEL = "meta-llama-llama-3.1-8b-instruct"  # no reasoning: short answers, more requests/s
 FIGURES: dict[str, Any] = {}
 
 
-def _fault_for(body: bytes, run: str) -> str | None:
+def _scenario_for(body: bytes, run: str) -> str:
     number = int(json.loads(body)["messages"][-1]["content"].rsplit(" ", 1)[1])
+    # The first HELD requests of each round (each async half starts at a multiple of 1000) are
+    # held at the server for HOLD: the callers' first wave then overlaps there, so the limit is
+    # reached, and without the limiter the server would see up to CONCURRENCY in flight.
+    delay = HOLD if number % 1000 < HELD else 0
+    hold = f"slow-first-byte;delay={delay};id={run}-{number}"
     if number % 20 == 3:
-        return f"rate-limit;times=1;retry_after=0.01;id={run}-{number}"
+        return f"rate-limit;times=1;retry_after=0.01, {hold}"
     if number % 20 == 13:
-        return f"server-error;times=1;status=503;id={run}-{number}"
-    return None
+        return f"server-error;times=1;status=503, {hold}"
+    return hold
 
 
 def _hooked_clients(run: str) -> tuple[httpx.Client, httpx.AsyncClient]:
     def hook(request: httpx.Request) -> None:
-        value = _fault_for(request.content, run)
-        if value:
-            request.headers[SCENARIO_HEADER] = value
+        request.headers[SCENARIO_HEADER] = _scenario_for(request.content, run)
 
     async def ahook(request: httpx.Request) -> None:
         hook(request)
@@ -143,12 +151,14 @@ def _check(
     assert len(faulty) == expected_faults  # ~10 %, each retried once and then answered
     assert len(mine) == len(prompts) + expected_faults
     peak = emulator.max_in_flight[emulator.fingerprint(key)]
-    assert peak <= LIMIT
+    # The limit is reached (the load is real: without the limiter the peak goes far past it)
+    # and never exceeded.
+    assert peak == LIMIT
     return {"requests": len(prompts), "attempts": len(mine), "faults": len(faulty), "peak": peak}
 
 
 def _is_mine(record: Any, run: str) -> bool:
-    return record.scenario is None or f"id={run}-" in record.scenario
+    return record.scenario is not None and f"id={run}-" in record.scenario
 
 
 @pytest.mark.parametrize("adapter", ["langchain", "llama_index"])

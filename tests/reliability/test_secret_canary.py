@@ -26,10 +26,12 @@ from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
 
+import modelslab_transport as mt
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import SCENARIO_HEADER, Emulator
 
+Expected = type[Exception] | tuple[type[Exception], ...] | None
 KEY = f"sk-canary-{uuid.uuid4().hex}"
 OTHER = f"sk-other-{uuid.uuid4().hex}"
 
@@ -214,29 +216,45 @@ def li_success(llm: ModelsLabLLM, sink: Sink) -> None:
     sink.add(llm.model_dump_json(), llm.to_payload(), llm.metadata, llm.__dict__)
 
 
-FAILURES = [
-    ("401", None, {}),
-    ("429", "rate-limit;times=-1;retry_after=0.01", {}),
-    ("5xx", "server-error;times=-1;status=503", {"max_retries": 0}),
-    ("html", "html-502;times=-1", {"max_retries": 0}),
-    ("error-200", "error-200", {}),
-    ("mid-stream", "error-mid-stream", {}),
-    ("drop", "drop-mid-stream", {"max_retries": 0}),
-    ("truncated", "truncated", {}),
-    ("timeout", "slow-first-byte;delay=0.5", {"timeout": 0.15}),
-    ("idle", "trickle;delay=0.4", {"stream_idle_timeout": 0.15}),
-    ("redirect", "redirect", {}),
-    ("credits", "insufficient-credits", {}),
-    ("unknown-model", None, {"model": "no-such-model-1"}),
+# name, scenario, options, the typed error of a plain call, of a streamed call (None: the
+# call succeeds, as a non-streamed call does under a stream-only fault).
+FAILURES: list[tuple[str, str | None, dict[str, Any], Expected, Expected]] = [
+    ("401", None, {}, mt.AuthenticationError, mt.AuthenticationError),
+    ("429", "rate-limit;times=-1;retry_after=0.01", {}, mt.RateLimitError, mt.RateLimitError),
+    ("5xx", "server-error;times=-1;status=503", {"max_retries": 0}, mt.ServerError, mt.ServerError),
+    ("html", "html-502;times=-1", {"max_retries": 0}, mt.ServerError, mt.ServerError),
+    ("error-200", "error-200", {}, mt.ServerError, mt.ServerError),
+    ("mid-stream", "error-mid-stream", {}, None, mt.ServerError),
+    (
+        "drop",
+        "drop-mid-stream",
+        {"max_retries": 0},
+        mt.APIConnectionError,
+        (mt.APIConnectionError, mt.IncompleteStreamError),
+    ),
+    ("truncated", "truncated", {}, None, mt.IncompleteStreamError),
+    ("timeout", "slow-first-byte;delay=0.5", {"timeout": 0.15}, *[mt.APITimeoutError] * 2),
+    ("idle", "trickle;delay=0.4", {"stream_idle_timeout": 0.15}, None, mt.APITimeoutError),
+    ("redirect", "redirect", {}, mt.UnexpectedResponseError, mt.UnexpectedResponseError),
+    ("credits", "insufficient-credits", {}, *[mt.InsufficientCreditsError] * 2),
+    ("unknown-model", None, {"model": "no-such-model-1"}, mt.NotFoundError, mt.NotFoundError),
+    # The server puts the caller's key in its error message: only the scrubber keeps it out.
+    ("echo-key-400", "echo-key;status=400", {}, mt.BadRequestError, mt.BadRequestError),
+    ("echo-key-401", "echo-key;status=401", {}, *[mt.AuthenticationError] * 2),
+    ("echo-key-5xx", "echo-key;status=500", {"max_retries": 0}, mt.ServerError, mt.ServerError),
 ]
 PATHS_PER_FAILURE = 8  # sync/async x plain/stream, both adapters
 
 
-def _expect_failure(call: Callable[[], Any], sink: Sink) -> None:
-    try:
+def _expect_failure(call: Callable[[], Any], expected: Expected, sink: Sink) -> None:
+    """Run one path: it raises exactly the expected typed error (captured whole into the sink),
+    or, where `expected` is None, it succeeds."""
+    if expected is None:
         sink.add(call())
-    except Exception as error:  # every failure path: capture all of it
-        sink.error(error)
+        return
+    with pytest.raises(expected) as info:
+        sink.add(call())
+    sink.error(info.value)
 
 
 def test_langchain_success_paths(good: Emulator, sink: Sink) -> None:
@@ -259,11 +277,15 @@ def test_retry_then_success_paths(good: Emulator, sink: Sink) -> None:
         sink.add(list(li.stream_chat([ChatMessage(role=MessageRole.USER, content="retry")])))
 
 
-@pytest.mark.parametrize(("name", "scenario", "options"), FAILURES, ids=[f[0] for f in FAILURES])
+@pytest.mark.parametrize(
+    ("name", "scenario", "options", "plain", "streamed"), FAILURES, ids=[f[0] for f in FAILURES]
+)
 def test_failure_paths(
     name: str,
     scenario: str | None,
     options: dict[str, Any],
+    plain: Expected,
+    streamed: Expected,
     good: Emulator,
     locked: Emulator,
     sink: Sink,
@@ -273,12 +295,12 @@ def test_failure_paths(
     lc = lc_model(base_url, scenario, **options)
     li = li_model(base_url, scenario, **options)
     config = {"callbacks": [Recorder(sink)]}
-    _expect_failure(lambda: lc.invoke("hello", config=config), sink)
-    _expect_failure(lambda: list(lc.stream("hello", config=config)), sink)
-    _expect_failure(lambda: asyncio.run(lc.ainvoke("hello", config=config)), sink)
-    _expect_failure(lambda: li.chat(user), sink)
-    _expect_failure(lambda: list(li.stream_chat(user)), sink)
-    _expect_failure(lambda: asyncio.run(li.achat(user)), sink)
+    _expect_failure(lambda: lc.invoke("hello", config=config), plain, sink)
+    _expect_failure(lambda: list(lc.stream("hello", config=config)), streamed, sink)
+    _expect_failure(lambda: asyncio.run(lc.ainvoke("hello", config=config)), plain, sink)
+    _expect_failure(lambda: li.chat(user), plain, sink)
+    _expect_failure(lambda: list(li.stream_chat(user)), streamed, sink)
+    _expect_failure(lambda: asyncio.run(li.achat(user)), plain, sink)
 
     async def lc_events() -> list[Any]:
         return [e async for e in lc.astream_events("hello", version="v2", config=config)]
@@ -289,8 +311,8 @@ def test_failure_paths(
         finally:
             await li.aclose()
 
-    _expect_failure(lambda: asyncio.run(lc_events()), sink)
-    _expect_failure(lambda: asyncio.run(li_astream()), sink)
+    _expect_failure(lambda: asyncio.run(lc_events()), streamed, sink)
+    _expect_failure(lambda: asyncio.run(li_astream()), streamed, sink)
     assert any("Error" in part for part in sink.parts)  # the failures were captured
 
 

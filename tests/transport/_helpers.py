@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -30,3 +31,17 @@ def chat_requests(emulator: Any, headers: dict[str, str] | None = None) -> list[
         for r in emulator.requests
         if r.path.endswith("/chat/completions") and (headers is None or r.scenario == wanted)
     ]
+
+
+def settled(emulator: Any, key: str, value: str, *, timeout: float = 30.0) -> list[Any]:
+    """The chat requests of scenario `value`, once the server has finished every request of
+    `key` and logged at least one. A request is logged when its reply starts and counted out of
+    `in_flight` only after that, so a request that is still being served (a slow first byte,
+    a resend) is waited for instead of being missed; `timeout` only guards against a hang."""
+    fingerprint = emulator.fingerprint(key)
+    deadline = time.monotonic() + timeout
+    while True:
+        logged = chat_requests(emulator, {"X-Emulator-Scenario": value})
+        if (logged and not emulator.in_flight.get(fingerprint)) or time.monotonic() > deadline:
+            return logged
+        time.sleep(0.01)

@@ -159,3 +159,12 @@ def test_repr_and_settings_hide_the_key(client: ModelsLabClient) -> None:
     assert KEY not in repr(client)
     assert KEY not in repr(client.settings)
     assert KEY not in str(client.settings)
+
+
+def test_the_settings_fields_hide_the_key(client: ModelsLabClient) -> None:
+    # The key's holder itself, as a field, in a container and inside a list: asterisks only.
+    fields = {name: getattr(client.settings, name) for name in client.settings.__slots__}
+    assert client.settings.api_key.get_secret_value() == KEY  # the field really holds it
+    for text in (repr(fields), repr(client.settings.api_key), str([fields["api_key"]])):
+        assert KEY not in text
+        assert "*" in text or "Secret" in text

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from modelslab_emulator import Emulator
-from modelslab_transport import ModelsLabClient, accumulate
+from modelslab_transport import (
+    BadRequestError,
+    ModelsLabClient,
+    ModelsLabError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    accumulate,
+)
 
 from ._helpers import MAGISTRAL, payload, scenario
 
@@ -51,7 +59,6 @@ def answer(emulator: Emulator, headers: dict[str, str], stream: bool, **params: 
         "multiline-data",
         "unicode",
         "extra-fields",
-        "openai-error",
     ],
 )
 @pytest.mark.parametrize("stream", [False, True])
@@ -76,3 +83,39 @@ def test_tool_call_variants_assemble_the_same_calls(
     assert [c[0] for c in got[2]] == ["add", "multiply"]
     assert got[2] == expected[2]
     assert got[3] == "tool_calls"
+
+
+# Error-body shapes change only error replies: each shape, with an error that carries a message,
+# a status and a retry hint, must give the same typed error (a successful reply is unaffected).
+ERROR_SHAPES = ["", "openai-error", "legacy-messege"]
+
+
+@pytest.mark.parametrize("shape", ERROR_SHAPES)
+@pytest.mark.parametrize("stream", [False, True])
+def test_error_shapes_give_the_same_typed_error(
+    shape: str, stream: bool, emulator: Emulator
+) -> None:
+    def fail(name: str, error_type: type[ModelsLabError], **params: object) -> ModelsLabError:
+        headers = scenario(name, **params)
+        if shape:
+            headers["X-Emulator-Scenario"] += f", {shape}"
+        with (
+            ModelsLabClient(
+                api_key=KEY, base_url=emulator.base_url, default_headers=headers, max_retries=0
+            ) as client,
+            pytest.raises(error_type) as info,
+        ):
+            body = payload("shapes", model=MAGISTRAL)
+            accumulate(client.stream_chat(body)) if stream else client.chat(body)
+        return info.value
+
+    bad = fail("http-error", BadRequestError, status=400, message="Bad field temperature")
+    assert bad.message == "Bad field temperature" and bad.status_code == 400
+    limited = fail("rate-limit", RateLimitError, times=-1, retry_after=7)
+    assert isinstance(limited, RateLimitError) and limited.retry_after == 7
+    assert "Maximum 5 queued requests" in limited.message
+    missing = fail("http-error", NotFoundError, status=404, message="Model not found: x")
+    assert missing.message == "Model not found: x"
+    if stream:
+        mid = fail("error-mid-stream", ServerError)
+        assert "Provider returned error" in mid.message

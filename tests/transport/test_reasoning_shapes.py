@@ -283,14 +283,18 @@ def test_each_shape_through_the_sync_client(
     state: str | None,
     stream: bool,
 ) -> None:
-    if stream and name == "close-only-think" and model == MAGISTRAL:
-        pytest.skip("a stream knows template-opened reasoning only from the catalogue")
     headers = scenario(name) if name else {}
     params = {"max_tokens": max_tokens} if max_tokens else {}
     with ModelsLabClient(api_key=KEY, base_url=emulator.base_url, default_headers=headers) as c:
         body = payload("Hello there", model=model, **params)
         result = accumulate(c.stream_chat(body)) if stream else c.chat(body)
     choice = result.first
+    if stream and name == "close-only-think" and model == MAGISTRAL:
+        # The documented limit: a stream knows template-opened reasoning only from the
+        # catalogue, and Magistral's style is inline, so the lone tag stays in the answer.
+        assert "</think>" in choice.content and choice.content.endswith(ANSWER)
+        assert choice.reasoning == ""
+        return
     assert (choice.content, choice.reasoning) == _expect(content, reasoning)
     assert choice.reasoning_state == state
     assert choice.finish_reason == ("length" if state == "cut" else "stop")
