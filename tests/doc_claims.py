@@ -165,6 +165,11 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     'payload = build_chat_payload("no-such-model"': (
         "NotFoundError 404 Model not found: no-such-model",
     ),
+    'cut = ChatModelsLab(max_tokens=5).invoke("Is 17 prime?")': ("'' cut",),
+    'cut = ModelsLabLLM(max_tokens=5).chat(': ("None cut|'' cut",),
+    'llm = ModelsLabLLM(structured_output_method="json_schema")': (
+        "title='Blue Hours' artist='Nova' year=1999",
+    ),
     "print(answer.first.reasoning)  # the model's <think> block, kept apart": (
         REASONING,
         said("Why is the sky blue? One sentence."),
