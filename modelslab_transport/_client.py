@@ -27,7 +27,8 @@ from ._exchange import (
 from ._response import parse_completion
 from ._retry import RetrySignal
 from ._secret import SecretLike
-from ._tokens import count_tokens_body, models_from_body
+from ._settings import DEFAULT_FIRST_BYTE_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT
+from ._tokens import count_tokens_body, input_tokens_from_body, models_from_body
 
 __all__ = ["ModelsLabClient"]
 
@@ -47,7 +48,8 @@ class ModelsLabClient(ClientBase):
         api_key: str | SecretLike | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
-        stream_idle_timeout: float | None = 120.0,
+        stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
+        first_byte_timeout: float | None = DEFAULT_FIRST_BYTE_TIMEOUT,
         max_retries: int = 2,
         max_concurrent_requests: int | None = 5,
         default_headers: Mapping[str, str] | None = None,
@@ -59,6 +61,7 @@ class ModelsLabClient(ClientBase):
             base_url=base_url,
             timeout=timeout,
             stream_idle_timeout=stream_idle_timeout,
+            first_byte_timeout=first_byte_timeout,
             max_retries=max_retries,
             max_concurrent_requests=max_concurrent_requests,
             max_retry_wait=max_retry_wait,
@@ -96,12 +99,18 @@ class ModelsLabClient(ClientBase):
         for attempt in range(self.settings.max_retries + 1):
             try:
                 with self._slots.hold(self.settings.max_concurrent_requests):
+                    started = time.monotonic()
                     response = self._open_stream(content, attempt)
+                    reader = StreamReader(self._secret, self.settings, started)
                     try:
                         if not is_event_stream(response.headers):
-                            yield from self._whole_answer(response.read(), response)
+                            try:
+                                answer = self._whole_answer(response.read(), response)
+                            except (httpx.HTTPError, ModelsLabError) as exc:
+                                self._stream_failed(exc, attempt, delivered=False)
+                            yield from answer
                             return
-                        reader = StreamReader(self._secret, self.settings.stream_idle_timeout)
+                        reader.arm(response)
                         delivered = False
                         try:
                             for chunk in response.iter_bytes():
@@ -110,8 +119,9 @@ class ModelsLabClient(ClientBase):
                                     yield event
                             yield from reader.close()
                         except (httpx.HTTPError, ModelsLabError) as exc:
-                            self._stream_failed(exc, attempt, delivered=delivered)
+                            self._stream_failed(reader.failure(exc), attempt, delivered=delivered)
                     finally:
+                        reader.release()
                         response.close()
                 return
             except RetrySignal as retry:
@@ -122,7 +132,7 @@ class ModelsLabClient(ClientBase):
     ) -> int:
         """Exact prompt token count from ModelsLab's count_tokens endpoint."""
         body = self._json("POST", COUNT_TOKENS_PATH, count_tokens_body(model, messages, system))
-        return int(body["input_tokens"]) if isinstance(body, dict) else 0
+        return input_tokens_from_body(body)
 
     def list_models(self) -> list[dict[str, Any]]:
         """The models this key may use (`id`, `owned_by`, ...)."""

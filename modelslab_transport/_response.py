@@ -37,6 +37,8 @@ def parse_completion(body: object, *, secret: str | None = None) -> ChatCompleti
             f"ModelsLab answered with a JSON {type(body).__name__}, not a chat completion object"
         )
     raw_choices = body.get("choices")
+    if raw_choices is None:
+        raw_choices = _success_message(body)
     if not isinstance(raw_choices, list):
         keys = ", ".join(sorted(str(key) for key in body)[:10]) or "none"
         raise UnexpectedResponseError(
@@ -59,6 +61,14 @@ def parse_completion(body: object, *, secret: str | None = None) -> ChatCompleti
         usage=parse_usage(usage) if isinstance(usage, dict) else None,
         raw=body,
     )
+
+
+def _success_message(body: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """`{"status": "success", "message": "<text>"}` (an older v7 reply) as one finished choice."""
+    state, text = body.get("status"), body.get("message")
+    if not (isinstance(state, str) and state.lower() == "success" and isinstance(text, str)):
+        return None
+    return [{"index": 0, "finish_reason": "stop", "message": {"content": text}}]
 
 
 def parse_usage(usage: dict[str, Any]) -> Usage:

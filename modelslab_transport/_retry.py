@@ -11,6 +11,7 @@ import httpx
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
+    BadGatewayError,
     ModelsLabError,
     RateLimitError,
 )
@@ -65,6 +66,8 @@ def retry_delay(
     if isinstance(error, APIConnectionError):
         if not resend_safe:
             return None
+    elif isinstance(error, BadGatewayError):
+        pass  # a 2xx that is not a response: a gateway failure, retried like a 502
     elif error.status_code is None or not _status_is_retryable(error.status_code, headers or {}):
         return None
     hint = server_hint
