@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from ._base import POOL_LIMITS, ClientBase, StreamReader
-from ._errors import ModelsLabError
+from ._errors import BadGatewayError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
 from ._exchange import (
     CHAT_PATH,
@@ -27,7 +27,7 @@ from ._exchange import (
     streaming_payload,
 )
 from ._response import parse_completion
-from ._retry import RetrySignal
+from ._retry import RetrySignal, ask_retry
 from ._secret import SecretLike
 from ._settings import DEFAULT_FIRST_BYTE_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT
 from ._tokens import count_tokens_body, input_tokens_from_body, models_from_body
@@ -187,9 +187,12 @@ class AsyncModelsLabClient(ClientBase):
                 self._send_failed(exc, method, url, attempt, started, streaming=False)
         log_attempt(method, url, response.status_code, attempt, started, None)
         if response.status_code < 300:
-            return decode_json(
-                response.status_code, response.headers, response.content, self._secret
-            )
+            try:
+                return decode_json(
+                    response.status_code, response.headers, response.content, self._secret
+                )
+            except BadGatewayError as exc:  # a 200 that is not JSON: retried like a 502
+                ask_retry(exc, attempt, settings)
         self._status_failed(response, response.content, attempt)
 
     async def _open_stream(self, content: bytes, attempt: int) -> httpx.Response:

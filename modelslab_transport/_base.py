@@ -201,9 +201,16 @@ class StreamReader:
         return events + self._decoder.close()
 
     def failure(self, exc: Exception) -> Exception:
-        """The error to report for `exc`: a timeout if the watchdog ended the read."""
+        """The error to report for `exc`: a timeout if the watchdog ended the read, an
+        incomplete stream if the server closed the connection inside a begun stream."""
         if self._deadline is not None and self._deadline.fired:
             return self._decoder.fail(self._timeout())
+        if isinstance(exc, httpx.RemoteProtocolError) and self._sse.activity:
+            return self._decoder.fail(
+                IncompleteStreamError(
+                    "the connection closed in the middle of the stream: the answer is incomplete"
+                )
+            )
         return exc
 
     def _timeout(self) -> APITimeoutError:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._error_body import error_from_payload
-from ._errors import UnexpectedResponseError
+from ._errors import ServerError, UnexpectedResponseError
 from ._events import ChatCompletion, Choice, ToolCall, Usage
 from ._reasoning import ThinkSplitter
 from ._tool_calls import arguments_text, generated_tool_call_id
@@ -52,6 +52,15 @@ def parse_completion(body: object, *, secret: str | None = None) -> ChatCompleti
         for position, choice in enumerate(raw_choices)
         if isinstance(choice, dict)
     ]
+    if choices and choices[0].finish_reason == "error":
+        # A gateway's provider failure: what the message holds is not a complete answer.
+        error = ServerError(
+            "ModelsLab's answer ended with finish_reason 'error': the provider failed before "
+            "the answer was complete",
+            body=body,
+        )
+        error.partial_text, error.partial_reasoning = choices[0].content, choices[0].reasoning
+        raise error
     usage = body.get("usage")
     return ChatCompletion(
         id=completion_id,
