@@ -131,9 +131,13 @@ class AsyncModelsLabClient(ClientBase):
                         delivered = False
                         try:
                             async for chunk in response.aiter_bytes():
-                                for event in reader.feed(chunk):
-                                    delivered = True
-                                    yield event
+                                events = reader.feed(chunk)
+                                if events:
+                                    reader.pause()  # the caller's time is not the server's
+                                    for event in events:
+                                        delivered = True
+                                        yield event
+                                    reader.resume()
                             for event in reader.close():
                                 yield event
                         except (httpx.HTTPError, ModelsLabError) as exc:

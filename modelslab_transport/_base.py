@@ -125,6 +125,7 @@ class StreamReader:
         "_idle",
         "_last",
         "_limit",
+        "_paused",
         "_sse",
         "_waiting",
     )
@@ -138,6 +139,7 @@ class StreamReader:
         self._last = started
         self._activity = 0
         self._deadline: Deadline | None = None
+        self._paused = 0.0
 
     def arm(self, response: httpx.Response) -> None:
         """Enforce the limits while a read is blocked, if the response exposes its socket."""
@@ -150,6 +152,18 @@ class StreamReader:
         """Stop the watchdog; call before the response is closed."""
         if self._deadline is not None:
             self._deadline.release()
+
+    def pause(self) -> None:
+        """The caller is handling events: its time does not count as the server's silence."""
+        self._paused = time.monotonic()
+        if self._deadline is not None:
+            self._deadline.at = math.inf
+
+    def resume(self) -> None:
+        """Back to reading: the silence clock goes on from where `pause` stopped it."""
+        self._last += time.monotonic() - self._paused
+        if self._deadline is not None and self._limit is not None:
+            self._deadline.at = self._last + self._limit  # never earlier than before the pause
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         """Decode one network read; raises `APITimeoutError` when events stopped coming."""

@@ -114,9 +114,13 @@ class ModelsLabClient(ClientBase):
                         delivered = False
                         try:
                             for chunk in response.iter_bytes():
-                                for event in reader.feed(chunk):
-                                    delivered = True
-                                    yield event
+                                events = reader.feed(chunk)
+                                if events:
+                                    reader.pause()  # the caller's time is not the server's
+                                    for event in events:
+                                        delivered = True
+                                        yield event
+                                    reader.resume()
                             yield from reader.close()
                         except (httpx.HTTPError, ModelsLabError) as exc:
                             self._stream_failed(reader.failure(exc), attempt, delivered=delivered)

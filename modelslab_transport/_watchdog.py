@@ -11,6 +11,7 @@ the deadline with a plain attribute write per event: no lock, no timer object pe
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import socket
 import threading
@@ -82,8 +83,8 @@ class _Watchdog:
                         self._watched.discard(deadline)
                         deadline.fired = True
                         _shut_down(deadline.sock)
-                    elif earliest is None or deadline.at < earliest:
-                        earliest = deadline.at
+                    elif deadline.at != math.inf and (earliest is None or deadline.at < earliest):
+                        earliest = deadline.at  # (inf: a paused stream, nothing to wake for)
                 # Plain writes only move deadlines later (`advance` notifies when one moves
                 # earlier), so waking at the earliest known one is enough.
                 self._cond.wait(None if earliest is None else max(earliest - now, 0.001))

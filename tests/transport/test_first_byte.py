@@ -126,3 +126,32 @@ def test_comments_are_signs_of_life_after_the_first_event() -> None:
     time.sleep(0.25)
     with pytest.raises(APITimeoutError):
         reader.feed(b"da")  # bytes that complete no event are not a sign of life
+
+
+def test_a_slow_consumer_is_not_a_silent_server(emulator: Emulator) -> None:
+    # Events come 0.35 s apart and the caller spends 0.3 s on each: the reader itself waits
+    # 0.05 s per event, well within the 0.2 s idle limit. The caller's time must not count.
+    options: dict[str, Any] = {
+        "api_key": KEY,
+        "base_url": emulator.base_url,
+        "stream_idle_timeout": 0.2,
+        "max_retries": 0,
+        "default_headers": scenario("trickle", delay=0.35, times=-1),
+    }
+    body = payload("x", model=LLAMA)
+    with ModelsLabClient(**options) as client:
+        texts = []
+        for event in client.stream_chat(body):
+            texts.append(getattr(event, "text", ""))
+            time.sleep(0.3)
+    assert "".join(texts) == "You said: x"
+
+    async def go() -> str:
+        async with AsyncModelsLabClient(**options) as client:
+            texts = []
+            async for event in client.stream_chat(body):
+                texts.append(getattr(event, "text", ""))
+                await asyncio.sleep(0.3)
+            return "".join(texts)
+
+    assert asyncio.run(go()) == "You said: x"
