@@ -16,6 +16,7 @@ from pydantic import ValidationError
 import modelslab_transport as mt
 from langchain_modelslab import ChatModelsLab
 from langchain_modelslab._errors import (
+    ModelsLabBadGatewayError,
     ModelsLabIncompleteStreamError,
     ModelsLabInvalidInputError,
     ModelsLabServerError,
@@ -101,8 +102,9 @@ def test_non_json_200_is_retried(mode: str, emulator: Emulator) -> None:
 @pytest.mark.parametrize("mode", ["invoke", "stream"])
 def test_non_json_200_that_persists_is_a_server_error(mode: str, emulator: Emulator) -> None:
     llm = make(emulator.base_url, "non-json-200;times=-1", max_retries=1)
-    with pytest.raises(ModelsLabServerError, match="not JSON"):
+    with pytest.raises(ModelsLabBadGatewayError, match="not JSON") as info:
         call(mode, llm)
+    assert isinstance(info.value, ModelsLabServerError) and isinstance(info.value, ModelAPIError)
     assert statuses(emulator, llm) == [200, 200]
 
 
