@@ -219,7 +219,8 @@ class StreamReader:
         incomplete stream if the server closed the connection inside a begun stream."""
         if self._deadline is not None and self._deadline.fired:
             return self._decoder.fail(self._timeout())
-        if isinstance(exc, httpx.RemoteProtocolError) and self._sse.activity:
+        begun = self._sse.activity or self._sse.buffered
+        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)) and begun:
             return self._decoder.fail(
                 IncompleteStreamError(
                     "the connection closed in the middle of the stream: the answer is incomplete"

@@ -66,8 +66,12 @@ def retry_delay(
     if isinstance(error, APIConnectionError):
         if not resend_safe:
             return None
-    elif isinstance(error, BadGatewayError):
-        pass  # a 2xx that is not a response: a gateway failure, retried like a 502
+    elif isinstance(error, BadGatewayError) or (
+        isinstance(error, RateLimitError) and (error.status_code or 0) < 400
+    ):
+        # A 2xx that is not a response is a gateway failure, retried like a 502; a rate limit
+        # is retried after its hint even when a gateway wrapped it in HTTP 200 or an event.
+        pass
     elif error.status_code is None or not _status_is_retryable(error.status_code, headers or {}):
         return None
     hint = server_hint

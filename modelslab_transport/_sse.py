@@ -110,6 +110,11 @@ class SSEDecoder:
         lines = chunk[:end].decode("utf-8", "replace").split("\n")
         return self._process(lines)
 
+    @property
+    def buffered(self) -> bool:
+        """True when bytes of an event that has not been dispatched yet were received."""
+        return bool(self._tail or self._pending)
+
     def close(self) -> list[ServerSentEvent]:
         """End of stream: finish a last line and dispatch an event that lacked its blank line."""
         lines: list[str] = []

@@ -68,6 +68,8 @@ def input_tokens_from_body(body: Any) -> int:
     value = body.get("input_tokens") if isinstance(body, Mapping) else None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     if isinstance(body, Mapping):
