@@ -204,3 +204,9 @@ def test_first_byte_timeout_and_idle_timeout(mode: str, emulator: Emulator) -> N
     )
     with pytest.raises(ModelTimeoutError, match="stream_idle_timeout"):
         call(mode, stalled)
+
+
+def test_first_byte_timeout_field(base_url: str) -> None:
+    assert ChatModelsLab(api_key=KEY, base_url=base_url).first_byte_timeout == 600.0
+    with pytest.raises(ValidationError, match="first_byte_timeout"):
+        ChatModelsLab(api_key=KEY, base_url=base_url, first_byte_timeout=0)

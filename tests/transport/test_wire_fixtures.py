@@ -41,7 +41,8 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "wire"
 PATHS = sorted(FIXTURES.rglob("*.json"))
 KEY = "sk-wire-replay-5d3a90"
 PREFIX = "/api/v7/llm"
-_HOP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+# Framing is the replay server's own; a recorded body is stored decoded, so no content-encoding.
+_HOP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "content-encoding"})
 _ERROR_KEYS = frozenset(
     {"error", "message_contains", "status_code", "retry_after", "partial_text", "partial_reasoning"}
 )
