@@ -231,8 +231,8 @@ class StreamReader:
     def _timeout(self) -> APITimeoutError:
         if self._waiting:
             return APITimeoutError(
-                f"The stream sent no event for {self._limit:g} s after the request "
-                "(first_byte_timeout)"
+                f"The stream sent no event (nor keep-alive) for {self._limit:g} s while "
+                "waiting for its first one (first_byte_timeout)"
             )
         return APITimeoutError(
             f"The stream sent no event for {self._limit:g} s (stream_idle_timeout)"
