@@ -162,8 +162,11 @@ class StreamReader:
     def resume(self) -> None:
         """Back to reading: the silence clock goes on from where `pause` stopped it."""
         self._last += time.monotonic() - self._paused
-        if self._deadline is not None and self._limit is not None:
-            self._deadline.at = self._last + self._limit  # never earlier than before the pause
+        deadline = self._deadline
+        if deadline is not None and self._limit is not None:
+            deadline.at = self._last + self._limit  # never earlier than before the pause
+            if deadline.parked:  # read after writing `at`: the watchdog may be asleep for good
+                deadline.advance(deadline.at)
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         """Decode one network read; raises `APITimeoutError` when events stopped coming."""

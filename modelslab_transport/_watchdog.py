@@ -29,12 +29,15 @@ class _Socket(Protocol):
 class Deadline:
     """When the stream must next show a sign of life (`at`, monotonic seconds)."""
 
-    __slots__ = ("at", "fired", "sock")
+    __slots__ = ("at", "fired", "parked", "sock")
 
     def __init__(self, sock: _Socket, at: float) -> None:
         self.at = at
         self.sock = sock
         self.fired = False
+        # Set by the watchdog while it holds no wake-up time for this deadline (`at` was
+        # infinite: the stream is paused); whoever makes `at` finite again must `advance`.
+        self.parked = False
 
     def release(self) -> None:
         """Stop watching (call before the response is closed and its connection reused)."""
@@ -78,13 +81,17 @@ class _Watchdog:
                 now = time.monotonic()
                 earliest: float | None = None
                 for deadline in list(self._watched):
-                    if deadline.at <= now:
+                    deadline.parked = True  # before reading `at`: see StreamReader.resume
+                    at = deadline.at
+                    if at <= now:
                         # Under the lock: `release` cannot hand the connection back meanwhile.
                         self._watched.discard(deadline)
                         deadline.fired = True
                         _shut_down(deadline.sock)
-                    elif deadline.at != math.inf and (earliest is None or deadline.at < earliest):
-                        earliest = deadline.at  # (inf: a paused stream, nothing to wake for)
+                    elif at != math.inf:  # (inf: a paused stream, nothing to wake for)
+                        deadline.parked = False
+                        if earliest is None or at < earliest:
+                            earliest = at
                 # Plain writes only move deadlines later (`advance` notifies when one moves
                 # earlier), so waking at the earliest known one is enough.
                 self._cond.wait(None if earliest is None else max(earliest - now, 0.001))

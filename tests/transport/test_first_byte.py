@@ -4,7 +4,9 @@ SSE comments are signs of life, and silence after the first event still hits the
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -129,14 +131,14 @@ def test_comments_are_signs_of_life_after_the_first_event() -> None:
 
 
 def test_a_slow_consumer_is_not_a_silent_server(emulator: Emulator) -> None:
-    # Events come 0.35 s apart and the caller spends 0.3 s on each: the reader itself waits
-    # 0.05 s per event, well within the 0.2 s idle limit. The caller's time must not count.
+    # Events come 0.15 s apart, within the 0.2 s idle limit, and the caller spends 0.3 s on
+    # each: the reader never waits for the server. The caller's time must not count.
     options: dict[str, Any] = {
         "api_key": KEY,
         "base_url": emulator.base_url,
         "stream_idle_timeout": 0.2,
         "max_retries": 0,
-        "default_headers": scenario("trickle", delay=0.35, times=-1),
+        "default_headers": scenario("trickle", delay=0.15, times=-1),
     }
     body = payload("x", model=LLAMA)
     with ModelsLabClient(**options) as client:
@@ -155,3 +157,25 @@ def test_a_slow_consumer_is_not_a_silent_server(emulator: Emulator) -> None:
             return "".join(texts)
 
     assert asyncio.run(go()) == "You said: x"
+
+
+def test_the_watchdog_wakes_for_a_stream_resumed_after_a_long_pause() -> None:
+    # While the caller holds an event the deadline is parked; if the watchdog looked in
+    # meanwhile it has nothing to wake for, and resuming must wake it again.
+    ours, theirs = socket.socketpair()
+    stream = SimpleNamespace(get_extra_info=lambda key: ours if key == "socket" else None)
+    reader = StreamReader(KEY, settings(stream_idle_timeout=0.2), time.monotonic())
+    reader.arm(SimpleNamespace(extensions={"network_stream": stream}))  # type: ignore[arg-type]
+    try:
+        assert reader.feed(b'data: {"id":"g","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n')
+        reader.pause()
+        time.sleep(0.4)  # the watchdog passes the old deadline and finds the stream paused
+        reader.resume()
+        time.sleep(0.4)  # then the server stays silent for twice the idle limit
+        error = reader.failure(RuntimeError("read ended"))
+        assert isinstance(error, APITimeoutError) and "stream_idle_timeout" in str(error)
+        assert ours.recv(1) == b""  # the socket was shut down, ending any blocked read
+    finally:
+        reader.release()
+        ours.close()
+        theirs.close()
