@@ -220,7 +220,11 @@ class StreamReader:
     def failure(self, exc: Exception) -> Exception:
         """The error to report for `exc`: a timeout if the watchdog ended the read, an
         incomplete stream if the server closed the connection inside a begun stream."""
-        if self._deadline is not None and self._deadline.fired:
+        if (self._deadline is not None and self._deadline.fired) or isinstance(
+            exc, httpx.ReadTimeout
+        ):
+            # The watchdog ended the read, or httpx's own read timeout (the longer limit, a
+            # backstop) beat it to it: either way the limit in force is the one to name.
             return self._decoder.fail(self._timeout())
         begun = self._sse.activity or self._sse.buffered
         if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)) and begun:

@@ -90,7 +90,11 @@ def error_from_transport(
     if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
         error: APIConnectionError = APITimeoutError(f"Timed out connecting to ModelsLab: {exc}")
     elif isinstance(exc, httpx.TimeoutException):
-        what = "waiting for the stream" if streaming else "waiting for ModelsLab's answer"
+        what = (
+            "waiting for the stream to start (first_byte_timeout, capped by the read timeout)"
+            if streaming
+            else "waiting for ModelsLab's answer"
+        )
         error = APITimeoutError(f"Timed out {what} ({type(exc).__name__})")
         # The request was sent and may be running (and billed): do not send it again.
         resend_safe = False
