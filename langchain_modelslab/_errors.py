@@ -30,6 +30,7 @@ __all__ = [
     "ModelsLabAPIError",
     "ModelsLabAPITimeoutError",
     "ModelsLabAuthenticationError",
+    "ModelsLabBadGatewayError",
     "ModelsLabBadRequestError",
     "ModelsLabContextOverflowError",
     "ModelsLabIncompleteStreamError",
@@ -97,6 +98,10 @@ class ModelsLabServerError(mt.ServerError, ModelAPIError):
     """ModelsLab or its upstream provider failed (HTTP 5xx, or an error sent with HTTP 200)."""
 
 
+class ModelsLabBadGatewayError(mt.BadGatewayError, ModelsLabServerError):
+    """HTTP 200 with a body that is not JSON: retried like a 502, raised once retries run out."""
+
+
 class ModelsLabAPIConnectionError(mt.APIConnectionError, ModelConnectionError):
     """ModelsLab could not be reached, or the connection broke."""
 
@@ -124,6 +129,7 @@ _MAPPING: tuple[tuple[type[mt.ModelsLabError], type[mt.ModelsLabError]], ...] = 
     (mt.PermissionDeniedError, ModelsLabPermissionDeniedError),
     (mt.NotFoundError, ModelsLabNotFoundError),
     (mt.RateLimitError, ModelsLabRateLimitError),
+    (mt.BadGatewayError, ModelsLabBadGatewayError),
     (mt.ServerError, ModelsLabServerError),
     (mt.APIStatusError, ModelsLabAPIError),
     (mt.APITimeoutError, ModelsLabAPITimeoutError),

@@ -29,7 +29,14 @@ from ._errors import ModelsLabInvalidInputError
 
 __all__ = ["convert_message", "convert_messages", "reasoning_of"]
 
-_CHAT_ROLES = {"human": "user", "user": "user", "ai": "assistant", "assistant": "assistant"}
+# ModelsLab documents system/user/assistant/tool; OpenAI's "developer" is sent as "system".
+_CHAT_ROLES = {
+    "human": "user",
+    "user": "user",
+    "ai": "assistant",
+    "assistant": "assistant",
+    "developer": "system",
+}
 # Blocks an assistant message may carry that are not answer text; tool calls are taken from
 # `AIMessage.tool_calls`, reasoning from `reasoning_of`.
 _SKIPPED_AI_BLOCKS = frozenset(

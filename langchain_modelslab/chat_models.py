@@ -88,10 +88,12 @@ class ChatModelsLab(BaseChatModel):
     model, within the served context minus the prompt (docs/models.md), never the API's 1000."""
     top_p: float | None = Field(default=None, ge=0.0, le=1.0)
     """Nucleus sampling; unset: the model card's (Magistral 0.95)."""
-    top_k: int | None = Field(default=None, ge=-1)
+    top_k: int | None = Field(default=None, ge=1)
+    """Top-k sampling, an integer >= 1 (ModelsLab's documented range)."""
     frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
-    repetition_penalty: float | None = Field(default=None, ge=0.0, le=10.0)
+    repetition_penalty: float | None = Field(default=None, ge=0.1, le=2.0)
+    """Repetition penalty, 0.1-2 (ModelsLab's documented range)."""
     stop: list[str] | None = Field(default=None, max_length=4, alias="stop_sequences")
     """Up to 4 stop sequences."""
     seed: int | None = None
@@ -101,6 +103,9 @@ class ChatModelsLab(BaseChatModel):
     """Seconds, or an httpx.Timeout; default connect 5 s, read 600 s."""
     stream_idle_timeout: float | None = 120.0
     """Longest silence between stream events before the stream fails."""
+    first_byte_timeout: float | None = 600.0
+    """Longest wait for a stream's first event (requests queue per account); SSE comments
+    restart it. Never longer than the read timeout."""
     max_retries: int = Field(default=2, ge=0)
     """Retries of 408/409/429/5xx and connection failures (backoff with jitter)."""
     max_retry_wait: float = Field(default=60.0, ge=0.0)
@@ -175,6 +180,7 @@ class ChatModelsLab(BaseChatModel):
                 base_url=self.base_url,
                 timeout=self.timeout,
                 stream_idle_timeout=self.stream_idle_timeout,
+                first_byte_timeout=self.first_byte_timeout,
                 max_retries=self.max_retries,
                 max_concurrent_requests=self.max_concurrent_requests,
                 max_retry_wait=self.max_retry_wait,
@@ -272,6 +278,7 @@ class ChatModelsLab(BaseChatModel):
             "base_url": self.base_url,
             "timeout": self.timeout,
             "stream_idle_timeout": self.stream_idle_timeout,
+            "first_byte_timeout": self.first_byte_timeout,
             "max_retries": self.max_retries,
             "max_concurrent_requests": self.max_concurrent_requests,
             "default_headers": self.default_headers,

@@ -40,6 +40,7 @@ from modelslab_transport import (
     model_info,
     resolve_settings,
     sampling_defaults,
+    validate_params,
 )
 
 from ._clients import _Clients
@@ -125,6 +126,11 @@ class ModelsLabLLM(FunctionCallingLLM):
     stream_idle_timeout: float | None = Field(
         default=120.0, gt=0, description="Longest silence between stream events, in seconds."
     )
+    first_byte_timeout: float | None = Field(
+        default=600.0,
+        gt=0,
+        description="Longest wait for a stream's first event, in seconds (requests queue).",
+    )
     max_retries: int = Field(default=2, ge=0, description="Retries of retryable failures.")
     max_concurrent_requests: int | None = Field(
         default=5, ge=1, description="In-flight requests per API key, process-wide."
@@ -165,6 +171,7 @@ class ModelsLabLLM(FunctionCallingLLM):
         context_window: int | None = None,
         timeout: float | None = None,
         stream_idle_timeout: float | None = 120.0,
+        first_byte_timeout: float | None = 600.0,
         max_retries: int = 2,
         max_concurrent_requests: int | None = 5,
         max_retry_wait: float = 60.0,
@@ -186,11 +193,14 @@ class ModelsLabLLM(FunctionCallingLLM):
             base_url=base_url,
             timeout=timeout,
             stream_idle_timeout=stream_idle_timeout,
+            first_byte_timeout=first_byte_timeout,
             max_retries=max_retries,
             max_concurrent_requests=max_concurrent_requests,
             max_retry_wait=max_retry_wait,
             default_headers=default_headers,
         )
+        # Documented ranges (top_k >= 1, repetition_penalty 0.1-2, ...) refused up front.
+        validate_params(additional_kwargs or {})
         super().__init__(
             model=model,
             base_url=settings.base_url,
@@ -200,6 +210,7 @@ class ModelsLabLLM(FunctionCallingLLM):
             context_window=context_window,
             timeout=timeout,
             stream_idle_timeout=stream_idle_timeout,
+            first_byte_timeout=first_byte_timeout,
             max_retries=max_retries,
             max_concurrent_requests=max_concurrent_requests,
             max_retry_wait=max_retry_wait,
@@ -244,6 +255,7 @@ class ModelsLabLLM(FunctionCallingLLM):
             "base_url": settings.base_url,
             "timeout": settings.timeout,
             "stream_idle_timeout": settings.stream_idle_timeout,
+            "first_byte_timeout": settings.first_byte_timeout,
             "max_retries": settings.max_retries,
             "max_concurrent_requests": settings.max_concurrent_requests,
             "default_headers": settings.default_headers,

@@ -90,7 +90,24 @@ context: prompt + ``max_tokens`` over it gets vLLM's 400). Stream endings:
 ``error-mid-stream;after=K`` (K=3 content chunks,
 then the error event, then ``[DONE]``), ``drop-mid-stream;after=K`` (K chunks then the socket is
 shut without the terminating HTTP chunk; non-streaming: half of a Content-Length body),
-``truncated;after=K`` (K chunks then a clean end, no finish, no ``[DONE]``), ``no-done``.
+``truncated;after=K`` (K chunks then a clean end, no finish, no ``[DONE]``), ``no-done``,
+``finish-error;after=K`` (then a chunk with ``finish_reason: "error"`` and no error object, then
+``[DONE]``; non-streaming: the choice finishes ``error``), ``object-error-mid-stream;after=K;
+done=1|0;code=N`` (vLLM's ``{"object":"error",...}`` event, ``[DONE]`` after it unless
+``done=0``), ``openrouter-error-mid-stream;after=K`` (one chunk with a top-level ``error`` and
+``finish_reason: "error"``, then the end), ``cut-mid-line;after=K;abort=0|1`` (half of the next
+``data:`` line, no line end, then a clean end or, ``abort=1``, a shut socket).
+Upstream shapes: ``non-json-200;body=TEXT`` (HTTP 200 ``application/json`` whose body is
+whitespace and ``.``; once by default), ``blank-lines-200`` (blank lines before a JSON body),
+``openrouter-429;reset=S;retry_after=S;code_str=1`` (429 whose hints sit in
+``error.metadata.headers``, ``X-RateLimit-Reset`` in epoch ms; once by default),
+``status-success`` (``{"status":"success","message":<answer>}``, streamed requests too),
+``count-tokens-missing`` (count_tokens answers ``{"token_count": N}``),
+``comment-keepalive;count=N;delay=S`` (N ``: OPENROUTER PROCESSING`` lines S apart before the
+first event; ``count=0``: S of silence after the headers), ``require-x-api-key`` (the ``/v1/``
+endpoints refuse a request without ``x-api-key``). Always: differing ``x-api-key`` and Bearer
+keys get a 401; roles other than system/user/assistant/tool, ``top_k`` < 1 and
+``repetition_penalty`` outside 0.1-2 get ModelsLab-style 400s.
 Refused formats: ``refuse-json-schema;status=200|4xx|5xx;message=...`` answers a request whose
 ``response_format.type`` is ``json_schema`` with ``{"status":"error","message":"Provider
 returned error"}`` (default HTTP 200; a stream gets it as its only data event, then

@@ -15,6 +15,8 @@ from ._validate import ChatRequest
 ARGUMENT_PIECE = 8
 PROVIDER = "Mistral"
 PROVIDER_ERROR = "Provider returned error"
+UPSTREAM_DISCONNECTED = "Provider disconnected unexpectedly"
+ENGINE_FAILED = "The model failed while generating the answer."
 
 
 class ChatReply:
@@ -87,6 +89,8 @@ class ChatReply:
         finish = self.completion.finish_reason
         if self.scenarios.has("content-filter"):
             finish = "content_filter"
+        if self.scenarios.has("finish-error"):
+            finish = "error"  # a gateway's provider failure, with no error object
         choice["finish_reason"] = finish
         if self.scenarios.has("extra-fields"):
             choice.update(native_finish_reason=finish, logprobs=None)
@@ -114,6 +118,32 @@ class ChatReply:
         if not self.scenarios.has("no-usage"):
             body["usage"] = self.usage()
         return body
+
+    def success_body(self) -> dict[str, Any]:
+        """The older v7 reply some callers read: ``{"status": "success", "message": text}``."""
+        return {"status": "success", "message": self.completion.inline_content() or ""}
+
+    def _endings(self) -> dict[str, StreamEvent]:
+        code = int(self.scenarios.number("object-error-mid-stream", "code", 500))
+        vllm_error = {
+            "object": "error",
+            "message": ENGINE_FAILED,
+            "type": "BadRequestError" if 400 <= code < 500 else "InternalServerError",
+            "param": None,
+            "code": code,
+        }
+        # OpenRouter: a top-level error object AND finish_reason "error", then the stream ends.
+        openrouter = self._chunk([{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}])
+        openrouter.update(
+            provider=PROVIDER, error={"code": "server_error", "message": UPSTREAM_DISCONNECTED}
+        )
+        return {
+            "finish-error": StreamEvent(
+                self._chunk([{"index": 0, "delta": {}, "finish_reason": "error"}])
+            ),
+            "object-error-mid-stream": StreamEvent(vllm_error),
+            "openrouter-error-mid-stream": StreamEvent(openrouter),
+        }
 
     def _chunk(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
         return {**self.head, "object": "chat.completion.chunk", "choices": choices}
@@ -185,6 +215,7 @@ class ChatReply:
             [StreamEvent(c) for c in tail],
             comment="OPENROUTER PROCESSING",
             error_event=StreamEvent(error),
+            endings=self._endings(),
         )
 
 

@@ -69,6 +69,29 @@ def rate_limited(scenarios: Scenarios, name: str = "rate-limit") -> ApiError:
     return ApiError(429, RATE_LIMIT_MESSAGE, retry_after=retry_after, headers=headers)
 
 
+def openrouter_rate_limit(scenarios: Scenarios) -> dict[str, Any]:
+    """OpenRouter's 429: the upstream's rate-limit headers inside ``error.metadata.headers``
+    (reset as epoch milliseconds), ``code`` a number or (``code_str=1``) a string."""
+    name = "openrouter-429"
+    reset = scenarios.number(name, "reset", 1)
+    hints = {
+        "X-RateLimit-Limit": "20",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": str(int((time.time() + reset) * 1000)),
+    }
+    if scenarios.param(name, "retry_after", ""):
+        hints["Retry-After"] = scenarios.param(name, "retry_after", "")
+    code: int | str = "429" if scenarios.param(name, "code_str", "0") == "1" else 429
+    return {
+        "error": {
+            "message": "Rate limit exceeded: free-models-per-min.",
+            "code": code,
+            "metadata": {"headers": hints, "provider_name": None},
+        },
+        "user_id": "user_emulator",
+    }
+
+
 def terminal_reply(scenarios: Scenarios, *, stream: bool, base_url: str, location: str) -> Reply:
     """The reply of the request's terminal scenario (``scenarios.terminal`` must be set)."""
     name = scenarios.terminal
@@ -109,6 +132,12 @@ def terminal_reply(scenarios: Scenarios, *, stream: bool, base_url: str, locatio
             "id": ident,
         }
         return json_reply(200, body)
+    if name == "non-json-200":
+        # OpenRouter has answered 200 with whitespace and a dot: a gateway failure.
+        text = scenarios.param(name, "body", "\n  \n.")
+        return Reply(200, text.encode(), "application/json")
+    if name == "openrouter-429":
+        return json_reply(429, openrouter_rate_limit(scenarios))
     if name == "redirect":
         page = f'<html><body>Moved to <a href="{location}">here</a></body></html>'
         return Reply(302, page.encode(), "text/html", {"Location": location})

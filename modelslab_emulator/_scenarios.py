@@ -22,6 +22,8 @@ TERMINAL = frozenset(
         "error-200",
         "http-error",
         "echo-key",
+        "non-json-200",
+        "openrouter-429",
     }
 )
 #: Scenarios that shape a normal reply (several may combine).
@@ -59,13 +61,28 @@ SHAPING = frozenset(
         "refuse-json-schema",
         "refuse-json-mode",
         "served-context",
+        "finish-error",
+        "object-error-mid-stream",
+        "openrouter-error-mid-stream",
+        "cut-mid-line",
+        "blank-lines-200",
+        "count-tokens-missing",
+        "status-success",
+        "comment-keepalive",
+        "require-x-api-key",
     }
 )
 KNOWN = TERMINAL | SHAPING
 #: Shaping scenarios about how reasoning is written: any model reasons under them.
 REASONING_SHAPES = frozenset({"thinking-blocks", "unterminated-think", "close-only-think"})
 #: ``times`` when not given: retryable faults happen once, everything else on every request.
-_DEFAULT_TIMES = {"rate-limit": 1, "server-error": 1, "html-502": 1}
+_DEFAULT_TIMES = {
+    "rate-limit": 1,
+    "server-error": 1,
+    "html-502": 1,
+    "non-json-200": 1,
+    "openrouter-429": 1,
+}
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,16 @@ _ROUTES = {
     "/v1/messages/count_tokens": "POST",
     "/v1/models": "GET",
 }
-_FAULTY_STREAM = ("drop-mid-stream", "no-done", "truncated", "error-mid-stream")
+_FAULTY_STREAM = (
+    "drop-mid-stream",
+    "no-done",
+    "truncated",
+    "error-mid-stream",
+    "finish-error",
+    "object-error-mid-stream",
+    "openrouter-error-mid-stream",
+    "cut-mid-line",
+)
 
 
 class ServerState:
@@ -135,6 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json_ok = True
         except (ValueError, UnicodeDecodeError):
             self._body, self._json_ok = None, False
+        self._mismatch = False
         key = self._key()
         self._fingerprint = key_fingerprint(key) if key else None
         in_flight = state.in_flight.enter(self._fingerprint) if self._fingerprint else 0
@@ -155,10 +165,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _key(self) -> str | None:
         auth = self.headers.get("Authorization", "")
-        if auth.lower().startswith("bearer ") and auth[7:].strip():
-            return auth[7:].strip()
-        if self.headers.get("x-api-key", "").strip():
-            return self.headers["x-api-key"].strip()
+        bearer = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        header_key = self.headers.get("x-api-key", "").strip()
+        if bearer and header_key and bearer != header_key:
+            self._mismatch = True  # two different keys: refused in _route
+        if bearer or header_key:
+            return bearer or header_key
         key = self._body.get("key") if isinstance(self._body, dict) else None
         return key if isinstance(key, str) and key else None
 
@@ -177,8 +189,11 @@ class _Handler(BaseHTTPRequestHandler):
             result = error_reply(bug, scenarios.error_shape)
         if isinstance(result, StreamPlan):
             self._send_stream(result, scenarios)
-        else:
-            self._send(result, scenarios)
+            return
+        if scenarios.has("blank-lines-200") and result.status == 200:
+            # A slow answer can start with blank lines (keep-alive) before its JSON.
+            result = Reply(200, b"\n\n  \n" + result.body, result.content_type, result.headers)
+        self._send(result, scenarios)
 
     def _route(self, key: str | None, in_flight: int, scenarios: Scenarios) -> Reply | StreamPlan:
         path, _, query = self.path.partition("?")
@@ -190,6 +205,15 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         if key is None:
             raise ApiError(401, "Missing API key")
+        if self._mismatch:
+            raise ApiError(401, "Invalid API key: x-api-key and Authorization differ")
+        if (
+            scenarios.has("require-x-api-key")
+            and endpoint.startswith("/v1/")
+            and not self.headers.get("x-api-key", "").strip()
+        ):
+            # /v1/models and /v1/messages* declare x-api-key auth in the v7 OpenAPI file.
+            raise ApiError(401, "Missing x-api-key header")
         if state.api_keys is not None and key not in state.api_keys:
             raise ApiError(401, "Invalid API key")
         if scenarios.has("queue-limit") and in_flight > scenarios.number("queue-limit", "max", 5):
@@ -225,6 +249,8 @@ class _Handler(BaseHTTPRequestHandler):
             if any(scenarios.has(name) for name in REASONING_SHAPES):
                 model = replace(model, think=True, deliberate=False)
             reply = ChatReply(chat, complete(model), scenarios, rid, created)
+            if scenarios.has("status-success"):  # an older v7 shape, even for streams
+                return json_reply(200, reply.success_body())
             return reply.stream() if chat.stream else json_reply(200, reply.body())
         if endpoint == "/v1/messages":
             request = parse_messages(self._body, unicode=unicode)
@@ -233,7 +259,10 @@ class _Handler(BaseHTTPRequestHandler):
             if request.stream:
                 return message_stream(request, completion, rid)
             return json_reply(200, message_body(request, completion, rid))
-        return json_reply(200, count_tokens_body(self._body))
+        counted = count_tokens_body(self._body)
+        if scenarios.has("count-tokens-missing"):
+            return json_reply(200, {"token_count": counted["input_tokens"]})
+        return json_reply(200, counted)
 
     def _served(self, scenarios: Scenarios) -> int | None:
         """The served context for this request: the scenario's, else the emulator's option."""
@@ -296,6 +325,9 @@ class _Handler(BaseHTTPRequestHandler):
         delay = scenarios.number("trickle", "delay", 0.05) if scenarios.has("trickle") else 0.0
         if plan.comment:
             self._chunk(style.comment(plan.comment))
+        if scenarios.has("comment-keepalive") and self._keep_alive(style, scenarios):
+            drop = True
+            events = []
         for event in events:
             if delay and self.server.state.stopping.wait(delay):
                 drop = True
@@ -303,11 +335,33 @@ class _Handler(BaseHTTPRequestHandler):
             data = style.event(event.data, event.name)
             for part in _split_utf8(data) if scenarios.has("unicode") else [data]:
                 self._chunk(part)
+        if scenarios.has("cut-mid-line") and not drop:
+            after = max(0, int(scenarios.number("cut-mid-line", "after", 3)))
+            rest = [*plan.body[after:], *plan.tail]
+            if rest:
+                # Half of the next `data:` line, no line end: the connection then closes.
+                line = style.event(rest[0].data, rest[0].name)
+                self._chunk(line[: max(8, len(line) // 2)])
+            drop = scenarios.param("cut-mid-line", "abort", "0") == "1"
         self._leave()
         if drop:
             self._abort()
         else:
             self.wfile.write(b"0\r\n\r\n")
+
+    def _keep_alive(self, style: SseStyle, scenarios: Scenarios) -> bool:
+        """OpenRouter's wait for a queued request: ``count`` comment lines ``delay`` apart
+        (``count=0``: silence for ``delay``). True if the server is stopping."""
+        count = max(0, int(scenarios.number("comment-keepalive", "count", 3)))
+        delay = scenarios.number("comment-keepalive", "delay", 0.2)
+        stopping = self.server.state.stopping
+        if count == 0:
+            return stopping.wait(delay)
+        for _ in range(count):
+            if stopping.wait(delay):
+                return True
+            self._chunk(style.comment("OPENROUTER PROCESSING"))
+        return False
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))

@@ -70,17 +70,37 @@ class StreamPlan:
             {"status": "error", "message": "Provider returned error"}
         )
     )
+    #: Events that end a stream early, by scenario name (``finish-error``, ...).
+    endings: dict[str, StreamEvent] = field(default_factory=dict)
+
+
+#: Stream endings after ``after`` content chunks; the first active one applies.
+ENDINGS = (
+    "error-mid-stream",
+    "drop-mid-stream",
+    "truncated",
+    "finish-error",
+    "object-error-mid-stream",
+    "openrouter-error-mid-stream",
+    "cut-mid-line",
+)
 
 
 def apply_faults(plan: StreamPlan, scenarios: Scenarios) -> tuple[list[StreamEvent], bool]:
     """The events actually sent, and whether the connection is then dropped abruptly."""
     done = [StreamEvent(DONE)] if plan.done else []
-    for name in ("error-mid-stream", "drop-mid-stream", "truncated"):
+    for name in ENDINGS:
         if scenarios.has(name):
             after = max(0, int(scenarios.number(name, "after", 3)))
             head = plan.body[:after]
             if name == "error-mid-stream":
                 return [*head, plan.error_event, *done], False
+            ending = plan.endings.get(name)
+            if ending is not None:
+                # OpenRouter ends the stream right after its error chunk; others may add [DONE].
+                keep = name != "openrouter-error-mid-stream"
+                keep = keep and scenarios.param(name, "done", "1") != "0"
+                return [*head, ending, *(done if keep else [])], False
             return head, name == "drop-mid-stream"
     if scenarios.has("no-done"):
         return [*plan.body, *plan.tail], False

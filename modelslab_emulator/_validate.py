@@ -11,7 +11,8 @@ from ._model import ModelRequest
 from ._text import prompt_tokens
 from ._tools import ToolSpec
 
-_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+#: The documented roles (OpenAI's "developer" and "function" are not among them).
+_ROLES = frozenset({"system", "user", "assistant", "tool"})
 #: What the v7 API generates when a request sets no ``max_tokens`` (its OpenAPI file's default).
 DEFAULT_MAX_TOKENS = 1000
 
@@ -108,9 +109,13 @@ def parse_chat(body: Any, *, unicode: bool = False, served: int | None = None) -
         raise bad("The messages field is required and must be a non-empty list.")
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or message.get("role") not in _ROLES:
-            raise bad(f"Invalid messages[{index}]: each message needs a valid role.")
+            raise bad(
+                f"Invalid messages[{index}]: role must be one of system, user, assistant, tool."
+            )
     number_in(body, "temperature", 0, 2)
     number_in(body, "top_p", 0, 1)
+    number_in(body, "repetition_penalty", 0.1, 2)
+    int_at_least(body, "top_k", 1)
     n = int_at_least(body, "n", 1, 10) or 1
     max_tokens = int_at_least(body, "max_tokens", 1)
     max_tokens = int_at_least(body, "max_completion_tokens", 1) or max_tokens

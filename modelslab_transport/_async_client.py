@@ -12,7 +12,7 @@ import httpx
 
 from ._base import POOL_LIMITS, ClientBase, StreamReader
 from ._budget import fill_max_tokens, resized_payload
-from ._errors import APIStatusError, ModelsLabError
+from ._errors import APIStatusError, BadGatewayError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
 from ._exchange import (
     CHAT_PATH,
@@ -28,10 +28,11 @@ from ._exchange import (
     streaming_payload,
 )
 from ._response import parse_completion
-from ._retry import RetrySignal
+from ._retry import RetrySignal, ask_retry
 from ._secret import SecretLike
+from ._settings import DEFAULT_FIRST_BYTE_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT
 from ._stream import requested_model
-from ._tokens import count_tokens_body, models_from_body
+from ._tokens import count_tokens_body, input_tokens_from_body, models_from_body
 
 __all__ = ["AsyncModelsLabClient"]
 
@@ -50,7 +51,8 @@ class AsyncModelsLabClient(ClientBase):
         api_key: str | SecretLike | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
-        stream_idle_timeout: float | None = 120.0,
+        stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
+        first_byte_timeout: float | None = DEFAULT_FIRST_BYTE_TIMEOUT,
         max_retries: int = 2,
         max_concurrent_requests: int | None = 5,
         default_headers: Mapping[str, str] | None = None,
@@ -62,6 +64,7 @@ class AsyncModelsLabClient(ClientBase):
             base_url=base_url,
             timeout=timeout,
             stream_idle_timeout=stream_idle_timeout,
+            first_byte_timeout=first_byte_timeout,
             max_retries=max_retries,
             max_concurrent_requests=max_concurrent_requests,
             max_retry_wait=max_retry_wait,
@@ -134,27 +137,36 @@ class AsyncModelsLabClient(ClientBase):
             delivered = False
             try:
                 async with self._slots.hold_async(self.settings.max_concurrent_requests):
+                    started = time.monotonic()
                     response = await self._open_stream(content, attempt)
+                    reader = StreamReader(
+                        self._secret, self.settings, started, requested_model(payload)
+                    )
                     try:
                         if not is_event_stream(response.headers):
-                            for event in self._whole_answer(await response.aread(), response):
+                            try:
+                                answer = self._whole_answer(await response.aread(), response)
+                            except (httpx.HTTPError, ModelsLabError) as exc:
+                                self._stream_failed(exc, attempt, delivered=False)
+                            for event in answer:
                                 yield event
                             return
-                        reader = StreamReader(
-                            self._secret,
-                            self.settings.stream_idle_timeout,
-                            requested_model(payload),
-                        )
+                        reader.arm(response)
                         try:
                             async for chunk in response.aiter_bytes():
-                                for event in reader.feed(chunk):
-                                    delivered = True
-                                    yield event
+                                events = reader.feed(chunk)
+                                if events:
+                                    reader.pause()  # the caller's time is not the server's
+                                    for event in events:
+                                        delivered = True
+                                        yield event
+                                    reader.resume()
                             for event in reader.close():
                                 yield event
                         except (httpx.HTTPError, ModelsLabError) as exc:
-                            self._stream_failed(exc, attempt, delivered=delivered)
+                            self._stream_failed(reader.failure(exc), attempt, delivered=delivered)
                     finally:
+                        reader.release()
                         await response.aclose()
                 return
             except RetrySignal as retry:
@@ -173,7 +185,7 @@ class AsyncModelsLabClient(ClientBase):
         body = await self._json(
             "POST", COUNT_TOKENS_PATH, count_tokens_body(model, messages, system)
         )
-        return int(body["input_tokens"]) if isinstance(body, dict) else 0
+        return input_tokens_from_body(body)
 
     async def list_models(self) -> list[dict[str, Any]]:
         """The models this key may use (`id`, `owned_by`, ...)."""
@@ -208,9 +220,12 @@ class AsyncModelsLabClient(ClientBase):
                 self._send_failed(exc, method, url, attempt, started, streaming=False)
         log_attempt(method, url, response.status_code, attempt, started, None)
         if response.status_code < 300:
-            return decode_json(
-                response.status_code, response.headers, response.content, self._secret
-            )
+            try:
+                return decode_json(
+                    response.status_code, response.headers, response.content, self._secret
+                )
+            except BadGatewayError as exc:  # a 200 that is not JSON: retried like a 502
+                ask_retry(exc, attempt, settings)
         self._status_failed(response, response.content, attempt)
 
     async def _open_stream(self, content: bytes, attempt: int) -> httpx.Response:

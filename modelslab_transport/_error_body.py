@@ -26,6 +26,7 @@ from ._error_text import (
 from ._errors import (
     APIStatusError,
     AuthenticationError,
+    BadGatewayError,
     BadRequestError,
     ContextLengthExceededError,
     InsufficientCreditsError,
@@ -65,6 +66,11 @@ _BY_TYPE: dict[str, int] = {
     "invalid_request_error": 400,
     "insufficient_quota": 402,
     "insufficient_credits": 402,
+    # vLLM names its error objects after exception classes (`{"object": "error", "type": ...}`).
+    "badrequesterror": 400,
+    "notfounderror": 404,
+    "internalservererror": 500,
+    "serviceunavailableerror": 503,
 }
 _CONTEXT_PHRASES = (
     "context length",
@@ -142,8 +148,9 @@ def error_from_response(
             return _build(
                 _classify(status, None, None, ""), message, status, None, request_id, headers
             )
-        return UnexpectedResponseError(
-            "ModelsLab answered with an empty body instead of JSON",
+        return BadGatewayError(
+            f"ModelsLab answered HTTP {status} with an empty body instead of JSON "
+            "(a gateway failure, retried like a 502 Bad Gateway)",
             status_code=status,
             request_id=request_id,
         )
@@ -166,8 +173,11 @@ def error_from_response(
         return _build(
             _classify(status, None, None, snippet), message, status, body_text, request_id, headers
         )
-    return UnexpectedResponseError(
-        f"ModelsLab answered with a body that is not JSON: {snippet}",
+    # A gateway (OpenRouter has done it) can answer 200 with a body that is not JSON, e.g.
+    # whitespace and ".": no answer was delivered, so it is retried like a 502 Bad Gateway.
+    return BadGatewayError(
+        f"ModelsLab answered HTTP {status} with a body that is not JSON ({snippet!r}); "
+        "treated as a 502 Bad Gateway",
         status_code=status,
         body=body_text,
         request_id=request_id,
@@ -203,6 +213,9 @@ def _from_payload(
             message = f"{error}: {obj['message']}"
     elif error is True or state in _ERROR_STATUSES:
         message = message_of(obj) or "unknown error"
+    elif obj.get("object") == "error":  # vLLM: {"object": "error", "message", "type", "code"}
+        kind = obj.get("type")
+        message = message_of(obj) or render(kind) or render(code) or "unknown error"
     elif state in ("processing", "queued", "pending"):
         return _queued(obj, status, secret, request_id)
     else:

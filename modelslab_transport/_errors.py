@@ -9,6 +9,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
+    "BadGatewayError",
     "BadRequestError",
     "ContextLengthExceededError",
     "IncompleteStreamError",
@@ -29,9 +30,16 @@ class ModelsLabError(Exception):
 
     `message` is ModelsLab's own text (or ours, for client-side failures), already scrubbed of
     the API key; `status_code` is the HTTP status when one was received.
+
+    An error raised in the middle of a stream (an error event, `finish_reason: "error"`, a cut
+    connection) also carries what had arrived before it: `partial_text` (the answer so far) and
+    `partial_reasoning`, for the first choice. They are never returned as an answer; they are
+    there to log, show or resume from. Errors raised before any output leave them empty.
     """
 
     is_retryable: ClassVar[bool] = False
+    partial_text: str = ""
+    partial_reasoning: str = ""
 
     def __init__(
         self,
@@ -125,6 +133,11 @@ class ServerError(APIStatusError):
     """ModelsLab or its upstream provider failed (HTTP 5xx, or an error sent with HTTP 200)."""
 
     is_retryable = True
+
+
+class BadGatewayError(ServerError):
+    """A gateway answered HTTP 2xx with a body that is not a response at all (not JSON, or
+    empty): retried like a 502, and raised as this ServerError when the retries run out."""
 
 
 class APIConnectionError(ModelsLabError):

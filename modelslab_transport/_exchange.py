@@ -36,6 +36,8 @@ __all__ = [
     "log_attempt",
     "logger",
     "plain_payload",
+    "request_headers",
+    "stream_limits",
     "stream_timeout",
     "streaming_payload",
 ]
@@ -77,20 +79,41 @@ def streaming_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def request_headers(settings: ClientSettings, path: str) -> dict[str, str]:
-    """Headers for `path`; the Anthropic-style endpoints also get `x-api-key`."""
+    """Headers for `path`; the `/v1/...` endpoints (models, messages, count_tokens) declare
+    `x-api-key` auth, so they get it beside the Bearer header."""
     headers = settings.headers()
-    if path.startswith("/v1/messages"):
+    if path.startswith("/v1/"):
         headers["x-api-key"] = settings.api_key.get_secret_value()
     return headers
 
 
+def _at_most(limit: float | None, cap: float | None) -> float | None:
+    if limit is None:
+        return cap
+    return limit if cap is None else min(limit, cap)
+
+
+def stream_limits(settings: ClientSettings) -> tuple[float | None, float | None]:
+    """A stream's longest silences: before its first event, and between events after it.
+
+    Both are also bounded by the read timeout; None is no limit.
+    """
+    read = settings.timeout.read
+    return (
+        _at_most(settings.first_byte_timeout, read),
+        _at_most(settings.stream_idle_timeout, read),
+    )
+
+
 def stream_timeout(settings: ClientSettings) -> httpx.Timeout:
-    """A stream's per-read timeout is also bounded by the stream-idle timeout."""
+    """httpx's per-read timeout for a stream: the longer of its two limits (the stream reader
+    and its watchdog enforce whichever applies at the moment)."""
     timeout = settings.timeout
-    idle = settings.stream_idle_timeout
-    if idle is None or (timeout.read is not None and timeout.read <= idle):
+    first, idle = stream_limits(settings)
+    read = None if first is None or idle is None else max(first, idle)
+    if read == timeout.read:
         return timeout
-    return httpx.Timeout(connect=timeout.connect, read=idle, write=timeout.write, pool=timeout.pool)
+    return httpx.Timeout(connect=timeout.connect, read=read, write=timeout.write, pool=timeout.pool)
 
 
 def failure(

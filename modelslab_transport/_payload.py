@@ -15,7 +15,8 @@ from ._errors import InvalidInputError
 
 __all__ = ["ROLES", "build_chat_payload", "validate_params"]
 
-ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+# The documented roles. OpenAI's "developer" is not one: adapters send it as "system".
+ROLES = frozenset({"system", "user", "assistant", "tool"})
 _TOOL_CHOICE_WORDS = frozenset({"auto", "none", "required"})
 _MAX_STOP = 4
 
@@ -75,8 +76,10 @@ def _check_messages(messages: Sequence[Mapping[str, Any]]) -> None:
             raise InvalidInputError(f"messages[{i}] is a {type(message).__name__}, not a dict")
         role = message.get("role")
         if role not in ROLES:
+            hint = "; send developer instructions as role 'system'" if role == "developer" else ""
             raise InvalidInputError(
-                f"messages[{i}] has role {role!r}; expected one of {', '.join(sorted(ROLES))}"
+                f"messages[{i}] has role {role!r}; ModelsLab accepts "
+                f"system, user, assistant and tool{hint}"
             )
         if role == "tool" and not message.get("tool_call_id"):
             raise InvalidInputError(f"messages[{i}] is a tool result without a tool_call_id")
@@ -117,11 +120,11 @@ def validate_params(params: Mapping[str, Any]) -> None:
     _number(params, "top_p", 0.0, 1.0)
     _number(params, "presence_penalty", -2.0, 2.0)
     _number(params, "frequency_penalty", -2.0, 2.0)
-    _number(params, "repetition_penalty", 0.0, 10.0)
+    _number(params, "repetition_penalty", 0.1, 2.0)  # ModelsLab's documented range
     _integer(params, "max_tokens", 1)
     _integer(params, "max_completion_tokens", 1)
     _integer(params, "n", 1, 10)
-    _integer(params, "top_k", -1)
+    _integer(params, "top_k", 1)  # documented: top_k >= 1 (no -1 "disabled" value)
     _integer(params, "seed", -(2**63), 2**64)
     _check_stop(params.get("stop"))
     _check_tools(params.get("tools"))

@@ -11,7 +11,7 @@ from typing import Any
 
 from ._catalog import model_info
 from ._error_body import error_from_payload
-from ._errors import UnexpectedResponseError
+from ._errors import ServerError, UnexpectedResponseError
 from ._events import ChatCompletion, Choice, ToolCall, Usage
 from ._reasoning import (
     REASONING_UNTERMINATED,
@@ -49,6 +49,8 @@ def parse_completion(
             f"ModelsLab answered with a JSON {type(body).__name__}, not a chat completion object"
         )
     raw_choices = body.get("choices")
+    if raw_choices is None:
+        raw_choices = _success_message(body)
     if not isinstance(raw_choices, list):
         keys = ", ".join(sorted(str(key) for key in body)[:10]) or "none"
         raise UnexpectedResponseError(
@@ -64,6 +66,15 @@ def parse_completion(
         for position, choice in enumerate(raw_choices)
         if isinstance(choice, dict)
     ]
+    if choices and choices[0].finish_reason == "error":
+        # A gateway's provider failure: what the message holds is not a complete answer.
+        error = ServerError(
+            "ModelsLab's answer ended with finish_reason 'error': the provider failed before "
+            "the answer was complete",
+            body=body,
+        )
+        error.partial_text, error.partial_reasoning = choices[0].content, choices[0].reasoning
+        raise error
     for choice in choices:
         log_reasoning_state(choice.reasoning_state, model or served, choice.finish_reason)
     usage = body.get("usage")
@@ -75,6 +86,14 @@ def parse_completion(
         usage=parse_usage(usage) if isinstance(usage, dict) else None,
         raw=body,
     )
+
+
+def _success_message(body: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """`{"status": "success", "message": "<text>"}` (an older v7 reply) as one finished choice."""
+    state, text = body.get("status"), body.get("message")
+    if not (isinstance(state, str) and state.lower() == "success" and isinstance(text, str)):
+        return None
+    return [{"index": 0, "finish_reason": "stop", "message": {"content": text}}]
 
 
 def parse_usage(usage: dict[str, Any]) -> Usage:

@@ -11,6 +11,7 @@ import httpx
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
+    BadGatewayError,
     ModelsLabError,
     RateLimitError,
 )
@@ -65,6 +66,12 @@ def retry_delay(
     if isinstance(error, APIConnectionError):
         if not resend_safe:
             return None
+    elif isinstance(error, BadGatewayError) or (
+        isinstance(error, RateLimitError) and (error.status_code or 0) < 400
+    ):
+        # A 2xx that is not a response is a gateway failure, retried like a 502; a rate limit
+        # is retried after its hint even when a gateway wrapped it in HTTP 200 or an event.
+        pass
     elif error.status_code is None or not _status_is_retryable(error.status_code, headers or {}):
         return None
     hint = server_hint
@@ -83,7 +90,11 @@ def error_from_transport(
     if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
         error: APIConnectionError = APITimeoutError(f"Timed out connecting to ModelsLab: {exc}")
     elif isinstance(exc, httpx.TimeoutException):
-        what = "waiting for the stream" if streaming else "waiting for ModelsLab's answer"
+        what = (
+            "waiting for the stream to start (first_byte_timeout, capped by the read timeout)"
+            if streaming
+            else "waiting for ModelsLab's answer"
+        )
         error = APITimeoutError(f"Timed out {what} ({type(exc).__name__})")
         # The request was sent and may be running (and billed): do not send it again.
         resend_safe = False

@@ -6,39 +6,61 @@ import email.utils
 import math
 import time
 from collections.abc import Mapping
+from typing import TypeVar
 
 __all__ = ["header", "parse_retry_after"]
 
+_V = TypeVar("_V")
+
 
 def parse_retry_after(headers: Mapping[str, str], body: object) -> float | None:
-    """Seconds the server asks us to wait, from headers or body; None when it gives no hint."""
+    """Seconds the server asks us to wait, from headers or body; None when it gives no hint.
+
+    OpenRouter puts the upstream's rate-limit headers inside the body, in
+    `error.metadata.headers`; they are honoured like the same HTTP headers, after them.
+    """
+    inner = body.get("error") if isinstance(body, Mapping) else None
+    inner = inner if isinstance(inner, Mapping) else {}
+    metadata = inner.get("metadata")
+    embedded = metadata.get("headers") if isinstance(metadata, Mapping) else None
+    sources: tuple[Mapping[str, object], ...] = (headers,)
+    if isinstance(embedded, Mapping):
+        sources = (headers, embedded)
+    for source in sources:
+        value = _retry_after_headers(source)
+        if value is not None:
+            return value
+    if isinstance(body, Mapping):
+        for part in (body, inner):
+            value = _number(part.get("retry_after"))
+            if value is not None:
+                return max(value, 0.0)
+    for source in sources:
+        value = _number(header(source, "x-ratelimit-reset"))
+        if value is not None:
+            if value > 1e12:  # an epoch time in milliseconds
+                value = value / 1000.0 - time.time()
+            elif value > 1e9:  # an epoch time in seconds
+                value -= time.time()
+            return max(value, 0.0)
+    return None
+
+
+def _retry_after_headers(headers: Mapping[str, object]) -> float | None:
     value = _number(header(headers, "retry-after-ms"))
     if value is not None:
         return max(value / 1000.0, 0.0)
     raw = header(headers, "retry-after")
     if raw is not None:
         value = _number(raw)
-        if value is None:
+        if value is None and isinstance(raw, str):
             value = _seconds_until_date(raw)
         if value is not None:
             return max(value, 0.0)
-    if isinstance(body, Mapping):
-        inner = body.get("error")
-        for source in (body, inner if isinstance(inner, Mapping) else {}):
-            value = _number(source.get("retry_after"))
-            if value is not None:
-                return max(value, 0.0)
-    value = _number(header(headers, "x-ratelimit-reset"))
-    if value is not None:
-        if value > 1e12:  # an epoch time in milliseconds
-            value = value / 1000.0 - time.time()
-        elif value > 1e9:  # an epoch time in seconds
-            value -= time.time()
-        return max(value, 0.0)
     return None
 
 
-def header(headers: Mapping[str, str], name: str) -> str | None:
+def header(headers: Mapping[str, _V], name: str) -> _V | None:
     """Case-insensitive header lookup that also works on a plain dict."""
     value = headers.get(name)
     if value is None:

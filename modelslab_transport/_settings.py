@@ -17,7 +17,9 @@ __all__ = [
     "API_KEY_ENV",
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
+    "DEFAULT_FIRST_BYTE_TIMEOUT",
     "DEFAULT_MODEL",
+    "DEFAULT_STREAM_IDLE_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "ClientSettings",
     "resolve_settings",
@@ -28,6 +30,11 @@ BASE_URL_ENV = "MODELSLAB_BASE_URL"
 DEFAULT_BASE_URL = "https://modelslab.com/api/v7/llm"
 DEFAULT_MODEL = "mistralai-Magistral-Small-2506"
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=600.0, write=60.0, pool=600.0)
+# ModelsLab serves an account's requests in queue order (5 to 15 queued, by plan), so a stream
+# may wait minutes for its first event while earlier requests finish: as long as a read.
+DEFAULT_FIRST_BYTE_TIMEOUT = 600.0
+# Once a stream has begun, events (or keep-alive comments) come every few seconds at most.
+DEFAULT_STREAM_IDLE_TIMEOUT = 120.0
 USER_AGENT = f"modelslab-integrations/{__version__} (python-httpx)"
 
 
@@ -43,6 +50,7 @@ class ClientSettings:
     max_concurrent_requests: int | None
     max_retry_wait: float
     default_headers: Mapping[str, str] = field(default_factory=dict)
+    first_byte_timeout: float | None = DEFAULT_FIRST_BYTE_TIMEOUT
 
     def url(self, path: str) -> str:
         """The full URL of an endpoint path such as ``/chat/completions``."""
@@ -65,11 +73,12 @@ def resolve_settings(
     api_key: str | SecretLike | None = None,
     base_url: str | None = None,
     timeout: float | httpx.Timeout | None = None,
-    stream_idle_timeout: float | None = 120.0,
+    stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
     max_retries: int = 2,
     max_concurrent_requests: int | None = 5,
     max_retry_wait: float = 60.0,
     default_headers: Mapping[str, str] | None = None,
+    first_byte_timeout: float | None = DEFAULT_FIRST_BYTE_TIMEOUT,
 ) -> ClientSettings:
     """Fill in defaults from the environment and refuse invalid values with a clear message."""
     return ClientSettings(
@@ -77,6 +86,7 @@ def resolve_settings(
         base_url=_base_url(base_url),
         timeout=_timeout(timeout),
         stream_idle_timeout=_positive_or_none("stream_idle_timeout", stream_idle_timeout),
+        first_byte_timeout=_positive_or_none("first_byte_timeout", first_byte_timeout),
         max_retries=_count("max_retries", max_retries, low=0),
         max_concurrent_requests=(
             None

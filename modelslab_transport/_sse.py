@@ -49,6 +49,7 @@ class SSEDecoder:
         "_started",
         "_tail",
         "activity",
+        "unterminated",
     )
 
     def __init__(self) -> None:
@@ -61,6 +62,7 @@ class SSEDecoder:
         self._retry: int | None = None
         self._pending = False  # a field line arrived since the last dispatch
         self.activity = 0
+        self.unterminated = False  # set by `close`: the stream ended inside a line
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode one network read; returns the events it completed (often none)."""
@@ -108,9 +110,15 @@ class SSEDecoder:
         lines = chunk[:end].decode("utf-8", "replace").split("\n")
         return self._process(lines)
 
+    @property
+    def buffered(self) -> bool:
+        """True when bytes of an event that has not been dispatched yet were received."""
+        return bool(self._tail or self._pending)
+
     def close(self) -> list[ServerSentEvent]:
         """End of stream: finish a last line and dispatch an event that lacked its blank line."""
         lines: list[str] = []
+        self.unterminated = bool(self._tail)
         if self._tail:
             lines.append(b"".join(self._tail).decode("utf-8", "replace"))
             self._tail = []

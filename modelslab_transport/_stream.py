@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from ._error_body import error_from_payload
 from ._error_text import scrub
-from ._errors import IncompleteStreamError, UnexpectedResponseError
+from ._errors import (
+    APIStatusError,
+    BadRequestError,
+    IncompleteStreamError,
+    ModelsLabError,
+    ServerError,
+    UnexpectedResponseError,
+)
 from ._events import (
     ChatCompletion,
     Choice,
@@ -39,6 +46,7 @@ from ._tool_calls import ToolCallAssembler
 __all__ = ["StreamAccumulator", "StreamDecoder", "accumulate"]
 
 _SNIPPET = 200
+_E = TypeVar("_E", bound=ModelsLabError)
 
 
 class _ChoiceState:
@@ -75,9 +83,11 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         "_finished",
         "_model",
         "_opened",
+        "_said",
         "_salt",
         "_secret",
         "_started",
+        "_thought",
         "_usage",
     )
 
@@ -92,6 +102,9 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         self._closed = False
         self._salt = ""
         self._usage: dict[str, Any] | None = None
+        # What the first choice has said so far, for the partial output an error carries.
+        self._said: list[str] = []
+        self._thought: list[str] = []
 
     @property
     def done(self) -> bool:
@@ -116,10 +129,19 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
             raise UnexpectedResponseError(
                 f"The stream sent a JSON {type(chunk).__name__} where a chunk object was expected"
             )
-        if "error" in chunk or "status" in chunk:  # only these keys make a chunk an error
+        # Only these keys make a chunk an error (`object: error` is vLLM's error event).
+        if "error" in chunk or "status" in chunk or chunk.get("object") == "error":
             error = error_from_payload(chunk, status=None, secret=self._secret)
             if error is not None:
-                raise error
+                if self._started and type(error) in (BadRequestError, APIStatusError):
+                    # The request was accepted and the answer begun: a 4xx-coded error event
+                    # now is the provider failing mid-answer, not a refusal of the request.
+                    error = ServerError(
+                        error.message,
+                        body=error.body,
+                        request_id=error.request_id,
+                    )
+                raise self.fail(error)
         events: list[StreamEvent] = []
         if not self._started:
             self._started = True
@@ -138,7 +160,29 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self._usage = usage  # the last one wins
+        for event in events:
+            if isinstance(event, TextDelta):
+                if event.choice == 0:
+                    self._said.append(event.text)
+            elif isinstance(event, ReasoningDelta):
+                if event.choice == 0:
+                    self._thought.append(event.text)
+            elif isinstance(event, FinishEvent) and event.finish_reason == "error":
+                # A gateway's way of saying the provider failed mid-answer, with no error
+                # object: the text so far is not an answer.
+                raise self.fail(
+                    ServerError(
+                        "The stream ended with finish_reason 'error': the provider failed "
+                        "before the answer was complete"
+                    )
+                )
         return events
+
+    def fail(self, error: _E) -> _E:
+        """`error` with the partial output received so far attached (see `ModelsLabError`)."""
+        error.partial_text = "".join(self._said)
+        error.partial_reasoning = "".join(self._thought)
+        return error
 
     def close(self) -> list[StreamEvent]:
         """End of stream: flush held text; raises `IncompleteStreamError` if it was cut short."""
@@ -146,9 +190,11 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
             return []
         self._closed = True
         if not self._done and not self._finished:
-            raise IncompleteStreamError(
-                "the stream ended before the answer was complete (no [DONE] and no finish "
-                "reason): partial output is not an answer"
+            raise self.fail(
+                IncompleteStreamError(
+                    "the stream ended before the answer was complete (no [DONE] and no finish "
+                    "reason): partial output is not an answer"
+                )
             )
         events: list[StreamEvent] = []
         if not self._started:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ._errors import InvalidInputError, UnexpectedResponseError
 
-__all__ = ["count_tokens_body", "models_from_body"]
+__all__ = ["count_tokens_body", "input_tokens_from_body", "models_from_body"]
 
 
 def count_tokens_body(
@@ -61,3 +61,23 @@ def models_from_body(body: Any) -> list[dict[str, Any]]:
     if not isinstance(data, list):
         raise UnexpectedResponseError("The models list has no 'data' array")
     return [m for m in data if isinstance(m, dict)]
+
+
+def input_tokens_from_body(body: Any) -> int:
+    """The `input_tokens` of a count_tokens answer; a body without it is not an answer."""
+    value = body.get("input_tokens") if isinstance(body, Mapping) else None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(body, Mapping):
+        keys = ", ".join(sorted(str(key) for key in body)[:10]) or "none"
+        found = f"keys: {keys}" if value is None else f"input_tokens: {value!r}"[:100]
+    else:
+        found = f"a JSON {type(body).__name__}"
+    raise UnexpectedResponseError(
+        f"ModelsLab's count_tokens answer has no token count ({found})",
+        body=body if isinstance(body, Mapping) else None,
+    )

@@ -166,7 +166,7 @@ CLAIMS: dict[str, tuple[str, ...]] = {
         "NotFoundError 404 Model not found: no-such-model",
     ),
     'cut = ChatModelsLab(max_tokens=5).invoke("Is 17 prime?")': ("'' cut",),
-    'cut = ModelsLabLLM(max_tokens=5).chat(': ("None cut|'' cut",),
+    "cut = ModelsLabLLM(max_tokens=5).chat(": ("None cut|'' cut",),
     'llm = ModelsLabLLM(structured_output_method="json_schema")': (
         "title='Blue Hours' artist='Nova' year=1999",
     ),

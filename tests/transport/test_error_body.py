@@ -20,6 +20,7 @@ from modelslab_transport._error_body import (
 from modelslab_transport._errors import (
     APIStatusError,
     AuthenticationError,
+    BadGatewayError,
     BadRequestError,
     ContextLengthExceededError,
     InsufficientCreditsError,
@@ -219,7 +220,8 @@ def test_empty_body_names_the_reason_phrase() -> None:
     error = error_from_response(504, b"", {}, secret=None)
     assert isinstance(error, ServerError)
     assert "Gateway Timeout" in str(error)
-    assert isinstance(error_from_response(200, b"  ", {}, secret=None), UnexpectedResponseError)
+    # A 200 with nothing in it is a gateway failure, retried like a 502.
+    assert isinstance(error_from_response(200, b"  ", {}, secret=None), BadGatewayError)
 
 
 def test_plain_text_and_truncation() -> None:
@@ -229,7 +231,8 @@ def test_plain_text_and_truncation() -> None:
     assert isinstance(error.body, str)
     assert len(error.body) <= 2048
     error = error_from_response(200, b"not json at all", {}, secret=None)
-    assert isinstance(error, UnexpectedResponseError)
+    assert isinstance(error, BadGatewayError) and error.status_code == 200
+    assert "not json at all" in error.message
 
 
 def test_non_error_json_with_error_status_and_detail() -> None:

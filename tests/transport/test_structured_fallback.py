@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from modelslab_emulator import Emulator
@@ -137,48 +136,5 @@ def test_a_refused_request_is_not_retried(emulator: Emulator) -> None:
 # -- wire fixtures (tests/fixtures/wire/, the shared format) replayed through the transport ------
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wire"
-REFUSAL_FIXTURES = sorted(
-    path
-    for path in FIXTURES.glob("*.json")
-    if "format_refusal" in json.loads(path.read_text(encoding="utf-8")).get("expect", {})
-)
-
-
-def test_refusal_fixtures_exist() -> None:
-    assert len(REFUSAL_FIXTURES) >= 3
-
-
-@pytest.mark.parametrize("path", REFUSAL_FIXTURES, ids=lambda p: p.stem)
-def test_refusal_fixture_replayed(path: Path) -> None:
-    fixture = json.loads(path.read_text(encoding="utf-8"))
-    recorded, answer, expect = fixture["request"], fixture["response"], fixture["expect"]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        assert request.url.path.endswith(recorded["path"])
-        assert json.loads(request.content)["response_format"]["type"] == "json_schema"
-        return httpx.Response(
-            answer["status"], headers=answer["headers"], content=answer["body"].encode()
-        )
-
-    body = recorded["body"]
-    sent = payload(
-        body["messages"][0]["content"],
-        model=body["model_id"],
-        stream=bool(body.get("stream")),
-        response_format=body["response_format"],
-    )
-    http = httpx.Client(transport=httpx.MockTransport(handler))
-    with ModelsLabClient(
-        api_key=KEY, base_url="https://mock.test/api/v7/llm", http_client=http, max_retries=0
-    ) as client:
-        with pytest.raises(ModelsLabError) as info:
-            if sent.get("stream"):
-                accumulate(client.stream_chat(sent))
-            else:
-                client.chat(sent)
-    error = info.value
-    assert is_format_refusal(error) is expect["format_refusal"]
-    assert expect["message"] in error.message
-    if "status_code" in expect:
-        assert error.status_code == expect["status_code"]
-    assert KEY not in repr(error) and KEY not in str(error.body)
+# The refusal fixtures (tests/fixtures/wire/json_schema_refused_*.json) are replayed over
+# loopback by tests/transport/test_wire_fixtures.py, which checks `is_format_refusal` on each.

@@ -1,0 +1,212 @@
+"""ChatModelsLab against the upstream behaviours of issue 10: mid-stream errors keep the partial
+text, non-JSON 200s are retried, cut streams are incomplete, OpenRouter 429 hints are honoured,
+`status: success` is an answer, documented ranges are refused up front, queued streams wait."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from langchain_core.exceptions import ModelAPIError, ModelTimeoutError
+from langchain_core.messages import ChatMessage, HumanMessage
+from pydantic import ValidationError
+
+import modelslab_transport as mt
+from langchain_modelslab import ChatModelsLab
+from langchain_modelslab._errors import (
+    ModelsLabBadGatewayError,
+    ModelsLabIncompleteStreamError,
+    ModelsLabInvalidInputError,
+    ModelsLabServerError,
+    ModelsLabUnexpectedResponseError,
+)
+from modelslab_emulator import Emulator
+
+KEY = "sk-lc-upstream-91f0"
+MODEL = "meta-llama-llama-3.1-8b-instruct"
+TEXT = "one two three four five six"
+ANSWER = f"You said: {TEXT}"
+MODES = ["invoke", "stream", "ainvoke", "astream"]
+STREAMS = ["stream", "astream"]
+
+
+def make(base_url: str, scenario: str | None = None, **kwargs: Any) -> ChatModelsLab:
+    headers = {"X-Emulator-Scenario": f"{scenario};id={time.monotonic_ns()}"} if scenario else None
+    kwargs.setdefault("model", MODEL)
+    return ChatModelsLab(api_key=KEY, base_url=base_url, default_headers=headers, **kwargs)
+
+
+def call(mode: str, llm: ChatModelsLab, text: str = TEXT) -> str:
+    if mode == "invoke":
+        return str(llm.invoke(text).content)
+    if mode == "stream":
+        return "".join(str(chunk.content) for chunk in llm.stream(text))
+
+    async def go() -> str:
+        if mode == "ainvoke":
+            return str((await llm.ainvoke(text)).content)
+        return "".join([str(chunk.content) async for chunk in llm.astream(text)])
+
+    return asyncio.run(go())
+
+
+def statuses(emulator: Emulator, llm: ChatModelsLab) -> list[int]:
+    wanted = (llm.default_headers or {})["X-Emulator-Scenario"]
+    return [r.status for r in emulator.requests if r.scenario == wanted]
+
+
+@pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        "finish-error;after=3",
+        "object-error-mid-stream;after=3;done=1",
+        "object-error-mid-stream;after=3;done=0",
+        "openrouter-error-mid-stream;after=3",
+    ],
+)
+def test_mid_stream_errors_are_server_errors_with_partial_text(
+    mode: str, scenario: str, emulator: Emulator
+) -> None:
+    with pytest.raises(ModelsLabServerError) as info:
+        call(mode, make(emulator.base_url, scenario, max_retries=0))
+    error = info.value
+    assert isinstance(error, mt.ServerError) and isinstance(error, ModelAPIError)
+    assert error.partial_text == "You said: one "
+    assert KEY not in repr(vars(error))
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+def test_whole_answer_ending_in_error_is_a_server_error(mode: str, emulator: Emulator) -> None:
+    with pytest.raises(ModelsLabServerError) as info:
+        call(mode, make(emulator.base_url, "finish-error", max_retries=0))
+    assert info.value.partial_text == ANSWER
+
+
+@pytest.mark.parametrize("mode", STREAMS)
+def test_stream_cut_inside_a_line_is_incomplete(mode: str, emulator: Emulator) -> None:
+    with pytest.raises(ModelsLabIncompleteStreamError) as info:
+        call(mode, make(emulator.base_url, "cut-mid-line;after=2", max_retries=0))
+    assert info.value.partial_text == "You said: "
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_non_json_200_is_retried(mode: str, emulator: Emulator) -> None:
+    llm = make(emulator.base_url, "non-json-200")
+    assert call(mode, llm) == ANSWER
+    assert statuses(emulator, llm) == [200, 200]
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_non_json_200_that_persists_is_a_server_error(mode: str, emulator: Emulator) -> None:
+    llm = make(emulator.base_url, "non-json-200;times=-1", max_retries=1)
+    with pytest.raises(ModelsLabBadGatewayError, match="not JSON") as info:
+        call(mode, llm)
+    assert isinstance(info.value, ModelsLabServerError) and isinstance(info.value, ModelAPIError)
+    assert statuses(emulator, llm) == [200, 200]
+
+
+def test_blank_lines_before_json_parse(emulator: Emulator) -> None:
+    assert call("invoke", make(emulator.base_url, "blank-lines-200")) == ANSWER
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_status_success_is_an_answer(mode: str, emulator: Emulator) -> None:
+    assert call(mode, make(emulator.base_url, "status-success")) == ANSWER
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_openrouter_429_hint_is_honoured(mode: str, emulator: Emulator) -> None:
+    llm = make(emulator.base_url, "openrouter-429;reset=0.6;code_str=1")
+    assert call(mode, llm) == ANSWER
+    first, second = [r for r in emulator.requests if r.path.endswith("/chat/completions")]
+    assert (first.status, second.status) == (429, 200)
+    assert second.received_at - first.received_at >= 0.45
+
+
+def test_count_tokens_without_input_tokens_is_typed(emulator: Emulator) -> None:
+    llm = make(emulator.base_url, "count-tokens-missing")
+    with pytest.raises(ModelsLabUnexpectedResponseError):
+        llm.count_tokens([HumanMessage(TEXT)])
+    with pytest.raises(ModelsLabUnexpectedResponseError):
+        asyncio.run(llm.acount_tokens([HumanMessage(TEXT)]))
+
+
+def test_x_api_key_on_v1_endpoints(emulator: Emulator) -> None:
+    llm = make(emulator.base_url, "require-x-api-key")
+    assert llm.list_models()
+    assert llm.count_tokens([HumanMessage(TEXT)]) > 0
+    assert asyncio.run(llm.alist_models())
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "documented"),
+    [
+        ("top_k", 0, "greater than or equal to 1"),
+        ("repetition_penalty", 0.05, "greater than or equal to 0.1"),
+        ("repetition_penalty", 2.5, "less than or equal to 2"),
+    ],
+)
+def test_out_of_range_fields_are_refused_at_construction(
+    field: str, value: Any, documented: str, base_url: str
+) -> None:
+    with pytest.raises(ValidationError, match=documented):
+        ChatModelsLab(api_key=KEY, base_url=base_url, **{field: value})
+
+
+@pytest.mark.parametrize(
+    ("params", "documented"),
+    [({"top_k": 0}, "at least 1"), ({"repetition_penalty": 2.5}, "between 0.1 and 2")],
+)
+def test_out_of_range_call_arguments_are_refused_before_sending(
+    params: dict[str, Any], documented: str, emulator: Emulator
+) -> None:
+    llm = make(emulator.base_url)
+    with pytest.raises(ModelsLabInvalidInputError, match=documented):
+        llm.invoke("hi", **params)
+    with pytest.raises(ModelsLabInvalidInputError, match=documented):
+        list(llm.stream("hi", **params))
+    assert emulator.requests == []
+
+
+def test_developer_role_is_sent_as_system(emulator: Emulator) -> None:
+    llm = make(emulator.base_url)
+    llm.invoke([ChatMessage(role="developer", content="Be brief."), HumanMessage("hi")])
+    (request,) = emulator.requests
+    assert [m["role"] for m in request.body["messages"]] == ["system", "user"]
+
+
+@pytest.mark.parametrize("mode", STREAMS)
+def test_queued_stream_waits_past_the_idle_timeout(mode: str, emulator: Emulator) -> None:
+    llm = make(
+        emulator.base_url,
+        "comment-keepalive;count=3;delay=0.3",
+        stream_idle_timeout=0.2,
+        first_byte_timeout=5,
+    )
+    assert call(mode, llm) == ANSWER
+
+
+@pytest.mark.parametrize("mode", STREAMS)
+def test_first_byte_timeout_and_idle_timeout(mode: str, emulator: Emulator) -> None:
+    silent = make(
+        emulator.base_url,
+        "comment-keepalive;count=0;delay=1.5",
+        first_byte_timeout=0.3,
+        max_retries=0,
+    )
+    with pytest.raises(ModelTimeoutError, match="first_byte_timeout"):
+        call(mode, silent)
+    stalled = make(
+        emulator.base_url, "trickle;delay=0.6", stream_idle_timeout=0.25, first_byte_timeout=5
+    )
+    with pytest.raises(ModelTimeoutError, match="stream_idle_timeout"):
+        call(mode, stalled)
+
+
+def test_first_byte_timeout_field(base_url: str) -> None:
+    assert ChatModelsLab(api_key=KEY, base_url=base_url).first_byte_timeout == 600.0
+    with pytest.raises(ValidationError, match="first_byte_timeout"):
+        ChatModelsLab(api_key=KEY, base_url=base_url, first_byte_timeout=0)
