@@ -107,12 +107,11 @@ LLAMA_INDEX = [
     Bad("five-stops-call", "stop", kwargs={"stop": FIVE_STOPS}),
     Bad("temperature-5", "temperature", options={"temperature": 5}),
     Bad("max-tokens-0", "max_tokens", options={"max_tokens": 0}),
-    Bad("n-11", r"\bn\b", options={"additional_kwargs": {"n": 11}}, refused_at_call=True),
+    Bad("n-11", r"\bn\b", options={"additional_kwargs": {"n": 11}}),
     Bad(
         "five-stops",
         "stop",
         options={"additional_kwargs": {"stop": FIVE_STOPS}},
-        refused_at_call=True,
     ),
     Bad("base-url-no-scheme", "scheme", options={"base_url": "127.0.0.1:8765/api/v7/llm"}),
     Bad("http-non-loopback", "plain http", options={"base_url": "http://modelslab.com/api/v7"}),

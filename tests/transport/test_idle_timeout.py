@@ -1,8 +1,9 @@
 """`stream_idle_timeout` is the stream reader's own check, not httpx's read timeout: a server
-that keeps sending bytes (so no read ever times out) but never completes an event is cut off.
+that sent a first event and then keeps sending bytes (so no read ever times out) but never
+completes another event is cut off. (Before the first event `first_byte_timeout` applies.)
 
-The emulator sends whole events, so a 40-line loopback server here dribbles one byte of an
-unfinished `data:` line every 50 ms, for up to 5 s.
+The emulator sends whole events, so a 40-line loopback server here sends one event, then
+dribbles one byte of an unfinished `data:` line every 50 ms, for up to 5 s.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from modelslab_transport import APITimeoutError, AsyncModelsLabClient, ModelsLabClient
+from modelslab_transport import (
+    APITimeoutError,
+    AsyncModelsLabClient,
+    ModelsLabClient,
+    resolve_settings,
+)
 from modelslab_transport._base import StreamReader
 
 from ._helpers import payload
@@ -51,12 +57,20 @@ def _dribble(conn: socket.socket, stop: threading.Event) -> None:
         head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked"
         deadline = time.monotonic() + LASTS
         try:
-            conn.sendall(head + b"\r\nConnection: close\r\n\r\n5\r\ndata:\r\n")
+            conn.sendall(head + b"\r\nConnection: close\r\n\r\n")
+            conn.sendall(_chunk(FIRST_EVENT) + _chunk(b"data:"))
             while time.monotonic() < deadline and not stop.wait(DRIBBLE):
                 conn.sendall(b"1\r\n \r\n")  # one more space of a data line that never ends
             conn.sendall(b"0\r\n\r\n")
         except OSError:
             return  # the client hung up: what the test wants
+
+
+FIRST_EVENT = b'data: {"id":"gen-1","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n'
+
+
+def _chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
 
 
 @pytest.fixture
@@ -98,14 +112,21 @@ def test_async_stream_stops_when_bytes_come_but_no_event(dribbler: str) -> None:
     assert time.monotonic() - started < LASTS / 2
 
 
+def _reader(idle: float) -> StreamReader:
+    settings = resolve_settings(api_key="sk-x", stream_idle_timeout=idle)
+    reader = StreamReader("sk-x", settings, time.monotonic())
+    assert reader.feed(FIRST_EVENT)  # from the first event on, the idle limit applies
+    return reader
+
+
 def test_reader_counts_only_events_and_comments_as_activity() -> None:
-    reader = StreamReader("sk-x", idle_timeout=0.2)
+    reader = _reader(0.2)
     assert reader.feed(b": keep-alive\n\n") == []
     assert reader.feed(b"data: {") == []  # bytes, but no event: the clock keeps running
     time.sleep(0.25)
     with pytest.raises(APITimeoutError, match="stream_idle_timeout"):
         reader.feed(b'"id": "x"')
-    fresh = StreamReader("sk-x", idle_timeout=0.2)
+    fresh = _reader(0.2)
     fresh.feed(b": keep-alive\n\n")
     time.sleep(0.25)
     assert fresh.feed(b": still here\n\n") == []  # a comment is activity: no timeout

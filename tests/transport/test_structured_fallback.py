@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -133,8 +132,5 @@ def test_a_refused_request_is_not_retried(emulator: Emulator) -> None:
     assert len(sent) == 1
 
 
-# -- wire fixtures (tests/fixtures/wire/, the shared format) replayed through the transport ------
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wire"
 # The refusal fixtures (tests/fixtures/wire/json_schema_refused_*.json) are replayed over
 # loopback by tests/transport/test_wire_fixtures.py, which checks `is_format_refusal` on each.
