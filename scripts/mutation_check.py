@@ -63,8 +63,14 @@ MUTATIONS = (
         (
             Edit(
                 TRANSPORT + "_base.py",
-                "            elif now - self._last > self._idle:\n",
+                "            elif now - self._last > limit:\n",
                 "            elif False:  # MUTATION\n",
+            ),
+            # The watchdog enforces the same limits while a read is blocked: off too.
+            Edit(
+                TRANSPORT + "_base.py",
+                "        sock = socket_of(response.extensions)\n",
+                "        sock = None  # MUTATION\n",
             ),
         ),
         ("tests/transport/test_idle_timeout.py", "tests/transport/test_client_faults.py"),
