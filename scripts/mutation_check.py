@@ -165,9 +165,9 @@ MUTATIONS = (
             ),
         ),
         (
-            "tests/test_readme.py",
+            "tests/test_docs.py",
             "tests/langchain/test_docs.py",
-            "tests/llama_index/test_llamaindex_docs.py",
+            "tests/llama_index/test_docs.py",
             "tests/notebooks/test_notebooks.py",
         ),
     ),

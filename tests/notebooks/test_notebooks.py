@@ -24,7 +24,7 @@ import ipykernel  # noqa: F401  (a test dependency: missing, the run must fail, 
 import nbclient
 import nbformat
 import pytest
-from doc_claims import THINK_TAG
+from tests.doc_claims import THINK_TAG
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import KernelManager
 

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from doc_claims import check_output
 from llama_index.core import Settings
+
+from tests.doc_claims import check_output
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "llama_index.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.DOTALL)

@@ -49,9 +49,9 @@ from importlib.metadata import metadata
 from pathlib import Path
 
 import pytest
-from doc_claims import check_output, unused_markers
 
 from modelslab_emulator import Emulator
+from tests.doc_claims import check_output, unused_markers
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -123,7 +123,8 @@ def _run_blocks(blocks: list[Block], base_url: str) -> dict[int, dict[str, objec
     """Run plain Python blocks through this file's forking runner (see ``_serve_blocks``)."""
     request = json.dumps([{"line": b.line, "code": b.code} for b in blocks])
     done = subprocess.run(
-        [sys.executable, __file__, "--run-blocks"],
+        # As a module of the `tests` package (cwd is the root), so its imports resolve.
+        [sys.executable, "-m", "tests.test_docs", "--run-blocks"],
         input=request,
         cwd=ROOT,
         env=_env(base_url),
