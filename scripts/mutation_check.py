@@ -166,8 +166,6 @@ MUTATIONS = (
         ),
         (
             "tests/test_docs.py",
-            "tests/langchain/test_docs.py",
-            "tests/llama_index/test_docs.py",
             "tests/notebooks/test_notebooks.py",
         ),
     ),
