@@ -171,9 +171,7 @@ MUTATIONS = (
             ),
         ),
         (
-            "tests/test_readme.py",
-            "tests/langchain/test_docs.py",
-            "tests/llama_index/test_llamaindex_docs.py",
+            "tests/test_docs.py",
             "tests/notebooks/test_notebooks.py",
         ),
     ),

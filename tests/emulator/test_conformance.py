@@ -15,12 +15,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conformance_stub import Answer, Plant, stub_server
 
 from modelslab_emulator import Emulator
 from modelslab_emulator.conformance import main, plan
 from modelslab_emulator.conformance._cli import LOCAL_KEY, _parser
 from modelslab_emulator.conformance._probes import budget
+
+from .conformance_stub import Answer, Plant, stub_server
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "mistralai-Magistral-Small-2506"

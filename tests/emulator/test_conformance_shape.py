@@ -10,10 +10,11 @@ import uuid
 from typing import Any
 
 import pytest
-from emulator_wire import LLAMA, MAGISTRAL, call, user
 
 from modelslab_emulator import Emulator
 from modelslab_emulator.conformance import shape_of
+
+from .wire import LLAMA, MAGISTRAL, call, user
 
 TOOLS = [
     {"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}

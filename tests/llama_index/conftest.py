@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from llamaindex_helpers import KEY, MakeLLM
 
 from llama_index_modelslab import ModelsLabLLM
+
+from .helpers import KEY, MakeLLM
 
 
 @pytest.fixture

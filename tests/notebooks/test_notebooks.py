@@ -24,9 +24,10 @@ import ipykernel  # noqa: F401  (a test dependency: missing, the run must fail, 
 import nbclient
 import nbformat
 import pytest
-from doc_claims import THINK_TAG
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import KernelManager
+
+from tests.doc_claims import THINK_TAG
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
@@ -130,4 +131,3 @@ def _sorted(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_sorted(v) for v in value]
     return value
-

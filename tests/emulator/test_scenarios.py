@@ -10,7 +10,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from emulator_wire import (
+
+from modelslab_emulator import Emulator
+
+from .wire import (
     KEY,
     LLAMA,
     MAGISTRAL,
@@ -25,8 +28,6 @@ from emulator_wire import (
     thought,
     user,
 )
-
-from modelslab_emulator import Emulator
 
 TOOLS = [
     {

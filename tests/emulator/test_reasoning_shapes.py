@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from emulator_wire import LLAMA, MAGISTRAL, chat, stream_chunks, streamed_text, user
 
 from modelslab_emulator import Emulator
+
+from .wire import LLAMA, MAGISTRAL, chat, stream_chunks, streamed_text, user
 
 DEEPSEEK = "deepseek-deepseek-r1-distill-llama-70b"
 REASONING = "The user wrote 1 words. I will answer plainly."

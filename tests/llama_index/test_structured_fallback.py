@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.prompts import PromptTemplate
-from llamaindex_helpers import KEY, MakeLLM
 from pydantic import BaseModel
 
 import modelslab_transport as mt
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
+
+from .helpers import KEY, MakeLLM
 
 
 class Album(BaseModel):

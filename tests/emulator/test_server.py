@@ -12,9 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
-from emulator_wire import KEY, LLAMA, call, chat, user
 
 from modelslab_emulator import Emulator, RecordedRequest
+
+from .wire import KEY, LLAMA, call, chat, user
 
 
 def test_request_log_redacts_key(emu: Emulator) -> None:

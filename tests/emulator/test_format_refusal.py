@@ -6,9 +6,10 @@ import json
 from typing import Any
 
 import pytest
-from emulator_wire import LLAMA, MAGISTRAL, call, chat, sse_data, user
 
 from modelslab_emulator import Emulator
+
+from .wire import LLAMA, MAGISTRAL, call, chat, sse_data, user
 
 REFUSED = {"status": "error", "message": "Provider returned error"}
 SCHEMA: dict[str, Any] = {

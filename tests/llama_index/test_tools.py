@@ -8,11 +8,12 @@ import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, ToolCallBlock
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.tools import FunctionTool
-from llamaindex_helpers import MakeLLM
 from pydantic import BaseModel
 
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
+
+from .helpers import MakeLLM
 
 
 def get_weather(city: str) -> str:

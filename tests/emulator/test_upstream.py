@@ -8,9 +8,10 @@ import time
 import uuid
 
 import pytest
-from emulator_wire import KEY, LLAMA, call, chat, dechunk, raw_exchange, sse_data, user
 
 from modelslab_emulator import Emulator
+
+from .wire import KEY, LLAMA, call, chat, dechunk, raw_exchange, sse_data, user
 
 
 def unique(name: str) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from emulator_wire import (
+from modelslab_emulator import Emulator
+
+from .wire import (
     LLAMA,
     MAGISTRAL,
     ROOMY,
@@ -14,8 +16,6 @@ from emulator_wire import (
     streamed_text,
     user,
 )
-
-from modelslab_emulator import Emulator
 
 TOOLS = [
     {
@@ -66,7 +66,7 @@ def test_streaming_alias_and_usage_chunk(emu: Emulator) -> None:
             "max_tokens": ROOMY,
         },
     )
-    from emulator_wire import sse_data
+    from .wire import sse_data
 
     data = sse_data(resp.body)
     assert data[-1] == "[DONE]"

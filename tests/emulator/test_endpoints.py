@@ -7,9 +7,10 @@ import sys
 from typing import Any
 
 import pytest
-from emulator_wire import KEY, LLAMA, MAGISTRAL, ROOMY, call, chat, thought, user
 
 from modelslab_emulator import Emulator
+
+from .wire import KEY, LLAMA, MAGISTRAL, ROOMY, call, chat, thought, user
 
 
 def test_models_list(emu: Emulator) -> None:
@@ -171,7 +172,7 @@ def test_anthropic_thinking_and_tools(emu: Emulator) -> None:
 
 
 def test_anthropic_stream_events(emu: Emulator) -> None:
-    from emulator_wire import sse_data
+    from .wire import sse_data
 
     body = {"model": MAGISTRAL, "max_tokens": ROOMY, "stream": True, "messages": user("Hi")}
     resp = call(emu, "/v1/messages", body)
@@ -200,7 +201,7 @@ def test_anthropic_stream_events(emu: Emulator) -> None:
 def test_anthropic_stream_tool_json(emu: Emulator) -> None:
     import json
 
-    from emulator_wire import sse_data
+    from .wire import sse_data
 
     tools = [
         {

@@ -8,9 +8,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from emulator_wire import LLAMA, MAGISTRAL, ROOMY, THOUGHT_TOKENS, chat, thought, user
 
 from modelslab_emulator import Emulator
+
+from .wire import LLAMA, MAGISTRAL, ROOMY, THOUGHT_TOKENS, chat, thought, user
 
 THINK = "<think>\n{thought}\n</think>\n"
 WEATHER = {

@@ -11,7 +11,6 @@ from llama_index.core.base.llms.base import BaseLLM
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock, ThinkingBlock
 from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
 from llama_index.core.llms.function_calling import FunctionCallingLLM
-from llamaindex_helpers import KEY, PLAIN_MODEL, MakeLLM
 
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
@@ -22,6 +21,8 @@ from modelslab_transport import (
     RateLimitError,
     ServerError,
 )
+
+from .helpers import KEY, PLAIN_MODEL, MakeLLM
 
 USER = [ChatMessage(role=MessageRole.USER, content="Tell me about Paris")]
 ANSWER = "You said: Tell me about Paris"

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from emulator_wire import LLAMA, MAGISTRAL, chat, user
-
 from modelslab_emulator import Emulator
+
+from .wire import LLAMA, MAGISTRAL, chat, user
 
 
 def vllm_body(context: int, prompt: int, completion: int) -> dict[str, object]:

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole, ThinkingBlock
-from llamaindex_helpers import KEY, MakeLLM
 
 import modelslab_transport as mt
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
 from modelslab_transport import UNKNOWN_MODEL_MAX_TOKENS, default_max_tokens
+
+from .helpers import KEY, MakeLLM
 
 MAGISTRAL = "mistralai-Magistral-Small-2506"
 PROMPT = "Tell me about Paris"

@@ -10,9 +10,10 @@ import uuid
 
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ThinkingBlock
-from llamaindex_helpers import MakeLLM
 
 from llama_index_modelslab import ModelsLabLLM
+
+from .helpers import MakeLLM
 
 MAGISTRAL = "mistralai-Magistral-Small-2506"
 LLAMA = "meta-llama-llama-3.1-8b-instruct"

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
-from llamaindex_helpers import KEY, PLAIN_MODEL, MakeLLM
 
 import modelslab_transport as mt
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
+
+from .helpers import KEY, PLAIN_MODEL, MakeLLM
 
 TEXT = "one two three four five six"
 ANSWER = f"You said: {TEXT}"

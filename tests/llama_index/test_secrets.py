@@ -12,11 +12,12 @@ from llama_index.core.callbacks import CallbackManager, LlamaDebugHandler
 from llama_index.core.instrumentation import get_dispatcher
 from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.events import BaseEvent
-from llamaindex_helpers import MakeLLM
 from pydantic import SecretStr
 
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import ModelsLabError
+
+from .helpers import MakeLLM
 
 SECRET = "sk-very-secret-0123456789abcdef"
 USER = [ChatMessage(role=MessageRole.USER, content="Hello")]

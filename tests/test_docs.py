@@ -1,7 +1,7 @@
-"""Every fenced code block in README.md runs as written against the emulator, and each Python
-block prints what it claims to show (its claim is in ``tests/doc_claims.py``).
+"""Every fenced code block of README.md and docs/*.md runs as written against the emulator, and
+each Python block prints what it claims to show (its claim is in ``tests/doc_claims.py``).
 
-How each kind of block is handled (one test case per block):
+How each kind of block is handled (one test case per block, named ``FILE:LINE-LANGUAGE-HEADING``):
 
 * ``python`` blocks run unchanged in a fresh interpreter (a subprocess of this one), from the
   repository root, with ``MODELSLAB_BASE_URL`` and ``MODELSLAB_API_KEY`` pointing at the
@@ -10,22 +10,31 @@ How each kind of block is handled (one test case per block):
   functions is a pytest module: it is written to a temporary directory and run with
   ``python -m pytest``, where the installed plugin provides its ``modelslab_emulator`` fixture.
   A non-zero exit fails the test. To keep the whole under a minute, the other blocks are not
-  each started from scratch: one helper interpreter (this file run as a script) imports the
-  frameworks once and then forks a fresh child process per block, so that no block sees
-  another's state; where ``os.fork`` is missing, each block gets its own new interpreter.
+  each started from scratch: one helper interpreter (this module run as
+  ``python -m tests.test_docs --run-blocks``) imports the frameworks once and then forks a fresh
+  child process per block, so that no block sees another's state; where ``os.fork`` is missing,
+  each block gets its own new interpreter.
 * ``bash`` blocks are checked line by line, and a line of any other kind fails the test:
 
-  - ``bash scripts/NAME.sh``: the script must exist (running it would build a new ``.venv``).
+  - ``bash scripts/NAME.sh ARGS``: the script must exist (running it would build a new
+    ``.venv``); ``test.sh``'s arguments go to pytest (paths must exist, markers be declared),
+    ``bench.sh``'s must be options of ``benchmarks/run.py``, ``conformance.sh``'s must parse.
   - ``pip install "modelslab-integrations[EXTRA]"``: every extra must be defined in
     pyproject.toml (nothing is installed).
   - ``python -m modelslab_emulator ARGS`` (with or without a trailing ``&``): started for real
     with ARGS, except that the port becomes ``0`` (any free port) so that a port already in use
     cannot fail the test; it must print its base URL first, and is then stopped.
+  - ``[MODELSLAB_API_KEY=...] python -m modelslab_emulator.conformance ARGS``: the arguments
+    must parse; with a key (a real run) they must say ``--yes``. (``tests/emulator/
+    test_conformance.py`` runs the offline ones for real.)
   - ``export NAME=VALUE ...``: only ``MODELSLAB_API_KEY`` and ``MODELSLAB_BASE_URL`` may be
     set, a base URL must be an emulator URL on loopback, and its port must be the one the
     previous ``python -m modelslab_emulator`` line of the block serves.
 
-* A block in any other language fails the test.
+* ``json`` blocks are data (a recorded exchange, an output) and must parse; ``text`` blocks and
+  blocks without a language are drawings or listings. None of them is executed.
+* A block in any other language fails the test. So do a relative link to a file that does not
+  exist, or to a heading that the file does not have.
 """
 
 from __future__ import annotations
@@ -45,40 +54,44 @@ import traceback
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from importlib.metadata import metadata
 from pathlib import Path
 
 import pytest
-from doc_claims import check_output, unused_markers
 
 from modelslab_emulator import Emulator
+from modelslab_emulator.conformance._cli import _parser as conformance_parser
+from tests.doc_claims import check_output, unused_markers
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK_TIMEOUT = 60
+DATA_LANGUAGES = {"json", "text", ""}
 
 
 @dataclass(frozen=True)
 class Block:
+    path: str  # relative to the repository root
     language: str
     code: str
-    line: int  # where the block's code starts in README.md
+    line: int  # where the block's code starts in its file
     heading: str
 
     @property
     def id(self) -> str:
         slug = re.sub(r"[^a-z0-9]+", "-", self.heading.lower()).strip("-")
-        return f"L{self.line}-{self.language}-{slug}"
+        return f"{self.path}:{self.line}-{self.language or 'plain'}-{slug}"
 
     @property
     def is_pytest_module(self) -> bool:
         return re.search(r"^def test_", self.code, flags=re.MULTILINE) is not None
 
 
-def _blocks() -> list[Block]:
+def _blocks(path: Path) -> list[Block]:
     blocks: list[Block] = []
     heading = ""
-    lines = README.read_text(encoding="utf-8").splitlines()
+    name = str(path.relative_to(ROOT))
+    lines = path.read_text(encoding="utf-8").splitlines()
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -88,26 +101,28 @@ def _blocks() -> list[Block]:
         if fence:
             end = lines.index("```", i + 1)
             code = "\n".join(lines[i + 1 : end]) + "\n"
-            blocks.append(Block(fence.group(1), code, i + 2, heading))
+            blocks.append(Block(name, fence.group(1), code, i + 2, heading))
             i = end
         i += 1
     return blocks
 
 
-BLOCKS = _blocks()
+BLOCKS = [block for path in DOCS for block in _blocks(path)]
 PYTHON_BLOCKS = [b for b in BLOCKS if b.language == "python"]
 BASH_BLOCKS = [b for b in BLOCKS if b.language == "bash"]
-OTHER_BLOCKS = [b for b in BLOCKS if b.language not in {"python", "bash"}]
+DATA_BLOCKS = [b for b in BLOCKS if b.language in DATA_LANGUAGES]
+OTHER_BLOCKS = [b for b in BLOCKS if b.language not in {"python", "bash", *DATA_LANGUAGES}]
 
 
 def _env(base_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODELSLAB_")}
-    env.update(MODELSLAB_BASE_URL=base_url, MODELSLAB_API_KEY="readme-test-key")
+    env.update(MODELSLAB_BASE_URL=base_url, MODELSLAB_API_KEY="docs-test-key")
     return env
 
 
 def _run_pytest_block(block: Block, base_url: str, tmp: Path) -> dict[str, object]:
-    path = tmp / f"test_readme_block_{block.line}.py"
+    stem = re.sub(r"[^a-z0-9]+", "_", f"{block.path}_{block.line}".lower())
+    path = tmp / f"test_docs_block_{stem}.py"
     path.write_text(block.code, encoding="utf-8")
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)]
     try:
@@ -119,11 +134,12 @@ def _run_pytest_block(block: Block, base_url: str, tmp: Path) -> dict[str, objec
     return {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
 
 
-def _run_blocks(blocks: list[Block], base_url: str) -> dict[int, dict[str, object]]:
-    """Run plain Python blocks through this file's forking runner (see ``_serve_blocks``)."""
-    request = json.dumps([{"line": b.line, "code": b.code} for b in blocks])
+def _run_blocks(blocks: list[Block], base_url: str) -> dict[str, dict[str, object]]:
+    """Run plain Python blocks through this module's forking runner (see ``_serve_blocks``)."""
+    request = json.dumps([{"id": b.id, "code": b.code} for b in blocks])
     done = subprocess.run(
-        [sys.executable, __file__, "--run-blocks"],
+        # As a module of the `tests` package (cwd is the root), so its imports resolve.
+        [sys.executable, "-m", "tests.test_docs", "--run-blocks"],
         input=request,
         cwd=ROOT,
         env=_env(base_url),
@@ -132,59 +148,117 @@ def _run_blocks(blocks: list[Block], base_url: str) -> dict[int, dict[str, objec
         timeout=BLOCK_TIMEOUT * len(blocks),
     )
     assert done.returncode == 0, done.stderr
-    return {int(line): result for line, result in json.loads(done.stdout).items()}
+    results: dict[str, dict[str, object]] = json.loads(done.stdout)
+    return results
 
 
 @pytest.fixture(scope="module")
 def python_results(
     modelslab_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
-) -> dict[int, dict[str, object]]:
-    """Every Python block's exit code and output, keyed by its line in README.md."""
+) -> dict[str, dict[str, object]]:
+    """Every Python block's exit code and output, keyed by its id."""
     modelslab_emulator.clear()
     base_url = modelslab_emulator.base_url
-    tmp = tmp_path_factory.mktemp("readme")
+    tmp = tmp_path_factory.mktemp("docs")
     modules = [b for b in PYTHON_BLOCKS if b.is_pytest_module]
     scripts = [b for b in PYTHON_BLOCKS if not b.is_pytest_module]
     with ThreadPoolExecutor(max_workers=max(1, len(modules))) as pool:
-        pending = {b.line: pool.submit(_run_pytest_block, b, base_url, tmp) for b in modules}
+        pending = {b.id: pool.submit(_run_pytest_block, b, base_url, tmp) for b in modules}
         results = _run_blocks(scripts, base_url)
-        results.update({line: future.result() for line, future in pending.items()})
+        results.update({key: future.result() for key, future in pending.items()})
     return results
 
 
-def test_readme_has_code_blocks_of_known_languages() -> None:
-    assert len(PYTHON_BLOCKS) >= 20
-    assert BASH_BLOCKS
+def test_every_block_is_of_a_known_language() -> None:
     assert not OTHER_BLOCKS, [b.id for b in OTHER_BLOCKS]
+    assert len({b.id for b in BLOCKS}) == len(BLOCKS)  # ids name one block each
+
+
+def test_the_pages_have_their_examples() -> None:
+    """A guard against a fence the collector stops recognising: the pages keep their examples."""
+    count = {path: 0 for path in ("README.md", "docs/langchain.md", "docs/llama_index.md")}
+    for block in PYTHON_BLOCKS:
+        if block.path in count:
+            count[block.path] += 1
+    assert count["README.md"] >= 3  # the three quickstarts
+    assert count["docs/langchain.md"] >= 8 and count["docs/llama_index.md"] >= 8
+    assert len(PYTHON_BLOCKS) >= 30 and BASH_BLOCKS
 
 
 def test_readme_starts_with_the_two_setup_commands() -> None:
-    assert BLOCKS[0].code == "bash scripts/demo.sh\n"
-    assert BLOCKS[1].code == "bash scripts/test.sh\n"
+    readme = [b for b in BLOCKS if b.path == "README.md"]
+    assert readme[0].code == "bash scripts/demo.sh\n"
+    assert readme[1].code == "bash scripts/test.sh\n"
 
 
 @pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=[b.id for b in PYTHON_BLOCKS])
-def test_python_block_runs(block: Block, python_results: dict[int, dict[str, object]]) -> None:
-    result = python_results[block.line]
+def test_python_block_runs(block: Block, python_results: dict[str, dict[str, object]]) -> None:
+    result = python_results[block.id]
     assert result["returncode"] == 0, (
-        f"README.md line {block.line} failed (exit {result['returncode']}):\n{block.code}\n"
+        f"{block.path} line {block.line} failed (exit {result['returncode']}):\n{block.code}\n"
         f"--- stdout\n{str(result['stdout'])[-3000:]}\n--- stderr\n{str(result['stderr'])[-3000:]}"
     )
     check_output(block.code, str(result["stdout"]))  # and it printed what it claims to show
 
 
 def test_every_claim_belongs_to_a_documented_block() -> None:
-    docs = [ROOT / "docs" / "langchain.md", ROOT / "docs" / "llama_index.md"]
-    codes = [b.code for b in PYTHON_BLOCKS]
-    for doc in docs:
-        codes += re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), flags=re.S)
-    assert not unused_markers(codes)
+    assert not unused_markers(b.code for b in PYTHON_BLOCKS)
+
+
+@pytest.mark.parametrize("block", DATA_BLOCKS, ids=[b.id for b in DATA_BLOCKS])
+def test_data_block_is_well_formed(block: Block) -> None:
+    if block.language == "json":
+        json.loads(block.code)
+    else:
+        assert block.code.strip(), "an empty block"
+
+
+# --- links ---------------------------------------------------------------------------------
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    text = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.M | re.S)
+    return {_anchor(h) for h in re.findall(r"^#+ (.*)$", text, flags=re.M)}
+
+
+@pytest.mark.parametrize("path", DOCS, ids=[str(p.relative_to(ROOT)) for p in DOCS])
+def test_relative_links_resolve(path: Path) -> None:
+    text = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.M | re.S)
+    broken = []
+    for target in LINK.findall(text):
+        if re.match(r"^[a-z]+:", target):
+            continue  # https://, mailto: ...
+        file, _, anchor = target.partition("#")
+        resolved = (path.parent / file).resolve() if file else path
+        missing_anchor = bool(anchor) and resolved.suffix == ".md"
+        if not resolved.exists() or (missing_anchor and anchor not in _anchors(resolved)):
+            broken.append(target)
+    assert not broken, f"{path.name}: links to nothing: {broken}"
 
 
 # --- bash blocks ---------------------------------------------------------------------------
 
-EXTRAS = set(metadata("modelslab-integrations").get_all("Provides-Extra") or [])
+PYPROJECT = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+# The extras this tree's pyproject.toml defines (the installed metadata may be an older tree's).
+EXTRAS = set(
+    re.findall(
+        r"^([a-z-]+) = \[",
+        PYPROJECT.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0],
+        flags=re.MULTILINE,
+    )
+)
 EMULATOR_URL = re.compile(r"^http://127\.0\.0\.1:(\d+)/api/v7/llm$")
+# The markers declared in pyproject.toml's pytest section (`  "name: what it means",`).
+MARKERS = set(re.findall(r'^\s+"([a-z_]+): ', PYPROJECT, flags=re.MULTILINE))
+BENCH_OPTIONS = set(re.findall(r'"(--[a-z-]+)"', (ROOT / "benchmarks" / "run.py").read_text()))
 
 
 def _commands(code: str) -> Iterator[str]:
@@ -198,7 +272,7 @@ def _commands(code: str) -> Iterator[str]:
 def _run_emulator_command(args: list[str]) -> int:
     """Start ``python -m modelslab_emulator ARGS`` on a free port, check it serves, stop it.
 
-    Returns the port the README's command asked for (what its ``export`` lines must use).
+    Returns the port the block's command asked for (what its ``export`` lines must use).
     """
     port = 8765  # the command's default
     args = list(args)
@@ -239,16 +313,31 @@ def test_bash_block_is_valid(block: Block) -> None:
         words = shlex.split(command)
         if words[-1] == "&":
             words = words[:-1]
-        if words[:1] == ["bash"] and len(words) == 2:
+        env = words[: next(i for i, w in enumerate(words) if not re.match(r"^[A-Z_]+=", w))]
+        words = words[len(env) :]
+        assert not env or words[:3] == ["python", "-m", "modelslab_emulator.conformance"], command
+        if words[:1] == ["bash"] and len(words) >= 2:
             assert (ROOT / words[1]).is_file(), f"{words[1]} does not exist"
-        elif words[:2] == ["bash", "scripts/test.sh"]:
-            _check_pytest_arguments(words[2:])
+            if words[1] == "scripts/test.sh":
+                _check_pytest_arguments(words[2:])
+            elif words[1] == "scripts/bench.sh":
+                options = {w.split("=")[0] for w in words[2:] if w.startswith("--")}
+                assert options <= BENCH_OPTIONS, f"unknown option(s) {options - BENCH_OPTIONS}"
+            elif words[1] == "scripts/conformance.sh":
+                conformance_parser().parse_args(words[2:])
+            else:
+                assert len(words) == 2, f"no rule for arguments to {words[1]}"
         elif words[:2] == ["pip", "install"]:
             requested = re.findall(r"modelslab-integrations\[([^\]]+)\]", command)
             assert requested, f"not an install of this package: {command}"
             for extras in requested:
                 unknown = set(extras.split(",")) - EXTRAS
                 assert not unknown, f"unknown extra(s) {unknown} in {command}"
+        elif words[:3] == ["python", "-m", "modelslab_emulator.conformance"]:
+            parsed = conformance_parser().parse_args(words[3:])
+            if env:  # a real run: it names the key and says --yes
+                assert [e.split("=")[0] for e in env] == ["MODELSLAB_API_KEY"], command
+                assert parsed.yes, command
         elif words[:3] == ["python", "-m", "modelslab_emulator"]:
             emulator_port = _run_emulator_command(words[3:])
         elif words[:1] == ["export"]:
@@ -260,17 +349,16 @@ def test_bash_block_is_valid(block: Block) -> None:
                     assert match, f"not an emulator URL: {value}"
                     assert int(match.group(1)) == emulator_port, "the URL names another port"
         else:
-            pytest.fail(f"README.md line {block.line}: no rule to check {command!r}")
+            pytest.fail(f"{block.path} line {block.line}: no rule to check {command!r}")
 
 
 def _check_pytest_arguments(arguments: list[str]) -> None:
     """Arguments passed on to pytest: test paths must exist, markers must be declared."""
-    markers = {"load", "live"}
     previous = ""
     for argument in arguments:
         if previous == "-m":
             named = set(re.findall(r"[A-Za-z_]+", argument)) - {"not", "and", "or"}
-            assert named <= markers, f"undeclared marker(s) in {argument!r}"
+            assert named <= MARKERS, f"undeclared marker(s) in {argument!r}"
         elif previous != "-k" and not argument.startswith("-"):
             assert (ROOT / argument.split("::")[0]).exists(), f"{argument} does not exist"
         previous = argument
@@ -292,7 +380,7 @@ _PRELOAD = (
 )
 
 
-def _child(code: str, line: int, out: str, err: str) -> None:
+def _child(code: str, name: str, out: str, err: str) -> None:
     """In the forked child: run one block with its output in two files, then exit."""
     for fd, path in ((1, out), (2, err)):
         target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
@@ -300,7 +388,7 @@ def _child(code: str, line: int, out: str, err: str) -> None:
         os.close(target)
     status = 0
     try:
-        exec(compile(code, f"README.md:{line}", "exec"), {"__name__": "__main__"})
+        exec(compile(code, name, "exec"), {"__name__": "__main__"})
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:
@@ -321,7 +409,7 @@ def _serve_blocks() -> None:
             done = subprocess.run(
                 [sys.executable, "-c", b["code"]], capture_output=True, text=True, timeout=60
             )
-            results[b["line"]] = {
+            results[b["id"]] = {
                 "returncode": done.returncode,
                 "stdout": done.stdout,
                 "stderr": done.stderr,
@@ -331,21 +419,22 @@ def _serve_blocks() -> None:
     for module in _PRELOAD:  # the slow part of every block, done once before forking
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
-    workdir = Path(tempfile.mkdtemp(prefix="readme-blocks-"))
+    workdir = Path(tempfile.mkdtemp(prefix="docs-blocks-"))
     running: dict[int, tuple[dict[str, object], float]] = {}
-    results: dict[int, dict[str, object]] = {}
+    results: dict[str, dict[str, object]] = {}
     queue = list(blocks)
     workers = max(2, os.cpu_count() or 2)
     while queue or running:
         while queue and len(running) < workers:
             b = queue.pop(0)
-            out, err = str(workdir / f"{b['line']}.out"), str(workdir / f"{b['line']}.err")
+            stem = re.sub(r"[^A-Za-z0-9]+", "_", b["id"])
+            out, err = str(workdir / f"{stem}.out"), str(workdir / f"{stem}.err")
             sys.stdout.flush()
             sys.stderr.flush()
             pid = os.fork()
             if pid == 0:
-                _child(b["code"], b["line"], out, err)
-            running[pid] = ({"line": b["line"], "out": out, "err": err}, time.monotonic())
+                _child(b["code"], b["id"], out, err)
+            running[pid] = ({"id": b["id"], "out": out, "err": err}, time.monotonic())
         pid, status = os.waitpid(-1, os.WNOHANG)
         if pid == 0:
             for child, (_, started) in running.items():
@@ -354,7 +443,7 @@ def _serve_blocks() -> None:
             time.sleep(0.02)
             continue
         info, _ = running.pop(pid)
-        results[int(str(info["line"]))] = {
+        results[str(info["id"])] = {
             "returncode": os.waitstatus_to_exitcode(status),
             "stdout": Path(str(info["out"])).read_text(errors="replace"),
             "stderr": Path(str(info["err"])).read_text(errors="replace"),
