@@ -33,10 +33,30 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="every model serves this context: prompt + max_tokens over it gets vLLM's 400 "
         "(default: each model's own; Magistral 40960)",
     )
+    parser.add_argument(
+        "--queue-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="every key may have N requests in flight; more get ModelsLab's 429 "
+        "(default: no limit)",
+    )
+    parser.add_argument(
+        "--queue-retry-after",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="retry_after of the queue limit's 429 (default 1)",
+    )
     args = parser.parse_args(argv)
     try:
         emulator = Emulator(
-            args.host, args.port, args.api_keys, served_context=args.served_context
+            args.host,
+            args.port,
+            args.api_keys,
+            served_context=args.served_context,
+            queue_limit=args.queue_limit,
+            queue_retry_after=args.queue_retry_after,
         ).start()
     except (ValueError, OSError) as error:
         parser.exit(2, f"modelslab-emulator: {error}\n")

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from types import TracebackType
 
 from ._log import RecordedRequest, key_fingerprint
-from ._server import PREFIX, EmulatorHTTPServer, ServerState
+from ._server import CONTROL, PREFIX, EmulatorHTTPServer, ServerState
 
 
 def _check_loopback(host: str) -> int:
@@ -41,18 +41,26 @@ class Emulator:
         api_keys: Iterable[str] | None = None,
         *,
         served_context: int | None = None,
+        queue_limit: int | None = None,
+        queue_retry_after: float = 1,
     ) -> None:
         """``served_context``: every model serves this many tokens (prompt + ``max_tokens``
-        must fit, else vLLM's 400); None keeps each model's own (Magistral: 40,960)."""
+        must fit, else vLLM's 400); None keeps each model's own (Magistral: 40,960).
+        ``queue_limit``: every key may have this many requests in flight; one more gets
+        ModelsLab's 429 with ``retry_after`` = ``queue_retry_after`` seconds (None: no limit)."""
         if isinstance(api_keys, str):
             api_keys = [api_keys]
         if served_context is not None and served_context < 1:
             raise ValueError("served_context must be a positive number of tokens")
+        if queue_limit is not None and queue_limit < 1:
+            raise ValueError("queue_limit must be a positive number of requests")
+        if queue_retry_after < 0:
+            raise ValueError("queue_retry_after must be a number of seconds >= 0")
         self._family = _check_loopback(host)
         self.host = host
         self._port = port
         keys = None if api_keys is None else frozenset(api_keys)
-        self._state = ServerState(keys, served_context)
+        self._state = ServerState(keys, served_context, queue_limit, queue_retry_after)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -78,6 +86,12 @@ class Emulator:
         return self._state.log.snapshot()
 
     @property
+    def stats_url(self) -> str:
+        """``http://HOST:PORT/_emulator/stats``: peaks and 429s per key fingerprint, as JSON, for
+        another process (``?reset=1`` resets them after reading; ``POST …/_emulator/reset``)."""
+        return self.root_url + CONTROL + "/stats"
+
+    @property
     def max_in_flight(self) -> dict[str, int]:
         """Highest simultaneous requests seen, per key fingerprint (see ``fingerprint``)."""
         return self._state.in_flight.maxima()
@@ -86,6 +100,11 @@ class Emulator:
     def max_in_flight_total(self) -> int:
         """Highest number of simultaneous authenticated requests seen, over all keys."""
         return self._state.in_flight.max_total()
+
+    @property
+    def rate_limited(self) -> dict[str, int]:
+        """429 replies sent, per key fingerprint (queue limit and scenarios alike)."""
+        return self._state.in_flight.refusals()
 
     @property
     def in_flight(self) -> dict[str, int]:
@@ -98,7 +117,8 @@ class Emulator:
         return key_fingerprint(key)
 
     def clear(self) -> None:
-        """Forget recorded requests and scenario counters; restart the in-flight maxima."""
+        """Forget recorded requests, scenario counters and 429 counts; restart the in-flight
+        maxima."""
         self._state.log.clear()
         self._state.counters.clear()
         self._state.in_flight.reset()

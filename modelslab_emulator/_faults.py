@@ -53,9 +53,21 @@ def _seconds(value: float) -> str:
     return str(int(value)) if value == int(value) else str(value)
 
 
-def rate_limited(scenarios: Scenarios, name: str = "rate-limit") -> ApiError:
-    """The 429 of ``rate-limit`` (or ``queue-limit``), with its headers."""
-    retry_after = scenarios.number(name, "retry_after", 1)
+def queue_message(limit: int) -> str:
+    """ModelsLab's 429 message for a key with ``limit`` requests queued already."""
+    return f"Rate limit exceeded. Maximum {limit} queued requests allowed."
+
+
+def rate_limited(
+    scenarios: Scenarios,
+    name: str = "rate-limit",
+    *,
+    message: str = RATE_LIMIT_MESSAGE,
+    retry_after: float = 1,
+) -> ApiError:
+    """The 429 of ``rate-limit`` (or ``queue-limit``), with its headers; the scenario's own
+    ``retry_after`` wins over the one given."""
+    retry_after = scenarios.number(name, "retry_after", retry_after)
     headers: dict[str, str] = {}
     if scenarios.param(name, "header", "1") != "0":
         if scenarios.param(name, "date", "0") == "1":
@@ -66,7 +78,7 @@ def rate_limited(scenarios: Scenarios, name: str = "rate-limit") -> ApiError:
             headers["retry-after-ms"] = scenarios.param(name, "retry_after_ms", "")
         if scenarios.param(name, "reset", "0") == "1":
             headers["X-RateLimit-Reset"] = str(int(time.time() + retry_after + 0.999))
-    return ApiError(429, RATE_LIMIT_MESSAGE, retry_after=retry_after, headers=headers)
+    return ApiError(429, message, retry_after=retry_after, headers=headers)
 
 
 def openrouter_rate_limit(scenarios: Scenarios) -> dict[str, Any]:

@@ -77,18 +77,24 @@ class RequestLog:
 
 
 class InFlight:
-    """Requests being served right now, and the highest counts seen, per key fingerprint."""
+    """Requests being served right now, the highest counts seen and the 429s sent, per key
+    fingerprint."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._current: dict[str, int] = {}
         self._max: dict[str, int] = {}
+        self._refused: dict[str, int] = {}
         self._total = 0
         self._max_total = 0
 
-    def enter(self, fingerprint: str) -> int:
-        """Count a request in; returns how many are now in flight for this key."""
+    def enter(self, fingerprint: str, limit: int | None = None) -> int | None:
+        """Count a request in; returns how many are now in flight for this key, or None (not
+        counted) when ``limit`` are in flight already: checked and counted under one lock, so
+        concurrent arrivals can never all pass, and a refused request never raises a peak."""
         with self._lock:
+            if limit is not None and self._current.get(fingerprint, 0) >= limit:
+                return None
             now = self._current.get(fingerprint, 0) + 1
             self._current[fingerprint] = now
             self._max[fingerprint] = max(self._max.get(fingerprint, 0), now)
@@ -101,6 +107,16 @@ class InFlight:
         with self._lock:
             self._current[fingerprint] -= 1
             self._total -= 1
+
+    def refused(self, fingerprint: str) -> None:
+        """Count a 429 sent to this key."""
+        with self._lock:
+            self._refused[fingerprint] = self._refused.get(fingerprint, 0) + 1
+
+    def refusals(self) -> dict[str, int]:
+        """429s sent per key fingerprint."""
+        with self._lock:
+            return dict(self._refused)
 
     def maxima(self) -> dict[str, int]:
         """Highest in-flight count seen per key fingerprint."""
@@ -117,8 +133,25 @@ class InFlight:
         with self._lock:
             return {k: v for k, v in self._current.items() if v}
 
-    def reset(self) -> None:
-        """Restart the maxima from the current counts."""
+    def stats(self, *, reset: bool = False) -> dict[str, Any]:
+        """Peaks and 429s per key fingerprint, read at one instant (then reset, if asked)."""
         with self._lock:
-            self._max = {k: v for k, v in self._current.items() if v}
-            self._max_total = self._total
+            stats = {
+                "max_in_flight": dict(self._max),
+                "max_in_flight_total": self._max_total,
+                "rate_limited": dict(self._refused),
+                "in_flight": {k: v for k, v in self._current.items() if v},
+            }
+            if reset:
+                self._restart()
+            return stats
+
+    def reset(self) -> None:
+        """Restart the maxima from the current counts; forget the 429s."""
+        with self._lock:
+            self._restart()
+
+    def _restart(self) -> None:
+        self._refused.clear()
+        self._max = {k: v for k, v in self._current.items() if v}
+        self._max_total = self._total

@@ -16,7 +16,7 @@ from ._anthropic import count_tokens_body, message_body, message_stream, parse_m
 from ._catalog import models_listing
 from ._chat import ChatReply
 from ._errors import ApiError
-from ._faults import Reply, error_reply, json_reply, rate_limited, terminal_reply
+from ._faults import Reply, error_reply, json_reply, queue_message, rate_limited, terminal_reply
 from ._format_refusal import format_refusal
 from ._log import (
     InFlight,
@@ -32,6 +32,8 @@ from ._sse import SseStyle, StreamPlan, apply_faults
 from ._validate import parse_chat
 
 PREFIX = "/api/v7/llm"
+#: Control endpoints for other processes: read (``?reset=1``: and reset) or reset the stats.
+CONTROL = "/_emulator"
 _ROUTES = {
     "/chat/completions": "POST",
     "/v1/messages": "POST",
@@ -53,9 +55,18 @@ _FAULTY_STREAM = (
 class ServerState:
     """Everything the request handlers share."""
 
-    def __init__(self, api_keys: frozenset[str] | None, served_context: int | None = None) -> None:
+    def __init__(
+        self,
+        api_keys: frozenset[str] | None,
+        served_context: int | None = None,
+        queue_limit: int | None = None,
+        queue_retry_after: float = 1,
+    ) -> None:
         self.api_keys = api_keys
         self.served_context = served_context
+        #: Every key's queue limit (None: unlimited); a ``queue-limit`` scenario overrides it.
+        self.queue_limit = queue_limit
+        self.queue_retry_after = queue_retry_after
         self.log = RequestLog()
         self.counters = Counters()
         self.in_flight = InFlight()
@@ -132,6 +143,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         state = self.server.state
+        if self.path.startswith(CONTROL + "/"):
+            self._control()
+            return
         self._ticket = state.log.ticket()
         self._arrival = time.monotonic()
         try:
@@ -146,10 +160,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._body, self._json_ok = None, False
         self._mismatch = False
         key = self._key()
-        self._fingerprint = key_fingerprint(key) if key else None
-        in_flight = state.in_flight.enter(self._fingerprint) if self._fingerprint else 0
+        self._key_id = key_fingerprint(key) if key else None
+        self._scenarios, self._problem = Scenarios(), None
         try:
-            self._handle(key, in_flight)
+            self._scenarios = state.counters.resolve(self.headers.get(HEADER))
+            self._limit = self._queue_limit(self._scenarios)
+        except ApiError as error:
+            self._problem, self._limit = error, None
+        # Counted in (or refused) at arrival, as ModelsLab queues a request when it arrives.
+        entered = state.in_flight.enter(self._key_id, self._limit) if self._key_id else 0
+        self._fingerprint = self._key_id if entered is not None else None
+        try:
+            self._handle(key, refused=entered is None)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError):
             self.close_connection = True
         finally:
@@ -174,14 +196,43 @@ class _Handler(BaseHTTPRequestHandler):
         key = self._body.get("key") if isinstance(self._body, dict) else None
         return key if isinstance(key, str) and key else None
 
-    def _handle(self, key: str | None, in_flight: int) -> None:
+    def _queue_limit(self, scenarios: Scenarios) -> int | None:
+        """This request's queue limit: the scenario's, else the emulator's option."""
+        if scenarios.has("queue-limit"):
+            return int(scenarios.number("queue-limit", "max", 5))
+        return self.server.state.queue_limit
+
+    def _control(self) -> None:
+        """``GET /_emulator/stats[?reset=1]``, ``POST /_emulator/reset``: never logged, never
+        counted, no key needed; stats name keys by fingerprint only."""
+        in_flight = self.server.state.in_flight
+        path, _, query = self.path.partition("?")
+        with contextlib.suppress(ValueError):
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > 0:
+                self.rfile.read(length)
+        if path == CONTROL + "/stats" and self.command == "GET":
+            reply = json_reply(200, in_flight.stats(reset="reset=1" in query.split("&")))
+        elif path == CONTROL + "/reset" and self.command == "POST":
+            in_flight.reset()
+            reply = json_reply(200, {"status": "ok"})
+        else:
+            reply = error_reply(ApiError(404, f"Not found: {path}"), "modelslab")
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type + "; charset=utf-8")
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    def _handle(self, key: str | None, *, refused: bool) -> None:
         state = self.server.state
-        scenarios = Scenarios()
+        scenarios = self._scenarios
         try:
-            scenarios = state.counters.resolve(self.headers.get(HEADER))
+            if self._problem is not None:
+                raise self._problem
             if scenarios.has("slow-first-byte"):
                 state.stopping.wait(scenarios.number("slow-first-byte", "delay", 1.0))
-            result = self._route(key, in_flight, scenarios)
+            result = self._route(key, refused, scenarios)
         except ApiError as error:
             result = error_reply(error, scenarios.error_shape)
         except Exception as error:  # an emulator bug must still answer, never hang the client
@@ -195,7 +246,7 @@ class _Handler(BaseHTTPRequestHandler):
             result = Reply(200, b"\n\n  \n" + result.body, result.content_type, result.headers)
         self._send(result, scenarios)
 
-    def _route(self, key: str | None, in_flight: int, scenarios: Scenarios) -> Reply | StreamPlan:
+    def _route(self, key: str | None, refused: bool, scenarios: Scenarios) -> Reply | StreamPlan:
         path, _, query = self.path.partition("?")
         endpoint = path[len(PREFIX) :] if path.startswith(PREFIX + "/") else None
         if endpoint not in _ROUTES:
@@ -216,8 +267,10 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(401, "Missing x-api-key header")
         if state.api_keys is not None and key not in state.api_keys:
             raise ApiError(401, "Invalid API key")
-        if scenarios.has("queue-limit") and in_flight > scenarios.number("queue-limit", "max", 5):
-            raise rate_limited(scenarios, "queue-limit")
+        if refused and self._limit is not None:
+            message = queue_message(self._limit)
+            retry_after = state.queue_retry_after
+            raise rate_limited(scenarios, "queue-limit", message=message, retry_after=retry_after)
         body = self._body
         stream = isinstance(body, dict) and bool(body.get("stream") or body.get("streaming"))
         if scenarios.terminal == "echo-key":
@@ -287,6 +340,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _start(self, status: int, headers: dict[str, str], scenarios: Scenarios) -> None:
         self._record(status, scenarios)
+        if status == 429 and self._key_id:
+            self.server.state.in_flight.refused(self._key_id)
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
