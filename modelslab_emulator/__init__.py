@@ -36,7 +36,10 @@ The scripted model (deterministic)
   calls the tools named in the last user message that have no result yet (else all named, else
   the first tool); ``auto`` calls the named tools without a ``role: tool`` result since the last
   user message (only the first if ``parallel_tool_calls`` is false). "Named" = the tool name
-  appears as a whole identifier. Once answered: ``Based on the tool results: get_weather
+  appears as a whole identifier. Under ``required``, once tool results are in and no named tool
+  is left to call, the one offered tool that was neither named nor answered is called (a
+  structured agent's schema tool, e.g. LangChain's ``ToolStrategy``); with two or more such
+  tools it calls the named ones again. Once answered: ``Based on the tool results: get_weather
   returned "sunny, 21C"; get_time returned "09:00".`` (Magistral thinks ``I have 2 tool results.
   I will use them.`` first). Tool-call ids are 9 alphanumerics from a hash of the conversation.
 * Arguments (and ``json_schema`` answers) are synthesised from the schema: strings take the
@@ -84,8 +87,11 @@ Shaping: ``content-blocks``, ``reasoning-field``,
 ``content_filter``), ``unicode`` (answer gains `` héllo 你好 🙂 \\u2028 \\u0085 ok``; bytes are
 written cut inside every multi-byte character), ``crlf``, ``cr``, ``no-space``,
 ``multiline-data``, ``slow-first-byte;delay=S`` (default 1), ``trickle;delay=S`` (default
-0.05, between events), ``queue-limit;max=N;retry_after=S`` (429 while more than N requests
-of this key are in flight), ``served-context;tokens=N`` (this request is served N tokens of
+0.05, between events), ``queue-limit;max=N;retry_after=S`` (429 ``Rate limit exceeded.
+Maximum N queued requests allowed.`` for a request arriving while N of its key are in flight;
+a refused request is not counted in flight; it overrides ``Emulator(queue_limit=N,
+queue_retry_after=S)`` / ``--queue-limit N --queue-retry-after S``, which apply to every
+request), ``served-context;tokens=N`` (this request is served N tokens of
 context: prompt + ``max_tokens`` over it gets vLLM's 400). Stream endings:
 ``error-mid-stream;after=K`` (K=3 content chunks,
 then the error event, then ``[DONE]``), ``drop-mid-stream;after=K`` (K chunks then the socket is
@@ -119,7 +125,12 @@ Inspection
 ``emu.requests``: ``RecordedRequest``s in arrival order (header names lower-cased,
 ``Authorization``/``x-api-key`` values and the body's ``"key"`` replaced by ``[REDACTED]``).
 ``emu.max_in_flight``: ``{Emulator.fingerprint(key): highest simultaneous requests}``;
-``emu.max_in_flight_total``: the same over all keys; ``emu.in_flight``: current counts.
+``emu.max_in_flight_total``: the same over all keys; ``emu.in_flight``: current counts;
+``emu.rate_limited``: 429s sent per fingerprint. Another process reads them over HTTP (no key
+needed, keys named by fingerprint only, never logged): ``GET /_emulator/stats``
+(``emu.stats_url``) answers ``{"max_in_flight": {...}, "max_in_flight_total": N,
+"rate_limited": {...}, "in_flight": {...}}``; ``?reset=1`` resets after reading;
+``POST /_emulator/reset`` resets.
 """
 
 from __future__ import annotations

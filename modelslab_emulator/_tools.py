@@ -102,9 +102,22 @@ def choose_tools(
     named = named_tools(tools, last_user_text(messages))
     answered = {name for name, _ in tool_results(messages)}
     pending = [t for t in named if t.name not in answered]
-    if choice == "required":
-        pending = pending or named or [tools[0]]
+    if choice == "required" and not pending:
+        pending = _final_tool(tools, named, answered) or named or [tools[0]]
     return pending if parallel else pending[:1]
+
+
+def _final_tool(
+    tools: Sequence[ToolSpec], named: Sequence[ToolSpec], answered: set[str]
+) -> list[ToolSpec]:
+    """The tool that ends a forced-tool loop once the named tools have answered: the one tool
+    that was neither named nor answered. Structured agents (LangChain's ``ToolStrategy``, a
+    ``response_format`` schema) offer the schema as a tool and force tool use, so a model that
+    may not answer in text must answer through it; calling a named tool again never ends."""
+    if not answered:
+        return []
+    left = [t for t in tools if t not in named and t.name not in answered]
+    return left if len(left) == 1 else []
 
 
 def make_calls(messages: Sequence[dict[str, Any]], chosen: Sequence[ToolSpec]) -> list[ToolCall]:
