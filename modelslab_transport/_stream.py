@@ -9,7 +9,7 @@ Per chunk this is plain dict access: no regex, no pydantic.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from ._error_body import error_from_payload
@@ -23,16 +23,14 @@ from ._errors import (
     UnexpectedResponseError,
 )
 from ._events import (
-    ChatCompletion,
-    Choice,
     FinishEvent,
     ReasoningDelta,
+    StreamAccumulator,
     StreamEvent,
     StreamStart,
     TextDelta,
-    ToolCall,
-    ToolCallDelta,
     UsageEvent,
+    accumulate,
 )
 from ._reasoning import (
     REASONING_UNTERMINATED,
@@ -43,6 +41,7 @@ from ._reasoning import (
 from ._response import content_parts, parse_usage, reasoning_fields, template_opened
 from ._tool_calls import ToolCallAssembler
 
+# StreamAccumulator and accumulate live in _events: re-exported until __init__ imports them.
 __all__ = ["StreamAccumulator", "StreamDecoder", "accumulate"]
 
 _SNIPPET = 200
@@ -304,89 +303,3 @@ def _start(chunk: dict[str, Any]) -> StreamStart:
         model if isinstance(model, str) else None,
         created if isinstance(created, int) and not isinstance(created, bool) else None,
     )
-
-
-class _Parts:
-    __slots__ = ("calls", "finish", "reasoning", "state", "text")
-
-    def __init__(self) -> None:
-        self.text: list[str] = []
-        self.reasoning: list[str] = []
-        self.calls: dict[int, list[Any]] = {}  # index -> [id, name, argument pieces]
-        self.finish: str | None = None
-        self.state: str | None = None
-
-
-class StreamAccumulator:
-    """Collect stream events into one `ChatCompletion` (list appends, one join at the end).
-
-    >>> acc = StreamAccumulator()
-    >>> for event in [TextDelta("Par"), TextDelta("is."), FinishEvent("stop")]:
-    ...     acc.add(event)
-    >>> acc.result().first.content
-    'Paris.'
-    """
-
-    __slots__ = ("_choices", "_start", "_usage")
-
-    def __init__(self) -> None:
-        self._start: StreamStart | None = None
-        self._choices: dict[int, _Parts] = {}
-        self._usage: UsageEvent | None = None
-
-    def add(self, event: StreamEvent) -> None:
-        """Take one event, in stream order."""
-        if isinstance(event, StreamStart):
-            self._start = self._start or event
-            return
-        if isinstance(event, UsageEvent):
-            self._usage = event
-            return
-        parts = self._choices.get(event.choice)
-        if parts is None:
-            parts = self._choices[event.choice] = _Parts()
-        if isinstance(event, TextDelta):
-            parts.text.append(event.text)
-        elif isinstance(event, ReasoningDelta):
-            parts.reasoning.append(event.text)
-        elif isinstance(event, ToolCallDelta):
-            call = parts.calls.get(event.index)
-            if call is None:
-                call = parts.calls[event.index] = [event.id or "", event.name or "", []]
-            call[2].append(event.arguments)
-        else:
-            parts.finish = event.finish_reason
-            parts.state = event.reasoning_state
-
-    def result(self) -> ChatCompletion:
-        """The completion assembled so far."""
-        start = self._start
-        choices = [
-            Choice(
-                index=index,
-                content="".join(parts.text),
-                reasoning="".join(parts.reasoning),
-                tool_calls=[
-                    ToolCall(id=call[0], name=call[1], arguments="".join(call[2]) or "{}")
-                    for _, call in sorted(parts.calls.items())
-                ],
-                finish_reason=parts.finish,
-                reasoning_state=parts.state,
-            )
-            for index, parts in sorted(self._choices.items())
-        ]
-        return ChatCompletion(
-            id=start.id if start else None,
-            model=start.model if start else None,
-            created=start.created if start else None,
-            choices=choices,
-            usage=self._usage.usage if self._usage else None,
-        )
-
-
-def accumulate(events: Iterable[StreamEvent]) -> ChatCompletion:
-    """A whole `ChatCompletion` from a sequence of stream events."""
-    accumulator = StreamAccumulator()
-    for event in events:
-        accumulator.add(event)
-    return accumulator.result()
