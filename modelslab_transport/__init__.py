@@ -30,7 +30,7 @@ from ._catalog import (
     model_info,
     sampling_defaults,
 )
-from ._client import ModelsLabClient
+from ._client import ClientCache, ModelsLabClient
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -67,13 +67,17 @@ from ._ids import normalize_tool_call_id
 from ._payload import build_chat_payload, validate_params
 from ._reasoning import ThinkSplitter
 from ._response import parse_completion
-from ._secret import Secret
 from ._settings import (
     API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
     DEFAULT_MODEL,
     ClientSettings,
+    Secret,
+    SettingsKwargs,
+    Timeouts,
+    __version__,
+    default_of,
     resolve_settings,
 )
 from ._sse import ServerSentEvent, SSEDecoder
@@ -86,7 +90,6 @@ from ._structured_fallback import (
     json_mode_instruction,
 )
 from ._tool_calls import ToolCallAssembler
-from ._version import __version__
 
 if TYPE_CHECKING:
     from ._async_client import AsyncModelsLabClient
@@ -121,6 +124,7 @@ __all__ = [
     "BadRequestError",
     "ChatCompletion",
     "Choice",
+    "ClientCache",
     "ClientSettings",
     "ContextLengthExceededError",
     "FinishEvent",
@@ -140,6 +144,7 @@ __all__ = [
     "Secret",
     "ServerError",
     "ServerSentEvent",
+    "SettingsKwargs",
     "StreamAccumulator",
     "StreamDecoder",
     "StreamEvent",
@@ -147,6 +152,7 @@ __all__ = [
     "StructuredMethod",
     "TextDelta",
     "ThinkSplitter",
+    "Timeouts",
     "ToolCall",
     "ToolCallAssembler",
     "ToolCallDelta",
@@ -157,6 +163,7 @@ __all__ = [
     "accumulate",
     "build_chat_payload",
     "default_max_tokens",
+    "default_of",
     "estimate_prompt_tokens",
     "fallback_methods",
     "fill_max_tokens",

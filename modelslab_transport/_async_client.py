@@ -6,7 +6,7 @@ import asyncio
 import time
 import weakref
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -29,10 +29,12 @@ from ._exchange import (
 )
 from ._response import parse_completion
 from ._retry import RetrySignal, ask_retry
-from ._secret import SecretLike
-from ._settings import DEFAULT_FIRST_BYTE_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT
+from ._settings import ClientSettings, SettingsKwargs
 from ._stream import requested_model
 from ._tokens import count_tokens_body, input_tokens_from_body, models_from_body
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["AsyncModelsLabClient"]
 
@@ -47,29 +49,12 @@ class AsyncModelsLabClient(ClientBase):
 
     def __init__(
         self,
+        settings: ClientSettings | None = None,
         *,
-        api_key: str | SecretLike | None = None,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
-        first_byte_timeout: float | None = DEFAULT_FIRST_BYTE_TIMEOUT,
-        max_retries: int = 2,
-        max_concurrent_requests: int | None = 5,
-        default_headers: Mapping[str, str] | None = None,
-        max_retry_wait: float = 60.0,
         http_client: httpx.AsyncClient | None = None,
+        **kw: Unpack[SettingsKwargs],
     ) -> None:
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            stream_idle_timeout=stream_idle_timeout,
-            first_byte_timeout=first_byte_timeout,
-            max_retries=max_retries,
-            max_concurrent_requests=max_concurrent_requests,
-            max_retry_wait=max_retry_wait,
-            default_headers=default_headers,
-        )
+        super().__init__(settings, kw)
         self._injected = http_client
         # httpx.AsyncClient binds its connections to the loop that opened them: keep one per loop.
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
@@ -96,7 +81,7 @@ class AsyncModelsLabClient(ClientBase):
         http = self._per_loop.get(loop)
         if http is None or http.is_closed:
             http = httpx.AsyncClient(
-                timeout=self.settings.timeout,
+                timeout=self.settings.timeout.httpx(),
                 follow_redirects=False,
                 limits=POOL_LIMITS,
             )
@@ -213,7 +198,7 @@ class AsyncModelsLabClient(ClientBase):
                     url,
                     content=content,
                     headers=request_headers(settings, path),
-                    timeout=settings.timeout,
+                    timeout=settings.timeout.httpx(),
                     follow_redirects=False,
                 )
             except httpx.HTTPError as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
 from typing import NoReturn
 
 import httpx
@@ -13,6 +12,7 @@ import httpx
 from ._errors import (
     APITimeoutError,
     IncompleteStreamError,
+    InvalidInputError,
     ModelsLabError,
     UnexpectedResponseError,
 )
@@ -21,44 +21,29 @@ from ._exchange import completion_events, decode_json, failure, log_attempt, str
 from ._limiter import KeySlots, slots_for_key
 from ._response import parse_completion
 from ._retry import ask_retry, error_from_transport
-from ._secret import SecretLike
-from ._settings import ClientSettings, resolve_settings
+from ._settings import POOL_LIMITS, ClientSettings, SettingsKwargs
 from ._sse import SSEDecoder
 from ._stream import StreamDecoder
 from ._watchdog import Deadline, socket_of, watch
 
-__all__ = ["ClientBase", "StreamReader"]
-
-POOL_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+__all__ = ["POOL_LIMITS", "ClientBase", "StreamReader"]
 
 
 class ClientBase:
     """Settings, the per-key in-flight gate and the retry decisions of one client."""
 
-    def __init__(
-        self,
-        *,
-        api_key: str | SecretLike | None,
-        base_url: str | None,
-        timeout: float | httpx.Timeout | None,
-        stream_idle_timeout: float | None,
-        max_retries: int,
-        max_concurrent_requests: int | None,
-        default_headers: Mapping[str, str] | None,
-        max_retry_wait: float,
-        first_byte_timeout: float | None,
-    ) -> None:
-        self.settings: ClientSettings = resolve_settings(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            stream_idle_timeout=stream_idle_timeout,
-            first_byte_timeout=first_byte_timeout,
-            max_retries=max_retries,
-            max_concurrent_requests=max_concurrent_requests,
-            max_retry_wait=max_retry_wait,
-            default_headers=default_headers,
-        )
+    def __init__(self, settings: ClientSettings | None, kw: SettingsKwargs) -> None:
+        if settings is None:
+            settings = ClientSettings.from_kwargs(**kw)
+        elif kw:
+            raise InvalidInputError(
+                f"Pass either settings= or keyword settings, not both ({', '.join(sorted(kw))})"
+            )
+        elif not isinstance(settings, ClientSettings):
+            raise InvalidInputError(
+                f"settings must be a ClientSettings, not {type(settings).__name__}"
+            )
+        self.settings: ClientSettings = settings
         self._slots: KeySlots = slots_for_key(self._secret)
 
     def __repr__(self) -> str:

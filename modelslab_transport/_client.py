@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Generator, Mapping, Sequence
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -27,12 +29,16 @@ from ._exchange import (
 )
 from ._response import parse_completion
 from ._retry import RetrySignal, ask_retry
-from ._secret import SecretLike
-from ._settings import DEFAULT_FIRST_BYTE_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT
+from ._settings import ClientSettings, SettingsKwargs
 from ._stream import requested_model
 from ._tokens import count_tokens_body, input_tokens_from_body, models_from_body
 
-__all__ = ["ModelsLabClient"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._async_client import AsyncModelsLabClient
+
+__all__ = ["ClientCache", "ModelsLabClient"]
 
 
 class ModelsLabClient(ClientBase):
@@ -46,32 +52,15 @@ class ModelsLabClient(ClientBase):
 
     def __init__(
         self,
+        settings: ClientSettings | None = None,
         *,
-        api_key: str | SecretLike | None = None,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
-        first_byte_timeout: float | None = DEFAULT_FIRST_BYTE_TIMEOUT,
-        max_retries: int = 2,
-        max_concurrent_requests: int | None = 5,
-        default_headers: Mapping[str, str] | None = None,
-        max_retry_wait: float = 60.0,
         http_client: httpx.Client | None = None,
+        **kw: Unpack[SettingsKwargs],
     ) -> None:
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            stream_idle_timeout=stream_idle_timeout,
-            first_byte_timeout=first_byte_timeout,
-            max_retries=max_retries,
-            max_concurrent_requests=max_concurrent_requests,
-            max_retry_wait=max_retry_wait,
-            default_headers=default_headers,
-        )
+        super().__init__(settings, kw)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
-            timeout=self.settings.timeout,
+            timeout=self.settings.timeout.httpx(),
             follow_redirects=False,
             limits=POOL_LIMITS,
         )
@@ -193,7 +182,7 @@ class ModelsLabClient(ClientBase):
                     url,
                     content=content,
                     headers=request_headers(settings, path),
-                    timeout=settings.timeout,
+                    timeout=settings.timeout.httpx(),
                     follow_redirects=False,
                 )
             except httpx.HTTPError as exc:
@@ -232,3 +221,80 @@ class ModelsLabClient(ClientBase):
                 response.close()
             self._status_failed(response, body, attempt)
         return response
+
+
+_CACHE_SIZE = 16
+
+
+class ClientCache:
+    """The clients of one adapter model: a sync and an async client per distinct settings.
+
+    Keyed by `(settings, http_client)`, so a model whose fields changed never talks through a
+    client built for other settings. At most 16 of each are kept; an evicted client is not
+    closed (a call may still be using it), `close`/`aclose` close every one still held. A copy
+    (deepcopy, pickle) starts empty: clients hold pools and locks, neither copyable nor
+    picklable.
+    """
+
+    __slots__ = ("_async", "_lock", "_sync")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sync: OrderedDict[tuple[ClientSettings, object], ModelsLabClient] = OrderedDict()
+        self._async: OrderedDict[tuple[ClientSettings, object], AsyncModelsLabClient]
+        self._async = OrderedDict()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ClientCache:
+        return ClientCache()
+
+    def __reduce__(self) -> tuple[type[ClientCache], tuple[()]]:
+        return (ClientCache, ())
+
+    def sync(
+        self, settings: ClientSettings, http_client: httpx.Client | None = None
+    ) -> ModelsLabClient:
+        """The sync client for these settings, built on first use."""
+        return _cached(self._lock, self._sync, (settings, http_client), ModelsLabClient)
+
+    def async_(
+        self, settings: ClientSettings, http_client: httpx.AsyncClient | None = None
+    ) -> AsyncModelsLabClient:
+        """The async client for these settings (safe across event loops)."""
+        from ._async_client import AsyncModelsLabClient  # asyncio loads on first async use
+
+        return _cached(self._lock, self._async, (settings, http_client), AsyncModelsLabClient)
+
+    def close(self) -> None:
+        """Close the sync clients' connection pools; later calls open new ones."""
+        with self._lock:
+            clients, self._sync = list(self._sync.values()), OrderedDict()
+        for client in clients:
+            client.close()
+
+    async def aclose(self) -> None:
+        """Close every pool: the sync ones, and the async ones of the running event loop."""
+        self.close()
+        with self._lock:
+            clients, self._async = list(self._async.values()), OrderedDict()
+        for client in clients:
+            await client.aclose()
+
+
+_C = TypeVar("_C", "ModelsLabClient", "AsyncModelsLabClient")
+
+
+def _cached(
+    lock: threading.Lock,
+    clients: OrderedDict[tuple[ClientSettings, object], _C],
+    key: tuple[ClientSettings, Any],
+    build: Callable[..., _C],
+) -> _C:
+    with lock:
+        client = clients.get(key)
+        if client is None:
+            client = clients[key] = build(key[0], http_client=key[1])
+            if len(clients) > _CACHE_SIZE:
+                clients.popitem(last=False)
+        else:
+            clients.move_to_end(key)
+        return client

@@ -22,7 +22,7 @@ from ._events import (
     ToolCallDelta,
     UsageEvent,
 )
-from ._settings import ClientSettings
+from ._settings import CHAT_PATH, COUNT_TOKENS_PATH, MODELS_PATH, ClientSettings
 
 __all__ = [
     "CHAT_PATH",
@@ -43,10 +43,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("modelslab_transport")
-
-CHAT_PATH = "/chat/completions"
-COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
-MODELS_PATH = "/v1/models"
 
 
 def encode_body(payload: Mapping[str, Any], settings: ClientSettings) -> bytes:
@@ -81,10 +77,7 @@ def streaming_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
 def request_headers(settings: ClientSettings, path: str) -> dict[str, str]:
     """Headers for `path`; the `/v1/...` endpoints (models, messages, count_tokens) declare
     `x-api-key` auth, so they get it beside the Bearer header."""
-    headers = settings.headers()
-    if path.startswith("/v1/"):
-        headers["x-api-key"] = settings.api_key.get_secret_value()
-    return headers
+    return settings.headers(path)
 
 
 def _at_most(limit: float | None, cap: float | None) -> float | None:
@@ -112,7 +105,7 @@ def stream_timeout(settings: ClientSettings) -> httpx.Timeout:
     first, idle = stream_limits(settings)
     read = None if first is None or idle is None else max(first, idle)
     if read == timeout.read:
-        return timeout
+        return timeout.httpx()
     return httpx.Timeout(connect=timeout.connect, read=read, write=timeout.write, pool=timeout.pool)
 
 
