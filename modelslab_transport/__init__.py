@@ -53,8 +53,11 @@ from ._errors import (
 from ._events import (
     ChatCompletion,
     Choice,
+    ChoiceAccumulator,
     FinishEvent,
+    PartialToolCall,
     ReasoningDelta,
+    StreamAccumulator,
     StreamEvent,
     StreamStart,
     TextDelta,
@@ -62,8 +65,8 @@ from ._events import (
     ToolCallDelta,
     Usage,
     UsageEvent,
+    accumulate,
 )
-from ._ids import normalize_tool_call_id
 from ._payload import build_chat_payload, validate_params
 from ._reasoning import ThinkSplitter
 from ._response import parse_completion
@@ -81,7 +84,7 @@ from ._settings import (
     resolve_settings,
 )
 from ._sse import ServerSentEvent, SSEDecoder
-from ._stream import StreamAccumulator, StreamDecoder, accumulate
+from ._stream import StreamDecoder
 from ._structured_fallback import (
     FALLBACK_ORDER,
     StructuredMethod,
@@ -89,7 +92,12 @@ from ._structured_fallback import (
     is_format_refusal,
     json_mode_instruction,
 )
-from ._tool_calls import ToolCallAssembler
+from ._tool_calls import (
+    ToolCallAssembler,
+    normalize_tool_call_id,
+    tool_choice_for_wire,
+    wire_tool_call,
+)
 
 if TYPE_CHECKING:
     from ._async_client import AsyncModelsLabClient
@@ -124,6 +132,7 @@ __all__ = [
     "BadRequestError",
     "ChatCompletion",
     "Choice",
+    "ChoiceAccumulator",
     "ClientCache",
     "ClientSettings",
     "ContextLengthExceededError",
@@ -136,6 +145,7 @@ __all__ = [
     "ModelsLabClient",
     "ModelsLabError",
     "NotFoundError",
+    "PartialToolCall",
     "PermissionDeniedError",
     "RateLimitError",
     "ReasoningDelta",
@@ -176,5 +186,7 @@ __all__ = [
     "resolve_settings",
     "sampling_defaults",
     "smaller_max_tokens",
+    "tool_choice_for_wire",
     "validate_params",
+    "wire_tool_call",
 ]
