@@ -7,8 +7,9 @@ LangChain's own retry and fallback logic reads the right `is_retryable`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from langchain_core.exceptions import (
     ContextOverflowError,
@@ -42,11 +43,9 @@ __all__ = [
     "ModelsLabRateLimitError",
     "ModelsLabServerError",
     "ModelsLabUnexpectedResponseError",
+    "langchain_errors",
     "to_langchain_error",
-    "transport_call",
 ]
-
-_T = TypeVar("_T")
 
 # The transport error comes first among the bases, so its `is_retryable` (decided by the
 # transport, which has already retried what it safely could) is the one LangChain reads.
@@ -159,9 +158,10 @@ def to_langchain_error(error: mt.ModelsLabError) -> mt.ModelsLabError:
     return error
 
 
-def transport_call(call: Callable[[], _T]) -> _T:
-    """Run `call`, re-raising transport errors as their dual-inheritance classes."""
+@contextmanager
+def langchain_errors() -> Iterator[None]:
+    """Re-raise transport errors in the block as their dual-inheritance classes."""
     try:
-        return call()
+        yield
     except mt.ModelsLabError as exc:
         raise to_langchain_error(exc) from None

@@ -138,8 +138,11 @@ def _forced(name: str) -> dict[str, Any]:
 
 def _known(name: str, choice: object, names: list[str]) -> str:
     if names and name not in names:
+        # A string may also have been meant as a word: say which words there are.
+        words = " and is neither 'auto', 'none', 'required' nor 'any'" * isinstance(choice, str)
         raise InvalidInputError(
             f"tool_choice {_shown(choice)} names none of the tools given ({', '.join(names)})"
+            + words
         )
     return name
 

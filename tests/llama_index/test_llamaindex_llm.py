@@ -245,10 +245,15 @@ def test_chat_history_is_not_modified(llm: ModelsLabLLM) -> None:
 
 
 def test_tool_choice_without_tools_is_never_sent(llm: ModelsLabLLM, emulator: Emulator) -> None:
-    llm.chat(USER, tool_choice="required", parallel_tool_calls=True)
+    llm.chat(USER, tool_choice="auto", parallel_tool_calls=True)
     body = emulator.requests[-1].body
     assert "tool_choice" not in body
     assert "parallel_tool_calls" not in body
+    # A forced choice without tools is a caller's bug: refused before sending (issue 11: it
+    # was dropped silently here, while LangChain refused it).
+    with pytest.raises(InvalidInputError, match="tool_choice 'required' was given without any"):
+        llm.chat(USER, tool_choice="required")
+    assert len(emulator.requests) == 1
 
 
 async def test_injected_http_clients_are_used_and_left_open(make_llm: MakeLLM) -> None:

@@ -115,9 +115,9 @@ def test_wire_tools_and_tool_choice() -> None:
     assert spec["type"] == "function"
     assert spec["function"]["name"] == "add"
     assert spec["function"]["parameters"]["type"] == "object"
-    assert resolve_tool_choice(None, False) == "auto"
-    assert resolve_tool_choice(None, True) == "required"
-    assert resolve_tool_choice("none", True) == "none"
+    assert resolve_tool_choice(None, False, ["add"]) == "auto"
+    assert resolve_tool_choice(None, True, ["add"]) == "required"
+    assert resolve_tool_choice("none", True, ["add"]) == "none"
     assert resolve_tool_choice("add", False, ["add"]) == {
         "type": "function",
         "function": {"name": "add"},
