@@ -291,6 +291,9 @@ def completion_to_chat_response(completion: ChatCompletion) -> ChatResponse:
 
 def chat_to_completion_response(response: ChatResponse) -> CompletionResponse:
     """A ChatResponse as a CompletionResponse that keeps thinking, tool calls and usage."""
+    # Not llama-index-core's chat_response_to_completion_response: it drops the thinking
+    # (kept here as a block, not in additional_kwargs) and logprobs, and updates the message's
+    # additional_kwargs in place; its stream wrappers never close the chat stream.
     additional_kwargs = dict(response.additional_kwargs)
     thinking = "".join(
         block.content or "" for block in response.message.blocks if isinstance(block, ThinkingBlock)
@@ -353,6 +356,8 @@ def tool_selections_from_response(
 
 def force_single_tool_call(response: ChatResponse) -> None:
     """Keep only the first tool call of a response (when parallel calls were not allowed)."""
+    # Same as llama-index-llms-openai's force_single_tool_call (core has none; that package
+    # must not become a dependency).
     seen = False
     blocks = []
     for block in response.message.blocks:
@@ -388,6 +393,10 @@ def parse_tool_arguments(text: str, *, partial: bool = False) -> dict[str, Any]:
 
 def _parse_json_prefix(text: str) -> Any:
     """Parse the longest sensible completion of a truncated JSON document."""
+    # Not llama-index-core's parse_partial_json: it turns a half-streamed string value into
+    # null (`{"q": "hel` -> {"q": None}) and fails on a bare key (`{"city"`), which breaks
+    # structured streaming (test_every_prefix_of_tool_arguments_parses_partially,
+    # test_tool_selections_partial_and_strict).
     closers: list[str] = []
     cuts: list[tuple[int, tuple[str, ...]]] = []
     in_string = escaped = False

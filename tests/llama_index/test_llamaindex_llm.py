@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 
 import httpx
@@ -289,3 +290,18 @@ def test_token_counting_handler_reads_reported_usage(make_llm: MakeLLM) -> None:
         response.additional_kwargs["completion_tokens"]
         + streamed.additional_kwargs["completion_tokens"]
     )
+
+
+def test_breaking_out_of_stream_complete_frees_the_slot(make_llm: MakeLLM) -> None:
+    # One slot for this key: a stream dropped half-read must give it back, or the next call
+    # waits forever.
+    llm = make_llm(api_key=f"test-key-slot-{uuid.uuid4().hex}", max_concurrent_requests=1)
+    responses = llm.stream_complete("hello there my friend")
+    for _ in responses:
+        break
+    del responses
+    answers: list[str] = []
+    thread = threading.Thread(target=lambda: answers.append(llm.complete("next").text), daemon=True)
+    thread.start()
+    thread.join(timeout=5)
+    assert answers == ["You said: next"]
