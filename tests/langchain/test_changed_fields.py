@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import Any
 
 import pytest
 
@@ -26,14 +27,15 @@ def ask(llm: ChatModelsLab, mode: str, text: str = "hi") -> str:
     return asyncio.run(llm.ainvoke(text)).text
 
 
-def scenario(name: str) -> dict[str, str]:
-    # A unique id: the emulator counts `times=` per exact header value.
-    return {"X-Emulator-Scenario": f"{name};id={uuid.uuid4().hex}"}
+def make(emulator: Emulator, scenario: str | None = None, **kwargs: Any) -> ChatModelsLab:
+    if scenario:  # a unique id: the emulator counts `times=` per exact header value
+        kwargs["default_headers"] = {"X-Emulator-Scenario": f"{scenario};id={uuid.uuid4().hex}"}
+    return ChatModelsLab(api_key=KEY, base_url=emulator.base_url, **kwargs)
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_base_url(emulator: Emulator, mode: str) -> None:
-    llm = ChatModelsLab(api_key=KEY, base_url=emulator.base_url)
+    llm = make(emulator)
     assert ask(llm, mode, "first") == "You said: first"
     with Emulator() as other:
         llm.base_url = other.base_url
@@ -44,7 +46,7 @@ def test_base_url(emulator: Emulator, mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_temperature(emulator: Emulator, mode: str) -> None:
-    llm = ChatModelsLab(api_key=KEY, base_url=emulator.base_url, temperature=0.9)
+    llm = make(emulator, temperature=0.9)
     ask(llm, mode)
     assert emulator.requests[-1].body["temperature"] == 0.9
     llm.temperature = 0.1
@@ -54,12 +56,7 @@ def test_temperature(emulator: Emulator, mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_max_retries(emulator: Emulator, mode: str) -> None:
-    llm = ChatModelsLab(
-        api_key=KEY,
-        base_url=emulator.base_url,
-        default_headers=scenario("server-error;times=1"),
-        max_retries=2,
-    )
+    llm = make(emulator, "server-error;times=1", max_retries=2)
     assert ask(llm, mode) == "You said: hi"  # the 500 was retried
     assert len(emulator.requests) == 2
     emulator.clear()  # the scenario fires once more
@@ -75,12 +72,7 @@ def test_max_retries(emulator: Emulator, mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_timeout(emulator: Emulator, mode: str) -> None:
-    llm = ChatModelsLab(
-        api_key=KEY,
-        base_url=emulator.base_url,
-        default_headers=scenario("slow-first-byte;delay=1.5;times=1"),
-        max_retries=0,
-    )
+    llm = make(emulator, "slow-first-byte;delay=1.5;times=1", max_retries=0)
     assert ask(llm, mode) == "You said: hi"  # slow, within the default timeout
     emulator.clear()
     llm.timeout = 0.3

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import Any
 
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
@@ -29,14 +30,15 @@ def ask(llm: ModelsLabLLM, mode: str, text: str = "hi") -> str:
     return asyncio.run(llm.achat(messages)).message.content or ""
 
 
-def scenario(name: str) -> dict[str, str]:
-    # A unique id: the emulator counts `times=` per exact header value.
-    return {"X-Emulator-Scenario": f"{name};id={uuid.uuid4().hex}"}
+def make(emulator: Emulator, scenario: str | None = None, **kwargs: Any) -> ModelsLabLLM:
+    if scenario:  # a unique id: the emulator counts `times=` per exact header value
+        kwargs["default_headers"] = {"X-Emulator-Scenario": f"{scenario};id={uuid.uuid4().hex}"}
+    return ModelsLabLLM(api_key=KEY, base_url=emulator.base_url, **kwargs)
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_base_url(emulator: Emulator, mode: str) -> None:
-    llm = ModelsLabLLM(api_key=KEY, base_url=emulator.base_url)
+    llm = make(emulator)
     assert ask(llm, mode, "first") == "You said: first"
     with Emulator() as other:
         llm.base_url = other.base_url
@@ -47,7 +49,7 @@ def test_base_url(emulator: Emulator, mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_temperature(emulator: Emulator, mode: str) -> None:
-    llm = ModelsLabLLM(api_key=KEY, base_url=emulator.base_url, temperature=0.9)
+    llm = make(emulator, temperature=0.9)
     ask(llm, mode)
     assert emulator.requests[-1].body["temperature"] == 0.9
     llm.temperature = 0.1
@@ -57,12 +59,7 @@ def test_temperature(emulator: Emulator, mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_max_retries(emulator: Emulator, mode: str) -> None:
-    llm = ModelsLabLLM(
-        api_key=KEY,
-        base_url=emulator.base_url,
-        default_headers=scenario("server-error;times=1"),
-        max_retries=2,
-    )
+    llm = make(emulator, "server-error;times=1", max_retries=2)
     assert ask(llm, mode) == "You said: hi"  # the 500 was retried
     assert len(emulator.requests) == 2
     emulator.clear()  # the scenario fires once more
@@ -78,12 +75,7 @@ def test_max_retries(emulator: Emulator, mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_timeout(emulator: Emulator, mode: str) -> None:
-    llm = ModelsLabLLM(
-        api_key=KEY,
-        base_url=emulator.base_url,
-        default_headers=scenario("slow-first-byte;delay=1.5;times=1"),
-        max_retries=0,
-    )
+    llm = make(emulator, "slow-first-byte;delay=1.5;times=1", max_retries=0)
     assert ask(llm, mode) == "You said: hi"  # slow, within the default timeout
     emulator.clear()
     llm.timeout = 0.3
@@ -100,7 +92,7 @@ def test_timeout(emulator: Emulator, mode: str) -> None:
 
 def test_a_bad_value_set_later_fails_typed_at_the_next_request(emulator: Emulator) -> None:
     # LlamaIndex does not validate assignment: the settings check at the request catches it.
-    llm = ModelsLabLLM(api_key=KEY, base_url=emulator.base_url)
+    llm = make(emulator)
     llm.max_retries = -1
     with pytest.raises(ValueError, match="max_retries"):
         ask(llm, "sync")
