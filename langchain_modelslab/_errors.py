@@ -26,26 +26,8 @@ from langchain_core.exceptions import (
 
 import modelslab_transport as mt
 
-__all__ = [
-    "ModelsLabAPIConnectionError",
-    "ModelsLabAPIError",
-    "ModelsLabAPITimeoutError",
-    "ModelsLabAuthenticationError",
-    "ModelsLabBadGatewayError",
-    "ModelsLabBadRequestError",
-    "ModelsLabContextOverflowError",
-    "ModelsLabIncompleteStreamError",
-    "ModelsLabInsufficientCreditsError",
-    "ModelsLabInvalidInputError",
-    "ModelsLabMissingAPIKeyError",
-    "ModelsLabNotFoundError",
-    "ModelsLabPermissionDeniedError",
-    "ModelsLabRateLimitError",
-    "ModelsLabServerError",
-    "ModelsLabUnexpectedResponseError",
-    "langchain_errors",
-    "to_langchain_error",
-]
+# The error classes are exported by the package (`langchain_modelslab.__all__`).
+__all__ = ["langchain_errors", "to_langchain_error"]
 
 # The transport error comes first among the bases, so its `is_retryable` (decided by the
 # transport, which has already retried what it safely could) is the one LangChain reads.
