@@ -31,6 +31,7 @@ from ._catalog import (
     sampling_defaults,
 )
 from ._client import ClientCache, ModelsLabClient
+from ._decoding import StreamDecoder, parse_completion
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -67,9 +68,16 @@ from ._events import (
     UsageEvent,
     accumulate,
 )
-from ._payload import build_chat_payload, validate_params
+from ._payload import (
+    FALLBACK_ORDER,
+    StructuredMethod,
+    build_chat_payload,
+    fallback_methods,
+    is_format_refusal,
+    json_mode_instruction,
+    validate_params,
+)
 from ._reasoning import ThinkSplitter
-from ._response import parse_completion
 from ._settings import (
     API_KEY_ENV,
     BASE_URL_ENV,
@@ -84,14 +92,6 @@ from ._settings import (
     resolve_settings,
 )
 from ._sse import ServerSentEvent, SSEDecoder
-from ._stream import StreamDecoder
-from ._structured_fallback import (
-    FALLBACK_ORDER,
-    StructuredMethod,
-    fallback_methods,
-    is_format_refusal,
-    json_mode_instruction,
-)
 from ._tool_calls import (
     ToolCallAssembler,
     normalize_tool_call_id,

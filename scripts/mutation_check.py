@@ -62,8 +62,8 @@ MUTATIONS = (
         "the stream reader never applies stream_idle_timeout itself",
         (
             Edit(
-                TRANSPORT + "_base.py",
-                "            elif now - self._last > self._idle:\n",
+                TRANSPORT + "_stream_reader.py",
+                "            elif now - self._last > limit:\n",
                 "            elif False:  # MUTATION\n",
             ),
         ),
@@ -74,9 +74,9 @@ MUTATIONS = (
         "the x-should-retry response header is ignored",
         (
             Edit(
-                TRANSPORT + "_retry.py",
-                '    should = headers.get("x-should-retry")\n',
-                "    should = None  # MUTATION\n",
+                TRANSPORT + "_error_body.py",
+                '    error.should_retry = {"true": True, "false": False}.get(should or "")\n',
+                "    error.should_retry = None  # MUTATION\n",
             ),
         ),
         ("tests/transport/test_retry_hints.py", "tests/transport/test_client_faults.py"),
@@ -87,8 +87,8 @@ MUTATIONS = (
         (
             Edit(
                 TRANSPORT + "_retry.py",
-                "        return None if hint > max_wait else hint\n",
-                "        return None if hint > max_wait else 0.0  # MUTATION\n",
+                "        return None if hint > settings.max_retry_wait else hint\n",
+                "        return None if hint > settings.max_retry_wait else 0.0  # MUTATION\n",
             ),
         ),
         ("tests/transport/test_retry_hints.py", "tests/transport/test_client_faults.py"),
@@ -99,9 +99,7 @@ MUTATIONS = (
         (
             Edit(
                 TRANSPORT + "_retry.py",
-                "    hint = server_hint\n"
-                "    if hint is None and isinstance(error, RateLimitError):\n"
-                "        hint = error.retry_after\n",
+                "    hint = error.retry_after\n",
                 "    hint = None  # MUTATION\n",
             ),
         ),
@@ -112,7 +110,7 @@ MUTATIONS = (
         "Secret.__repr__ shows the key",
         (
             Edit(
-                TRANSPORT + "_secret.py",
+                TRANSPORT + "_settings.py",
                 "        return \"Secret('**********')\"\n",
                 '        return f"Secret({self._value!r})"  # MUTATION\n',
             ),
@@ -145,7 +143,7 @@ MUTATIONS = (
         "a key echoed by the server is not scrubbed from errors (adapter-level canary paths)",
         (
             Edit(
-                TRANSPORT + "_error_text.py",
+                TRANSPORT + "_errors.py",
                 "    return text.replace(secret, REDACTED) if secret and secret in text"
                 " else text\n",
                 "    return text  # MUTATION\n",
