@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from langchain_core.exceptions import (
     ContextOverflowError,
@@ -25,6 +24,7 @@ from langchain_core.exceptions import (
 )
 
 import modelslab_transport as mt
+from modelslab_transport._errors import rebuild_as
 
 # The error classes are exported by the package (`langchain_modelslab.__all__`).
 __all__ = ["langchain_errors", "to_langchain_error"]
@@ -129,14 +129,7 @@ def to_langchain_error(error: mt.ModelsLabError) -> mt.ModelsLabError:
         return error
     for transport_cls, langchain_cls in _MAPPING:
         if isinstance(error, transport_cls):
-            converted: Any = langchain_cls.__new__(langchain_cls)
-            Exception.__init__(converted, *error.args)
-            converted.__dict__.update(error.__dict__)
-            converted.__traceback__ = error.__traceback__
-            converted.__cause__ = error.__cause__
-            converted.__suppress_context__ = True
-            result: mt.ModelsLabError = converted
-            return result
+            return rebuild_as(error, langchain_cls)  # the transport's own rebuild (as pickle)
     return error
 
 
