@@ -59,12 +59,17 @@ TRANSPORT = "modelslab_transport/"
 MUTATIONS = (
     Mutation(
         "idle-timeout-check-off",
-        "the stream reader never applies stream_idle_timeout itself",
+        "the stream reader never applies stream_idle_timeout (between reads or by its watchdog)",
         (
             Edit(
                 TRANSPORT + "_stream_reader.py",
                 "            elif now - self._last > limit:\n",
                 "            elif False:  # MUTATION\n",
+            ),
+            Edit(
+                TRANSPORT + "_stream_reader.py",
+                "        self._waiting, self._limit = False, self._idle\n",
+                "        self._waiting, self._limit = False, None  # MUTATION\n",
             ),
         ),
         ("tests/transport/test_idle_timeout.py", "tests/transport/test_client_faults.py"),
