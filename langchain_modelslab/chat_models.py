@@ -133,6 +133,7 @@ class ChatModelsLab(BaseChatModel):
     """Your own httpx.AsyncClient; you close it."""
 
     _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
+    _memo: tuple[list[Any], ClientSettings] | None = PrivateAttr(default=None)
 
     model_config = ConfigDict(
         populate_by_name=True,
@@ -274,11 +275,18 @@ class ChatModelsLab(BaseChatModel):
 
     # Settings are read from the fields per request, so a changed field (`llm.max_retries = 0`,
     # `llm.base_url = ...`) is used by the next call; the cache keeps one client per settings.
+    def _settings(self) -> ClientSettings:
+        # Rebuilt only when a field changed: building and checking them costs ~50 us.
+        values = [getattr(self, name) for name in _SETTINGS_FIELDS]
+        if (memo := self._memo) is None or memo[0] != values:
+            memo = self._memo = (_snapshot(values), ClientSettings.from_fields(self))
+        return memo[1]
+
     def _sync_client(self) -> ModelsLabClient:
-        return self._clients.sync(ClientSettings.from_fields(self), self.http_client)
+        return self._clients.sync(self._settings(), self.http_client)
 
     def _async_client(self) -> AsyncModelsLabClient:
-        return self._clients.async_(ClientSettings.from_fields(self), self.http_async_client)
+        return self._clients.async_(self._settings(), self.http_async_client)
 
     # -- generation ---------------------------------------------------------------------------
 
@@ -423,3 +431,11 @@ class ChatModelsLab(BaseChatModel):
         """Async `list_models`."""
         with langchain_errors():
             return await self._async_client().list_models()
+
+
+_SETTINGS_FIELDS = tuple(ClientSettings.__dataclass_fields__)
+
+
+def _snapshot(values: list[Any]) -> list[Any]:
+    # Dicts copied: a header dict changed in place must not compare equal to the memo.
+    return [dict(value) if isinstance(value, dict) else value for value in values]

@@ -165,6 +165,7 @@ class ModelsLabLLM(FunctionCallingLLM):
     _api_key: SecretStr = PrivateAttr()
     _http: InjectedHTTP = PrivateAttr(default_factory=InjectedHTTP)
     _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
+    _memo: tuple[list[Any], ClientSettings] | None = PrivateAttr(default=None)
     # (model, structured_output_method) -> the method that worked after a format refusal
     _structured_memo: dict[tuple[str, str], StructuredMethod] = PrivateAttr(default_factory=dict)
 
@@ -214,7 +215,12 @@ class ModelsLabLLM(FunctionCallingLLM):
     # `llm.base_url = ...`) is used by the next call; the cache keeps one client per settings.
     # LlamaIndex does not validate assignment: a bad value fails typed at the next request.
     def _settings(self) -> ClientSettings:
-        return ClientSettings.from_fields(self, api_key=self._api_key)
+        # Rebuilt only when a field changed: building and checking them costs ~50 us.
+        values = [self._api_key, *(getattr(self, name) for name in _SETTINGS_FIELDS)]
+        if (memo := self._memo) is None or memo[0] != values:
+            settings = ClientSettings.from_fields(self, api_key=self._api_key)
+            memo = self._memo = ([dict(v) if isinstance(v, dict) else v for v in values], settings)
+        return memo[1]
 
     def _get_client(self) -> ModelsLabClient:
         return self._clients.sync(self._settings(), self._http.sync)
@@ -479,6 +485,10 @@ class ModelsLabLLM(FunctionCallingLLM):
     def to_payload(self) -> dict[str, Any]:
         """What instrumentation and callbacks may see of this LLM: never the key or headers."""
         return {"class_name": self.class_name(), **self.metadata.model_dump()}
+
+
+# The key is kept private (`_api_key`), not a field.
+_SETTINGS_FIELDS = tuple(name for name in ClientSettings.__dataclass_fields__ if name != "api_key")
 
 
 def _names(tools: Sequence[Mapping[str, Any]]) -> list[str]:
