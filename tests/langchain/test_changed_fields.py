@@ -85,3 +85,12 @@ def test_timeout(emulator: Emulator, mode: str) -> None:
     deadline = time.monotonic() + 5
     while any(emulator.in_flight.values()) and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def test_a_header_changed_in_place(emulator: Emulator) -> None:
+    llm = make(emulator, default_headers={"X-Trace": "1"})
+    ask(llm, "sync")
+    assert llm.default_headers is not None
+    llm.default_headers["X-Trace"] = "2"  # the same dict, changed: settings are rebuilt
+    ask(llm, "sync")
+    assert [r.headers["x-trace"] for r in emulator.requests] == ["1", "2"]

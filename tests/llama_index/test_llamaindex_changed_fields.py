@@ -97,3 +97,12 @@ def test_a_bad_value_set_later_fails_typed_at_the_next_request(emulator: Emulato
     with pytest.raises(ValueError, match="max_retries"):
         ask(llm, "sync")
     assert emulator.requests == []
+
+
+def test_a_header_changed_in_place(emulator: Emulator) -> None:
+    llm = make(emulator, default_headers={"X-Trace": "1"})
+    ask(llm, "sync")
+    assert llm.default_headers is not None
+    llm.default_headers["X-Trace"] = "2"  # the same dict, changed: settings are rebuilt
+    ask(llm, "sync")
+    assert [r.headers["x-trace"] for r in emulator.requests] == ["1", "2"]
