@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from contextlib import aclosing, closing
 from types import SimpleNamespace
@@ -68,8 +67,6 @@ if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
 __all__ = ["ModelsLabLLM"]
-
-logger = logging.getLogger(__name__)
 
 # LlamaIndex-level switches that callers pass through **kwargs; never wire parameters.
 _FRAMEWORK_KWARGS = frozenset(
