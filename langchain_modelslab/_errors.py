@@ -7,8 +7,8 @@ LangChain's own retry and fallback logic reads the right `is_retryable`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from langchain_core.exceptions import (
     ContextOverflowError,
@@ -24,29 +24,10 @@ from langchain_core.exceptions import (
 )
 
 import modelslab_transport as mt
+from modelslab_transport._errors import rebuild_as
 
-__all__ = [
-    "ModelsLabAPIConnectionError",
-    "ModelsLabAPIError",
-    "ModelsLabAPITimeoutError",
-    "ModelsLabAuthenticationError",
-    "ModelsLabBadGatewayError",
-    "ModelsLabBadRequestError",
-    "ModelsLabContextOverflowError",
-    "ModelsLabIncompleteStreamError",
-    "ModelsLabInsufficientCreditsError",
-    "ModelsLabInvalidInputError",
-    "ModelsLabMissingAPIKeyError",
-    "ModelsLabNotFoundError",
-    "ModelsLabPermissionDeniedError",
-    "ModelsLabRateLimitError",
-    "ModelsLabServerError",
-    "ModelsLabUnexpectedResponseError",
-    "to_langchain_error",
-    "transport_call",
-]
-
-_T = TypeVar("_T")
+# The error classes are exported by the package (`langchain_modelslab.__all__`).
+__all__ = ["langchain_errors", "to_langchain_error"]
 
 # The transport error comes first among the bases, so its `is_retryable` (decided by the
 # transport, which has already retried what it safely could) is the one LangChain reads.
@@ -148,20 +129,14 @@ def to_langchain_error(error: mt.ModelsLabError) -> mt.ModelsLabError:
         return error
     for transport_cls, langchain_cls in _MAPPING:
         if isinstance(error, transport_cls):
-            converted: Any = langchain_cls.__new__(langchain_cls)
-            Exception.__init__(converted, *error.args)
-            converted.__dict__.update(error.__dict__)
-            converted.__traceback__ = error.__traceback__
-            converted.__cause__ = error.__cause__
-            converted.__suppress_context__ = True
-            result: mt.ModelsLabError = converted
-            return result
+            return rebuild_as(error, langchain_cls)  # the transport's own rebuild (as pickle)
     return error
 
 
-def transport_call(call: Callable[[], _T]) -> _T:
-    """Run `call`, re-raising transport errors as their dual-inheritance classes."""
+@contextmanager
+def langchain_errors() -> Iterator[None]:
+    """Re-raise transport errors in the block as their dual-inheritance classes."""
     try:
-        return call()
+        yield
     except mt.ModelsLabError as exc:
         raise to_langchain_error(exc) from None

@@ -23,7 +23,7 @@ from langchain_core.messages import (
 from langchain_core.messages.block_translators.openai import convert_to_openai_data_block
 from langchain_core.messages.content import is_data_content_block
 
-from modelslab_transport import normalize_tool_call_id
+from modelslab_transport import normalize_tool_call_id, wire_tool_call
 
 from ._errors import ModelsLabInvalidInputError
 
@@ -129,11 +129,19 @@ def _assistant(message: AIMessage, *, reasoning_in_history: bool, position: int)
     calls: list[dict[str, Any]] = []
     for i, call in enumerate(message.tool_calls):
         arguments = json.dumps(call["args"], ensure_ascii=False)
-        calls.append(_wire_call(call.get("id"), call["name"], arguments, position, i))
+        calls.append(
+            wire_tool_call(call.get("id"), call["name"], arguments, position=position, index=i)
+        )
     for j, bad in enumerate(message.invalid_tool_calls, start=len(calls)):
         # Sent back verbatim so a tool message answering it still finds its call.
         calls.append(
-            _wire_call(bad.get("id"), bad.get("name") or "", bad.get("args") or "", position, j)
+            wire_tool_call(
+                bad.get("id"),
+                bad.get("name") or "",
+                bad.get("args") or "",
+                position=position,
+                index=j,
+            )
         )
     wire: dict[str, Any] = {"role": "assistant", "content": text}
     if calls:
@@ -141,18 +149,6 @@ def _assistant(message: AIMessage, *, reasoning_in_history: bool, position: int)
         if not text:
             wire["content"] = None
     return wire
-
-
-def _wire_call(
-    call_id: str | None, name: str, arguments: str, position: int, index: int
-) -> dict[str, Any]:
-    # A call without an id (hand-written few-shot examples) still needs a stable one.
-    raw_id = call_id if call_id else f"call-{position}-{index}"
-    return {
-        "id": normalize_tool_call_id(raw_id),
-        "type": "function",
-        "function": {"name": name, "arguments": arguments},
-    }
 
 
 def _tool_result(message: ToolMessage) -> dict[str, Any]:

@@ -19,25 +19,14 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from modelslab_transport import (
-    ChatCompletion,
-    Choice,
-    FinishEvent,
-    ReasoningDelta,
-    StreamEvent,
-    StreamStart,
-    TextDelta,
-    ToolCallDelta,
-    Usage,
-    UsageEvent,
-)
+import modelslab_transport as mt
 
 __all__ = ["PROVIDER", "StreamConverter", "completion_to_result", "usage_metadata"]
 
 PROVIDER = "modelslab"
 
 
-def usage_metadata(usage: Usage) -> UsageMetadata:
+def usage_metadata(usage: mt.Usage) -> UsageMetadata:
     """LangChain usage from ModelsLab's counts; reasoning and cache details where known."""
     total = usage.total_tokens or usage.prompt_tokens + usage.completion_tokens
     metadata: dict[str, Any] = {
@@ -72,12 +61,12 @@ def response_metadata(
     return metadata
 
 
-def completion_to_result(completion: ChatCompletion, *, requested_model: str) -> ChatResult:
+def completion_to_result(completion: mt.ChatCompletion, *, requested_model: str) -> ChatResult:
     """One ChatGeneration per choice; every message carries the completion's usage."""
     model = completion.model or requested_model
     usage = usage_metadata(completion.usage) if completion.usage else None
     generations = []
-    for choice in completion.choices or [Choice()]:
+    for choice in completion.choices or [mt.Choice()]:
         message = _choice_message(choice, model=model, completion_id=completion.id, usage=usage)
         generations.append(
             ChatGeneration(message=message, generation_info={"finish_reason": choice.finish_reason})
@@ -89,7 +78,7 @@ def completion_to_result(completion: ChatCompletion, *, requested_model: str) ->
 
 
 def _choice_message(
-    choice: Choice, *, model: str, completion_id: str | None, usage: UsageMetadata | None
+    choice: mt.Choice, *, model: str, completion_id: str | None, usage: UsageMetadata | None
 ) -> AIMessage:
     calls: list[ToolCall] = []
     invalid: list[InvalidToolCall] = []
@@ -145,15 +134,15 @@ class StreamConverter:
         self._id: str | None = None
         self._finish_reason: str | None = None
         self._reasoning_state: str | None = None
-        self._usage: Usage | None = None
+        self._usage: mt.Usage | None = None
 
-    def feed(self, event: StreamEvent) -> ChatGenerationChunk | None:
+    def feed(self, event: mt.StreamEvent) -> ChatGenerationChunk | None:
         """The chunk for one event, or None for events that only update state."""
-        if isinstance(event, TextDelta):
+        if isinstance(event, mt.TextDelta):
             if event.choice != 0 or not event.text:
                 return None
             return _chunk(AIMessageChunk(content=event.text, response_metadata=_provider_only()))
-        if isinstance(event, ReasoningDelta):
+        if isinstance(event, mt.ReasoningDelta):
             if event.choice != 0 or not event.text:
                 return None
             return _chunk(
@@ -163,7 +152,7 @@ class StreamConverter:
                     response_metadata=_provider_only(),
                 )
             )
-        if isinstance(event, ToolCallDelta):
+        if isinstance(event, mt.ToolCallDelta):
             if event.choice != 0:
                 return None
             piece = tool_call_chunk(
@@ -174,14 +163,14 @@ class StreamConverter:
                     content="", tool_call_chunks=[piece], response_metadata=_provider_only()
                 )
             )
-        if isinstance(event, StreamStart):
+        if isinstance(event, mt.StreamStart):
             self._model = event.model or self._model
             self._id = event.id
-        elif isinstance(event, FinishEvent):
+        elif isinstance(event, mt.FinishEvent):
             if event.choice == 0:
                 self._finish_reason = event.finish_reason
                 self._reasoning_state = event.reasoning_state
-        elif isinstance(event, UsageEvent):
+        elif isinstance(event, mt.UsageEvent):
             self._usage = event.usage
         return None
 

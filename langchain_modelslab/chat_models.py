@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import aclosing, closing
 from typing import Any
 
 import httpx
@@ -25,16 +26,17 @@ from modelslab_transport import (
     BASE_URL_ENV,
     DEFAULT_MODEL,
     AsyncModelsLabClient,
+    ClientCache,
+    ClientSettings,
     ModelsLabClient,
     ModelsLabError,
     build_chat_payload,
-    resolve_settings,
+    default_of,
     sampling_defaults,
     validate_params,
 )
 
-from ._clients import ClientCache
-from ._errors import ModelsLabInvalidInputError, to_langchain_error, transport_call
+from ._errors import ModelsLabInvalidInputError, langchain_errors
 from ._messages import convert_messages
 from ._outputs import PROVIDER, StreamConverter, completion_to_result
 from ._profiles import model_profile
@@ -57,6 +59,9 @@ _SAMPLING_FIELDS = (
 )
 # Body fields the model sets itself; in model_kwargs they would bypass checks or the secret.
 _RESERVED_KWARGS = frozenset({"key", "api_key", "model_id", "messages", "stream", "streaming"})
+# The key may be set after construction (or come from the environment at the first request):
+# the settings are checked up front with this stand-in, and again with the real key per request.
+_PLACEHOLDER_KEY = "placeholder-checked-later"
 
 
 class ChatModelsLab(BaseChatModel):
@@ -101,16 +106,16 @@ class ChatModelsLab(BaseChatModel):
     """Number of choices (1-10; not with streaming)."""
     timeout: float | httpx.Timeout | None = Field(default=None, alias="request_timeout")
     """Seconds, or an httpx.Timeout; default connect 5 s, read 600 s."""
-    stream_idle_timeout: float | None = 120.0
+    stream_idle_timeout: float | None = default_of("stream_idle_timeout")
     """Longest silence between stream events before the stream fails."""
-    first_byte_timeout: float | None = 600.0
+    first_byte_timeout: float | None = default_of("first_byte_timeout")
     """Longest wait for a stream's first event (requests queue per account); SSE comments
     restart it. Never longer than the read timeout."""
-    max_retries: int = Field(default=2, ge=0)
+    max_retries: int = Field(default=default_of("max_retries"), ge=0)
     """Retries of 408/409/429/5xx and connection failures (backoff with jitter)."""
-    max_retry_wait: float = Field(default=60.0, ge=0.0)
+    max_retry_wait: float = Field(default=default_of("max_retry_wait"), ge=0.0)
     """Longest server-requested wait honoured before a RateLimitError is raised at once."""
-    max_concurrent_requests: int | None = Field(default=5, ge=1)
+    max_concurrent_requests: int | None = Field(default=default_of("max_concurrent_requests"), ge=1)
     """In-flight requests per API key, shared process-wide (sync and async); None: no limit."""
     streaming: bool = False
     """Stream under the hood even for `invoke`."""
@@ -128,6 +133,7 @@ class ChatModelsLab(BaseChatModel):
     """Your own httpx.AsyncClient; you close it."""
 
     _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
+    _memo: tuple[list[Any], ClientSettings] | None = PrivateAttr(default=None)
 
     model_config = ConfigDict(
         populate_by_name=True,
@@ -175,17 +181,7 @@ class ChatModelsLab(BaseChatModel):
         try:
             # Same checks the transport applies per request, made once, up front.
             validate_params({**self._explicit_params(), **self.model_kwargs})
-            resolve_settings(
-                api_key=self.api_key or "placeholder-checked-later",
-                base_url=self.base_url,
-                timeout=self.timeout,
-                stream_idle_timeout=self.stream_idle_timeout,
-                first_byte_timeout=self.first_byte_timeout,
-                max_retries=self.max_retries,
-                max_concurrent_requests=self.max_concurrent_requests,
-                max_retry_wait=self.max_retry_wait,
-                default_headers=self.default_headers,
-            )
+            ClientSettings.from_fields(self, api_key=self.api_key or _PLACEHOLDER_KEY)
         except ModelsLabError as exc:
             raise ValueError(exc.message) from None
         return self
@@ -267,23 +263,7 @@ class ChatModelsLab(BaseChatModel):
         payload = build_chat_payload(
             model, wire, stream=stream, include_usage=include_usage, **params
         )
-        if stream and not include_usage:
-            # Explicit, so the transport does not ask for usage on our behalf.
-            payload["stream_options"] = {"include_usage": False}
         return model, payload
-
-    def _client_kwargs(self) -> dict[str, Any]:
-        return {
-            "api_key": self.api_key,
-            "base_url": self.base_url,
-            "timeout": self.timeout,
-            "stream_idle_timeout": self.stream_idle_timeout,
-            "first_byte_timeout": self.first_byte_timeout,
-            "max_retries": self.max_retries,
-            "max_concurrent_requests": self.max_concurrent_requests,
-            "default_headers": self.default_headers,
-            "max_retry_wait": self.max_retry_wait,
-        }
 
     def close(self) -> None:
         """Close this model's connection pools (injected httpx clients are left open)."""
@@ -293,11 +273,20 @@ class ChatModelsLab(BaseChatModel):
         """Close this model's sync and async connection pools."""
         await self._clients.aclose()
 
+    # Settings are read from the fields per request, so a changed field (`llm.max_retries = 0`,
+    # `llm.base_url = ...`) is used by the next call; the cache keeps one client per settings.
+    def _settings(self) -> ClientSettings:
+        # Rebuilt only when a field changed: building and checking them costs ~50 us.
+        values = [getattr(self, name) for name in _SETTINGS_FIELDS]
+        if (memo := self._memo) is None or memo[0] != values:
+            memo = self._memo = (_snapshot(values), ClientSettings.from_fields(self))
+        return memo[1]
+
     def _sync_client(self) -> ModelsLabClient:
-        return self._clients.sync(self._client_kwargs(), self.http_client)
+        return self._clients.sync(self._settings(), self.http_client)
 
     def _async_client(self) -> AsyncModelsLabClient:
-        return self._clients.async_(self._client_kwargs(), self.http_async_client)
+        return self._clients.async_(self._settings(), self.http_async_client)
 
     # -- generation ---------------------------------------------------------------------------
 
@@ -308,11 +297,9 @@ class ChatModelsLab(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, payload = transport_call(
-            lambda: self._payload(messages, stop, stream=False, **kwargs)
-        )
-        client = self._sync_client()
-        completion = transport_call(lambda: client.chat(payload))
+        with langchain_errors():
+            model, payload = self._payload(messages, stop, stream=False, **kwargs)
+            completion = self._sync_client().chat(payload)
         return completion_to_result(completion, requested_model=model)
 
     async def _agenerate(
@@ -322,14 +309,9 @@ class ChatModelsLab(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, payload = transport_call(
-            lambda: self._payload(messages, stop, stream=False, **kwargs)
-        )
-        client = self._async_client()
-        try:
-            completion = await client.chat(payload)
-        except ModelsLabError as exc:
-            raise to_langchain_error(exc) from None
+        with langchain_errors():
+            model, payload = self._payload(messages, stop, stream=False, **kwargs)
+            completion = await self._async_client().chat(payload)
         return completion_to_result(completion, requested_model=model)
 
     def _stream(
@@ -339,21 +321,14 @@ class ChatModelsLab(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        model, payload = transport_call(
-            lambda: self._payload(messages, stop, stream=True, **kwargs)
-        )
-        client = self._sync_client()
-        converter = StreamConverter(requested_model=model)
-        events = client.stream_chat(payload)
-        try:
-            for event in events:
-                chunk = converter.feed(event)
-                if chunk is not None:
-                    yield chunk
-        except ModelsLabError as exc:
-            raise to_langchain_error(exc) from None
-        finally:
-            events.close()
+        with langchain_errors():
+            model, payload = self._payload(messages, stop, stream=True, **kwargs)
+            converter = StreamConverter(requested_model=model)
+            with closing(self._sync_client().stream_chat(payload)) as events:
+                for event in events:
+                    chunk = converter.feed(event)
+                    if chunk is not None:
+                        yield chunk
         yield converter.finish()
 
     async def _astream(
@@ -363,21 +338,14 @@ class ChatModelsLab(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        model, payload = transport_call(
-            lambda: self._payload(messages, stop, stream=True, **kwargs)
-        )
-        client = self._async_client()
-        converter = StreamConverter(requested_model=model)
-        events = client.stream_chat(payload)
-        try:
-            async for event in events:
-                chunk = converter.feed(event)
-                if chunk is not None:
-                    yield chunk
-        except ModelsLabError as exc:
-            raise to_langchain_error(exc) from None
-        finally:
-            await events.aclose()
+        with langchain_errors():
+            model, payload = self._payload(messages, stop, stream=True, **kwargs)
+            converter = StreamConverter(requested_model=model)
+            async with aclosing(self._async_client().stream_chat(payload)) as events:
+                async for event in events:
+                    chunk = converter.feed(event)
+                    if chunk is not None:
+                        yield chunk
         yield converter.finish()
 
     # -- tools and structured output ----------------------------------------------------------
@@ -442,28 +410,32 @@ class ChatModelsLab(BaseChatModel):
 
     def count_tokens(self, messages: Sequence[BaseMessage], *, model: str | None = None) -> int:
         """Exact prompt token count from ModelsLab's count_tokens endpoint (one request)."""
-        wire = transport_call(lambda: convert_messages(list(messages)))
-        client = self._sync_client()
-        return transport_call(lambda: client.count_tokens(model or self.model, wire))
+        with langchain_errors():
+            wire = convert_messages(list(messages))
+            return self._sync_client().count_tokens(model or self.model, wire)
 
     async def acount_tokens(
         self, messages: Sequence[BaseMessage], *, model: str | None = None
     ) -> int:
         """Async `count_tokens`."""
-        wire = transport_call(lambda: convert_messages(list(messages)))
-        try:
+        with langchain_errors():
+            wire = convert_messages(list(messages))
             return await self._async_client().count_tokens(model or self.model, wire)
-        except ModelsLabError as exc:
-            raise to_langchain_error(exc) from None
 
     def list_models(self) -> list[dict[str, Any]]:
         """The models this key may use, as ModelsLab lists them (`id`, `owned_by`, ...)."""
-        client = self._sync_client()
-        return transport_call(client.list_models)
+        with langchain_errors():
+            return self._sync_client().list_models()
 
     async def alist_models(self) -> list[dict[str, Any]]:
         """Async `list_models`."""
-        try:
+        with langchain_errors():
             return await self._async_client().list_models()
-        except ModelsLabError as exc:
-            raise to_langchain_error(exc) from None
+
+
+_SETTINGS_FIELDS = tuple(ClientSettings.__dataclass_fields__)
+
+
+def _snapshot(values: list[Any]) -> list[Any]:
+    # Dicts copied: a header dict changed in place must not compare equal to the memo.
+    return [dict(value) if isinstance(value, dict) else value for value in values]

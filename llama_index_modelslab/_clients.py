@@ -1,40 +1,35 @@
-"""The connection-holding, never-serialised part of a ModelsLabLLM."""
+"""The httpx clients a user hands a ModelsLabLLM: shared by copies, never pickled."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import httpx
 
-from modelslab_transport import AsyncModelsLabClient, ModelsLabClient
-
-__all__ = ["_Clients"]
+__all__ = ["InjectedHTTP"]
 
 
-class _Clients:
-    """The lazily built transport clients of one ModelsLabLLM.
+class InjectedHTTP:
+    """The user's own httpx clients (proxies, certificates), which they close.
 
-    Connections are not state: copies share the injected httpx clients but build their own
-    transport clients, and a pickle carries nothing (an unpicklable httpx client stays behind).
+    Copies share them (the transport clients built over them live in the model's
+    `ClientCache`, which a copy starts empty); a pickle carries none: an httpx client does not
+    pickle, and a restored model builds its own pools.
     """
 
+    __slots__ = ("async_", "sync")
+
     def __init__(
-        self,
-        http: httpx.Client | None = None,
-        async_http: httpx.AsyncClient | None = None,
+        self, sync: httpx.Client | None = None, async_: httpx.AsyncClient | None = None
     ) -> None:
-        self.lock = threading.Lock()
-        self.http = http
-        self.async_http = async_http
-        self.sync: ModelsLabClient | None = None
-        self.async_: AsyncModelsLabClient | None = None
+        self.sync = sync
+        self.async_ = async_
 
-    def __copy__(self) -> _Clients:
-        return _Clients(self.http, self.async_http)
+    def __copy__(self) -> InjectedHTTP:
+        return self
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> _Clients:
-        return _Clients(self.http, self.async_http)
+    def __deepcopy__(self, memo: dict[int, Any]) -> InjectedHTTP:
+        return self
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_Clients, ())
+        return (InjectedHTTP, ())

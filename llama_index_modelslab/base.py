@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from contextlib import aclosing, closing
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -20,30 +20,30 @@ from llama_index.core.base.llms.types import (
     MessageRole,
 )
 from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr
-from llama_index.core.callbacks import CallbackManager
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.prompts import PromptTemplate
-from llama_index.core.types import BaseOutputParser, Model, PydanticProgramMode
+from llama_index.core.types import Model, PydanticProgramMode
 from pydantic import SecretStr
 
 from modelslab_transport import (
     DEFAULT_MODEL,
     UNKNOWN_MODEL_MAX_TOKENS,
     AsyncModelsLabClient,
+    ClientCache,
     ClientSettings,
     ModelInfo,
     ModelsLabClient,
     StructuredMethod,
     build_chat_payload,
+    default_of,
     model_info,
-    resolve_settings,
     sampling_defaults,
     validate_params,
 )
 
-from ._clients import _Clients
+from ._clients import InjectedHTTP
 from ._streaming import ChatStream
 from ._structured import (
     apredict_structured,
@@ -67,8 +67,6 @@ if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
 __all__ = ["ModelsLabLLM"]
-
-logger = logging.getLogger(__name__)
 
 # LlamaIndex-level switches that callers pass through **kwargs; never wire parameters.
 _FRAMEWORK_KWARGS = frozenset(
@@ -124,19 +122,27 @@ class ModelsLabLLM(FunctionCallingLLM):
         default=None, gt=0, description="Read/write timeout in seconds (connect stays 5 s)."
     )
     stream_idle_timeout: float | None = Field(
-        default=120.0, gt=0, description="Longest silence between stream events, in seconds."
+        default=default_of("stream_idle_timeout"),
+        gt=0,
+        description="Longest silence between stream events, in seconds.",
     )
     first_byte_timeout: float | None = Field(
-        default=600.0,
+        default=default_of("first_byte_timeout"),
         gt=0,
         description="Longest wait for a stream's first event, in seconds (requests queue).",
     )
-    max_retries: int = Field(default=2, ge=0, description="Retries of retryable failures.")
+    max_retries: int = Field(
+        default=default_of("max_retries"), ge=0, description="Retries of retryable failures."
+    )
     max_concurrent_requests: int | None = Field(
-        default=5, ge=1, description="In-flight requests per API key, process-wide."
+        default=default_of("max_concurrent_requests"),
+        ge=1,
+        description="In-flight requests per API key, process-wide.",
     )
     max_retry_wait: float = Field(
-        default=60.0, ge=0, description="Longest server-requested wait honoured before retrying."
+        default=default_of("max_retry_wait"),
+        ge=0,
+        description="Longest server-requested wait honoured before retrying.",
     )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra request parameters (seed, stop, top_k, ...)."
@@ -154,8 +160,9 @@ class ModelsLabLLM(FunctionCallingLLM):
     )
 
     _api_key: SecretStr = PrivateAttr()
-    _settings: ClientSettings = PrivateAttr()
-    _clients: _Clients = PrivateAttr(default_factory=lambda: _Clients())
+    _http: InjectedHTTP = PrivateAttr(default_factory=InjectedHTTP)
+    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
+    _memo: tuple[list[Any], ClientSettings] | None = PrivateAttr(default=None)
     # (model, structured_output_method) -> the method that worked after a format refusal
     _structured_memo: dict[tuple[str, str], StructuredMethod] = PrivateAttr(default_factory=dict)
 
@@ -164,69 +171,22 @@ class ModelsLabLLM(FunctionCallingLLM):
         model: str = DEFAULT_MODEL,
         *,
         api_key: str | SecretStr | None = None,
-        base_url: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        context_window: int | None = None,
-        timeout: float | None = None,
-        stream_idle_timeout: float | None = 120.0,
-        first_byte_timeout: float | None = 600.0,
-        max_retries: int = 2,
-        max_concurrent_requests: int | None = 5,
-        max_retry_wait: float = 60.0,
-        additional_kwargs: dict[str, Any] | None = None,
-        default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
-        is_function_calling_model: bool = True,
-        structured_output_method: StructuredMethod = "function_calling",
-        callback_manager: CallbackManager | None = None,
-        system_prompt: str | None = None,
-        output_parser: BaseOutputParser | None = None,
-        pydantic_program_mode: PydanticProgramMode = PydanticProgramMode.DEFAULT,
         **kwargs: Any,
     ) -> None:
-        # Resolve and check key, URL and limits first, so a mistake shows at construction.
-        settings = resolve_settings(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            stream_idle_timeout=stream_idle_timeout,
-            first_byte_timeout=first_byte_timeout,
-            max_retries=max_retries,
-            max_concurrent_requests=max_concurrent_requests,
-            max_retry_wait=max_retry_wait,
-            default_headers=default_headers,
-        )
+        """Every field above is a keyword; `api_key` (default `MODELSLAB_API_KEY`) is kept
+        private, the httpx clients are yours to close."""
+        # Key, URL, timeouts and limits checked first (the one check), so a mistake shows at
+        # construction as a typed error; the key and URL are resolved from the environment now.
+        settings = ClientSettings.from_fields(SimpleNamespace(**kwargs), api_key=api_key)
+        if kwargs.get("additional_kwargs", {}) is None:
+            del kwargs["additional_kwargs"]  # None means none, as it always has
         # Documented ranges (top_k >= 1, repetition_penalty 0.1-2, ...) refused up front.
-        validate_params(additional_kwargs or {})
-        super().__init__(
-            model=model,
-            base_url=settings.base_url,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            top_p=top_p,
-            context_window=context_window,
-            timeout=timeout,
-            stream_idle_timeout=stream_idle_timeout,
-            first_byte_timeout=first_byte_timeout,
-            max_retries=max_retries,
-            max_concurrent_requests=max_concurrent_requests,
-            max_retry_wait=max_retry_wait,
-            additional_kwargs=dict(additional_kwargs or {}),
-            default_headers=dict(default_headers) if default_headers else None,
-            is_function_calling_model=is_function_calling_model,
-            structured_output_method=structured_output_method,
-            callback_manager=callback_manager,
-            system_prompt=system_prompt,
-            output_parser=output_parser,
-            pydantic_program_mode=pydantic_program_mode,
-            **kwargs,
-        )
-        self._settings = settings
+        validate_params(kwargs.get("additional_kwargs") or {})
+        super().__init__(model=model, **{**kwargs, "base_url": settings.base_url})
         self._api_key = SecretStr(settings.api_key.get_secret_value())
-        self._clients = _Clients(http_client, async_http_client)
+        self._http = InjectedHTTP(http_client, async_http_client)
 
     @classmethod
     def class_name(cls) -> str:
@@ -248,52 +208,34 @@ class ModelsLabLLM(FunctionCallingLLM):
 
     # -- clients ------------------------------------------------------------------------------
 
-    def _client_kwargs(self) -> dict[str, Any]:
-        settings = self._settings
-        return {
-            "api_key": self._api_key,
-            "base_url": settings.base_url,
-            "timeout": settings.timeout,
-            "stream_idle_timeout": settings.stream_idle_timeout,
-            "first_byte_timeout": settings.first_byte_timeout,
-            "max_retries": settings.max_retries,
-            "max_concurrent_requests": settings.max_concurrent_requests,
-            "default_headers": settings.default_headers,
-            "max_retry_wait": settings.max_retry_wait,
-        }
+    # Settings are read from the fields per request, so a changed field (`llm.max_retries = 0`,
+    # `llm.base_url = ...`) is used by the next call; the cache keeps one client per settings.
+    # LlamaIndex does not validate assignment: a bad value fails typed at the next request.
+    def _settings(self) -> ClientSettings:
+        # Rebuilt only when a field changed: building and checking them costs ~50 us.
+        values = [self._api_key, *(getattr(self, name) for name in _SETTINGS_FIELDS)]
+        if (memo := self._memo) is None or memo[0] != values:
+            settings = ClientSettings.from_fields(self, api_key=self._api_key)
+            memo = self._memo = ([dict(v) if isinstance(v, dict) else v for v in values], settings)
+        return memo[1]
 
     def _get_client(self) -> ModelsLabClient:
-        clients = self._clients
-        with clients.lock:
-            if clients.sync is None:
-                clients.sync = ModelsLabClient(**self._client_kwargs(), http_client=clients.http)
-            return clients.sync
+        return self._clients.sync(self._settings(), self._http.sync)
 
     def _get_aclient(self) -> AsyncModelsLabClient:
-        clients = self._clients
-        with clients.lock:
-            if clients.async_ is None:
-                clients.async_ = AsyncModelsLabClient(
-                    **self._client_kwargs(), http_client=clients.async_http
-                )
-            return clients.async_
+        return self._clients.async_(self._settings(), self._http.async_)
 
     def close(self) -> None:
-        """Close the sync connection pool (injected httpx clients are left to their owner)."""
-        client, self._clients.sync = self._clients.sync, None
-        if client is not None:
-            client.close()
+        """Close the sync connection pools (injected httpx clients are left to their owner)."""
+        self._clients.close()
 
     async def aclose(self) -> None:
-        """Close both connection pools."""
-        self.close()
-        aclient, self._clients.async_ = self._clients.async_, None
-        if aclient is not None:
-            await aclient.aclose()
+        """Close every connection pool."""
+        await self._clients.aclose()
 
     def __getstate__(self) -> dict[Any, Any]:
         # LlamaIndex's BaseComponent drops unpicklable private attributes from the live object;
-        # our only unpicklable state (connections) pickles as an empty _Clients instead.
+        # our unpicklable state (connections) pickles as empty holders instead.
         state = BaseModel.__getstate__(self)
         return {**state, "__pydantic_private__": dict(state["__pydantic_private__"] or {})}
 
@@ -316,15 +258,16 @@ class ModelsLabLLM(FunctionCallingLLM):
         params.update({k: v for k, v in kwargs.items() if k not in _FRAMEWORK_KWARGS})
         tools = params.get("tools")
         if tools:
-            params["tools"] = [
+            params["tools"] = tools = [
                 tool if isinstance(tool, Mapping) else to_wire_tools([tool])[0] for tool in tools
             ]
-        elif params.pop("tool_choice", None) is not None:
-            # Never send tool_choice without tools: ModelsLab refuses it.
-            logger.debug("tool_choice dropped: this request has no tools")
-        if not tools:
+        else:
             params.pop("tools", None)
             params.pop("parallel_tool_calls", None)
+        # The transport's one rule: auto/none without tools is dropped, a forced choice refused.
+        choice = resolve_tool_choice(params.pop("tool_choice", None), False, _names(tools or ()))
+        if choice is not None:
+            params["tool_choice"] = choice
         return build_chat_payload(self.model, to_wire_messages(messages), stream=stream, **params)
 
     # -- chat ---------------------------------------------------------------------------------
@@ -449,10 +392,11 @@ class ModelsLabLLM(FunctionCallingLLM):
         tool_specs = to_wire_tools(tools)
         chat_kwargs: dict[str, Any] = {"messages": messages, **kwargs}
         if tool_specs:
-            names = [spec["function"]["name"] for spec in tool_specs]
             chat_kwargs["tools"] = tool_specs
-            chat_kwargs["tool_choice"] = resolve_tool_choice(tool_choice, tool_required, names)
             chat_kwargs["parallel_tool_calls"] = allow_parallel_tool_calls
+        choice = resolve_tool_choice(tool_choice, tool_required, _names(tool_specs))
+        if choice is not None:
+            chat_kwargs["tool_choice"] = choice
         return chat_kwargs
 
     def _validate_chat_with_tools_response(
@@ -538,6 +482,19 @@ class ModelsLabLLM(FunctionCallingLLM):
     def to_payload(self) -> dict[str, Any]:
         """What instrumentation and callbacks may see of this LLM: never the key or headers."""
         return {"class_name": self.class_name(), **self.metadata.model_dump()}
+
+
+# The key is kept private (`_api_key`), not a field.
+_SETTINGS_FIELDS = tuple(name for name in ClientSettings.__dataclass_fields__ if name != "api_key")
+
+
+def _names(tools: Sequence[Mapping[str, Any]]) -> list[str]:
+    names = []
+    for tool in tools:
+        function = tool.get("function")
+        if isinstance(function, Mapping) and isinstance(function.get("name"), str):
+            names.append(function["name"])
+    return names
 
 
 def _set(**params: Any) -> dict[str, Any]:

@@ -30,6 +30,8 @@ from modelslab_transport import (
     Usage,
     model_info,
     normalize_tool_call_id,
+    tool_choice_for_wire,
+    wire_tool_call,
 )
 
 if TYPE_CHECKING:
@@ -65,7 +67,6 @@ _ROLES = {
     MessageRole.TOOL: "tool",
     MessageRole.FUNCTION: "tool",
 }
-_TOOL_CHOICE_WORDS = frozenset({"auto", "none", "required"})
 
 
 def model_context_window(model: str) -> int:
@@ -80,14 +81,15 @@ def model_context_window(model: str) -> int:
 
 def to_wire_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
     """Convert chat messages to OpenAI-shaped dicts; the input messages are not modified."""
-    return [to_wire_message(message) for message in messages]
+    return [to_wire_message(message, position=i) for i, message in enumerate(messages)]
 
 
-def to_wire_message(message: ChatMessage) -> dict[str, Any]:
-    """One ChatMessage as a wire dict.
+def to_wire_message(message: ChatMessage, *, position: int = 0) -> dict[str, Any]:
+    """One ChatMessage as a wire dict (`position`: its place in the history).
 
     Thinking from earlier turns is never sent back; tool-call ids are normalised to the
-    9-alphanumeric form Mistral-family back ends insist on.
+    9-alphanumeric form Mistral-family back ends insist on (an id-less call gets one from its
+    position, see `wire_tool_call`).
     """
     role = _ROLES.get(message.role)
     if role is None:  # pragma: no cover - MessageRole is closed, but stay explicit
@@ -101,7 +103,13 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
             parts.append(_image_part(block))
         elif isinstance(block, ToolCallBlock):
             tool_calls.append(
-                _wire_tool_call(block.tool_call_id, block.tool_name, block.tool_kwargs)
+                wire_tool_call(
+                    block.tool_call_id,
+                    block.tool_name,
+                    block.tool_kwargs,
+                    position=position,
+                    index=len(tool_calls),
+                )
             )
         elif isinstance(block, (ThinkingBlock, CachePoint)):
             continue
@@ -112,7 +120,7 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
     wire: dict[str, Any] = {"role": role, "content": _content(parts)}
     if role == "assistant":
         if not tool_calls:
-            tool_calls = _legacy_tool_calls(message.additional_kwargs.get("tool_calls"))
+            tool_calls = _legacy_tool_calls(message.additional_kwargs.get("tool_calls"), position)
         if tool_calls:
             wire["tool_calls"] = tool_calls
             if not wire["content"]:
@@ -144,21 +152,11 @@ def _image_part(block: ImageBlock) -> dict[str, Any]:
     return {"type": "image_url", "image_url": image_url}
 
 
-def _wire_tool_call(call_id: str | None, name: str, arguments: Any) -> dict[str, Any]:
-    if not isinstance(arguments, str):
-        arguments = json.dumps(arguments if arguments is not None else {})
-    return {
-        "id": normalize_tool_call_id(call_id or name),
-        "type": "function",
-        "function": {"name": name, "arguments": arguments},
-    }
-
-
-def _legacy_tool_calls(raw: Any) -> list[dict[str, Any]]:
+def _legacy_tool_calls(raw: Any, position: int = 0) -> list[dict[str, Any]]:
     """Tool calls kept in additional_kwargs (dicts, or OpenAI SDK objects) by older code."""
     if not isinstance(raw, (list, tuple)):
         return []
-    calls = []
+    calls: list[dict[str, Any]] = []
     for item in raw:
         if isinstance(item, Mapping):
             function = item.get("function") or {}
@@ -169,7 +167,11 @@ def _legacy_tool_calls(raw: Any) -> list[dict[str, Any]]:
             name = getattr(function, "name", None)
             args = getattr(function, "arguments", None)
         if name:
-            calls.append(_wire_tool_call(call_id, str(name), args or "{}"))
+            calls.append(
+                wire_tool_call(
+                    call_id, str(name), args or "{}", position=position, index=len(calls)
+                )
+            )
     return calls
 
 
@@ -181,20 +183,13 @@ def to_wire_tools(tools: Iterable[BaseTool]) -> list[dict[str, Any]]:
 def resolve_tool_choice(
     tool_choice: str | Mapping[str, Any] | None,
     tool_required: bool,
-    tool_names: Sequence[str] = (),
-) -> str | dict[str, Any]:
-    """The wire `tool_choice`: a word, or a forced function given by name or as a dict."""
+    tool_names: Sequence[str],
+) -> str | dict[str, Any] | None:
+    """The wire `tool_choice` (None: send none), by the transport's one rule: unset means
+    `"required"` if `tool_required` else `"auto"`; a forced choice without tools is refused."""
     if tool_choice is None:
-        return "required" if tool_required else "auto"
-    if isinstance(tool_choice, Mapping):
-        return dict(tool_choice)
-    if tool_choice in _TOOL_CHOICE_WORDS:
-        return tool_choice
-    if tool_names and tool_choice not in tool_names:
-        raise InvalidInputError(
-            f"tool_choice {tool_choice!r} names none of the tools given ({', '.join(tool_names)})"
-        )
-    return {"type": "function", "function": {"name": tool_choice}}
+        tool_choice = "required" if tool_required else "auto"
+    return tool_choice_for_wire(tool_choice, tool_names)
 
 
 # -- wire -> LlamaIndex ------------------------------------------------------------------------
@@ -296,6 +291,9 @@ def completion_to_chat_response(completion: ChatCompletion) -> ChatResponse:
 
 def chat_to_completion_response(response: ChatResponse) -> CompletionResponse:
     """A ChatResponse as a CompletionResponse that keeps thinking, tool calls and usage."""
+    # Not llama-index-core's chat_response_to_completion_response: it drops the thinking
+    # (kept here as a block, not in additional_kwargs) and logprobs, and updates the message's
+    # additional_kwargs in place; its stream wrappers never close the chat stream.
     additional_kwargs = dict(response.additional_kwargs)
     thinking = "".join(
         block.content or "" for block in response.message.blocks if isinstance(block, ThinkingBlock)
@@ -358,6 +356,8 @@ def tool_selections_from_response(
 
 def force_single_tool_call(response: ChatResponse) -> None:
     """Keep only the first tool call of a response (when parallel calls were not allowed)."""
+    # Same as llama-index-llms-openai's force_single_tool_call (core has none; that package
+    # must not become a dependency).
     seen = False
     blocks = []
     for block in response.message.blocks:
@@ -393,6 +393,10 @@ def parse_tool_arguments(text: str, *, partial: bool = False) -> dict[str, Any]:
 
 def _parse_json_prefix(text: str) -> Any:
     """Parse the longest sensible completion of a truncated JSON document."""
+    # Not llama-index-core's parse_partial_json: it turns a half-streamed string value into
+    # null (`{"q": "hel` -> {"q": None}) and fails on a bare key (`{"city"`), which breaks
+    # structured streaming (test_every_prefix_of_tool_arguments_parses_partially,
+    # test_tool_selections_partial_and_strict).
     closers: list[str] = []
     cuts: list[tuple[int, tuple[str, ...]]] = []
     in_string = escaped = False

@@ -30,7 +30,8 @@ from ._catalog import (
     model_info,
     sampling_defaults,
 )
-from ._client import ModelsLabClient
+from ._client import ClientCache, ModelsLabClient
+from ._decoding import StreamDecoder, parse_completion
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -53,8 +54,11 @@ from ._errors import (
 from ._events import (
     ChatCompletion,
     Choice,
+    ChoiceAccumulator,
     FinishEvent,
+    PartialToolCall,
     ReasoningDelta,
+    StreamAccumulator,
     StreamEvent,
     StreamStart,
     TextDelta,
@@ -62,31 +66,38 @@ from ._events import (
     ToolCallDelta,
     Usage,
     UsageEvent,
+    accumulate,
 )
-from ._ids import normalize_tool_call_id
-from ._payload import build_chat_payload, validate_params
+from ._payload import (
+    FALLBACK_ORDER,
+    StructuredMethod,
+    build_chat_payload,
+    fallback_methods,
+    is_format_refusal,
+    json_mode_instruction,
+    validate_params,
+)
 from ._reasoning import ThinkSplitter
-from ._response import parse_completion
-from ._secret import Secret
 from ._settings import (
     API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
     DEFAULT_MODEL,
     ClientSettings,
+    Secret,
+    SettingsKwargs,
+    Timeouts,
+    __version__,
+    default_of,
     resolve_settings,
 )
 from ._sse import ServerSentEvent, SSEDecoder
-from ._stream import StreamAccumulator, StreamDecoder, accumulate
-from ._structured_fallback import (
-    FALLBACK_ORDER,
-    StructuredMethod,
-    fallback_methods,
-    is_format_refusal,
-    json_mode_instruction,
+from ._tool_calls import (
+    ToolCallAssembler,
+    normalize_tool_call_id,
+    tool_choice_for_wire,
+    wire_tool_call,
 )
-from ._tool_calls import ToolCallAssembler
-from ._version import __version__
 
 if TYPE_CHECKING:
     from ._async_client import AsyncModelsLabClient
@@ -121,6 +132,8 @@ __all__ = [
     "BadRequestError",
     "ChatCompletion",
     "Choice",
+    "ChoiceAccumulator",
+    "ClientCache",
     "ClientSettings",
     "ContextLengthExceededError",
     "FinishEvent",
@@ -132,6 +145,7 @@ __all__ = [
     "ModelsLabClient",
     "ModelsLabError",
     "NotFoundError",
+    "PartialToolCall",
     "PermissionDeniedError",
     "RateLimitError",
     "ReasoningDelta",
@@ -140,6 +154,7 @@ __all__ = [
     "Secret",
     "ServerError",
     "ServerSentEvent",
+    "SettingsKwargs",
     "StreamAccumulator",
     "StreamDecoder",
     "StreamEvent",
@@ -147,6 +162,7 @@ __all__ = [
     "StructuredMethod",
     "TextDelta",
     "ThinkSplitter",
+    "Timeouts",
     "ToolCall",
     "ToolCallAssembler",
     "ToolCallDelta",
@@ -157,6 +173,7 @@ __all__ = [
     "accumulate",
     "build_chat_payload",
     "default_max_tokens",
+    "default_of",
     "estimate_prompt_tokens",
     "fallback_methods",
     "fill_max_tokens",
@@ -169,5 +186,7 @@ __all__ = [
     "resolve_settings",
     "sampling_defaults",
     "smaller_max_tokens",
+    "tool_choice_for_wire",
     "validate_params",
+    "wire_tool_call",
 ]

@@ -6,38 +6,42 @@ import asyncio
 import time
 import weakref
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._base import POOL_LIMITS, ClientBase, StreamReader
 from ._budget import fill_max_tokens, resized_payload
-from ._errors import APIStatusError, BadGatewayError, ModelsLabError
+from ._client import ClientCore, typed
+from ._decoding import completion_from
+from ._error_body import check_answer
+from ._errors import APIStatusError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
-from ._exchange import (
+from ._payload import (
+    count_tokens_body,
+    encode_body,
+    for_call,
+    input_tokens_from_body,
+    models_from_body,
+    requested_model,
+)
+from ._retry import error_from_transport, log_attempt, retry_delay
+from ._settings import (
     CHAT_PATH,
     COUNT_TOKENS_PATH,
     MODELS_PATH,
-    decode_json,
-    encode_body,
-    is_event_stream,
-    log_attempt,
-    plain_payload,
-    request_headers,
-    stream_timeout,
-    streaming_payload,
+    POOL_LIMITS,
+    ClientSettings,
+    SettingsKwargs,
 )
-from ._response import parse_completion
-from ._retry import RetrySignal, ask_retry
-from ._secret import SecretLike
-from ._settings import DEFAULT_FIRST_BYTE_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT
-from ._stream import requested_model
-from ._tokens import count_tokens_body, input_tokens_from_body, models_from_body
+from ._stream_reader import StreamReader, is_event_stream, stream_timeout
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["AsyncModelsLabClient"]
 
 
-class AsyncModelsLabClient(ClientBase):
+class AsyncModelsLabClient(ClientCore):
     """An asyncio ModelsLab LLM client, safe to use from several event loops in turn.
 
     >>> async with AsyncModelsLabClient(api_key="sk-...") as client:  # doctest: +SKIP
@@ -47,29 +51,12 @@ class AsyncModelsLabClient(ClientBase):
 
     def __init__(
         self,
+        settings: ClientSettings | None = None,
         *,
-        api_key: str | SecretLike | None = None,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
-        first_byte_timeout: float | None = DEFAULT_FIRST_BYTE_TIMEOUT,
-        max_retries: int = 2,
-        max_concurrent_requests: int | None = 5,
-        default_headers: Mapping[str, str] | None = None,
-        max_retry_wait: float = 60.0,
         http_client: httpx.AsyncClient | None = None,
+        **kw: Unpack[SettingsKwargs],
     ) -> None:
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            stream_idle_timeout=stream_idle_timeout,
-            first_byte_timeout=first_byte_timeout,
-            max_retries=max_retries,
-            max_concurrent_requests=max_concurrent_requests,
-            max_retry_wait=max_retry_wait,
-            default_headers=default_headers,
-        )
+        super().__init__(settings, kw)
         self._injected = http_client
         # httpx.AsyncClient binds its connections to the loop that opened them: keep one per loop.
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
@@ -96,7 +83,7 @@ class AsyncModelsLabClient(ClientBase):
         http = self._per_loop.get(loop)
         if http is None or http.is_closed:
             http = httpx.AsyncClient(
-                timeout=self.settings.timeout,
+                timeout=self.settings.timeout.httpx(),
                 follow_redirects=False,
                 limits=POOL_LIMITS,
             )
@@ -112,25 +99,26 @@ class AsyncModelsLabClient(ClientBase):
         the server's 1000 (see `fill_max_tokens`); if the server refuses that default's size, the
         request is sent once more with the limit it states.
         """
-        body_payload = plain_payload(payload)
-        defaulted = fill_max_tokens(body_payload)
+        body = for_call(payload, stream=False)
+        defaulted = fill_max_tokens(body)
         try:
-            body = await self._json("POST", CHAT_PATH, body_payload)
+            answer = await self._json("POST", CHAT_PATH, body)
         except APIStatusError as exc:
             if not defaulted:
                 raise
-            body = await self._json("POST", CHAT_PATH, resized_payload(exc, body_payload))
-        return parse_completion(body, secret=self._secret, model=requested_model(payload))
+            answer = await self._json("POST", CHAT_PATH, resized_payload(exc, body))
+        return completion_from(answer, requested_model(payload))
 
     async def stream_chat(self, payload: Mapping[str, Any]) -> AsyncGenerator[StreamEvent, None]:
         """Stream a chat completion as neutral events; closing the iterator aborts it.
 
         `max_tokens` as for `chat`: a refused default is resent once, smaller, provided nothing
-        was delivered yet.
+        was delivered yet. A failure is retried (by `retry_delay`) only before any event.
         """
-        body_payload = streaming_payload(payload)
-        resize = fill_max_tokens(body_payload)
-        content = encode_body(body_payload, self.settings)
+        body = for_call(payload, stream=True)
+        resizable = fill_max_tokens(body)
+        content = encode_body(body, self.settings)
+        model = requested_model(payload)
         attempt = 0
         # One generator, no nested ones: every event costs a hop per async-generator layer.
         while True:
@@ -138,17 +126,15 @@ class AsyncModelsLabClient(ClientBase):
             try:
                 async with self._slots.hold_async(self.settings.max_concurrent_requests):
                     started = time.monotonic()
-                    response = await self._open_stream(content, attempt)
-                    reader = StreamReader(
-                        self._secret, self.settings, started, requested_model(payload)
-                    )
+                    response = await self._open_stream(content, attempt, started)
+                    reader = StreamReader(self._secret, self.settings, started, model)
                     try:
                         if not is_event_stream(response.headers):
                             try:
-                                answer = self._whole_answer(await response.aread(), response)
-                            except (httpx.HTTPError, ModelsLabError) as exc:
-                                self._stream_failed(exc, attempt, delivered=False)
-                            for event in answer:
+                                whole = await response.aread()
+                            except httpx.HTTPError as exc:
+                                raise error_from_transport(exc, streaming=True) from None
+                            for event in self._whole_answer(response, whole, model):
                                 yield event
                             return
                         reader.arm(response)
@@ -164,19 +150,23 @@ class AsyncModelsLabClient(ClientBase):
                             for event in reader.close():
                                 yield event
                         except (httpx.HTTPError, ModelsLabError) as exc:
-                            self._stream_failed(reader.failure(exc), attempt, delivered=delivered)
+                            raise typed(reader.failure(exc)) from None
                     finally:
                         reader.release()
                         await response.aclose()
                 return
-            except RetrySignal as retry:
-                await asyncio.sleep(retry.delay)
-                attempt += 1
-            except APIStatusError as exc:
-                if not resize or delivered:
+            except ModelsLabError as error:
+                if delivered:
                     raise
-                resize = False  # once: a second refusal is the answer
-                content = encode_body(resized_payload(exc, body_payload), self.settings)
+                delay = retry_delay(error, attempt, self.settings)
+                if delay is None:
+                    if not (resizable and isinstance(error, APIStatusError)):
+                        raise
+                    resizable = False  # once: a second refusal is the answer
+                    content = encode_body(resized_payload(error, body), self.settings)
+                    continue
+            await asyncio.sleep(delay)
+            attempt += 1
 
     async def count_tokens(
         self, model: str, messages: Sequence[Mapping[str, Any]], system: str | None = None
@@ -194,15 +184,21 @@ class AsyncModelsLabClient(ClientBase):
     # -- internals ----------------------------------------------------------------------------
 
     async def _json(self, method: str, path: str, payload: Mapping[str, Any] | None) -> Any:
+        """Send until answered, or until `retry_delay` says the failure is the answer."""
         content = None if payload is None else encode_body(payload, self.settings)
-        for attempt in range(self.settings.max_retries + 1):
+        attempt = 0
+        while True:
             try:
-                return await self._json_once(method, path, content, attempt)
-            except RetrySignal as retry:
-                await asyncio.sleep(retry.delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+                return await self._send(method, path, content, attempt)
+            except ModelsLabError as error:
+                delay = retry_delay(error, attempt, self.settings)
+                if delay is None:
+                    raise
+            await asyncio.sleep(delay)
+            attempt += 1
 
-    async def _json_once(self, method: str, path: str, content: bytes | None, attempt: int) -> Any:
+    async def _send(self, method: str, path: str, content: bytes | None, attempt: int) -> Any:
+        """One attempt: hold a slot, send, and check the answer (raises it typed)."""
         settings = self.settings
         url = settings.url(path)
         started = time.monotonic()
@@ -212,44 +208,37 @@ class AsyncModelsLabClient(ClientBase):
                     method,
                     url,
                     content=content,
-                    headers=request_headers(settings, path),
-                    timeout=settings.timeout,
+                    headers=settings.headers(path),
+                    timeout=settings.timeout.httpx(),
                     follow_redirects=False,
                 )
             except httpx.HTTPError as exc:
-                self._send_failed(exc, method, url, attempt, started, streaming=False)
+                raise self._unsent(exc, method, url, attempt, started) from None
         log_attempt(method, url, response.status_code, attempt, started, None)
-        if response.status_code < 300:
-            try:
-                return decode_json(
-                    response.status_code, response.headers, response.content, self._secret
-                )
-            except BadGatewayError as exc:  # a 200 that is not JSON: retried like a 502
-                ask_retry(exc, attempt, settings)
-        self._status_failed(response, response.content, attempt)
+        return check_answer(response.status_code, response.headers, response.content, self._secret)
 
-    async def _open_stream(self, content: bytes, attempt: int) -> httpx.Response:
+    async def _open_stream(self, content: bytes, attempt: int, started: float) -> httpx.Response:
         """Send a streaming request; a response with an error status is read and raised."""
         settings = self.settings
         url = settings.url(CHAT_PATH)
         http = self._http
-        started = time.monotonic()
         request = http.build_request(
             "POST",
             url,
             content=content,
-            headers={**request_headers(settings, CHAT_PATH), "Accept": "text/event-stream"},
+            headers={**settings.headers(CHAT_PATH), "Accept": "text/event-stream"},
             timeout=stream_timeout(settings),
         )
         try:
             response = await http.send(request, stream=True, follow_redirects=False)
         except httpx.HTTPError as exc:
-            self._send_failed(exc, "POST", url, attempt, started, streaming=True)
+            raise self._unsent(exc, "POST", url, attempt, started, streaming=True) from None
         log_attempt("POST", url, response.status_code, attempt, started, None)
-        if response.status_code >= 300:
-            try:
-                body = await response.aread()
-            finally:
-                await response.aclose()
-            self._status_failed(response, body, attempt)
-        return response
+        if response.status_code < 300:
+            return response
+        try:
+            body = await response.aread()
+        finally:
+            await response.aclose()
+        check_answer(response.status_code, response.headers, body, self._secret)
+        raise AssertionError("unreachable: an error status always raises")  # pragma: no cover

@@ -1,41 +1,97 @@
-"""The synchronous client: one pooled httpx.Client, retries, limits, streaming."""
+"""The synchronous client (one pooled httpx.Client: retries, limits, streaming), what both
+clients share, and the cache of clients an adapter model keeps."""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Generator, Mapping, Sequence
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from ._base import POOL_LIMITS, ClientBase, StreamReader
 from ._budget import fill_max_tokens, resized_payload
-from ._errors import APIStatusError, BadGatewayError, ModelsLabError
+from ._decoding import completion_from
+from ._error_body import check_answer
+from ._errors import APIConnectionError, APIStatusError, InvalidInputError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
-from ._exchange import (
+from ._limiter import KeySlots, slots_for_key
+from ._payload import (
+    count_tokens_body,
+    encode_body,
+    for_call,
+    input_tokens_from_body,
+    models_from_body,
+    requested_model,
+)
+from ._retry import error_from_transport, log_attempt, retry_delay
+from ._settings import (
     CHAT_PATH,
     COUNT_TOKENS_PATH,
     MODELS_PATH,
-    decode_json,
-    encode_body,
-    is_event_stream,
-    log_attempt,
-    plain_payload,
-    request_headers,
-    stream_timeout,
-    streaming_payload,
+    POOL_LIMITS,
+    ClientSettings,
+    SettingsKwargs,
 )
-from ._response import parse_completion
-from ._retry import RetrySignal, ask_retry
-from ._secret import SecretLike
-from ._settings import DEFAULT_FIRST_BYTE_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT
-from ._stream import requested_model
-from ._tokens import count_tokens_body, input_tokens_from_body, models_from_body
+from ._stream_reader import StreamReader, completion_events, is_event_stream, stream_timeout
 
-__all__ = ["ModelsLabClient"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._async_client import AsyncModelsLabClient
+
+__all__ = ["ClientCache", "ClientCore", "ModelsLabClient"]
 
 
-class ModelsLabClient(ClientBase):
+class ClientCore:
+    """What the sync and async clients share: settings and the key's in-flight gate."""
+
+    def __init__(self, settings: ClientSettings | None, kw: SettingsKwargs) -> None:
+        if settings is None:
+            settings = ClientSettings.from_kwargs(**kw)
+        elif kw:
+            raise InvalidInputError(
+                f"Pass either settings= or keyword settings, not both ({', '.join(sorted(kw))})"
+            )
+        elif not isinstance(settings, ClientSettings):
+            raise InvalidInputError(
+                f"settings must be a ClientSettings, not {type(settings).__name__}"
+            )
+        self.settings: ClientSettings = settings
+        self._slots: KeySlots = slots_for_key(self._secret)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
+
+    @property
+    def _secret(self) -> str:
+        return self.settings.api_key.get_secret_value()
+
+    def _unsent(
+        self,
+        exc: httpx.HTTPError,
+        method: str,
+        url: str,
+        attempt: int,
+        started: float,
+        *,
+        streaming: bool = False,
+    ) -> APIConnectionError:
+        """The typed error for a request that got no response (logged like an answer)."""
+        error = error_from_transport(exc, streaming=streaming)
+        log_attempt(method, url, None, attempt, started, error)
+        return error
+
+    def _whole_answer(
+        self, response: httpx.Response, content: bytes, model: str | None
+    ) -> list[StreamEvent]:
+        """Events for a server that answered a streaming request with one JSON body."""
+        value = check_answer(response.status_code, response.headers, content, self._secret)
+        return list(completion_events(completion_from(value, model)))
+
+
+class ModelsLabClient(ClientCore):
     """A synchronous ModelsLab LLM client.
 
     >>> client = ModelsLabClient(api_key="sk-...")  # doctest: +SKIP
@@ -46,34 +102,15 @@ class ModelsLabClient(ClientBase):
 
     def __init__(
         self,
+        settings: ClientSettings | None = None,
         *,
-        api_key: str | SecretLike | None = None,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
-        first_byte_timeout: float | None = DEFAULT_FIRST_BYTE_TIMEOUT,
-        max_retries: int = 2,
-        max_concurrent_requests: int | None = 5,
-        default_headers: Mapping[str, str] | None = None,
-        max_retry_wait: float = 60.0,
         http_client: httpx.Client | None = None,
+        **kw: Unpack[SettingsKwargs],
     ) -> None:
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            stream_idle_timeout=stream_idle_timeout,
-            first_byte_timeout=first_byte_timeout,
-            max_retries=max_retries,
-            max_concurrent_requests=max_concurrent_requests,
-            max_retry_wait=max_retry_wait,
-            default_headers=default_headers,
-        )
+        super().__init__(settings, kw)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
-            timeout=self.settings.timeout,
-            follow_redirects=False,
-            limits=POOL_LIMITS,
+            timeout=self.settings.timeout.httpx(), follow_redirects=False, limits=POOL_LIMITS
         )
 
     def __enter__(self) -> ModelsLabClient:
@@ -96,25 +133,26 @@ class ModelsLabClient(ClientBase):
         the server's 1000 (see `fill_max_tokens`); if the server refuses that default's size, the
         request is sent once more with the limit it states.
         """
-        body_payload = plain_payload(payload)
-        defaulted = fill_max_tokens(body_payload)
+        body = for_call(payload, stream=False)
+        defaulted = fill_max_tokens(body)
         try:
-            body = self._json("POST", CHAT_PATH, body_payload)
+            answer = self._json("POST", CHAT_PATH, body)
         except APIStatusError as exc:
             if not defaulted:
                 raise
-            body = self._json("POST", CHAT_PATH, resized_payload(exc, body_payload))
-        return parse_completion(body, secret=self._secret, model=requested_model(payload))
+            answer = self._json("POST", CHAT_PATH, resized_payload(exc, body))
+        return completion_from(answer, requested_model(payload))
 
     def stream_chat(self, payload: Mapping[str, Any]) -> Generator[StreamEvent, None, None]:
         """Stream a chat completion as neutral events; closing the iterator aborts it.
 
         `max_tokens` as for `chat`: a refused default is resent once, smaller, provided nothing
-        was delivered yet.
+        was delivered yet. A failure is retried (by `retry_delay`) only before any event.
         """
-        body_payload = streaming_payload(payload)
-        resize = fill_max_tokens(body_payload)
-        content = encode_body(body_payload, self.settings)
+        body = for_call(payload, stream=True)
+        resizable = fill_max_tokens(body)
+        content = encode_body(body, self.settings)
+        model = requested_model(payload)
         attempt = 0
         # One generator, no nested ones: every event costs a hop per generator layer.
         while True:
@@ -122,17 +160,15 @@ class ModelsLabClient(ClientBase):
             try:
                 with self._slots.hold(self.settings.max_concurrent_requests):
                     started = time.monotonic()
-                    response = self._open_stream(content, attempt)
-                    reader = StreamReader(
-                        self._secret, self.settings, started, requested_model(payload)
-                    )
+                    response = self._open_stream(content, attempt, started)
+                    reader = StreamReader(self._secret, self.settings, started, model)
                     try:
                         if not is_event_stream(response.headers):
                             try:
-                                answer = self._whole_answer(response.read(), response)
-                            except (httpx.HTTPError, ModelsLabError) as exc:
-                                self._stream_failed(exc, attempt, delivered=False)
-                            yield from answer
+                                whole = response.read()
+                            except httpx.HTTPError as exc:
+                                raise error_from_transport(exc, streaming=True) from None
+                            yield from self._whole_answer(response, whole, model)
                             return
                         reader.arm(response)
                         try:
@@ -146,19 +182,23 @@ class ModelsLabClient(ClientBase):
                                     reader.resume()
                             yield from reader.close()
                         except (httpx.HTTPError, ModelsLabError) as exc:
-                            self._stream_failed(reader.failure(exc), attempt, delivered=delivered)
+                            raise typed(reader.failure(exc)) from None
                     finally:
                         reader.release()
                         response.close()
                 return
-            except RetrySignal as retry:
-                time.sleep(retry.delay)
-                attempt += 1
-            except APIStatusError as exc:
-                if not resize or delivered:
+            except ModelsLabError as error:
+                if delivered:
                     raise
-                resize = False  # once: a second refusal is the answer
-                content = encode_body(resized_payload(exc, body_payload), self.settings)
+                delay = retry_delay(error, attempt, self.settings)
+                if delay is None:
+                    if not (resizable and isinstance(error, APIStatusError)):
+                        raise
+                    resizable = False  # once: a second refusal is the answer
+                    content = encode_body(resized_payload(error, body), self.settings)
+                    continue
+            time.sleep(delay)
+            attempt += 1
 
     def count_tokens(
         self, model: str, messages: Sequence[Mapping[str, Any]], system: str | None = None
@@ -174,15 +214,21 @@ class ModelsLabClient(ClientBase):
     # -- internals ----------------------------------------------------------------------------
 
     def _json(self, method: str, path: str, payload: Mapping[str, Any] | None) -> Any:
+        """Send until answered, or until `retry_delay` says the failure is the answer."""
         content = None if payload is None else encode_body(payload, self.settings)
-        for attempt in range(self.settings.max_retries + 1):
+        attempt = 0
+        while True:
             try:
-                return self._json_once(method, path, content, attempt)
-            except RetrySignal as retry:
-                time.sleep(retry.delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+                return self._send(method, path, content, attempt)
+            except ModelsLabError as error:
+                delay = retry_delay(error, attempt, self.settings)
+                if delay is None:
+                    raise
+            time.sleep(delay)
+            attempt += 1
 
-    def _json_once(self, method: str, path: str, content: bytes | None, attempt: int) -> Any:
+    def _send(self, method: str, path: str, content: bytes | None, attempt: int) -> Any:
+        """One attempt: hold a slot, send, and check the answer (raises it typed)."""
         settings = self.settings
         url = settings.url(path)
         started = time.monotonic()
@@ -192,43 +238,122 @@ class ModelsLabClient(ClientBase):
                     method,
                     url,
                     content=content,
-                    headers=request_headers(settings, path),
-                    timeout=settings.timeout,
+                    headers=settings.headers(path),
+                    timeout=settings.timeout.httpx(),
                     follow_redirects=False,
                 )
             except httpx.HTTPError as exc:
-                self._send_failed(exc, method, url, attempt, started, streaming=False)
+                raise self._unsent(exc, method, url, attempt, started) from None
         log_attempt(method, url, response.status_code, attempt, started, None)
-        if response.status_code < 300:
-            try:
-                return decode_json(
-                    response.status_code, response.headers, response.content, self._secret
-                )
-            except BadGatewayError as exc:  # a 200 that is not JSON: retried like a 502
-                ask_retry(exc, attempt, settings)
-        self._status_failed(response, response.content, attempt)
+        return check_answer(response.status_code, response.headers, response.content, self._secret)
 
-    def _open_stream(self, content: bytes, attempt: int) -> httpx.Response:
+    def _open_stream(self, content: bytes, attempt: int, started: float) -> httpx.Response:
         """Send a streaming request; a response with an error status is read and raised."""
         settings = self.settings
         url = settings.url(CHAT_PATH)
-        started = time.monotonic()
         request = self._http.build_request(
             "POST",
             url,
             content=content,
-            headers={**request_headers(settings, CHAT_PATH), "Accept": "text/event-stream"},
+            headers={**settings.headers(CHAT_PATH), "Accept": "text/event-stream"},
             timeout=stream_timeout(settings),
         )
         try:
             response = self._http.send(request, stream=True, follow_redirects=False)
         except httpx.HTTPError as exc:
-            self._send_failed(exc, "POST", url, attempt, started, streaming=True)
+            raise self._unsent(exc, "POST", url, attempt, started, streaming=True) from None
         log_attempt("POST", url, response.status_code, attempt, started, None)
-        if response.status_code >= 300:
-            try:
-                body = response.read()
-            finally:
-                response.close()
-            self._status_failed(response, body, attempt)
-        return response
+        if response.status_code < 300:
+            return response
+        try:
+            body = response.read()
+        finally:
+            response.close()
+        check_answer(response.status_code, response.headers, body, self._secret)
+        raise AssertionError("unreachable: an error status always raises")  # pragma: no cover
+
+
+def typed(failure: Exception) -> ModelsLabError:
+    """A stream's failure as a typed error (httpx errors become connection errors)."""
+    if isinstance(failure, ModelsLabError):
+        return failure
+    if isinstance(failure, httpx.HTTPError):
+        return error_from_transport(failure, streaming=True)
+    raise failure  # pragma: no cover - the reader returns only the two kinds above
+
+
+_CACHE_SIZE = 16
+
+
+class ClientCache:
+    """The clients of one adapter model: a sync and an async client per distinct settings.
+
+    Keyed by `(settings, http_client)`, so a model whose fields changed never talks through a
+    client built for other settings. At most 16 of each are kept; an evicted client is not
+    closed (a call may still be using it), `close`/`aclose` close every one still held. A copy
+    (deepcopy, pickle) starts empty: clients hold pools and locks, neither copyable nor
+    picklable.
+    """
+
+    __slots__ = ("_async", "_lock", "_sync")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sync: OrderedDict[tuple[ClientSettings, object], ModelsLabClient] = OrderedDict()
+        self._async: OrderedDict[tuple[ClientSettings, object], AsyncModelsLabClient]
+        self._async = OrderedDict()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ClientCache:
+        return ClientCache()
+
+    def __reduce__(self) -> tuple[type[ClientCache], tuple[()]]:
+        return (ClientCache, ())
+
+    def sync(
+        self, settings: ClientSettings, http_client: httpx.Client | None = None
+    ) -> ModelsLabClient:
+        """The sync client for these settings, built on first use."""
+        return _cached(self._lock, self._sync, (settings, http_client), ModelsLabClient)
+
+    def async_(
+        self, settings: ClientSettings, http_client: httpx.AsyncClient | None = None
+    ) -> AsyncModelsLabClient:
+        """The async client for these settings (safe across event loops)."""
+        from ._async_client import AsyncModelsLabClient  # asyncio loads on first async use
+
+        return _cached(self._lock, self._async, (settings, http_client), AsyncModelsLabClient)
+
+    def close(self) -> None:
+        """Close the sync clients' connection pools; later calls open new ones."""
+        with self._lock:
+            clients, self._sync = list(self._sync.values()), OrderedDict()
+        for client in clients:
+            client.close()
+
+    async def aclose(self) -> None:
+        """Close every pool: the sync ones, and the async ones of the running event loop."""
+        self.close()
+        with self._lock:
+            clients, self._async = list(self._async.values()), OrderedDict()
+        for client in clients:
+            await client.aclose()
+
+
+_C = TypeVar("_C", "ModelsLabClient", "AsyncModelsLabClient")
+
+
+def _cached(
+    lock: threading.Lock,
+    clients: OrderedDict[tuple[ClientSettings, object], _C],
+    key: tuple[ClientSettings, Any],
+    build: Callable[..., _C],
+) -> _C:
+    with lock:
+        client = clients.get(key)
+        if client is None:
+            client = clients[key] = build(key[0], http_client=key[1])
+            if len(clients) > _CACHE_SIZE:
+                clients.popitem(last=False)
+        else:
+            clients.move_to_end(key)
+        return client

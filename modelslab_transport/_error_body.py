@@ -8,21 +8,13 @@ Every message is one readable line, with the API key scrubbed out.
 
 from __future__ import annotations
 
+import email.utils
 import json
+import math
+import time
 from collections.abc import Mapping
 from typing import Any
 
-from ._error_text import (
-    html_title,
-    looks_like_html,
-    message_of,
-    one_line,
-    reason,
-    render,
-    scrub,
-    scrub_obj,
-    truncate,
-)
 from ._errors import (
     APIStatusError,
     AuthenticationError,
@@ -36,10 +28,25 @@ from ._errors import (
     RateLimitError,
     ServerError,
     UnexpectedResponseError,
+    header,
+    html_title,
+    looks_like_html,
+    message_of,
+    one_line,
+    reason,
+    render,
+    scrub,
+    scrub_obj,
+    truncate,
 )
-from ._retry_after import header, parse_retry_after
 
-__all__ = ["error_from_payload", "error_from_response", "parse_retry_after", "scrub"]
+__all__ = [
+    "check_answer",
+    "error_from_payload",
+    "error_from_response",
+    "parse_retry_after",
+    "scrub",
+]
 
 _MAX_MESSAGE = 500
 _MAX_BODY_TEXT = 2048
@@ -87,6 +94,27 @@ _CONTEXT_PHRASES = (
     "reduce the length of the messages",
 )
 _ERROR_STATUSES = frozenset(("error", "failed", "failure"))
+
+
+def check_answer(status: int, headers: Mapping[str, str], content: bytes, secret: str) -> Any:
+    """The JSON value of a whole answer, or the typed error it stands for: the one check every
+    answer that is not an event stream goes through (status, redirect, body)."""
+    if status < 300:
+        try:
+            value = json.loads(content)
+        except ValueError:
+            raise error_from_response(status, content, headers, secret=secret) from None
+        error = error_from_payload(value, status=status, secret=secret)
+        if error is not None:
+            raise error
+        return value
+    error = error_from_response(status, content, headers, secret=secret)
+    should = header(headers, "x-should-retry")
+    error.should_retry = {"true": True, "false": False}.get(should or "")
+    if error.retry_after is None:
+        body = error.body
+        error.retry_after = parse_retry_after(headers, body if isinstance(body, dict) else None)
+    raise error
 
 
 def error_from_payload(
@@ -309,3 +337,87 @@ def _as_status(code: object) -> int | None:
     if isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599:
         return code
     return None
+
+
+# -- retry hints ------------------------------------------------------------------------------
+
+
+def parse_retry_after(headers: Mapping[str, str], body: object) -> float | None:
+    """Seconds the server asks us to wait, from headers or body; None when it gives no hint.
+
+    OpenRouter puts the upstream's rate-limit headers inside the body, in
+    `error.metadata.headers`; they are honoured like the same HTTP headers, after them.
+    """
+    inner = body.get("error") if isinstance(body, Mapping) else None
+    inner = inner if isinstance(inner, Mapping) else {}
+    metadata = inner.get("metadata")
+    embedded = metadata.get("headers") if isinstance(metadata, Mapping) else None
+    sources: tuple[Mapping[str, object], ...] = (headers,)
+    if isinstance(embedded, Mapping):
+        sources = (headers, embedded)
+    for source in sources:
+        value = _retry_after_headers(source)
+        if value is not None:
+            return value
+    if isinstance(body, Mapping):
+        for part in (body, inner):
+            value = _number(part.get("retry_after"))
+            if value is not None:
+                return max(value, 0.0)
+    for source in sources:
+        value = _number(header(source, "x-ratelimit-reset"))
+        if value is not None:
+            if value > 1e12:  # an epoch time in milliseconds
+                value = value / 1000.0 - time.time()
+            elif value > 1e9:  # an epoch time in seconds
+                value -= time.time()
+            return max(value, 0.0)
+    return None
+
+
+def _retry_after_headers(headers: Mapping[str, object]) -> float | None:
+    value = _number(header(headers, "retry-after-ms"))
+    if value is not None:
+        return max(value / 1000.0, 0.0)
+    raw = header(headers, "retry-after")
+    if raw is not None:
+        value = _number(raw)
+        if value is None and isinstance(raw, str):
+            value = _seconds_until_date(raw)
+        if value is not None:
+            return max(value, 0.0)
+    return None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip().lower()
+        scale = 1.0
+        if value.endswith("ms"):
+            value, scale = value[:-2], 0.001
+        elif value.endswith("s"):
+            value = value[:-1]
+        try:
+            number = float(value) * scale
+        except ValueError:
+            return None
+    elif isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _seconds_until_date(value: str) -> float | None:
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    try:
+        return when.timestamp() - time.time()
+    except (OverflowError, OSError, ValueError):
+        return None

@@ -1,8 +1,14 @@
-"""The typed error hierarchy: every failure a caller can see is one of these."""
+"""The typed error hierarchy (every failure a caller can see is one of these), whether each is
+worth retrying (the one retry policy's verdict), and the text helpers that keep error messages
+readable and free of the API key."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import html
+import http
+import re
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 __all__ = [
     "APIConnectionError",
@@ -15,6 +21,9 @@ __all__ = [
     "IncompleteStreamError",
     "InsufficientCreditsError",
     "InvalidInputError",
+    "LimiterError",
+    "LimiterTimeoutError",
+    "LimiterUnavailableError",
     "MissingAPIKeyError",
     "ModelsLabError",
     "NotFoundError",
@@ -22,7 +31,21 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "UnexpectedResponseError",
+    "header",
+    "rebuild_as",
+    "retryable_status",
+    "scrub",
 ]
+
+# Statuses retried besides every 5xx: timeout, conflict (a lock held elsewhere), rate limit.
+RETRY_STATUSES = frozenset({408, 409, 429})
+
+
+def retryable_status(status: int, should_retry: bool | None = None) -> bool:
+    """The policy for an HTTP status: the server's `x-should-retry` first, then the status."""
+    if should_retry is not None:
+        return should_retry
+    return status in RETRY_STATUSES or status >= 500
 
 
 class ModelsLabError(Exception):
@@ -37,9 +60,12 @@ class ModelsLabError(Exception):
     there to log, show or resume from. Errors raised before any output leave them empty.
     """
 
-    is_retryable: ClassVar[bool] = False
     partial_text: str = ""
     partial_reasoning: str = ""
+    retry_after: float | None = None
+    """Seconds the server asked to wait before a retry (Retry-After and friends), if it did."""
+    should_retry: bool | None = None
+    """The server's `x-should-retry` header, which overrules the status code's verdict."""
 
     def __init__(
         self,
@@ -62,17 +88,42 @@ class ModelsLabError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._one_line()!r})"
 
+    @property
+    def is_retryable(self) -> bool:
+        """Whether this failure is worth sending again: the verdict the clients' retry policy
+        (`retry_delay`) acts on, before counting attempts. Settable, for an error built by hand."""
+        verdict: bool | None = self.__dict__.get("_retryable")
+        return self._policy() if verdict is None else verdict
+
+    @is_retryable.setter
+    def is_retryable(self, value: bool) -> None:
+        self.__dict__["_retryable"] = value
+
+    def _policy(self) -> bool:
+        status = self.status_code
+        return status is not None and retryable_status(status, self.should_retry)
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), self.message, self.__dict__.copy()))
 
 
-def _rebuild(cls: type[ModelsLabError], message: str, state: dict[str, Any]) -> ModelsLabError:
+_E = TypeVar("_E", bound=ModelsLabError)
+
+
+def _rebuild(cls: type[_E], message: str, state: dict[str, Any]) -> _E:
     # Pickling support: exceptions with keyword-only arguments do not unpickle by default.
     err = cls.__new__(cls)
     Exception.__init__(err, message)
     err.__dict__.update(state)
     err.args = (err._one_line(),)
     return err
+
+
+def rebuild_as(error: ModelsLabError, cls: type[_E]) -> _E:
+    """`error` as an instance of `cls` (a subclass, e.g. a framework's twin), same state."""
+    rebuilt = _rebuild(cls, error.message, error.__dict__.copy())
+    rebuilt.__traceback__ = error.__traceback__
+    return rebuilt
 
 
 class InvalidInputError(ModelsLabError, ValueError):
@@ -114,8 +165,6 @@ class NotFoundError(APIStatusError):
 class RateLimitError(APIStatusError):
     """Too many queued requests (HTTP 429); `retry_after` is the server's hint in seconds."""
 
-    is_retryable = True
-
     def __init__(
         self,
         message: str,
@@ -128,22 +177,33 @@ class RateLimitError(APIStatusError):
         self.retry_after = retry_after
         super().__init__(message, status_code=status_code, body=body, request_id=request_id)
 
+    def _policy(self) -> bool:
+        # Retried after its hint even when a gateway wrapped it in HTTP 200 or a stream event.
+        status = self.status_code
+        return status is None or status < 400 or retryable_status(status, self.should_retry)
+
 
 class ServerError(APIStatusError):
     """ModelsLab or its upstream provider failed (HTTP 5xx, or an error sent with HTTP 200)."""
-
-    is_retryable = True
 
 
 class BadGatewayError(ServerError):
     """A gateway answered HTTP 2xx with a body that is not a response at all (not JSON, or
     empty): retried like a 502, and raised as this ServerError when the retries run out."""
 
+    def _policy(self) -> bool:
+        return True
+
 
 class APIConnectionError(ModelsLabError):
     """The request could not reach ModelsLab, or the connection broke."""
 
-    is_retryable = True
+    resend_safe: bool = True
+    """False once the request may have reached the server (a read timeout): sending it again
+    could run (and bill) it twice."""
+
+    def _policy(self) -> bool:
+        return self.resend_safe
 
 
 class APITimeoutError(APIConnectionError):
@@ -153,9 +213,123 @@ class APITimeoutError(APIConnectionError):
 class IncompleteStreamError(ModelsLabError):
     """A stream ended before the answer was complete: partial output is not an answer."""
 
-    is_retryable = True
-
 
 class UnexpectedResponseError(ModelsLabError):
     """A response that is neither the JSON nor the event stream the API speaks (an HTML page,
     a queued-job reply, a redirect)."""
+
+
+class LimiterError(ModelsLabError):
+    """A request could not get an in-flight slot; nothing was sent."""
+
+
+class LimiterTimeoutError(LimiterError):
+    """No slot came free within the wait timeout (every slot of this key stayed busy)."""
+
+
+class LimiterUnavailableError(LimiterError):
+    """The shared limiter's store (Redis) is down, unreachable or refused the command."""
+
+
+# -- error text: one readable line, never the key ------------------------------------------
+
+REDACTED = "[REDACTED]"
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_HEADING = re.compile(r"<h[1-3][^>]*>(.*?)</h[1-3]\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_MAX_DEPTH = 32
+_V = TypeVar("_V")
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """`text` with every occurrence of `secret` replaced by "[REDACTED]"."""
+    return text.replace(secret, REDACTED) if secret and secret in text else text
+
+
+def message_of(obj: object) -> str:
+    if not isinstance(obj, dict):
+        return render(obj)
+    for key in ("message", "messege", "error", "detail", "msg", "errors"):
+        text = render(obj.get(key))
+        if text:
+            return text
+    return ""
+
+
+def render(value: object, depth: int = 0) -> str:
+    """A message that may be a string, a list or a dict, as one readable line."""
+    if value is None or isinstance(value, bool):
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if depth > _MAX_DEPTH:
+        return "…"
+    if isinstance(value, (list, tuple)):
+        return "; ".join(part for part in (render(item, depth + 1) for item in value) if part)
+    if isinstance(value, dict):
+        if "message" in value or "msg" in value:
+            return render(value.get("message") or value.get("msg"), depth + 1)
+        parts = []
+        for key, item in value.items():
+            text = render(item, depth + 1)
+            if text:
+                parts.append(f"{key}: {text}")
+        return "; ".join(parts)
+    return str(value)
+
+
+def scrub_obj(obj: Any, secret: str | None, depth: int = 0) -> Any:
+    """A copy of a decoded JSON value with `secret` scrubbed from every string in it."""
+    if not secret:
+        return obj
+    if isinstance(obj, str):
+        return scrub(obj, secret)
+    if depth > _MAX_DEPTH and isinstance(obj, (list, dict)):
+        return "…"  # absurdly deep bodies are cut rather than risk a RecursionError
+    if isinstance(obj, list):
+        return [scrub_obj(item, secret, depth + 1) for item in obj]
+    if isinstance(obj, dict):
+        return {scrub(str(k), secret): scrub_obj(v, secret, depth + 1) for k, v in obj.items()}
+    return obj
+
+
+def looks_like_html(text: str, headers: Mapping[str, str]) -> bool:
+    if "html" in (header(headers, "content-type") or "").lower():
+        return True
+    head = text[:200].lower()
+    return head.startswith(("<!doctype html", "<html", "<head", "<body")) or "<html" in head
+
+
+def html_title(text: str) -> str:
+    for pattern in (_TITLE, _HEADING):
+        found = pattern.search(text, 0, 20_000)
+        if found:
+            title = one_line(html.unescape(_TAG.sub(" ", found.group(1))))
+            if title:
+                return truncate(title, 200)
+    return ""
+
+
+def reason(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def header(headers: Mapping[str, _V], name: str) -> _V | None:
+    """Case-insensitive header lookup that also works on a plain dict."""
+    value = headers.get(name)
+    if value is None:
+        for key, item in headers.items():
+            if isinstance(key, str) and key.lower() == name:
+                return item
+    return value

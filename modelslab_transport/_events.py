@@ -1,11 +1,13 @@
 """Neutral, framework-free results: stream events and whole completions.
 
 Both adapters turn these into their own types; nothing here knows LangChain or LlamaIndex.
-Events are slotted dataclasses, cheap enough to build once per streamed chunk.
+Events are slotted dataclasses, cheap enough to build once per streamed chunk. The
+accumulators at the end fold a stream's events back into a message, for both adapters.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,3 +126,158 @@ class ChatCompletion:
     def first(self) -> Choice:
         """The first choice (the only one unless `n` > 1)."""
         return self.choices[0] if self.choices else Choice()
+
+
+@dataclass(slots=True)
+class PartialToolCall:
+    """A tool call as far as a stream has sent it: `arguments` grows fragment by fragment."""
+
+    id: str | None
+    name: str
+    arguments: str
+
+
+class ChoiceAccumulator:
+    """One choice of a stream so far, kept as running strings.
+
+    Both adapters fold events through this: LlamaIndex needs the whole message so far on
+    every chunk, so text and reasoning are running strings rather than pieces joined per chunk.
+    `feed` returns True when the event changed the message (text, reasoning or a tool-call
+    fragment of this choice); the stream's start and usage are kept whichever choice it is.
+
+    >>> acc = ChoiceAccumulator()
+    >>> [acc.feed(e) for e in (StreamStart("gen-1", "m"), TextDelta("Hi"), FinishEvent("stop"))]
+    [False, True, False]
+    >>> acc.text, acc.finish_reason
+    ('Hi', 'stop')
+    """
+
+    __slots__ = (
+        "_calls",
+        "choice",
+        "finish_reason",
+        "reasoning",
+        "reasoning_state",
+        "start",
+        "text",
+        "usage",
+    )
+
+    def __init__(self, choice: int = 0) -> None:
+        self.choice = choice
+        self.text = ""
+        self.reasoning = ""
+        self._calls: dict[int, PartialToolCall] = {}
+        self.finish_reason: str | None = None
+        self.reasoning_state: str | None = None
+        self.start: StreamStart | None = None
+        self.usage: Usage | None = None
+
+    @property
+    def tool_calls(self) -> list[PartialToolCall]:
+        """The calls so far, by their stream index."""
+        calls = self._calls
+        return [calls[index] for index in sorted(calls)] if len(calls) > 1 else [*calls.values()]
+
+    def feed(self, event: StreamEvent) -> bool:
+        """Take one event, in stream order; True if it changed this choice's message."""
+        if isinstance(event, TextDelta):
+            if event.choice != self.choice or not event.text:
+                return False
+            self.text += event.text
+            return True
+        if isinstance(event, ReasoningDelta):
+            if event.choice != self.choice or not event.text:
+                return False
+            self.reasoning += event.text
+            return True
+        if isinstance(event, ToolCallDelta):
+            if event.choice != self.choice:
+                return False
+            call = self._calls.get(event.index)
+            if call is None:
+                self._calls[event.index] = PartialToolCall(
+                    event.id, event.name or "", event.arguments
+                )
+            else:
+                if event.id:
+                    call.id = event.id
+                if event.name:
+                    call.name = event.name
+                if event.arguments:
+                    call.arguments += event.arguments
+            return True
+        if isinstance(event, FinishEvent):
+            if event.choice == self.choice:
+                self.finish_reason = event.finish_reason
+                self.reasoning_state = event.reasoning_state
+        elif isinstance(event, StreamStart):
+            if self.start is None:
+                self.start = event
+        else:
+            self.usage = event.usage
+        return False
+
+    def result(self) -> Choice:
+        """This choice assembled so far (empty tool-call arguments become "{}")."""
+        return Choice(
+            index=self.choice,
+            content=self.text,
+            reasoning=self.reasoning,
+            tool_calls=[
+                ToolCall(id=call.id or "", name=call.name, arguments=call.arguments or "{}")
+                for call in self.tool_calls
+            ],
+            finish_reason=self.finish_reason,
+            reasoning_state=self.reasoning_state,
+        )
+
+
+class StreamAccumulator:
+    """Collect stream events into one `ChatCompletion`, a `ChoiceAccumulator` per choice.
+
+    >>> acc = StreamAccumulator()
+    >>> for event in [TextDelta("Par"), TextDelta("is."), FinishEvent("stop")]:
+    ...     acc.add(event)
+    >>> acc.result().first.content
+    'Paris.'
+    """
+
+    __slots__ = ("_choices", "_start", "_usage")
+
+    def __init__(self) -> None:
+        self._start: StreamStart | None = None
+        self._choices: dict[int, ChoiceAccumulator] = {}
+        self._usage: Usage | None = None
+
+    def add(self, event: StreamEvent) -> None:
+        """Take one event, in stream order."""
+        if isinstance(event, StreamStart):
+            self._start = self._start or event
+            return
+        if isinstance(event, UsageEvent):
+            self._usage = event.usage
+            return
+        choice = self._choices.get(event.choice)
+        if choice is None:
+            choice = self._choices[event.choice] = ChoiceAccumulator(event.choice)
+        choice.feed(event)
+
+    def result(self) -> ChatCompletion:
+        """The completion assembled so far."""
+        start = self._start
+        return ChatCompletion(
+            id=start.id if start else None,
+            model=start.model if start else None,
+            created=start.created if start else None,
+            choices=[choice.result() for _, choice in sorted(self._choices.items())],
+            usage=self._usage,
+        )
+
+
+def accumulate(events: Iterable[StreamEvent]) -> ChatCompletion:
+    """A whole `ChatCompletion` from a sequence of stream events."""
+    accumulator = StreamAccumulator()
+    for event in events:
+        accumulator.add(event)
+    return accumulator.result()

@@ -9,11 +9,28 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
-from ._errors import InvalidInputError
+from ._errors import InvalidInputError, ModelsLabError, UnexpectedResponseError
+from ._settings import ClientSettings
+from ._tool_calls import tool_choice_for_wire
 
-__all__ = ["ROLES", "build_chat_payload", "validate_params"]
+__all__ = [
+    "FALLBACK_ORDER",
+    "ROLES",
+    "StructuredMethod",
+    "build_chat_payload",
+    "count_tokens_body",
+    "encode_body",
+    "fallback_methods",
+    "for_call",
+    "input_tokens_from_body",
+    "is_format_refusal",
+    "json_mode_instruction",
+    "models_from_body",
+    "requested_model",
+    "validate_params",
+]
 
 # The documented roles. OpenAI's "developer" is not one: adapters send it as "system".
 ROLES = frozenset({"system", "user", "assistant", "tool"})
@@ -56,10 +73,9 @@ def build_chat_payload(
         body.pop("stream_options", None)
     if "tool_choice" in body and not body.get("tools"):
         # ModelsLab (like OpenAI) refuses tool_choice without tools; a forced choice is a bug.
-        if body["tool_choice"] in ("auto", "none"):
-            del body["tool_choice"]
-        else:
-            raise InvalidInputError("tool_choice was given without any tools")
+        # The one rule both adapters use: auto/none dropped, anything else refused.
+        tool_choice_for_wire(body["tool_choice"], ())
+        del body["tool_choice"]
     if not body.get("tools"):
         body.pop("tools", None)
         body.pop("parallel_tool_calls", None)
@@ -178,4 +194,175 @@ def _check_tool_choice(choice: Any) -> None:
         "tool_choice must be 'auto', 'none', 'required' or "
         "{'type': 'function', 'function': {'name': ...}}, "
         f"not {choice!r}"
+    )
+
+
+def requested_model(payload: Mapping[str, Any]) -> str | None:
+    """The model id a chat payload asks for (`model_id`, else `model`)."""
+    model = payload.get("model_id") or payload.get("model")
+    return model if isinstance(model, str) else None
+
+
+def for_call(payload: Mapping[str, Any], *, stream: bool) -> dict[str, Any]:
+    """The body actually sent: the one place deciding `stream` and `stream_options` (usage is
+    asked for in a stream unless the caller said otherwise; a plain call sends no options)."""
+    body = {**payload, "stream": stream}
+    if stream:
+        body.setdefault("stream_options", {"include_usage": True})
+    else:
+        body.pop("stream_options", None)
+    return body
+
+
+def encode_body(payload: Mapping[str, Any], settings: ClientSettings) -> bytes:
+    """Serialise a payload with the key added (ModelsLab's documented body auth)."""
+    try:
+        text = json.dumps(
+            {**payload, "key": settings.api_key.get_secret_value()},
+            ensure_ascii=False,
+            separators=(",", ":"),
+            allow_nan=False,
+        )
+    except (TypeError, ValueError) as exc:
+        # The message names the offending type or value, never the key.
+        raise InvalidInputError(f"The request is not JSON-serialisable: {exc}") from None
+    return text.encode()
+
+
+# -- the token-counting and model-listing endpoints ---------------------------------------
+
+
+def count_tokens_body(
+    model: str, messages: Sequence[Mapping[str, Any]], system: str | None = None
+) -> dict[str, Any]:
+    """Turn OpenAI-shaped chat messages into the Anthropic-style count_tokens body.
+
+    System messages join `system`; tool calls and tool results are counted as their text.
+    """
+    if not model:
+        raise InvalidInputError("model must be a non-empty string")
+    systems = [system] if system else []
+    converted: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.get("role")
+        text = _text(message.get("content"))
+        if role in ("system", "developer"):
+            systems.append(text)
+            continue
+        calls = message.get("tool_calls") or []
+        if calls:
+            text = "\n".join([text, *(json.dumps(c.get("function", c)) for c in calls)]).strip()
+        wire_role = "assistant" if role == "assistant" else "user"
+        if converted and converted[-1]["role"] == wire_role:
+            converted[-1]["content"] += "\n" + text
+        else:
+            converted.append({"role": wire_role, "content": text})
+    if not converted:
+        converted.append({"role": "user", "content": ""})
+    body: dict[str, Any] = {"model": model, "messages": converted}
+    if systems:
+        body["system"] = "\n".join(systems)
+    return body
+
+
+def _text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text", "") for p in content if isinstance(p, Mapping)]
+        return "\n".join(p for p in parts if isinstance(p, str) and p)
+    return str(content)
+
+
+def models_from_body(body: Any) -> list[dict[str, Any]]:
+    """The `data` list of a /v1/models answer."""
+    data = body.get("data") if isinstance(body, Mapping) else body
+    if not isinstance(data, list):
+        raise UnexpectedResponseError("The models list has no 'data' array")
+    return [m for m in data if isinstance(m, dict)]
+
+
+def input_tokens_from_body(body: Any) -> int:
+    """The `input_tokens` of a count_tokens answer; a body without it is not an answer."""
+    value = body.get("input_tokens") if isinstance(body, Mapping) else None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(body, Mapping):
+        keys = ", ".join(sorted(str(key) for key in body)[:10]) or "none"
+        found = f"keys: {keys}" if value is None else f"input_tokens: {value!r}"[:100]
+    else:
+        found = f"a JSON {type(body).__name__}"
+    raise UnexpectedResponseError(
+        f"ModelsLab's count_tokens answer has no token count ({found})",
+        body=body if isinstance(body, Mapping) else None,
+    )
+
+
+# -- structured output when an upstream refuses a response_format ----------------------------
+# Structured output when an upstream refuses the `response_format` it was asked for.
+#
+# `json_schema` is undocumented on ModelsLab, and some providers it routes to refuse it (or even
+# `json_object`); ModelsLab then answers `{"status":"error","message":"Provider returned error"}`,
+# usually with HTTP 200. Both adapters then retry in the next mode of `FALLBACK_ORDER`: JSON mode
+# with the schema told in a system message, then a forced function call.
+
+StructuredMethod: TypeAlias = Literal["function_calling", "json_mode", "json_schema"]
+
+#: The order in which structured-output methods are tried after a format refusal.
+FALLBACK_ORDER: tuple[StructuredMethod, ...] = ("json_schema", "json_mode", "function_calling")
+
+_PROVIDER_REFUSAL = "provider returned error"
+# What a 400 says when it is about the requested format rather than the rest of the request.
+_FORMAT_WORDS = (
+    "json_schema",
+    "json schema",
+    "response_format",
+    "response format",
+    "json_object",
+    "json mode",
+    "schema",
+    "structured output",
+    "guided_json",
+    "guided decoding",
+)
+
+
+def fallback_methods(method: StructuredMethod) -> tuple[StructuredMethod, ...]:
+    """`method` and the methods to try after it, in order (function calling is last)."""
+    return FALLBACK_ORDER[FALLBACK_ORDER.index(method) :]
+
+
+def is_format_refusal(error: BaseException) -> bool:
+    """Whether `error`, raised by a request that carried a `response_format`, refused that format.
+
+    True for ModelsLab's wrapped upstream failure ("Provider returned error") answered with a
+    2xx or a 400/422, and for a 400/422 whose message names the format or the schema. Anything
+    else (401, 402, 429, 5xx, a context overflow, other messages) is a real error, not a reason
+    to try another mode. Decided by status and message, not by class, so a finer typing of
+    error bodies keeps working.
+    """
+    if not isinstance(error, ModelsLabError):
+        return False
+    status = error.status_code
+    if status is not None and not (200 <= status < 300 or status in (400, 422)):
+        return False
+    text = error.message.lower()
+    if _PROVIDER_REFUSAL in text:
+        return True
+    return status in (400, 422) and any(word in text for word in _FORMAT_WORDS)
+
+
+def json_mode_instruction(schema: Mapping[str, Any], *, name: str | None = None) -> str:
+    """The system instruction that carries `schema` when JSON mode stands in for json_schema."""
+    subject = f" (a {name})" if name else ""
+    return (
+        f"Answer with one JSON object{subject} and nothing else: no prose, no code fences. "
+        "It must conform to this JSON schema:\n"
+        + json.dumps(dict(schema), ensure_ascii=False, separators=(",", ":"))
     )

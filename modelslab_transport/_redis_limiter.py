@@ -5,13 +5,12 @@ request), so a client can use either. A slot is a lease with a TTL, renewed whil
 a holder that dies (SIGKILL) gives its slot back within `lease_seconds + poll_seconds`.
 Waiters block on Redis (BLPOP on their own wake-up list, pushed when a slot they fit in comes
 free) and are served in arrival order; within one process (one event loop) only `limit` of
-them go on to Redis, the rest queue in front (`_local_gate`). Redis is imported on first use,
-never by `import modelslab_transport`.
+them go on to Redis, the rest queue in front (`ThreadGate`/`LoopGate` in `_limiter`). Redis is
+imported on first use, never by `import modelslab_transport`.
 
 >>> slots = redis_slots("redis://localhost:6379/0", api_key)  # doctest: +SKIP
 >>> with slots.hold(5):  # at most 5 in flight for this key, across every process
-...     send_the_request()  # doctest: +SKIP
-"""
+...     send_the_request()  # doctest: +SKIP"""
 
 from __future__ import annotations
 
@@ -22,23 +21,28 @@ import secrets
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
-from ._errors import InvalidInputError
-from ._lease_renewer import LeaseRenewer
-from ._limiter import KeySlots, slots_for_key
-from ._limiter_errors import LimiterTimeoutError, LimiterUnavailableError
-from ._local_gate import LoopGate, ThreadGate
-from ._redis_conn import RedisConn, RedisLink, check_url, display_url, redis_errors
-from ._redis_scripts import LimiterKeys
-from ._redis_settings import RedisLimiterSettings, check_limit
+from ._errors import InvalidInputError, LimiterTimeoutError, LimiterUnavailableError
+from ._limiter import KeySlots, LoopGate, ThreadGate, slots_for_key
+from ._redis_store import (
+    LimiterKeys,
+    RedisConn,
+    RedisLimiterSettings,
+    RedisLink,
+    check_limit,
+    check_url,
+    display_url,
+    redis_errors,
+)
 
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["RedisSlots", "redis_slots"]
+__all__ = ["LeaseRenewer", "RedisSlots", "redis_slots"]
+
 
 logger = logging.getLogger("modelslab_transport")
 
@@ -371,3 +375,63 @@ def redis_slots(
             slots = RedisSlots(url, digest, settings, local=slots_for_key(api_key))
             _registry[(url, digest, settings)] = slots
         return slots
+
+
+class LeaseRenewer:
+    """Calls `renew(lease_id)` every `period` seconds for each lease added, until removed.
+
+    `renew` returns False when the lease is gone for good: it is dropped and, unless its holder
+    released it meanwhile, `lost(lease_id)` is called. `renew` handles and reports its own
+    errors (returning True keeps trying), so one failure never stops the thread.
+    """
+
+    def __init__(
+        self, renew: Callable[[str], bool], lost: Callable[[str], None], period: float
+    ) -> None:
+        self._renew = renew
+        self._lost = lost
+        self._period = period
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        self._cond = threading.Condition(threading.Lock())
+        self._due: dict[str, float] = {}
+        self._thread: threading.Thread | None = None
+
+    def add(self, lease_id: str) -> None:
+        if self._pid != os.getpid():
+            # A forked child has the parent's bookkeeping but not its thread (nor its leases).
+            self._reset()
+        with self._cond:
+            self._due[lease_id] = time.monotonic() + self._period
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="modelslab-lease-renewer", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def remove(self, lease_id: str) -> None:
+        with self._cond:
+            self._due.pop(lease_id, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                due = [lease for lease, at in self._due.items() if at <= now]
+                if not due:
+                    wait = min(self._due.values(), default=now + 60.0) - now
+                    self._cond.wait(timeout=wait)
+                    continue
+                for lease in due:
+                    self._due[lease] = now + self._period
+            # Renew outside the lock: a slow Redis must not block holders adding or removing.
+            for lease in due:
+                if self._renew(lease):
+                    continue
+                with self._cond:
+                    still_held = self._due.pop(lease, None) is not None
+                if still_held:
+                    self._lost(lease)

@@ -1,32 +1,20 @@
-"""When to try a request again, and how long to wait first: one retry policy for both clients."""
+"""When to send a request again, and how long to wait first: one policy for both clients."""
 
 from __future__ import annotations
 
+import logging
 import random
-from collections.abc import Mapping
-from typing import NoReturn
+import time
 
 import httpx
 
-from ._errors import (
-    APIConnectionError,
-    APITimeoutError,
-    BadGatewayError,
-    ModelsLabError,
-    RateLimitError,
-)
+from ._errors import APIConnectionError, APITimeoutError, ModelsLabError
 from ._settings import ClientSettings
 
-__all__ = [
-    "RETRY_STATUSES",
-    "RetrySignal",
-    "ask_retry",
-    "backoff",
-    "error_from_transport",
-    "retry_delay",
-]
+__all__ = ["backoff", "error_from_transport", "log_attempt", "logger", "retry_delay"]
 
-RETRY_STATUSES = frozenset({408, 409, 429})
+logger = logging.getLogger("modelslab_transport")
+
 _BASE_DELAY = 0.5
 _MAX_BACKOFF = 8.0
 
@@ -37,59 +25,26 @@ def backoff(attempt: int) -> float:
     return delay * (1.0 - 0.25 * random.random())
 
 
-def _status_is_retryable(status: int, headers: Mapping[str, str]) -> bool:
-    should = headers.get("x-should-retry")
-    if should == "true":
-        return True
-    if should == "false":
-        return False
-    return status in RETRY_STATUSES or status >= 500
+def retry_delay(error: ModelsLabError, attempt: int, settings: ClientSettings) -> float | None:
+    """Seconds to wait before sending again after `error`, or None when it must be raised now.
 
-
-def retry_delay(
-    error: ModelsLabError,
-    *,
-    attempt: int,
-    max_retries: int,
-    max_wait: float,
-    headers: Mapping[str, str] | None = None,
-    server_hint: float | None = None,
-    resend_safe: bool = True,
-) -> float | None:
-    """Seconds to wait before retrying after `error`, or None when it must be raised now.
-
-    `attempt` counts the attempts already failed, from 0. A server hint (Retry-After and
-    friends) longer than `max_wait` is not worth waiting for: the error is raised at once.
+    `attempt` counts the attempts already failed, from 0. Whether the failure is worth a retry
+    is the error's own `is_retryable`; a server hint (Retry-After and friends) longer than
+    `max_retry_wait` is not worth waiting for: the error is raised at once.
     """
-    if attempt >= max_retries:
+    if attempt >= settings.max_retries or not error.is_retryable:
         return None
-    if isinstance(error, APIConnectionError):
-        if not resend_safe:
-            return None
-    elif isinstance(error, BadGatewayError) or (
-        isinstance(error, RateLimitError) and (error.status_code or 0) < 400
-    ):
-        # A 2xx that is not a response is a gateway failure, retried like a 502; a rate limit
-        # is retried after its hint even when a gateway wrapped it in HTTP 200 or an event.
-        pass
-    elif error.status_code is None or not _status_is_retryable(error.status_code, headers or {}):
-        return None
-    hint = server_hint
-    if hint is None and isinstance(error, RateLimitError):
-        hint = error.retry_after
+    hint = error.retry_after
     if hint is not None:
-        return None if hint > max_wait else hint
+        return None if hint > settings.max_retry_wait else hint
     return backoff(attempt)
 
 
-def error_from_transport(
-    exc: httpx.HTTPError, *, streaming: bool
-) -> tuple[APIConnectionError, bool]:
-    """Type an httpx failure, and say whether sending again is safe (cannot bill twice)."""
-    resend_safe = True
+def error_from_transport(exc: httpx.HTTPError, *, streaming: bool) -> APIConnectionError:
+    """Type an httpx failure; `resend_safe` says whether sending again cannot bill twice."""
     if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
-        error: APIConnectionError = APITimeoutError(f"Timed out connecting to ModelsLab: {exc}")
-    elif isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"Timed out connecting to ModelsLab: {exc}")
+    if isinstance(exc, httpx.TimeoutException):
         what = (
             "waiting for the stream to start (first_byte_timeout, capped by the read timeout)"
             if streaming
@@ -97,42 +52,23 @@ def error_from_transport(
         )
         error = APITimeoutError(f"Timed out {what} ({type(exc).__name__})")
         # The request was sent and may be running (and billed): do not send it again.
-        resend_safe = False
-    elif isinstance(exc, httpx.ConnectError):
-        error = APIConnectionError(f"Could not connect to ModelsLab: {exc}")
-    else:
-        error = APIConnectionError(f"Connection to ModelsLab failed: {type(exc).__name__}: {exc}")
-    return error, resend_safe
+        error.resend_safe = False
+        return error
+    if isinstance(exc, httpx.ConnectError):
+        return APIConnectionError(f"Could not connect to ModelsLab: {exc}")
+    return APIConnectionError(f"Connection to ModelsLab failed: {type(exc).__name__}: {exc}")
 
 
-class RetrySignal(Exception):
-    """Internal signal: the stream failed before delivering anything and may be retried."""
-
-    def __init__(self, error: ModelsLabError, delay: float) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.delay = delay
-
-
-def ask_retry(
-    error: ModelsLabError,
+def log_attempt(
+    method: str,
+    url: str,
+    status: int | None,
     attempt: int,
-    settings: ClientSettings,
-    headers: Mapping[str, str] | None = None,
-    hint: float | None = None,
-    *,
-    resend_safe: bool = True,
-) -> NoReturn:
-    """Raise `RetrySignal` if the failure may be retried, else the error itself."""
-    delay = retry_delay(
-        error,
-        attempt=attempt,
-        max_retries=settings.max_retries,
-        max_wait=settings.max_retry_wait,
-        headers=headers,
-        server_hint=hint,
-        resend_safe=resend_safe,
-    )
-    if delay is None:
-        raise error from None
-    raise RetrySignal(error, delay)
+    started: float,
+    error: ModelsLabError | None,
+) -> None:
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
+    elapsed = (time.monotonic() - started) * 1000
+    outcome = status if error is None else type(error).__name__
+    logger.debug("%s %s -> %s (attempt %d, %.0f ms)", method, url, outcome, attempt + 1, elapsed)

@@ -1,104 +1,244 @@
-"""Client settings: the key, the endpoint, timeouts and limits, resolved once and checked."""
+"""Client settings: the one carrier of the key, the endpoint, timeouts and limits.
+
+Every default is written once, as a field default of `ClientSettings`; `default_of(name)`
+reads it for anyone else (the adapters' fields). Checked once, in `__post_init__`.
+"""
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, runtime_checkable
 
 import httpx
 
 from ._errors import InvalidInputError, MissingAPIKeyError
-from ._secret import Secret, SecretLike
-from ._version import __version__
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "API_KEY_ENV",
     "BASE_URL_ENV",
+    "CHAT_PATH",
+    "COUNT_TOKENS_PATH",
     "DEFAULT_BASE_URL",
-    "DEFAULT_FIRST_BYTE_TIMEOUT",
     "DEFAULT_MODEL",
-    "DEFAULT_STREAM_IDLE_TIMEOUT",
-    "DEFAULT_TIMEOUT",
+    "FIELD_NAMES",
+    "MODELS_PATH",
+    "POOL_LIMITS",
+    "USER_AGENT",
     "ClientSettings",
+    "Secret",
+    "SecretLike",
+    "SettingsKwargs",
+    "Timeouts",
+    "__version__",
+    "default_of",
     "resolve_settings",
 ]
+
+__version__ = "0.1.0"
+USER_AGENT = f"modelslab-integrations/{__version__} (python-httpx)"
 
 API_KEY_ENV = "MODELSLAB_API_KEY"
 BASE_URL_ENV = "MODELSLAB_BASE_URL"
 DEFAULT_BASE_URL = "https://modelslab.com/api/v7/llm"
 DEFAULT_MODEL = "mistralai-Magistral-Small-2506"
-DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=600.0, write=60.0, pool=600.0)
-# ModelsLab serves an account's requests in queue order (5 to 15 queued, by plan), so a stream
-# may wait minutes for its first event while earlier requests finish: as long as a read.
-DEFAULT_FIRST_BYTE_TIMEOUT = 600.0
-# Once a stream has begun, events (or keep-alive comments) come every few seconds at most.
-DEFAULT_STREAM_IDLE_TIMEOUT = 120.0
-USER_AGENT = f"modelslab-integrations/{__version__} (python-httpx)"
+
+CHAT_PATH = "/chat/completions"
+COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
+MODELS_PATH = "/v1/models"
+
+POOL_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+
+
+@runtime_checkable
+class SecretLike(Protocol):
+    """Anything holding a secret behind `get_secret_value()`, e.g. pydantic's `SecretStr`."""
+
+    def get_secret_value(self) -> Any: ...
+
+
+class Secret:
+    """Holds the API key; shows only asterisks in repr, str and format.
+
+    >>> Secret("sk-123")
+    Secret('**********')
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        """The key itself: use it only to build a request."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Secret, (self._value,))
+
+
+_HTTPX_TIMEOUTS: dict[Timeouts, httpx.Timeout] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """httpx's four timeouts, hashable (httpx.Timeout is not); None is no limit."""
+
+    connect: float | None = 5.0
+    read: float | None = 600.0
+    write: float | None = 60.0
+    pool: float | None = 600.0
+
+    def httpx(self) -> httpx.Timeout:
+        """The httpx form, built once per distinct value."""
+        timeout = _HTTPX_TIMEOUTS.get(self)
+        if timeout is None:
+            timeout = _HTTPX_TIMEOUTS[self] = httpx.Timeout(
+                connect=self.connect, read=self.read, write=self.write, pool=self.pool
+            )
+        return timeout
+
+
+class SettingsKwargs(TypedDict, total=False):
+    """The keyword form of `ClientSettings` (see `ClientSettings.from_kwargs`)."""
+
+    api_key: str | SecretLike | None
+    base_url: str | None
+    timeout: float | httpx.Timeout | Timeouts | None
+    first_byte_timeout: float | None
+    stream_idle_timeout: float | None
+    max_retries: int | None
+    max_retry_wait: float | None
+    max_concurrent_requests: int | None
+    default_headers: Mapping[str, str] | tuple[tuple[str, str], ...] | None
 
 
 @dataclass(frozen=True, slots=True)
 class ClientSettings:
-    """Everything a client needs to talk to ModelsLab; the key stays a `Secret`."""
+    """Everything a client needs to talk to ModelsLab; frozen and hashable (a cache key).
+
+    >>> ClientSettings.from_kwargs(api_key="sk-x", timeout=30).timeout.read
+    30.0
+    """
 
     api_key: Secret = field(repr=False)
-    base_url: str
-    timeout: httpx.Timeout
-    stream_idle_timeout: float | None
-    max_retries: int
-    max_concurrent_requests: int | None
-    max_retry_wait: float
-    default_headers: Mapping[str, str] = field(default_factory=dict)
-    first_byte_timeout: float | None = DEFAULT_FIRST_BYTE_TIMEOUT
+    base_url: str = DEFAULT_BASE_URL
+    timeout: Timeouts = Timeouts()
+    # ModelsLab serves an account's requests in queue order (5 to 15 queued, by plan), so a
+    # stream may wait minutes for its first event while earlier requests finish: as a read.
+    first_byte_timeout: float | None = 600.0
+    # Once a stream has begun, events (or keep-alive comments) come every few seconds at most.
+    stream_idle_timeout: float | None = 120.0
+    max_retries: int = 2
+    max_retry_wait: float = 60.0
+    max_concurrent_requests: int | None = 5
+    default_headers: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.api_key, Secret):
+            raise InvalidInputError("ClientSettings.api_key must be a Secret")
+        _check_url(self.base_url)
+        if not isinstance(self.timeout, Timeouts):
+            raise InvalidInputError("ClientSettings.timeout must be a Timeouts")
+        for name in ("first_byte_timeout", "stream_idle_timeout"):
+            value = getattr(self, name)
+            if value is not None:  # stored as float: 1 and 1.0 are one cache key anyway
+                object.__setattr__(self, name, _positive(name, value))
+        wait = _positive("max_retry_wait", self.max_retry_wait, allow_zero=True)
+        object.__setattr__(self, "max_retry_wait", wait)
+        _count("max_retries", self.max_retries, low=0)
+        if self.max_concurrent_requests is not None:
+            _count("max_concurrent_requests", self.max_concurrent_requests, low=1)
+        for name, _ in self.default_headers:
+            if name.lower() in ("authorization", "x-api-key"):
+                raise InvalidInputError("default_headers must not carry credentials; use api_key")
+
+    @classmethod
+    def from_kwargs(cls, **kw: Unpack[SettingsKwargs]) -> ClientSettings:
+        """The one coercion from keywords: the key and URL from the environment when None, a
+        number of seconds as the timeout, any Mapping as headers; None for a field that cannot
+        be None (`max_retries`, ...) is its default. An unknown keyword is refused."""
+        values: dict[str, Any] = dict(kw)
+        unknown = values.keys() - FIELD_NAMES
+        if unknown:
+            raise InvalidInputError(f"Unknown client settings: {', '.join(sorted(unknown))}")
+        values["api_key"] = _api_key(values.get("api_key"))
+        values["base_url"] = _base_url(values.get("base_url"))
+        values["timeout"] = _timeout(values.get("timeout"))
+        headers = values.get("default_headers")
+        if headers is not None:
+            values["default_headers"] = _headers(headers)
+        for name in ("max_retries", "max_retry_wait", "default_headers"):
+            if values.get(name, 0) is None:
+                del values[name]
+        return cls(**values)
+
+    @classmethod
+    def from_fields(cls, obj: object, **override: Any) -> ClientSettings:
+        """Settings from the same-named attributes of `obj` (an adapter), `override` on top."""
+        values = {name: getattr(obj, name) for name in FIELD_NAMES if hasattr(obj, name)}
+        values.update(override)
+        return cls.from_kwargs(**values)
+
+    def replace(self, **changes: Any) -> ClientSettings:
+        """A copy with some fields changed (checked again)."""
+        return replace(self, **changes)
 
     def url(self, path: str) -> str:
         """The full URL of an endpoint path such as ``/chat/completions``."""
         return self.base_url + path
 
-    def headers(self) -> dict[str, str]:
-        """Request headers, Authorization included (never log these)."""
+    def headers(self, path: str = CHAT_PATH) -> dict[str, str]:
+        """Request headers for `path`, Authorization included (never log these); the `/v1/...`
+        endpoints (models, messages, count_tokens) declare `x-api-key` auth, so they get it too."""
+        key = self.api_key.get_secret_value()
         headers = {
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
             "Content-Type": "application/json",
         }
         headers.update(self.default_headers)
-        headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
+        headers["Authorization"] = f"Bearer {key}"
+        if path.startswith("/v1/"):
+            headers["x-api-key"] = key
         return headers
 
 
-def resolve_settings(
-    *,
-    api_key: str | SecretLike | None = None,
-    base_url: str | None = None,
-    timeout: float | httpx.Timeout | None = None,
-    stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
-    max_retries: int = 2,
-    max_concurrent_requests: int | None = 5,
-    max_retry_wait: float = 60.0,
-    default_headers: Mapping[str, str] | None = None,
-    first_byte_timeout: float | None = DEFAULT_FIRST_BYTE_TIMEOUT,
-) -> ClientSettings:
-    """Fill in defaults from the environment and refuse invalid values with a clear message."""
-    return ClientSettings(
-        api_key=_api_key(api_key),
-        base_url=_base_url(base_url),
-        timeout=_timeout(timeout),
-        stream_idle_timeout=_positive_or_none("stream_idle_timeout", stream_idle_timeout),
-        first_byte_timeout=_positive_or_none("first_byte_timeout", first_byte_timeout),
-        max_retries=_count("max_retries", max_retries, low=0),
-        max_concurrent_requests=(
-            None
-            if max_concurrent_requests is None
-            else _count("max_concurrent_requests", max_concurrent_requests, low=1)
-        ),
-        max_retry_wait=_positive("max_retry_wait", max_retry_wait, allow_zero=True),
-        default_headers=_headers(default_headers),
-    )
+FIELD_NAMES = frozenset(f.name for f in fields(ClientSettings))
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(ClientSettings)}
 
 
-def _api_key(value: str | SecretLike | None) -> Secret:
+def default_of(name: str) -> Any:
+    """The default of one `ClientSettings` field, e.g. ``default_of("max_retries") == 2``."""
+    return _DEFAULTS[name]
+
+
+def resolve_settings(**kw: Unpack[SettingsKwargs]) -> ClientSettings:
+    """Kept for existing callers: the same as `ClientSettings.from_kwargs`."""
+    return ClientSettings.from_kwargs(**kw)
+
+
+def _api_key(value: object) -> Secret:
     if value is None:
         value = os.environ.get(API_KEY_ENV)
         if value is None:
@@ -106,6 +246,8 @@ def _api_key(value: str | SecretLike | None) -> Secret:
                 f"No ModelsLab API key: pass api_key=... or set the {API_KEY_ENV} "
                 "environment variable (get a key at https://modelslab.com/dashboard/api-keys)"
             )
+    if isinstance(value, Secret):
+        return value
     if not isinstance(value, (str, SecretLike)):
         raise InvalidInputError(f"api_key must be a string, not {type(value).__name__}")
     secret = value if isinstance(value, str) else value.get_secret_value()
@@ -116,8 +258,13 @@ def _api_key(value: str | SecretLike | None) -> Secret:
     return Secret(secret)
 
 
-def _base_url(value: str | None) -> str:
-    url = (value or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).strip().rstrip("/")
+def _base_url(value: object) -> str:
+    if value is not None and not isinstance(value, str):
+        raise InvalidInputError(f"base_url must be a string, not {type(value).__name__}")
+    return (value or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).strip().rstrip("/")
+
+
+def _check_url(url: str) -> None:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
@@ -133,7 +280,6 @@ def _base_url(value: str | None) -> str:
         )
     if parsed.query or parsed.fragment:
         raise InvalidInputError(f"base_url {url!r} must not carry a query or fragment")
-    return url
 
 
 def _is_loopback(host: str) -> bool:
@@ -145,21 +291,19 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
+def _timeout(value: object) -> Timeouts:
     if value is None:
-        return DEFAULT_TIMEOUT
-    if isinstance(value, httpx.Timeout):
+        return Timeouts()
+    if isinstance(value, Timeouts):
         return value
+    if isinstance(value, httpx.Timeout):
+        return Timeouts(value.connect, value.read, value.write, value.pool)
     seconds = _positive("timeout", value)
-    return httpx.Timeout(
-        connect=min(seconds, DEFAULT_TIMEOUT.connect or seconds),
-        read=seconds,
-        write=seconds,
-        pool=seconds,
-    )
+    connect = Timeouts().connect or seconds
+    return Timeouts(connect=min(seconds, connect), read=seconds, write=seconds, pool=seconds)
 
 
-def _positive(name: str, value: float, *, allow_zero: bool = False) -> float:
+def _positive(name: str, value: object, *, allow_zero: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidInputError(f"{name} must be a number of seconds, not {value!r}")
     if value < 0 or (value == 0 and not allow_zero) or value != value:
@@ -167,19 +311,15 @@ def _positive(name: str, value: float, *, allow_zero: bool = False) -> float:
     return float(value)
 
 
-def _positive_or_none(name: str, value: float | None) -> float | None:
-    return None if value is None else _positive(name, value)
-
-
-def _count(name: str, value: int, *, low: int) -> int:
+def _count(name: str, value: object, *, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise InvalidInputError(f"{name} must be a whole number >= {low}, not {value!r}")
     return value
 
 
-def _headers(value: Mapping[str, str] | None) -> dict[str, str]:
-    headers = dict(value or {})
-    for name in headers:
-        if name.lower() in ("authorization", "x-api-key"):
-            raise InvalidInputError("default_headers must not carry credentials; use api_key")
-    return headers
+def _headers(value: object) -> tuple[tuple[str, str], ...]:
+    pairs = value.items() if isinstance(value, Mapping) else value
+    try:
+        return tuple(sorted((str(name), str(text)) for name, text in pairs))  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        raise InvalidInputError("default_headers must be a mapping of names to values") from None

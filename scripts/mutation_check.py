@@ -59,18 +59,17 @@ TRANSPORT = "modelslab_transport/"
 MUTATIONS = (
     Mutation(
         "idle-timeout-check-off",
-        "the stream reader never applies stream_idle_timeout itself",
+        "the stream reader never applies stream_idle_timeout (between reads or by its watchdog)",
         (
             Edit(
-                TRANSPORT + "_base.py",
+                TRANSPORT + "_stream_reader.py",
                 "            elif now - self._last > limit:\n",
                 "            elif False:  # MUTATION\n",
             ),
-            # The watchdog enforces the same limits while a read is blocked: off too.
             Edit(
-                TRANSPORT + "_base.py",
-                "        sock = socket_of(response.extensions)\n",
-                "        sock = None  # MUTATION\n",
+                TRANSPORT + "_stream_reader.py",
+                "        self._waiting, self._limit = False, self._idle\n",
+                "        self._waiting, self._limit = False, None  # MUTATION\n",
             ),
         ),
         ("tests/transport/test_idle_timeout.py", "tests/transport/test_client_faults.py"),
@@ -80,9 +79,9 @@ MUTATIONS = (
         "the x-should-retry response header is ignored",
         (
             Edit(
-                TRANSPORT + "_retry.py",
-                '    should = headers.get("x-should-retry")\n',
-                "    should = None  # MUTATION\n",
+                TRANSPORT + "_error_body.py",
+                '    error.should_retry = {"true": True, "false": False}.get(should or "")\n',
+                "    error.should_retry = None  # MUTATION\n",
             ),
         ),
         ("tests/transport/test_retry_hints.py", "tests/transport/test_client_faults.py"),
@@ -93,8 +92,8 @@ MUTATIONS = (
         (
             Edit(
                 TRANSPORT + "_retry.py",
-                "        return None if hint > max_wait else hint\n",
-                "        return None if hint > max_wait else 0.0  # MUTATION\n",
+                "        return None if hint > settings.max_retry_wait else hint\n",
+                "        return None if hint > settings.max_retry_wait else 0.0  # MUTATION\n",
             ),
         ),
         ("tests/transport/test_retry_hints.py", "tests/transport/test_client_faults.py"),
@@ -105,9 +104,7 @@ MUTATIONS = (
         (
             Edit(
                 TRANSPORT + "_retry.py",
-                "    hint = server_hint\n"
-                "    if hint is None and isinstance(error, RateLimitError):\n"
-                "        hint = error.retry_after\n",
+                "    hint = error.retry_after\n",
                 "    hint = None  # MUTATION\n",
             ),
         ),
@@ -118,7 +115,7 @@ MUTATIONS = (
         "Secret.__repr__ shows the key",
         (
             Edit(
-                TRANSPORT + "_secret.py",
+                TRANSPORT + "_settings.py",
                 "        return \"Secret('**********')\"\n",
                 '        return f"Secret({self._value!r})"  # MUTATION\n',
             ),
@@ -151,7 +148,7 @@ MUTATIONS = (
         "a key echoed by the server is not scrubbed from errors (adapter-level canary paths)",
         (
             Edit(
-                TRANSPORT + "_error_text.py",
+                TRANSPORT + "_errors.py",
                 "    return text.replace(secret, REDACTED) if secret and secret in text"
                 " else text\n",
                 "    return text  # MUTATION\n",

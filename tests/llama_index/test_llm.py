@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 
 import httpx
@@ -246,10 +247,15 @@ def test_chat_history_is_not_modified(llm: ModelsLabLLM) -> None:
 
 
 def test_tool_choice_without_tools_is_never_sent(llm: ModelsLabLLM, emulator: Emulator) -> None:
-    llm.chat(USER, tool_choice="required", parallel_tool_calls=True)
+    llm.chat(USER, tool_choice="auto", parallel_tool_calls=True)
     body = emulator.requests[-1].body
     assert "tool_choice" not in body
     assert "parallel_tool_calls" not in body
+    # A forced choice without tools is a caller's bug: refused before sending (issue 11: it
+    # was dropped silently here, while LangChain refused it).
+    with pytest.raises(InvalidInputError, match="tool_choice 'required' was given without any"):
+        llm.chat(USER, tool_choice="required")
+    assert len(emulator.requests) == 1
 
 
 async def test_injected_http_clients_are_used_and_left_open(make_llm: MakeLLM) -> None:
@@ -285,3 +291,18 @@ def test_token_counting_handler_reads_reported_usage(make_llm: MakeLLM) -> None:
         response.additional_kwargs["completion_tokens"]
         + streamed.additional_kwargs["completion_tokens"]
     )
+
+
+def test_breaking_out_of_stream_complete_frees_the_slot(make_llm: MakeLLM) -> None:
+    # One slot for this key: a stream dropped half-read must give it back, or the next call
+    # waits forever.
+    llm = make_llm(api_key=f"test-key-slot-{uuid.uuid4().hex}", max_concurrent_requests=1)
+    responses = llm.stream_complete("hello there my friend")
+    for _ in responses:
+        break
+    del responses
+    answers: list[str] = []
+    thread = threading.Thread(target=lambda: answers.append(llm.complete("next").text), daemon=True)
+    thread.start()
+    thread.join(timeout=5)
+    assert answers == ["You said: next"]

@@ -15,6 +15,7 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.tools import FunctionTool
 
+import modelslab_transport as mt
 from llama_index_modelslab._streaming import ChatStream
 from llama_index_modelslab.utils import (
     force_single_tool_call,
@@ -25,18 +26,6 @@ from llama_index_modelslab.utils import (
     to_wire_messages,
     to_wire_tools,
     tool_selections_from_response,
-)
-from modelslab_transport import (
-    FinishEvent,
-    InvalidInputError,
-    ReasoningDelta,
-    StreamStart,
-    TextDelta,
-    ToolCall,
-    ToolCallDelta,
-    Usage,
-    UsageEvent,
-    normalize_tool_call_id,
 )
 
 
@@ -70,7 +59,7 @@ def test_wire_messages_drop_thinking_and_normalise_ids() -> None:
     assert assistant["content"] == "Let me look."  # no thinking sent back
     assert "secret reasoning" not in json.dumps(wire)
     (call,) = assistant["tool_calls"]  # blocks win over the legacy duplicate in additional_kwargs
-    assert call["id"] == normalize_tool_call_id("call_abc")
+    assert call["id"] == mt.normalize_tool_call_id("call_abc")
     assert len(call["id"]) == 9
     assert call["id"].isalnum()
     assert json.loads(call["function"]["arguments"]) == {"a": 1}
@@ -115,14 +104,14 @@ def test_wire_tools_and_tool_choice() -> None:
     assert spec["type"] == "function"
     assert spec["function"]["name"] == "add"
     assert spec["function"]["parameters"]["type"] == "object"
-    assert resolve_tool_choice(None, False) == "auto"
-    assert resolve_tool_choice(None, True) == "required"
-    assert resolve_tool_choice("none", True) == "none"
+    assert resolve_tool_choice(None, False, ["add"]) == "auto"
+    assert resolve_tool_choice(None, True, ["add"]) == "required"
+    assert resolve_tool_choice("none", True, ["add"]) == "none"
     assert resolve_tool_choice("add", False, ["add"]) == {
         "type": "function",
         "function": {"name": "add"},
     }
-    with pytest.raises(InvalidInputError, match="names none of the tools"):
+    with pytest.raises(mt.InvalidInputError, match="names none of the tools"):
         resolve_tool_choice("sub", False, ["add"])
 
 
@@ -156,7 +145,7 @@ def test_tool_arguments_strict_mode_raises() -> None:
 
 
 def test_tool_selections_partial_and_strict() -> None:
-    calls = [ToolCall(id="k", name="f", arguments='{"q": "hel')]
+    calls = [mt.ToolCall(id="k", name="f", arguments='{"q": "hel')]
     partial = make_assistant_message("", "", calls, complete=False)
     from llama_index.core.base.llms.types import ChatResponse
 
@@ -174,7 +163,10 @@ def test_tool_selections_partial_and_strict() -> None:
 def test_force_single_tool_call() -> None:
     from llama_index.core.base.llms.types import ChatResponse
 
-    calls = [ToolCall(id="a", name="f", arguments="{}"), ToolCall(id="b", name="g", arguments="{}")]
+    calls = [
+        mt.ToolCall(id="a", name="f", arguments="{}"),
+        mt.ToolCall(id="b", name="g", arguments="{}"),
+    ]
     response = ChatResponse(message=make_assistant_message("", "", calls))
     force_single_tool_call(response)
     blocks = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
@@ -185,16 +177,16 @@ def test_force_single_tool_call() -> None:
 def test_chat_stream_folds_events() -> None:
     stream = ChatStream()
     events = [
-        StreamStart(id="gen-1", model="m"),
-        ReasoningDelta("thinking "),
-        ReasoningDelta("hard"),
-        TextDelta("Hel"),
-        TextDelta("lo"),
-        TextDelta("ignored", choice=1),
-        ToolCallDelta(index=0, id="abc", name="f", arguments='{"x"'),
-        ToolCallDelta(index=0, id=None, name=None, arguments=": 1}"),
-        FinishEvent("tool_calls"),
-        UsageEvent(Usage(prompt_tokens=3, completion_tokens=4, total_tokens=7)),
+        mt.StreamStart(id="gen-1", model="m"),
+        mt.ReasoningDelta("thinking "),
+        mt.ReasoningDelta("hard"),
+        mt.TextDelta("Hel"),
+        mt.TextDelta("lo"),
+        mt.TextDelta("ignored", choice=1),
+        mt.ToolCallDelta(index=0, id="abc", name="f", arguments='{"x"'),
+        mt.ToolCallDelta(index=0, id=None, name=None, arguments=": 1}"),
+        mt.FinishEvent("tool_calls"),
+        mt.UsageEvent(mt.Usage(prompt_tokens=3, completion_tokens=4, total_tokens=7)),
     ]
     responses = [r for r in map(stream.feed, events) if r is not None]
     final = stream.final()

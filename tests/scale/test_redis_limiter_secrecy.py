@@ -13,7 +13,7 @@ import time
 import pytest
 
 from modelslab_transport import InvalidInputError
-from modelslab_transport._limiter_errors import LimiterTimeoutError, LimiterUnavailableError
+from modelslab_transport._errors import LimiterTimeoutError, LimiterUnavailableError
 from modelslab_transport._redis_limiter import RedisSlots, redis_slots
 
 from .conftest import RedisServer
@@ -144,9 +144,9 @@ def test_importing_the_transport_or_the_limiter_does_not_import_redis() -> None:
 def test_the_settings_docstring_example_holds() -> None:
     import doctest
 
-    from modelslab_transport import _redis_settings
+    from modelslab_transport import _redis_store
 
-    result = doctest.testmod(_redis_settings)
+    result = doctest.testmod(_redis_store)
     assert result.attempted > 0 and result.failed == 0
 
 

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["_sse", "_reasoning", "_tool_calls", "_response", "_stream"]
+MODULES = ["_sse", "_reasoning", "_tool_calls", "_decoding", "_events", "_settings"]
 
 
 @pytest.mark.parametrize("name", MODULES)

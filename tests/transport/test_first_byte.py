@@ -20,8 +20,7 @@ from modelslab_transport import (
     ModelsLabClient,
     resolve_settings,
 )
-from modelslab_transport._base import StreamReader
-from modelslab_transport._exchange import stream_limits, stream_timeout
+from modelslab_transport._stream_reader import StreamReader, stream_limits, stream_timeout
 
 from ._helpers import LLAMA, chat_requests, payload, scenario
 

@@ -22,7 +22,7 @@ from modelslab_transport import (
     ModelsLabClient,
     resolve_settings,
 )
-from modelslab_transport._base import StreamReader
+from modelslab_transport._stream_reader import StreamReader
 
 from ._helpers import payload
 

@@ -22,7 +22,7 @@ from modelslab_transport import (
     accumulate,
     parse_completion,
 )
-from modelslab_transport._response import content_parts
+from modelslab_transport._reasoning import content_parts
 
 from ._helpers import LLAMA, MAGISTRAL, payload, scenario
 

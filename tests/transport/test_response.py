@@ -10,15 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from modelslab_transport._decoding import StreamDecoder, parse_completion, parse_usage
 from modelslab_transport._errors import (
     AuthenticationError,
     ModelsLabError,
     ServerError,
     UnexpectedResponseError,
 )
-from modelslab_transport._events import StreamEvent, ToolCall, Usage
-from modelslab_transport._response import parse_completion, parse_usage
-from modelslab_transport._stream import StreamDecoder, accumulate
+from modelslab_transport._events import StreamEvent, ToolCall, Usage, accumulate
 from modelslab_transport._tool_calls import generated_tool_call_id
 
 KEY = "sk-response-secret-1"

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from modelslab_emulator import Emulator
-from modelslab_transport import BadRequestError, RateLimitError, ServerError
-from modelslab_transport._retry import retry_delay
+from modelslab_transport import BadRequestError, ClientSettings, RateLimitError, ServerError
+from modelslab_transport._retry import retry_delay  # the policy itself, unit-tested
 
 from ._helpers import chat_requests, scenario
 from .test_client_faults import RUNNERS, expect, run
@@ -49,21 +49,26 @@ def test_should_retry_true_on_a_retryable_status_is_retried(mode: str, emulator:
     assert [r.status for r in chat_requests(emulator, headers)] == [500, 200]
 
 
+def _settings(max_wait: float = 60) -> ClientSettings:
+    return ClientSettings.from_kwargs(api_key="sk-x", max_retries=2, max_retry_wait=max_wait)
+
+
 def test_should_retry_header_decides_for_any_status() -> None:
     error = BadRequestError("bad", status_code=400)
-    assert retry_delay(error, attempt=0, max_retries=2, max_wait=60) is None
-    retried = retry_delay(
-        error, attempt=0, max_retries=2, max_wait=60, headers={"x-should-retry": "true"}
-    )
+    assert retry_delay(error, 0, _settings()) is None
+    error.should_retry = True  # what check_answer reads from `x-should-retry: true`
+    retried = retry_delay(error, 0, _settings())
     assert retried is not None and 0 < retried <= 0.5
     server = ServerError("down", status_code=503)
-    assert retry_delay(server, attempt=0, max_retries=2, max_wait=60) is not None
-    refused = {"x-should-retry": "false"}
-    assert retry_delay(server, attempt=0, max_retries=2, max_wait=60, headers=refused) is None
+    assert retry_delay(server, 0, _settings()) is not None
+    server.should_retry = False
+    assert retry_delay(server, 0, _settings()) is None
 
 
 def test_a_hint_is_used_as_the_delay_and_a_long_one_is_not_waited() -> None:
     error = RateLimitError("slow down", status_code=429, retry_after=0.7)
-    assert retry_delay(error, attempt=0, max_retries=2, max_wait=60) == 0.7
-    assert retry_delay(error, attempt=0, max_retries=2, max_wait=60, server_hint=1.25) == 1.25
-    assert retry_delay(error, attempt=0, max_retries=2, max_wait=1.0, server_hint=5) is None
+    assert retry_delay(error, 0, _settings()) == 0.7
+    error.retry_after = 1.25
+    assert retry_delay(error, 0, _settings()) == 1.25
+    error.retry_after = 5
+    assert retry_delay(error, 0, _settings(max_wait=1.0)) is None

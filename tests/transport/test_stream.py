@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from modelslab_transport._decoding import StreamDecoder
 from modelslab_transport._errors import (
     IncompleteStreamError,
     ModelsLabError,
@@ -19,6 +20,7 @@ from modelslab_transport._events import (
     ChatCompletion,
     FinishEvent,
     ReasoningDelta,
+    StreamAccumulator,
     StreamEvent,
     StreamStart,
     TextDelta,
@@ -26,9 +28,9 @@ from modelslab_transport._events import (
     ToolCallDelta,
     Usage,
     UsageEvent,
+    accumulate,
 )
 from modelslab_transport._sse import SSEDecoder
-from modelslab_transport._stream import StreamAccumulator, StreamDecoder, accumulate
 
 KEY = "sk-stream-secret-999"
 

@@ -5,11 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelslab_transport._events import ToolCall, ToolCallDelta
-from modelslab_transport._tool_calls import ToolCallAssembler, generated_tool_call_id
+from modelslab_transport import InvalidInputError
+from modelslab_transport._events import ChoiceAccumulator, PartialToolCall, ToolCall, ToolCallDelta
+from modelslab_transport._tool_calls import (
+    ToolCallAssembler,
+    generated_tool_call_id,
+    normalize_tool_call_id,
+    tool_choice_for_wire,
+    wire_tool_call,
+)
 
 
 def frag(
@@ -227,3 +235,92 @@ def test_empty_fragments_make_no_call() -> None:
     assert feed_all([[{"type": "function"}, {"function": {}}], [{"index": 0}]]) == ([], [])
     _, calls = feed_all([[{"type": "function"}], [frag(0, "a", "f", "{}")]])
     assert calls == [ToolCall("a", "f", "{}")]
+
+
+# -- tool_choice and history: the one rule both adapters use ---------------------------------
+
+FORCED = {"type": "function", "function": {"name": "f"}}
+
+
+@pytest.mark.parametrize(
+    ("choice", "wire"),
+    [
+        ("auto", "auto"),
+        ("none", "none"),
+        ("required", "required"),
+        ("any", "required"),
+        (True, FORCED),  # one tool: that one
+        ("f", FORCED),
+        (FORCED, FORCED),
+        ({"type": "tool", "name": "f"}, FORCED),  # Anthropic
+        ({"name": "f"}, FORCED),
+        ({"type": "any"}, "required"),
+        (None, None),
+        (False, None),
+    ],
+)
+def test_tool_choice_spellings(choice: Any, wire: Any) -> None:
+    assert tool_choice_for_wire(choice, ["f"]) == wire
+
+
+def test_true_with_several_tools_is_required() -> None:
+    assert tool_choice_for_wire(True, ["f", "g"]) == "required"
+
+
+@pytest.mark.parametrize("choice", ["auto", "none", None, False])
+def test_unforced_choice_without_tools_is_dropped(choice: Any) -> None:
+    assert tool_choice_for_wire(choice, []) is None
+
+
+@pytest.mark.parametrize("choice", ["required", "any", True, "f", FORCED, {"name": "f"}])
+def test_forced_choice_without_tools_is_refused(choice: Any) -> None:
+    with pytest.raises(InvalidInputError, match="was given without any tools"):
+        tool_choice_for_wire(choice, [])
+
+
+@pytest.mark.parametrize("choice", ["g", {"name": "g"}, {"type": "tool", "name": "g"}])
+def test_choice_naming_an_unknown_tool_is_refused(choice: Any) -> None:
+    with pytest.raises(InvalidInputError, match=r"names none of the tools given \(f\)"):
+        tool_choice_for_wire(choice, ["f"])
+
+
+@pytest.mark.parametrize("choice", [{"type": "function"}, 3, ["f"]])
+def test_malformed_choice_is_refused(choice: Any) -> None:
+    with pytest.raises(InvalidInputError, match="tool_choice"):
+        tool_choice_for_wire(choice, ["f"])
+
+
+def test_wire_tool_call_normalises_ids_and_dumps_arguments() -> None:
+    call = wire_tool_call("call_abc", "f", {"city": "Zürich"}, position=1)
+    assert call == {
+        "id": normalize_tool_call_id("call_abc"),
+        "type": "function",
+        "function": {"name": "f", "arguments": '{"city": "Zürich"}'},
+    }
+    assert wire_tool_call("abc123XYZ", "f", "{}", position=0)["id"] == "abc123XYZ"
+    assert wire_tool_call(None, "f", None, position=0)["function"]["arguments"] == "{}"
+
+
+def test_id_less_calls_of_one_tool_get_distinct_stable_ids() -> None:
+    first = wire_tool_call(None, "f", "{}", position=1, index=0)
+    second = wire_tool_call(None, "f", "{}", position=1, index=1)
+    later = wire_tool_call(None, "f", "{}", position=3, index=0)
+    assert len({first["id"], second["id"], later["id"]}) == 3
+    assert first == wire_tool_call(None, "f", "{}", position=1, index=0)
+
+
+def test_choice_accumulator_assembles_tool_call_fragments() -> None:
+    acc = ChoiceAccumulator()
+    deltas, _ = feed_all(
+        [
+            [frag(0, "call_1", "f", '{"a"'), frag(1, "call_2", "g", "")],
+            [frag(0, arguments=": 1}")],
+        ]
+    )
+    assert all(acc.feed(delta) for delta in deltas)
+    assert acc.tool_calls == [
+        PartialToolCall("call_1", "f", '{"a": 1}'),
+        PartialToolCall("call_2", "g", ""),
+    ]
+    assert [call.arguments for call in acc.result().tool_calls] == ['{"a": 1}', "{}"]
+    assert not acc.feed(ToolCallDelta(0, None, None, "x", choice=1))  # another choice

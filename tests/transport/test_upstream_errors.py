@@ -230,19 +230,21 @@ def test_developer_role_is_refused_with_a_pointer_to_system() -> None:
 
 
 def test_a_rate_limit_wrapped_in_http_200_is_retried_after_its_hint() -> None:
-    from modelslab_transport._retry import retry_delay
+    from modelslab_transport import ClientSettings
+    from modelslab_transport._retry import retry_delay  # the policy itself, unit-tested
 
+    settings = ClientSettings.from_kwargs(api_key="sk-x", max_retries=2, max_retry_wait=60)
     wrapped = RateLimitError("Rate limit exceeded", status_code=200, retry_after=0.25)
-    assert retry_delay(wrapped, attempt=0, max_retries=2, max_wait=60) == 0.25
+    assert retry_delay(wrapped, 0, settings) == 0.25
     in_stream = RateLimitError("Rate limit exceeded", status_code=None, retry_after=0.5)
-    assert retry_delay(in_stream, attempt=0, max_retries=2, max_wait=60) == 0.5
+    assert retry_delay(in_stream, 0, settings) == 0.5
     refused = RateLimitError("Rate limit exceeded", status_code=429, retry_after=0.25)
-    headers = {"x-should-retry": "false"}
-    assert retry_delay(refused, attempt=0, max_retries=2, max_wait=60, headers=headers) is None
+    refused.should_retry = False  # the server's x-should-retry: false
+    assert retry_delay(refused, 0, settings) is None
 
 
 def test_count_tokens_body_reading() -> None:
-    from modelslab_transport._tokens import input_tokens_from_body
+    from modelslab_transport._payload import input_tokens_from_body
 
     assert input_tokens_from_body({"input_tokens": 15}) == 15
     assert input_tokens_from_body({"input_tokens": "15"}) == 15

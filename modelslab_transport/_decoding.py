@@ -1,19 +1,19 @@
-"""Turn the SSE `data:` payloads of a chat stream into neutral events, and events into a result.
+"""Decode ModelsLab's answers into neutral values: a whole chat completion into a
+`ChatCompletion`, the SSE `data:` payloads of a chat stream into events.
 
-Written once for both adapters: text and reasoning deltas (from `reasoning_content`,
-`reasoning`, thinking blocks and inline `<think>` tags), assembled tool-call deltas, finish
-reasons, usage, and typed errors for error events, non-JSON data and truncated streams.
-Per chunk this is plain dict access: no regex, no pydantic.
+Written once for both adapters and both shapes, so a streamed and a plain answer are read by
+the same rules: text and reasoning (from `reasoning_content`, `reasoning`, thinking blocks and
+inline `<think>` tags), assembled tool calls, finish reasons, usage, and typed errors for error
+events, non-JSON data and truncated streams. Per chunk this is plain dict access: no regex, no
+pydantic.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from ._error_body import error_from_payload
-from ._error_text import scrub
 from ._errors import (
     APIStatusError,
     BadRequestError,
@@ -21,6 +21,7 @@ from ._errors import (
     ModelsLabError,
     ServerError,
     UnexpectedResponseError,
+    scrub,
 )
 from ._events import (
     ChatCompletion,
@@ -31,19 +32,222 @@ from ._events import (
     StreamStart,
     TextDelta,
     ToolCall,
-    ToolCallDelta,
+    Usage,
     UsageEvent,
 )
 from ._reasoning import (
     REASONING_UNTERMINATED,
     ThinkSplitter,
+    content_parts,
     log_reasoning_state,
+    reasoning_fields,
     reasoning_state,
+    template_opened,
 )
-from ._response import content_parts, parse_usage, reasoning_fields, template_opened
-from ._tool_calls import ToolCallAssembler
+from ._tool_calls import ToolCallAssembler, arguments_text, generated_tool_call_id
 
-__all__ = ["StreamAccumulator", "StreamDecoder", "accumulate"]
+__all__ = [
+    "StreamDecoder",
+    "completion_from",
+    "parse_completion",
+    "parse_usage",
+]
+
+
+def parse_completion(
+    body: object, *, secret: str | None = None, model: str | None = None
+) -> ChatCompletion:
+    """The `ChatCompletion` in a decoded JSON body; raises the typed error for an error body.
+
+    `model` (the requested id; else the body's `model`) tells, from the catalogue, whether the
+    model's chat template opens `<think>` itself; content with only `</think>` is read that way
+    for any model.
+
+    >>> completion = parse_completion({
+    ...     "id": "gen-1", "model": "m", "choices": [{"index": 0, "finish_reason": "stop",
+    ...     "message": {"role": "assistant", "content": "<think>Hmm.</think> Paris."}}]})
+    >>> completion.first.content, completion.first.reasoning
+    ('Paris.', 'Hmm.')
+    """
+    error = error_from_payload(body, status=None, secret=secret)
+    if error is not None:
+        raise error
+    return completion_from(body, model)
+
+
+def completion_from(body: object, model: str | None = None) -> ChatCompletion:
+    """`parse_completion` for a body `check_answer` has already checked for an error."""
+    if not isinstance(body, dict):
+        raise UnexpectedResponseError(
+            f"ModelsLab answered with a JSON {type(body).__name__}, not a chat completion object"
+        )
+    raw_choices = body.get("choices")
+    if raw_choices is None:
+        raw_choices = _success_message(body)
+    if not isinstance(raw_choices, list):
+        keys = ", ".join(sorted(str(key) for key in body)[:10]) or "none"
+        raise UnexpectedResponseError(
+            f"ModelsLab's response has no `choices` list, so it is not a chat completion "
+            f"(keys: {keys})",
+            body=body,
+        )
+    completion_id = _str_or_none(body.get("id"))
+    served = _str_or_none(body.get("model"))
+    opened = template_opened(model or served)
+    choices = [
+        _parse_choice(choice, position, completion_id or "", opened)
+        for position, choice in enumerate(raw_choices)
+        if isinstance(choice, dict)
+    ]
+    if choices and choices[0].finish_reason == "error":
+        # A gateway's provider failure: what the message holds is not a complete answer.
+        error = ServerError(
+            "ModelsLab's answer ended with finish_reason 'error': the provider failed before "
+            "the answer was complete",
+            body=body,
+        )
+        error.partial_text, error.partial_reasoning = choices[0].content, choices[0].reasoning
+        raise error
+    for choice in choices:
+        log_reasoning_state(choice.reasoning_state, model or served, choice.finish_reason)
+    usage = body.get("usage")
+    return ChatCompletion(
+        id=completion_id,
+        model=served,
+        created=_int_or_none(body.get("created")),
+        choices=choices,
+        usage=parse_usage(usage) if isinstance(usage, dict) else None,
+        raw=body,
+    )
+
+
+def _success_message(body: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """`{"status": "success", "message": "<text>"}` (an older v7 reply) as one finished choice."""
+    state, text = body.get("status"), body.get("message")
+    if not (isinstance(state, str) and state.lower() == "success" and isinstance(text, str)):
+        return None
+    return [{"index": 0, "finish_reason": "stop", "message": {"content": text}}]
+
+
+def parse_usage(usage: dict[str, Any]) -> Usage:
+    """`Usage` from an OpenAI-style usage dict (Anthropic-style names are accepted too)."""
+    prompt = _int_or_none(usage.get("prompt_tokens"))
+    if prompt is None:
+        prompt = _int_or_none(usage.get("input_tokens"))
+    completion = _int_or_none(usage.get("completion_tokens"))
+    if completion is None:
+        completion = _int_or_none(usage.get("output_tokens"))
+    total = _int_or_none(usage.get("total_tokens"))
+    if total is None:
+        total = (prompt or 0) + (completion or 0)
+    completion_details = usage.get("completion_tokens_details")
+    prompt_details = usage.get("prompt_tokens_details")
+    reasoning = _int_or_none(
+        completion_details.get("reasoning_tokens")
+        if isinstance(completion_details, dict)
+        else usage.get("reasoning_tokens")
+    )
+    cached = _int_or_none(
+        prompt_details.get("cached_tokens")
+        if isinstance(prompt_details, dict)
+        else usage.get("cached_tokens")
+    )
+    return Usage(
+        prompt_tokens=prompt or 0,
+        completion_tokens=completion or 0,
+        total_tokens=total,
+        reasoning_tokens=reasoning,
+        cached_tokens=cached,
+        raw=usage,
+    )
+
+
+def _parse_choice(choice: dict[str, Any], position: int, salt: str, opened: bool) -> Choice:
+    index = choice.get("index")
+    index = index if isinstance(index, int) and not isinstance(index, bool) else position
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        text = choice.get("text")  # the legacy completions shape
+        message = {"content": text} if isinstance(text, str) else {}
+    reasoning = list(reasoning_fields(message))
+    texts: list[str] = []
+    for is_reasoning, text in content_parts(message.get("content")):
+        (reasoning if is_reasoning else texts).append(text)
+    text = "".join(texts)
+    # Only `</think>`, no opening tag: the chat template opened the block (any model; for a
+    # template-opened model always), unless the reasoning came apart (a field or thinking
+    # blocks) and the content is all answer.
+    if not reasoning:
+        opened = opened or ("</think>" in text and "<think>" not in text)
+    splitter = ThinkSplitter(opened=opened and not reasoning)
+    answer, thought = splitter.feed(text)
+    tail, last = splitter.close()
+    answer += tail
+    reasoning += (thought, last)
+    finish = choice.get("finish_reason")
+    finish = finish if isinstance(finish, str) else None
+    calls = _tool_calls(message, salt)
+    joined = "".join(reasoning)
+    state = reasoning_state(
+        finish,
+        open_block=splitter.unterminated is not None,
+        reasoned=bool(joined),
+        answered=bool(answer),
+        tool_calls=bool(calls),
+    )
+    if state == REASONING_UNTERMINATED:
+        # No silent empty answer: the never-closed block is the answer (a stream sends the
+        # same text as reasoning first, then as answer at the finish; the two agree).
+        answer = splitter.unterminated or ""
+    return Choice(
+        index=index,
+        content=answer,
+        reasoning=joined,
+        tool_calls=calls,
+        finish_reason=finish,
+        reasoning_state=state,
+    )
+
+
+def _tool_calls(message: dict[str, Any], salt: str) -> list[ToolCall]:
+    raw = message.get("tool_calls")
+    if not isinstance(raw, list):
+        legacy = message.get("function_call")
+        raw = [{"function": legacy}] if isinstance(legacy, dict) else []
+    calls: list[ToolCall] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            continue
+        function = item.get("function")
+        if not isinstance(function, dict):
+            function = {}
+        name = function.get("name")
+        name = name if isinstance(name, str) else ""
+        call_id = item.get("id")
+        if not isinstance(call_id, str) or not call_id:
+            call_id = generated_tool_call_id(len(calls), name, salt)
+        arguments = arguments_text(function.get("arguments")) or "{}"
+        calls.append(ToolCall(id=call_id, name=name, arguments=arguments))
+    return calls
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int_or_none(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+# -- streams ------------------------------------------------------------------------------------
 
 _SNIPPET = 200
 _E = TypeVar("_E", bound=ModelsLabError)
@@ -291,12 +495,6 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         return verdict
 
 
-def requested_model(payload: Mapping[str, Any]) -> str | None:
-    """The model id a chat payload asks for (`model_id`, else `model`)."""
-    model = payload.get("model_id") or payload.get("model")
-    return model if isinstance(model, str) else None
-
-
 def _start(chunk: dict[str, Any]) -> StreamStart:
     chunk_id, model, created = chunk.get("id"), chunk.get("model"), chunk.get("created")
     return StreamStart(
@@ -304,89 +502,3 @@ def _start(chunk: dict[str, Any]) -> StreamStart:
         model if isinstance(model, str) else None,
         created if isinstance(created, int) and not isinstance(created, bool) else None,
     )
-
-
-class _Parts:
-    __slots__ = ("calls", "finish", "reasoning", "state", "text")
-
-    def __init__(self) -> None:
-        self.text: list[str] = []
-        self.reasoning: list[str] = []
-        self.calls: dict[int, list[Any]] = {}  # index -> [id, name, argument pieces]
-        self.finish: str | None = None
-        self.state: str | None = None
-
-
-class StreamAccumulator:
-    """Collect stream events into one `ChatCompletion` (list appends, one join at the end).
-
-    >>> acc = StreamAccumulator()
-    >>> for event in [TextDelta("Par"), TextDelta("is."), FinishEvent("stop")]:
-    ...     acc.add(event)
-    >>> acc.result().first.content
-    'Paris.'
-    """
-
-    __slots__ = ("_choices", "_start", "_usage")
-
-    def __init__(self) -> None:
-        self._start: StreamStart | None = None
-        self._choices: dict[int, _Parts] = {}
-        self._usage: UsageEvent | None = None
-
-    def add(self, event: StreamEvent) -> None:
-        """Take one event, in stream order."""
-        if isinstance(event, StreamStart):
-            self._start = self._start or event
-            return
-        if isinstance(event, UsageEvent):
-            self._usage = event
-            return
-        parts = self._choices.get(event.choice)
-        if parts is None:
-            parts = self._choices[event.choice] = _Parts()
-        if isinstance(event, TextDelta):
-            parts.text.append(event.text)
-        elif isinstance(event, ReasoningDelta):
-            parts.reasoning.append(event.text)
-        elif isinstance(event, ToolCallDelta):
-            call = parts.calls.get(event.index)
-            if call is None:
-                call = parts.calls[event.index] = [event.id or "", event.name or "", []]
-            call[2].append(event.arguments)
-        else:
-            parts.finish = event.finish_reason
-            parts.state = event.reasoning_state
-
-    def result(self) -> ChatCompletion:
-        """The completion assembled so far."""
-        start = self._start
-        choices = [
-            Choice(
-                index=index,
-                content="".join(parts.text),
-                reasoning="".join(parts.reasoning),
-                tool_calls=[
-                    ToolCall(id=call[0], name=call[1], arguments="".join(call[2]) or "{}")
-                    for _, call in sorted(parts.calls.items())
-                ],
-                finish_reason=parts.finish,
-                reasoning_state=parts.state,
-            )
-            for index, parts in sorted(self._choices.items())
-        ]
-        return ChatCompletion(
-            id=start.id if start else None,
-            model=start.model if start else None,
-            created=start.created if start else None,
-            choices=choices,
-            usage=self._usage.usage if self._usage else None,
-        )
-
-
-def accumulate(events: Iterable[StreamEvent]) -> ChatCompletion:
-    """A whole `ChatCompletion` from a sequence of stream events."""
-    accumulator = StreamAccumulator()
-    for event in events:
-        accumulator.add(event)
-    return accumulator.result()
