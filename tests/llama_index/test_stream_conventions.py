@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import httpx
-
 from llama_index.core import Document, SummaryIndex
 from llama_index.core.agent.workflow import FunctionAgent, ToolCall, ToolCallResult
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole, ToolCallBlock
