@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llama_index.core.base.llms.types import ChatResponse
+from llama_index.core.base.llms.types import ChatResponse, CompletionResponse
 
 from modelslab_transport import (
     ChoiceAccumulator,
@@ -14,9 +14,9 @@ from modelslab_transport import (
     ToolCall,
 )
 
-from .utils import make_assistant_message, usage_to_dict
+from .utils import chat_to_completion_response, make_assistant_message, usage_to_dict
 
-__all__ = ["ChatStream"]
+__all__ = ["ChatStream", "TextChunks"]
 
 
 class ChatStream:
@@ -79,3 +79,52 @@ class ChatStream:
         return ChatResponse(
             message=message, delta=delta, raw=raw, additional_kwargs=additional_kwargs
         )
+
+
+class TextChunks:
+    """Turns a chat stream into completion chunks that each carry text (`stream_complete`).
+
+    Thinking and tool-call fragments change no text, so they make no chunk of their own: the
+    thinking streamed since the previous chunk rides on the next one as
+    `additional_kwargs["thinking_delta"]` (and all of it so far as `"thinking"`). The closing
+    response (usage, finish reason, whole message) is folded into the last text chunk, held
+    back one step for that, so no chunk has an empty delta unless the model wrote no text.
+    """
+
+    __slots__ = ("_held", "_thinking")
+
+    def __init__(self) -> None:
+        self._held: tuple[ChatResponse, str] | None = None
+        self._thinking: list[str] = []
+
+    def feed(self, response: ChatResponse) -> CompletionResponse | None:
+        """Take one chat chunk; return the completion chunk now due, if any."""
+        held = self._held
+        if (response.raw or {}).get("object") == "chat.completion":  # the closing response
+            self._held = None
+            thinking = "".join(self._thinking)
+            if held is not None:
+                response = response.model_copy(update={"delta": held[0].delta})
+                thinking = held[1] + thinking
+            return _completion(response, thinking)
+        if not response.delta:
+            thought = response.additional_kwargs.get("thinking_delta")
+            if thought:
+                self._thinking.append(thought)
+            return None
+        self._held = (response, "".join(self._thinking))
+        self._thinking.clear()
+        return None if held is None else _completion(*held)
+
+    def end(self) -> CompletionResponse | None:
+        """What is still held when a stream ended without its closing response."""
+        held, self._held = self._held, None
+        return None if held is None else _completion(*held)
+
+
+def _completion(response: ChatResponse, thinking: str) -> CompletionResponse:
+    completion = chat_to_completion_response(response)
+    completion.additional_kwargs.pop("thinking_delta", None)
+    if thinking:
+        completion.additional_kwargs["thinking_delta"] = thinking
+    return completion

@@ -23,8 +23,8 @@ from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
-from llama_index.core.prompts import PromptTemplate
-from llama_index.core.types import Model, PydanticProgramMode
+from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
+from llama_index.core.types import Model, PydanticProgramMode, TokenAsyncGen, TokenGen
 from pydantic import SecretStr
 
 from modelslab_transport import (
@@ -44,7 +44,8 @@ from modelslab_transport import (
 )
 
 from ._clients import InjectedHTTP
-from ._streaming import ChatStream
+from ._kwargs import CALL_SWITCHES, check_call_kwargs, check_init_kwargs
+from ._streaming import ChatStream, TextChunks
 from ._structured import (
     apredict_structured,
     astream_structured,
@@ -67,18 +68,6 @@ if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
 __all__ = ["ModelsLabLLM"]
-
-# LlamaIndex-level switches that callers pass through **kwargs; never wire parameters.
-_FRAMEWORK_KWARGS = frozenset(
-    {
-        "verbose",
-        "tool_required",
-        "allow_parallel_tool_calls",
-        "error_on_no_tool_call",
-        "error_on_tool_error",
-        "formatted",
-    }
-)
 
 
 class ModelsLabLLM(FunctionCallingLLM):
@@ -153,6 +142,11 @@ class ModelsLabLLM(FunctionCallingLLM):
     is_function_calling_model: bool = Field(
         default=True, description="Whether the model supports tool calling."
     )
+    reasoning_in_history: bool = Field(
+        default=False,
+        description="Send earlier turns' thinking back to the model (inline <think>); off, as "
+        "the model card recommends.",
+    )
     structured_output_method: StructuredMethod = Field(
         default="function_calling",
         description="How structured prediction asks for its object; a refused json_schema or "
@@ -177,6 +171,8 @@ class ModelsLabLLM(FunctionCallingLLM):
     ) -> None:
         """Every field above is a keyword; `api_key` (default `MODELSLAB_API_KEY`) is kept
         private, the httpx clients are yours to close."""
+        # Aliases (api_base, request_timeout) resolved, unknown keywords refused with a hint.
+        kwargs = check_init_kwargs(kwargs, type(self).model_fields)
         # Key, URL, timeouts and limits checked first (the one check), so a mistake shows at
         # construction as a typed error; the key and URL are resolved from the environment now.
         settings = ClientSettings.from_fields(SimpleNamespace(**kwargs), api_key=api_key)
@@ -219,11 +215,17 @@ class ModelsLabLLM(FunctionCallingLLM):
             memo = self._memo = ([dict(v) if isinstance(v, dict) else v for v in values], settings)
         return memo[1]
 
-    def _get_client(self) -> ModelsLabClient:
-        return self._clients.sync(self._settings(), self._http.sync)
+    def _call_settings(self, timeout: float | None = None) -> ClientSettings:
+        """This call's settings: a per-call `timeout=` replaces the field's for this request."""
+        if timeout is None:
+            return self._settings()
+        return ClientSettings.from_fields(self, api_key=self._api_key, timeout=timeout)
 
-    def _get_aclient(self) -> AsyncModelsLabClient:
-        return self._clients.async_(self._settings(), self._http.async_)
+    def _get_client(self, timeout: float | None = None) -> ModelsLabClient:
+        return self._clients.sync(self._call_settings(timeout), self._http.sync)
+
+    def _get_aclient(self, timeout: float | None = None) -> AsyncModelsLabClient:
+        return self._clients.async_(self._call_settings(timeout), self._http.async_)
 
     def close(self) -> None:
         """Close the sync connection pools (injected httpx clients are left to their owner)."""
@@ -249,13 +251,17 @@ class ModelsLabLLM(FunctionCallingLLM):
         self, messages: Sequence[ChatMessage], *, stream: bool, **kwargs: Any
     ) -> dict[str, Any]:
         """The checked request body; without `max_tokens` the transport sends the catalogue's
-        default for the model."""
+        default for the model. Unknown keywords are refused; `extra_body` is sent as given."""
+        check_call_kwargs(kwargs, self.additional_kwargs)
+        kwargs.pop("timeout", None)  # a transport setting (see _call_settings), not a body field
+        extra_body = kwargs.pop("extra_body", None) or {}
         params: dict[str, Any] = {
             **sampling_defaults(self.model),
             **_set(temperature=self.temperature, max_tokens=self.max_tokens, top_p=self.top_p),
             **self.additional_kwargs,
         }
-        params.update({k: v for k, v in kwargs.items() if k not in _FRAMEWORK_KWARGS})
+        params.update({k: v for k, v in kwargs.items() if k not in CALL_SWITCHES})
+        params.update(extra_body)
         tools = params.get("tools")
         if tools:
             params["tools"] = tools = [
@@ -268,7 +274,8 @@ class ModelsLabLLM(FunctionCallingLLM):
         choice = resolve_tool_choice(params.pop("tool_choice", None), False, _names(tools or ()))
         if choice is not None:
             params["tool_choice"] = choice
-        return build_chat_payload(self.model, to_wire_messages(messages), stream=stream, **params)
+        wire = to_wire_messages(messages, reasoning_in_history=self.reasoning_in_history)
+        return build_chat_payload(self.model, wire, stream=stream, **params)
 
     # -- chat ---------------------------------------------------------------------------------
 
@@ -292,15 +299,17 @@ class ModelsLabLLM(FunctionCallingLLM):
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         payload = self._payload(messages, stream=False, **kwargs)
-        return completion_to_chat_response(self._get_client().chat(payload))
+        client = self._get_client(kwargs.get("timeout"))
+        return completion_to_chat_response(client.chat(payload))
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         payload = self._payload(messages, stream=False, **kwargs)
-        return completion_to_chat_response(await self._get_aclient().chat(payload))
+        client = self._get_aclient(kwargs.get("timeout"))
+        return completion_to_chat_response(await client.chat(payload))
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         payload = self._payload(messages, stream=True, **kwargs)  # bad input fails here
-        client = self._get_client()
+        client = self._get_client(kwargs.get("timeout"))
 
         def gen() -> Generator[ChatResponse, None, None]:
             stream = ChatStream()
@@ -315,7 +324,7 @@ class ModelsLabLLM(FunctionCallingLLM):
 
     def _astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
         payload = self._payload(messages, stream=True, **kwargs)
-        client = self._get_aclient()
+        client = self._get_aclient(kwargs.get("timeout"))
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             stream = ChatStream()
@@ -344,9 +353,13 @@ class ModelsLabLLM(FunctionCallingLLM):
         responses = self._stream_chat(self._prompt_messages(prompt), **kwargs)
 
         def gen() -> Generator[CompletionResponse, None, None]:
+            chunks = TextChunks()
             with closing(responses):
                 for response in responses:
-                    yield chat_to_completion_response(response)
+                    if (chunk := chunks.feed(response)) is not None:
+                        yield chunk
+            if (chunk := chunks.end()) is not None:
+                yield chunk
 
         return gen()
 
@@ -364,13 +377,104 @@ class ModelsLabLLM(FunctionCallingLLM):
         responses = self._astream_chat(self._prompt_messages(prompt), **kwargs)
 
         async def gen() -> AsyncGenerator[CompletionResponse, None]:
+            chunks = TextChunks()
             async with aclosing(responses):
                 async for response in responses:
-                    yield chat_to_completion_response(response)
+                    if (chunk := chunks.feed(response)) is not None:
+                        yield chunk
+            if (chunk := chunks.end()) is not None:
+                yield chunk
+
+        return gen()
+
+    def stream(self, prompt: BasePromptTemplate, **prompt_args: Any) -> TokenGen:
+        """LLM.stream (query engines' `response_gen`) without the empty tokens of thinking and
+        tool-call chunks: a token is text."""
+        tokens = super().stream(prompt, **prompt_args)
+
+        def gen() -> Generator[str, None, None]:
+            with closing(tokens):
+                for token in tokens:
+                    if token:
+                        yield token
+
+        return gen()
+
+    async def astream(self, prompt: BasePromptTemplate, **prompt_args: Any) -> TokenAsyncGen:
+        """LLM.astream without empty tokens (see `stream`)."""
+        tokens = await super().astream(prompt, **prompt_args)
+
+        async def gen() -> AsyncGenerator[str, None]:
+            async with aclosing(tokens):
+                async for token in tokens:
+                    if token:
+                        yield token
 
         return gen()
 
     # -- tools --------------------------------------------------------------------------------
+
+    # LlamaIndex validates (keeps one tool call) only non-streamed tool turns, and FunctionAgent
+    # always streams: the streamed chunks are trimmed here so the agent runs one call.
+    def stream_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        **kwargs: Any,
+    ) -> ChatResponseGen:
+        responses = super().stream_chat_with_tools(
+            tools,
+            user_msg,
+            chat_history,
+            verbose,
+            allow_parallel_tool_calls,
+            tool_required,
+            **kwargs,
+        )
+        if allow_parallel_tool_calls:
+            return responses
+
+        def gen() -> Generator[ChatResponse, None, None]:
+            with closing(responses):
+                for response in responses:
+                    force_single_tool_call(response)
+                    yield response
+
+        return gen()
+
+    async def astream_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        **kwargs: Any,
+    ) -> ChatResponseAsyncGen:
+        responses = await super().astream_chat_with_tools(
+            tools,
+            user_msg,
+            chat_history,
+            verbose,
+            allow_parallel_tool_calls,
+            tool_required,
+            **kwargs,
+        )
+        if allow_parallel_tool_calls:
+            return responses
+
+        async def gen() -> AsyncGenerator[ChatResponse, None]:
+            async with aclosing(responses):
+                async for response in responses:
+                    force_single_tool_call(response)
+                    yield response
+
+        return gen()
 
     def _prepare_chat_with_tools(
         self,

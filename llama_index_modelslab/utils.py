@@ -79,17 +79,29 @@ def model_context_window(model: str) -> int:
 # -- LlamaIndex -> wire ------------------------------------------------------------------------
 
 
-def to_wire_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
-    """Convert chat messages to OpenAI-shaped dicts; the input messages are not modified."""
-    return [to_wire_message(message, position=i) for i, message in enumerate(messages)]
+def to_wire_messages(
+    messages: Sequence[ChatMessage], *, reasoning_in_history: bool = False
+) -> list[dict[str, Any]]:
+    """Convert chat messages to OpenAI-shaped dicts; the input messages are not modified.
+
+    `reasoning_in_history` sends earlier assistant thinking back inline as `<think>…</think>`
+    (Magistral's own format, as ChatModelsLab does); by default it is dropped, as its model
+    card recommends.
+    """
+    return [
+        to_wire_message(message, position=i, reasoning_in_history=reasoning_in_history)
+        for i, message in enumerate(messages)
+    ]
 
 
-def to_wire_message(message: ChatMessage, *, position: int = 0) -> dict[str, Any]:
+def to_wire_message(
+    message: ChatMessage, *, position: int = 0, reasoning_in_history: bool = False
+) -> dict[str, Any]:
     """One ChatMessage as a wire dict (`position`: its place in the history).
 
-    Thinking from earlier turns is never sent back; tool-call ids are normalised to the
-    9-alphanumeric form Mistral-family back ends insist on (an id-less call gets one from its
-    position, see `wire_tool_call`).
+    Thinking from earlier turns is sent back only with `reasoning_in_history`; tool-call ids
+    are normalised to the 9-alphanumeric form Mistral-family back ends insist on (an id-less
+    call gets one from its position, see `wire_tool_call`).
     """
     role = _ROLES.get(message.role)
     if role is None:  # pragma: no cover - MessageRole is closed, but stay explicit
@@ -119,6 +131,8 @@ def to_wire_message(message: ChatMessage, *, position: int = 0) -> dict[str, Any
             )
     wire: dict[str, Any] = {"role": role, "content": _content(parts)}
     if role == "assistant":
+        if reasoning_in_history and (thinking := _thinking(message)):
+            wire["content"] = _with_thinking(thinking, wire["content"])
         if not tool_calls:
             tool_calls = _legacy_tool_calls(message.additional_kwargs.get("tool_calls"), position)
         if tool_calls:
@@ -133,6 +147,22 @@ def to_wire_message(message: ChatMessage, *, position: int = 0) -> dict[str, Any
             # Tool results are text on every back end; images cannot go there.
             wire["content"] = "\n".join(p.get("text", "") for p in wire["content"])
     return wire
+
+
+def _thinking(message: ChatMessage) -> str:
+    return "".join(
+        block.content or "" for block in message.blocks if isinstance(block, ThinkingBlock)
+    )
+
+
+def _with_thinking(
+    thinking: str, content: str | list[dict[str, Any]]
+) -> str | list[dict[str, Any]]:
+    # The same inline form as ChatModelsLab's reasoning_in_history (and Magistral's template).
+    think = f"<think>\n{thinking}\n</think>\n"
+    if isinstance(content, str):
+        return think + content
+    return [{"type": "text", "text": think}, *content]
 
 
 def _content(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:

@@ -151,6 +151,12 @@ CLAIMS: dict[str, tuple[str, ...]] = {
         "not found: 404 Model not found: no-such-model",
     ),
     'questions = [f"Give me fact number {i} about owls." for i in range(20)]': ("20 answers",),
+    "llm = ModelsLabLLM(api_base=url, request_timeout=60)": (
+        "True 60.0",
+        said("Hello"),
+        r".*unknown call keyword\(s\) 'max_token' \(did you mean 'max_tokens'\?\).*",
+        r".*unknown call keyword\(s\) 'temprature' \(did you mean 'temperature'\?\).*",
+    ),
     # -- both, and the transport -----------------------------------------------------------
     "patient = ModelsLabLLM(timeout=900.0, stream_idle_timeout=300.0)": (
         said("Hello") + r" \| " + said("Hello"),
