@@ -4,6 +4,7 @@ that measures against the context window, like `SummarizationMiddleware(trigger=
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -35,7 +36,8 @@ def test_unknown_model_has_no_profile() -> None:
     assert ChatModelsLab(model="someone-unknown-model", api_key=KEY).profile is None
 
 
-def test_summarization_by_fraction_of_the_context(emulator: Emulator) -> None:
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+def test_summarization_by_fraction_of_the_context(mode: str, emulator: Emulator) -> None:
     llm = ChatModelsLab(
         model="mistralai-Magistral-Small-2506", api_key=KEY, base_url=emulator.base_url
     )
@@ -48,7 +50,8 @@ def test_summarization_by_fraction_of_the_context(emulator: Emulator) -> None:
     history: list[Any] = []
     for _ in range(limit * 6 // 10 // (len(old) // 4)):
         history += [HumanMessage(old), AIMessage("noted")]
-    result = agent.invoke({"messages": [*history, HumanMessage("one two three")]})
+    state = {"messages": [*history, HumanMessage("one two three")]}
+    result = agent.invoke(state) if mode == "invoke" else asyncio.run(agent.ainvoke(state))
     assert "one two three" in str(result["messages"][-1].content)
     chats = [r.body for r in emulator.requests if r.path.endswith("/chat/completions")]
     assert len(chats) == 2  # the summary, then the answer
