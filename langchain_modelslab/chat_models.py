@@ -175,12 +175,8 @@ class ChatModelsLab(BaseChatModel):
         known |= {f.alias for f in cls.model_fields.values() if f.alias}
         unknown = sorted(str(k) for k in values if k not in known)
         if unknown:
-            hints = []
-            for name in unknown:
-                close = difflib.get_close_matches(name, sorted(known), n=1)
-                hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
             raise ValueError(
-                f"ChatModelsLab got unknown parameter(s) {', '.join(hints)}; "
+                f"ChatModelsLab got unknown parameter(s) {_with_hints(unknown, known)}; "
                 "pass extra API fields in model_kwargs={...}"
             )
         for name in ("stop", "stop_sequences"):
@@ -276,7 +272,7 @@ class ChatModelsLab(BaseChatModel):
         """
         kwargs.pop("stream", None)
         kwargs.pop("ls_structured_output_format", None)  # tracing only, never sent
-        extra_body = check_call_kwargs(kwargs)
+        extra_body = _check_call_kwargs(kwargs)
         include_usage = bool(kwargs.pop("stream_usage", self.stream_usage))
         model = str(kwargs.pop("model", None) or kwargs.pop("model_name", None) or self.model)
         params = {**sampling_defaults(model), **self._explicit_params(), **self.model_kwargs}
@@ -486,19 +482,15 @@ class ChatModelsLab(BaseChatModel):
 _SETTINGS_FIELDS = tuple(ClientSettings.__dataclass_fields__)
 
 
-def check_call_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+def _check_call_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Refuse unknown call keywords (with a did-you-mean hint); return the checked `extra_body`.
 
     `extra_body` is the explicit channel for body fields this class does not name.
     """
     unknown = sorted(k for k in kwargs if k not in _CALL_KWARGS)
     if unknown:
-        hints = []
-        for name in unknown:
-            close = difflib.get_close_matches(name, sorted(_CALL_KWARGS), n=1)
-            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         raise ModelsLabInvalidInputError(
-            f"ChatModelsLab got unknown call argument(s) {', '.join(hints)}; "
+            f"ChatModelsLab got unknown call argument(s) {_with_hints(unknown, _CALL_KWARGS)}; "
             "pass extra API fields in extra_body={...} or model_kwargs={...}"
         )
     extra = kwargs.pop("extra_body", None) or {}
@@ -510,6 +502,15 @@ def check_call_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
             f"extra_body must not set {', '.join(reserved)}: use the parameter itself"
         )
     return dict(extra)
+
+
+def _with_hints(unknown: list[str], known: set[str] | frozenset[str]) -> str:
+    """The unknown names, each with the closest known one as a did-you-mean hint."""
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return ", ".join(hints)
 
 
 def _snapshot(values: list[Any]) -> list[Any]:
