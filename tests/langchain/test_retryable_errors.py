@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from typing import Any
 
@@ -16,7 +17,9 @@ from langchain_core.exceptions import ModelError
 import modelslab_transport as mt
 from langchain_modelslab import ChatModelsLab
 from modelslab_emulator import Emulator
+from modelslab_transport import ClientSettings
 from modelslab_transport._errors import retryable_status
+from modelslab_transport._retry import retry_delay
 
 KEY = "sk-lc-retryable-5e21"
 MODEL = "meta-llama-llama-3.1-8b-instruct"
@@ -81,3 +84,39 @@ def test_model_retry_middleware_retries_what_the_policy_retries(
             agent.invoke({"messages": [("user", "one two")]})
     sent = [r.status for r in emulator.requests if r.scenario == wanted]
     assert sent == ([status, 200] if answered else [status])
+
+
+def _policy_retries(error: Exception) -> bool:
+    """Whether the transport's retry policy would send again (first attempt, no wait cap)."""
+    assert isinstance(error, mt.ModelsLabError)
+    settings = ClientSettings.from_kwargs(api_key=KEY, max_retries=1, max_retry_wait=3600)
+    return retry_delay(error, 0, settings) is not None
+
+
+@pytest.mark.parametrize(
+    ("scenario", "kwargs", "expected"),
+    [
+        ("http-error;status=408;times=-1", {}, True),
+        ("http-error;status=409;times=-1", {}, True),
+        ("rate-limit;retry_after=1;times=-1", {}, True),
+        ("server-error;status=502;times=-1", {}, True),
+        ("http-error;status=422;times=-1", {}, False),
+        ("forbidden", {}, False),
+        # Sent and maybe running (billed): a read timeout is not sent again.
+        ("slow-first-byte;delay=1", {"timeout": 0.3}, False),
+    ],
+)
+def test_raised_errors_agree_with_retry_delay(
+    scenario: str, kwargs: dict[str, Any], expected: bool, emulator: Emulator
+) -> None:
+    error = _raise("invoke", make(emulator.base_url, scenario, max_retries=0, **kwargs))
+    assert error.is_retryable is _policy_retries(error) is expected
+
+
+def test_refused_connection_is_retryable() -> None:
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    llm = ChatModelsLab(api_key=KEY, base_url=f"http://127.0.0.1:{port}", max_retries=0)
+    error = _raise("invoke", llm)
+    assert error.is_retryable is _policy_retries(error) is True
