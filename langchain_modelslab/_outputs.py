@@ -21,7 +21,14 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 import modelslab_transport as mt
 
-__all__ = ["PROVIDER", "StreamConverter", "completion_to_result", "usage_metadata"]
+__all__ = [
+    "PROVIDER",
+    "StreamConverter",
+    "combine_llm_outputs",
+    "completion_to_result",
+    "token_usage",
+    "usage_metadata",
+]
 
 PROVIDER = "modelslab"
 
@@ -40,6 +47,40 @@ def usage_metadata(usage: mt.Usage) -> UsageMetadata:
         metadata["input_token_details"] = {"cache_read": usage.cached_tokens}
     # cast: langchain-core declares the detail keys with typing.NotRequired (3.11+ only).
     return cast("UsageMetadata", metadata)
+
+
+def token_usage(usage: mt.Usage) -> dict[str, Any]:
+    """The usage in the OpenAI shape ChatOpenAI puts in `llm_output["token_usage"]`."""
+    counts: dict[str, Any] = {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens or usage.prompt_tokens + usage.completion_tokens,
+    }
+    if usage.reasoning_tokens is not None:
+        counts["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+    if usage.cached_tokens is not None:
+        counts["prompt_tokens_details"] = {"cached_tokens": usage.cached_tokens}
+    return counts
+
+
+def combine_llm_outputs(outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
+    """`generate` over several prompts: token counts summed (details too), as ChatOpenAI does."""
+    total: dict[str, Any] = {}
+    model = None
+    for output in outputs:
+        if not output:
+            continue
+        model = model or output.get("model_name")
+        _add_counts(total, output.get("token_usage") or {})
+    return {"token_usage": total, "model_name": model}
+
+
+def _add_counts(total: dict[str, Any], counts: dict[str, Any]) -> None:
+    for key, value in counts.items():
+        if isinstance(value, dict):
+            _add_counts(total.setdefault(key, {}), value)
+        elif isinstance(value, int):
+            total[key] = total.get(key, 0) + value
 
 
 def response_metadata(
@@ -71,9 +112,12 @@ def completion_to_result(completion: mt.ChatCompletion, *, requested_model: str)
         generations.append(
             ChatGeneration(message=message, generation_info={"finish_reason": choice.finish_reason})
         )
-    # Only what response_metadata also holds: LangChain merges llm_output into it for a single
-    # generation, and invoke must equal the sum of a stream.
+    # Callbacks and cost trackers read `llm_output["token_usage"]` (ChatOpenAI's key).
+    # LangChain merges llm_output into a single generation's response_metadata, as it does
+    # for ChatOpenAI; the message's `usage_metadata` is the standard place for the counts.
     llm_output: dict[str, Any] = {"model_name": model, "id": completion.id}
+    if completion.usage:
+        llm_output["token_usage"] = token_usage(completion.usage)
     return ChatResult(generations=generations, llm_output=llm_output)
 
 
@@ -176,15 +220,20 @@ class StreamConverter:
 
     def finish(self) -> ChatGenerationChunk:
         """The closing chunk: metadata and usage, exactly once per stream."""
+        metadata = response_metadata(
+            model=self._model,
+            finish_reason=self._finish_reason,
+            completion_id=self._id,
+            reasoning_state=self._reasoning_state,
+        )
+        if self._usage:
+            # As invoke's (merged from llm_output): the aggregated generation a streamed
+            # run's on_llm_end sees carries the same `token_usage`.
+            metadata["token_usage"] = token_usage(self._usage)
         message = AIMessageChunk(
             content="",
             usage_metadata=usage_metadata(self._usage) if self._usage else None,
-            response_metadata=response_metadata(
-                model=self._model,
-                finish_reason=self._finish_reason,
-                completion_id=self._id,
-                reasoning_state=self._reasoning_state,
-            ),
+            response_metadata=metadata,
             chunk_position="last",
         )
         return ChatGenerationChunk(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import aclosing, closing
@@ -38,7 +39,7 @@ from modelslab_transport import (
 
 from ._errors import ModelsLabInvalidInputError, langchain_errors
 from ._messages import convert_messages
-from ._outputs import PROVIDER, StreamConverter, completion_to_result
+from ._outputs import PROVIDER, StreamConverter, combine_llm_outputs, completion_to_result
 from ._profiles import model_profile
 from ._structured import StructuredMethod, build_structured
 from ._tools import ToolChoice, ToolLike, format_tool_choice, format_tools
@@ -59,6 +60,26 @@ _SAMPLING_FIELDS = (
 )
 # Body fields the model sets itself; in model_kwargs they would bypass checks or the secret.
 _RESERVED_KWARGS = frozenset({"key", "api_key", "model_id", "messages", "stream", "streaming"})
+# What a call (or `bind`) may pass: the documented body fields, plus what LangChain itself
+# passes per call. Anything else is a typo until proven otherwise: it goes in `extra_body`.
+_CALL_KWARGS = frozenset(
+    {
+        *_SAMPLING_FIELDS,
+        "stop",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "response_format",
+        "max_completion_tokens",
+        "stream_options",
+        "stream_usage",
+        "stream",
+        "model",
+        "model_name",
+        "extra_body",
+        "ls_structured_output_format",
+    }
+)
 # The key may be set after construction (or come from the environment at the first request):
 # the settings are checked up front with this stand-in, and again with the real key per request.
 _PLACEHOLDER_KEY = "placeholder-checked-later"
@@ -154,12 +175,8 @@ class ChatModelsLab(BaseChatModel):
         known |= {f.alias for f in cls.model_fields.values() if f.alias}
         unknown = sorted(str(k) for k in values if k not in known)
         if unknown:
-            hints = []
-            for name in unknown:
-                close = difflib.get_close_matches(name, sorted(known), n=1)
-                hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
             raise ValueError(
-                f"ChatModelsLab got unknown parameter(s) {', '.join(hints)}; "
+                f"ChatModelsLab got unknown parameter(s) {_with_hints(unknown, known)}; "
                 "pass extra API fields in model_kwargs={...}"
             )
         for name in ("stop", "stop_sequences"):
@@ -224,6 +241,9 @@ class ChatModelsLab(BaseChatModel):
     def _identifying_params(self) -> dict[str, Any]:
         return {"model": self.model, **self._default_params}
 
+    def _combine_llm_outputs(self, llm_outputs: list[dict[str, Any] | None], /) -> dict[str, Any]:
+        return combine_llm_outputs(llm_outputs)
+
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         model = kwargs.get("model") or self.model
         params = {**sampling_defaults(model), **self._explicit_params(), **kwargs}
@@ -251,10 +271,13 @@ class ChatModelsLab(BaseChatModel):
         Without `max_tokens` the transport sends the catalogue's default for the model.
         """
         kwargs.pop("stream", None)
+        kwargs.pop("ls_structured_output_format", None)  # tracing only, never sent
+        extra_body = _check_call_kwargs(kwargs)
         include_usage = bool(kwargs.pop("stream_usage", self.stream_usage))
         model = str(kwargs.pop("model", None) or kwargs.pop("model_name", None) or self.model)
         params = {**sampling_defaults(model), **self._explicit_params(), **self.model_kwargs}
         params.update(kwargs)
+        params.update(extra_body)
         if stop is not None:
             params["stop"] = stop or None
         if stream and (params.get("n") or 1) > 1:
@@ -408,19 +431,42 @@ class ChatModelsLab(BaseChatModel):
         """Approximate prompt size, offline; `count_tokens` asks ModelsLab for the exact one."""
         return count_tokens_approximately(messages, tools=list(tools) if tools else None)
 
-    def count_tokens(self, messages: Sequence[BaseMessage], *, model: str | None = None) -> int:
-        """Exact prompt token count from ModelsLab's count_tokens endpoint (one request)."""
+    def count_tokens(
+        self,
+        messages: LanguageModelInput,
+        *,
+        tools: Sequence[ToolLike] | None = None,
+        model: str | None = None,
+    ) -> int:
+        """Exact prompt token count from ModelsLab's count_tokens endpoint (one request).
+
+        Takes what `invoke` takes (a string, message tuples, a prompt value, messages);
+        `tools` count toward the prompt as their JSON schemas.
+        """
         with langchain_errors():
-            wire = convert_messages(list(messages))
-            return self._sync_client().count_tokens(model or self.model, wire)
+            wire, system = self._count_input(messages, tools)
+            return self._sync_client().count_tokens(model or self.model, wire, system)
 
     async def acount_tokens(
-        self, messages: Sequence[BaseMessage], *, model: str | None = None
+        self,
+        messages: LanguageModelInput,
+        *,
+        tools: Sequence[ToolLike] | None = None,
+        model: str | None = None,
     ) -> int:
         """Async `count_tokens`."""
         with langchain_errors():
-            wire = convert_messages(list(messages))
-            return await self._async_client().count_tokens(model or self.model, wire)
+            wire, system = self._count_input(messages, tools)
+            return await self._async_client().count_tokens(model or self.model, wire, system)
+
+    def _count_input(
+        self, messages: LanguageModelInput, tools: Sequence[ToolLike] | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        wire = convert_messages(self._convert_input(messages).to_messages())
+        # The endpoint counts messages and a system text; the tools' schemas travel in the
+        # prompt the model sees, so they are counted as that text.
+        system = json.dumps(format_tools(tools), ensure_ascii=False) if tools else None
+        return wire, system
 
     def list_models(self) -> list[dict[str, Any]]:
         """The models this key may use, as ModelsLab lists them (`id`, `owned_by`, ...)."""
@@ -434,6 +480,37 @@ class ChatModelsLab(BaseChatModel):
 
 
 _SETTINGS_FIELDS = tuple(ClientSettings.__dataclass_fields__)
+
+
+def _check_call_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Refuse unknown call keywords (with a did-you-mean hint); return the checked `extra_body`.
+
+    `extra_body` is the explicit channel for body fields this class does not name.
+    """
+    unknown = sorted(k for k in kwargs if k not in _CALL_KWARGS)
+    if unknown:
+        raise ModelsLabInvalidInputError(
+            f"ChatModelsLab got unknown call argument(s) {_with_hints(unknown, _CALL_KWARGS)}; "
+            "pass extra API fields in extra_body={...} or model_kwargs={...}"
+        )
+    extra = kwargs.pop("extra_body", None) or {}
+    if not isinstance(extra, dict):
+        raise ModelsLabInvalidInputError("extra_body must be a dict of body fields")
+    reserved = sorted(set(extra) & _RESERVED_KWARGS)
+    if reserved:
+        raise ModelsLabInvalidInputError(
+            f"extra_body must not set {', '.join(reserved)}: use the parameter itself"
+        )
+    return dict(extra)
+
+
+def _with_hints(unknown: list[str], known: set[str] | frozenset[str]) -> str:
+    """The unknown names, each with the closest known one as a did-you-mean hint."""
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return ", ".join(hints)
 
 
 def _snapshot(values: list[Any]) -> list[Any]:

@@ -55,6 +55,15 @@ CLAIMS: dict[str, tuple[str, ...]] = {
         r".*unknown parameter\(s\) 'temprature' \(did you mean 'temperature'\?\).*",
         ANY,
     ),
+    'llm.bind(temprature=0.1).invoke("Hi")': (
+        r".*unknown call argument\(s\) 'temprature' \(did you mean 'temperature'\?\).*",
+        said("Hi"),
+    ),
+    'print(response.llm_output["token_usage"])': (
+        r"\d+",
+        r"\{'prompt_tokens': \d+, 'completion_tokens': \d+, 'total_tokens': \d+, "
+        r"'completion_tokens_details': \{'reasoning_tokens': \d+\}\}",
+    ),
     'for chunk in llm.stream("Tell me a short story"):': (
         said("Tell me a short story"),
         LC_USAGE + " stop",
