@@ -15,6 +15,8 @@ from typing_extensions import TypedDict
 from langchain_modelslab import ChatModelsLab
 from modelslab_emulator import Emulator
 
+from ._chunks import aggregate
+
 KEY = "test-key-chat-models-0123"
 MAGISTRAL = "mistralai-Magistral-Small-2506"
 LLAMA = "meta-llama-llama-3.1-8b-instruct"
@@ -22,13 +24,6 @@ LLAMA = "meta-llama-llama-3.1-8b-instruct"
 
 def make(base_url: str, **kwargs: Any) -> ChatModelsLab:
     return ChatModelsLab(api_key=KEY, base_url=base_url, **kwargs)
-
-
-def aggregate(chunks: list[AIMessageChunk]) -> AIMessageChunk:
-    full = chunks[0]
-    for chunk in chunks[1:]:
-        full = full + chunk
-    return full
 
 
 def same_answer(invoked: AIMessage, streamed: AIMessageChunk) -> None:

@@ -10,11 +10,12 @@ import uuid
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages import AIMessage
 
 from langchain_modelslab import ChatModelsLab
 
 from ..reasoning_shapes import ADAPTER_SHAPES, ANSWER, MAGISTRAL, REASONING, Shape, shape_id
+from ._chunks import aggregate
 
 KEY = "test-key-reasoning-shapes-01"
 
@@ -24,13 +25,6 @@ def make(base_url: str, name: str, model: str, max_tokens: int | None) -> ChatMo
     return ChatModelsLab(
         api_key=KEY, base_url=base_url, model=model, max_tokens=max_tokens, default_headers=headers
     )
-
-
-def total(chunks: list[AIMessageChunk]) -> AIMessageChunk:
-    full = chunks[0]
-    for chunk in chunks[1:]:
-        full = full + chunk
-    return full
 
 
 def check(message: AIMessage, shape: Shape) -> None:
@@ -53,7 +47,7 @@ def test_invoke_and_stream(base_url: str, caplog: pytest.LogCaptureFixture, shap
         invoked = llm.invoke("Hello there")
         chunks = list(llm.stream("Hello there"))
     check(invoked, shape)
-    streamed = total(chunks)
+    streamed = aggregate(chunks)
     check(streamed, shape)
     assert len(cut_warnings(caplog)) == (2 if shape.state == "cut" else 0)
     assert all("reasoning_state" not in c.response_metadata for c in chunks[:-1])
@@ -68,7 +62,7 @@ async def test_ainvoke_and_astream(
         invoked = await llm.ainvoke("Hello there")
         chunks = [chunk async for chunk in llm.astream("Hello there")]
     check(invoked, shape)
-    check(total(chunks), shape)
+    check(aggregate(chunks), shape)
     assert len(cut_warnings(caplog)) == (2 if shape.state == "cut" else 0)
     await llm.aclose()
 
