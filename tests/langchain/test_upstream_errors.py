@@ -5,7 +5,6 @@ text, non-JSON 200s are retried, cut streams are incomplete, OpenRouter 429 hint
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -24,16 +23,26 @@ from langchain_modelslab._errors import (
 )
 from modelslab_emulator import Emulator
 
+from ..upstream_cases import (
+    ANSWER,
+    MID_STREAM_ERRORS,
+    QUEUED,
+    SILENT,
+    STALLED,
+    TEXT,
+    statuses,
+    unique,
+)
+
 KEY = "sk-lc-upstream-91f0"
 MODEL = "meta-llama-llama-3.1-8b-instruct"
-TEXT = "one two three four five six"
-ANSWER = f"You said: {TEXT}"
 MODES = ["invoke", "stream", "ainvoke", "astream"]
 STREAMS = ["stream", "astream"]
 
 
 def make(base_url: str, scenario: str | None = None, **kwargs: Any) -> ChatModelsLab:
-    headers = {"X-Emulator-Scenario": f"{scenario};id={time.monotonic_ns()}"} if scenario else None
+    unique_scenario = unique(scenario)
+    headers = {"X-Emulator-Scenario": unique_scenario} if unique_scenario else None
     kwargs.setdefault("model", MODEL)
     return ChatModelsLab(api_key=KEY, base_url=base_url, default_headers=headers, **kwargs)
 
@@ -52,21 +61,8 @@ def call(mode: str, llm: ChatModelsLab, text: str = TEXT) -> str:
     return asyncio.run(go())
 
 
-def statuses(emulator: Emulator, llm: ChatModelsLab) -> list[int]:
-    wanted = (llm.default_headers or {})["X-Emulator-Scenario"]
-    return [r.status for r in emulator.requests if r.scenario == wanted]
-
-
 @pytest.mark.parametrize("mode", STREAMS)
-@pytest.mark.parametrize(
-    "scenario",
-    [
-        "finish-error;after=3",
-        "object-error-mid-stream;after=3;done=1",
-        "object-error-mid-stream;after=3;done=0",
-        "openrouter-error-mid-stream;after=3",
-    ],
-)
+@pytest.mark.parametrize("scenario", MID_STREAM_ERRORS)
 def test_mid_stream_errors_are_server_errors_with_partial_text(
     mode: str, scenario: str, emulator: Emulator
 ) -> None:
@@ -180,30 +176,18 @@ def test_developer_role_is_sent_as_system(emulator: Emulator) -> None:
 
 @pytest.mark.parametrize("mode", STREAMS)
 def test_queued_stream_waits_past_the_idle_timeout(mode: str, emulator: Emulator) -> None:
-    llm = make(
-        emulator.base_url,
-        "comment-keepalive;count=3;delay=0.3",
-        stream_idle_timeout=0.2,
-        first_byte_timeout=5,
-    )
-    assert call(mode, llm) == ANSWER
+    scenario, settings = QUEUED
+    assert call(mode, make(emulator.base_url, scenario, **settings)) == ANSWER
 
 
 @pytest.mark.parametrize("mode", STREAMS)
 def test_first_byte_timeout_and_idle_timeout(mode: str, emulator: Emulator) -> None:
-    silent = make(
-        emulator.base_url,
-        "comment-keepalive;count=0;delay=1.5",
-        first_byte_timeout=0.3,
-        max_retries=0,
-    )
-    with pytest.raises(ModelTimeoutError, match="first_byte_timeout"):
-        call(mode, silent)
-    stalled = make(
-        emulator.base_url, "trickle;delay=0.6", stream_idle_timeout=0.25, first_byte_timeout=5
-    )
-    with pytest.raises(ModelTimeoutError, match="stream_idle_timeout"):
-        call(mode, stalled)
+    for (scenario, settings), timeout in (
+        (SILENT, "first_byte_timeout"),
+        (STALLED, "stream_idle_timeout"),
+    ):
+        with pytest.raises(ModelTimeoutError, match=timeout):
+            call(mode, make(emulator.base_url, scenario, **settings))
 
 
 def test_first_byte_timeout_field(base_url: str) -> None:
