@@ -23,16 +23,7 @@ from langchain_modelslab._errors import (
 )
 from modelslab_emulator import Emulator
 
-from ..upstream_cases import (
-    ANSWER,
-    MID_STREAM_ERRORS,
-    QUEUED,
-    SILENT,
-    STALLED,
-    TEXT,
-    statuses,
-    unique,
-)
+from .. import upstream_cases as cases
 
 KEY = "sk-lc-upstream-91f0"
 MODEL = "meta-llama-llama-3.1-8b-instruct"
@@ -41,13 +32,13 @@ STREAMS = ["stream", "astream"]
 
 
 def make(base_url: str, scenario: str | None = None, **kwargs: Any) -> ChatModelsLab:
-    unique_scenario = unique(scenario)
+    unique_scenario = cases.unique(scenario)
     headers = {"X-Emulator-Scenario": unique_scenario} if unique_scenario else None
     kwargs.setdefault("model", MODEL)
     return ChatModelsLab(api_key=KEY, base_url=base_url, default_headers=headers, **kwargs)
 
 
-def call(mode: str, llm: ChatModelsLab, text: str = TEXT) -> str:
+def call(mode: str, llm: ChatModelsLab, text: str = cases.TEXT) -> str:
     if mode == "invoke":
         return str(llm.invoke(text).content)
     if mode == "stream":
@@ -62,7 +53,7 @@ def call(mode: str, llm: ChatModelsLab, text: str = TEXT) -> str:
 
 
 @pytest.mark.parametrize("mode", STREAMS)
-@pytest.mark.parametrize("scenario", MID_STREAM_ERRORS)
+@pytest.mark.parametrize("scenario", cases.MID_STREAM_ERRORS)
 def test_mid_stream_errors_are_server_errors_with_partial_text(
     mode: str, scenario: str, emulator: Emulator
 ) -> None:
@@ -78,7 +69,7 @@ def test_mid_stream_errors_are_server_errors_with_partial_text(
 def test_whole_answer_ending_in_error_is_a_server_error(mode: str, emulator: Emulator) -> None:
     with pytest.raises(ModelsLabServerError) as info:
         call(mode, make(emulator.base_url, "finish-error", max_retries=0))
-    assert info.value.partial_text == ANSWER
+    assert info.value.partial_text == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", STREAMS)
@@ -91,8 +82,8 @@ def test_stream_cut_inside_a_line_is_incomplete(mode: str, emulator: Emulator) -
 @pytest.mark.parametrize("mode", MODES)
 def test_non_json_200_is_retried(mode: str, emulator: Emulator) -> None:
     llm = make(emulator.base_url, "non-json-200")
-    assert call(mode, llm) == ANSWER
-    assert statuses(emulator, llm) == [200, 200]
+    assert call(mode, llm) == cases.ANSWER
+    assert cases.statuses(emulator, llm) == [200, 200]
 
 
 @pytest.mark.parametrize("mode", ["invoke", "stream"])
@@ -101,22 +92,22 @@ def test_non_json_200_that_persists_is_a_server_error(mode: str, emulator: Emula
     with pytest.raises(ModelsLabBadGatewayError, match="not JSON") as info:
         call(mode, llm)
     assert isinstance(info.value, ModelsLabServerError) and isinstance(info.value, ModelAPIError)
-    assert statuses(emulator, llm) == [200, 200]
+    assert cases.statuses(emulator, llm) == [200, 200]
 
 
 def test_blank_lines_before_json_parse(emulator: Emulator) -> None:
-    assert call("invoke", make(emulator.base_url, "blank-lines-200")) == ANSWER
+    assert call("invoke", make(emulator.base_url, "blank-lines-200")) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_status_success_is_an_answer(mode: str, emulator: Emulator) -> None:
-    assert call(mode, make(emulator.base_url, "status-success")) == ANSWER
+    assert call(mode, make(emulator.base_url, "status-success")) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_openrouter_429_hint_is_honoured(mode: str, emulator: Emulator) -> None:
     llm = make(emulator.base_url, "openrouter-429;reset=0.6;code_str=1")
-    assert call(mode, llm) == ANSWER
+    assert call(mode, llm) == cases.ANSWER
     first, second = [r for r in emulator.requests if r.path.endswith("/chat/completions")]
     assert (first.status, second.status) == (429, 200)
     assert second.received_at - first.received_at >= 0.45
@@ -125,15 +116,15 @@ def test_openrouter_429_hint_is_honoured(mode: str, emulator: Emulator) -> None:
 def test_count_tokens_without_input_tokens_is_typed(emulator: Emulator) -> None:
     llm = make(emulator.base_url, "count-tokens-missing")
     with pytest.raises(ModelsLabUnexpectedResponseError):
-        llm.count_tokens([HumanMessage(TEXT)])
+        llm.count_tokens([HumanMessage(cases.TEXT)])
     with pytest.raises(ModelsLabUnexpectedResponseError):
-        asyncio.run(llm.acount_tokens([HumanMessage(TEXT)]))
+        asyncio.run(llm.acount_tokens([HumanMessage(cases.TEXT)]))
 
 
 def test_x_api_key_on_v1_endpoints(emulator: Emulator) -> None:
     llm = make(emulator.base_url, "require-x-api-key")
     assert llm.list_models()
-    assert llm.count_tokens([HumanMessage(TEXT)]) > 0
+    assert llm.count_tokens([HumanMessage(cases.TEXT)]) > 0
     assert asyncio.run(llm.alist_models())
 
 
@@ -176,15 +167,15 @@ def test_developer_role_is_sent_as_system(emulator: Emulator) -> None:
 
 @pytest.mark.parametrize("mode", STREAMS)
 def test_queued_stream_waits_past_the_idle_timeout(mode: str, emulator: Emulator) -> None:
-    scenario, settings = QUEUED
-    assert call(mode, make(emulator.base_url, scenario, **settings)) == ANSWER
+    scenario, settings = cases.QUEUED
+    assert call(mode, make(emulator.base_url, scenario, **settings)) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", STREAMS)
 def test_first_byte_timeout_and_idle_timeout(mode: str, emulator: Emulator) -> None:
     for (scenario, settings), timeout in (
-        (SILENT, "first_byte_timeout"),
-        (STALLED, "stream_idle_timeout"),
+        (cases.SILENT, "first_byte_timeout"),
+        (cases.STALLED, "stream_idle_timeout"),
     ):
         with pytest.raises(ModelTimeoutError, match=timeout):
             call(mode, make(emulator.base_url, scenario, **settings))

@@ -14,27 +14,17 @@ import modelslab_transport as mt
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
 
-from ..upstream_cases import (
-    ANSWER,
-    MID_STREAM_ERRORS,
-    OUT_OF_RANGE,
-    QUEUED,
-    SILENT,
-    STALLED,
-    TEXT,
-    statuses,
-    unique,
-)
+from .. import upstream_cases as cases
 from .helpers import KEY, PLAIN_MODEL, MakeLLM
 
 MODES = ["chat", "stream_chat", "achat", "astream_chat"]
 STREAMS = ["stream_chat", "astream_chat"]
-USER = [ChatMessage(role=MessageRole.USER, content=TEXT)]
+USER = [ChatMessage(role=MessageRole.USER, content=cases.TEXT)]
 
 
 def make(make_llm: MakeLLM, scenario: str | None = None, **kwargs: Any) -> ModelsLabLLM:
     kwargs.setdefault("model", PLAIN_MODEL)
-    return make_llm(unique(scenario), **kwargs)
+    return make_llm(cases.unique(scenario), **kwargs)
 
 
 def call(mode: str, llm: ModelsLabLLM) -> str:
@@ -52,7 +42,7 @@ def call(mode: str, llm: ModelsLabLLM) -> str:
 
 
 @pytest.mark.parametrize("mode", STREAMS)
-@pytest.mark.parametrize("scenario", MID_STREAM_ERRORS)
+@pytest.mark.parametrize("scenario", cases.MID_STREAM_ERRORS)
 def test_mid_stream_errors_are_server_errors_with_partial_text(
     mode: str, scenario: str, make_llm: MakeLLM
 ) -> None:
@@ -66,7 +56,7 @@ def test_mid_stream_errors_are_server_errors_with_partial_text(
 def test_whole_answer_ending_in_error_is_a_server_error(mode: str, make_llm: MakeLLM) -> None:
     with pytest.raises(mt.ServerError) as info:
         call(mode, make(make_llm, "finish-error", max_retries=0))
-    assert info.value.partial_text == ANSWER
+    assert info.value.partial_text == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", STREAMS)
@@ -79,8 +69,8 @@ def test_stream_cut_inside_a_line_is_incomplete(mode: str, make_llm: MakeLLM) ->
 @pytest.mark.parametrize("mode", MODES)
 def test_non_json_200_is_retried(mode: str, make_llm: MakeLLM, emulator: Emulator) -> None:
     llm = make(make_llm, "non-json-200")
-    assert call(mode, llm) == ANSWER
-    assert statuses(emulator, llm) == [200, 200]
+    assert call(mode, llm) == cases.ANSWER
+    assert cases.statuses(emulator, llm) == [200, 200]
 
 
 @pytest.mark.parametrize("mode", ["chat", "stream_chat"])
@@ -90,27 +80,27 @@ def test_non_json_200_that_persists_is_a_server_error(
     llm = make(make_llm, "non-json-200;times=-1", max_retries=1)
     with pytest.raises(mt.BadGatewayError, match="not JSON"):
         call(mode, llm)
-    assert statuses(emulator, llm) == [200, 200]
+    assert cases.statuses(emulator, llm) == [200, 200]
 
 
 def test_blank_lines_before_json_parse(make_llm: MakeLLM) -> None:
-    assert call("chat", make(make_llm, "blank-lines-200")) == ANSWER
+    assert call("chat", make(make_llm, "blank-lines-200")) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_status_success_is_an_answer(mode: str, make_llm: MakeLLM) -> None:
-    assert call(mode, make(make_llm, "status-success")) == ANSWER
+    assert call(mode, make(make_llm, "status-success")) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_openrouter_429_hint_is_honoured(mode: str, make_llm: MakeLLM, emulator: Emulator) -> None:
-    assert call(mode, make(make_llm, "openrouter-429;reset=0.6")) == ANSWER
+    assert call(mode, make(make_llm, "openrouter-429;reset=0.6")) == cases.ANSWER
     first, second = [r for r in emulator.requests if r.path.endswith("/chat/completions")]
     assert (first.status, second.status) == (429, 200)
     assert second.received_at - first.received_at >= 0.45
 
 
-@pytest.mark.parametrize(("kwargs", "documented"), OUT_OF_RANGE)
+@pytest.mark.parametrize(("kwargs", "documented"), cases.OUT_OF_RANGE)
 def test_out_of_range_values_are_refused_before_sending(
     kwargs: dict[str, Any], documented: str, make_llm: MakeLLM, emulator: Emulator
 ) -> None:
@@ -133,15 +123,15 @@ def test_developer_role_is_sent_as_system(make_llm: MakeLLM, emulator: Emulator)
 
 @pytest.mark.parametrize("mode", STREAMS)
 def test_queued_stream_waits_past_the_idle_timeout(mode: str, make_llm: MakeLLM) -> None:
-    scenario, settings = QUEUED
-    assert call(mode, make(make_llm, scenario, **settings)) == ANSWER
+    scenario, settings = cases.QUEUED
+    assert call(mode, make(make_llm, scenario, **settings)) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", STREAMS)
 def test_first_byte_timeout_and_idle_timeout(mode: str, make_llm: MakeLLM) -> None:
     for (scenario, settings), timeout in (
-        (SILENT, "first_byte_timeout"),
-        (STALLED, "stream_idle_timeout"),
+        (cases.SILENT, "first_byte_timeout"),
+        (cases.STALLED, "stream_idle_timeout"),
     ):
         with pytest.raises(mt.APITimeoutError, match=timeout):
             call(mode, make(make_llm, scenario, **settings))
