@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import modelslab_transport as mt
 from modelslab_emulator import Emulator
 
 TEXT = "one two three four five six"
@@ -55,3 +56,11 @@ def statuses(emulator: Emulator, llm: Any) -> list[int]:
     """The statuses the emulator sent for this model's own scenario header."""
     wanted = (llm.default_headers or {})["X-Emulator-Scenario"]
     return [r.status for r in emulator.requests if r.scenario == wanted]
+
+
+def check_mid_stream_error(error: BaseException, key: str) -> None:
+    """A stream that ended in an error after three content chunks: a ServerError that keeps
+    the text that came (never passed off as an answer) and shows no key."""
+    assert isinstance(error, mt.ServerError)
+    assert error.partial_text == "You said: one "
+    assert key not in repr(vars(error))
