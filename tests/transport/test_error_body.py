@@ -19,6 +19,8 @@ from modelslab_transport._error_body import (
     parse_retry_after,
 )
 
+from ..wire_bytes import json_values
+
 KEY = "sk-secret-KEY-123456"
 
 
@@ -272,13 +274,7 @@ def test_retry_after_http_date_and_epoch_and_negative() -> None:
 
 # -- property: any body at any status gives a typed error, never a crash or a leak ---------
 
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=10,
-)
+_json = json_values(text_size=8, key_size=8, max_leaves=10)
 _shaped = st.fixed_dictionaries(
     {"status": st.sampled_from(["error", "failed", "processing", "ok"]) | _json},
     optional={"message": _json, "messege": _json, "error": _json, "code": _json, "eta": _json},

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 import modelslab_transport as mt
 from modelslab_transport._decoding import StreamDecoder
-from modelslab_transport._sse import SSEDecoder
+
+from ..wire_bytes import decode_bytes, json_values, split_bytes
 
 KEY = "sk-stream-secret-999"
 
@@ -254,34 +255,13 @@ def _stream(draw: st.DrawFn) -> bytes:
     return "".join(lines).encode()
 
 
-def _decode_bytes(pieces: list[bytes]) -> mt.ChatCompletion:
-    sse = SSEDecoder()
-    decoder = StreamDecoder()
-    events: list[mt.StreamEvent] = []
-    for piece in pieces:
-        for event in sse.feed(piece):
-            events.extend(decoder.feed(event.data))
-    for event in sse.close():
-        events.extend(decoder.feed(event.data))
-    events.extend(decoder.close())
-    return mt.accumulate(events)
-
-
 @settings(deadline=None, max_examples=150)
 @given(raw=_stream(), cuts=st.lists(st.integers(min_value=0), max_size=10))
 def test_any_byte_split_gives_the_same_completion(raw: bytes, cuts: list[int]) -> None:
-    points = sorted({c % (len(raw) + 1) for c in cuts})
-    pieces = [raw[a:b] for a, b in zip([0, *points], [*points, len(raw)], strict=True)]
-    assert _decode_bytes(pieces) == _decode_bytes([raw])
+    assert decode_bytes(split_bytes(raw, cuts)) == decode_bytes([raw])
 
 
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=12,
-)
+_json = json_values(text_size=6, key_size=6, max_leaves=12)
 _blocks = st.lists(
     st.fixed_dictionaries(
         {"type": st.sampled_from(["text", "thinking", "reasoning", "image_url"]) | _json},
