@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
-from modelslab_transport import build_chat_payload
+from modelslab_transport import (
+    AsyncModelsLabClient,
+    ModelsLabClient,
+    StreamEvent,
+    accumulate,
+    build_chat_payload,
+)
 
 from ..emulator_requests import chat_log, scenario_value, settled
 
-__all__ = ["LLAMA", "MAGISTRAL", "chat_requests", "payload", "scenario", "settled"]
+__all__ = [
+    "LLAMA",
+    "MAGISTRAL",
+    "answer_in_mode",
+    "chat_requests",
+    "joined_text",
+    "payload",
+    "scenario",
+    "settled",
+]
 
 MAGISTRAL = "mistralai-Magistral-Small-2506"
 LLAMA = "meta-llama-llama-3.1-8b-instruct"
@@ -28,3 +45,36 @@ def chat_requests(emulator: Any, headers: dict[str, str] | None = None) -> list[
     if headers is None:
         return chat_log(emulator)
     return chat_log(emulator, headers["X-Emulator-Scenario"])
+
+
+def accumulated_content(events: list[StreamEvent]) -> str:
+    """A stream's answer as the accumulator assembles it."""
+    return accumulate(events).first.content
+
+
+def joined_text(events: list[StreamEvent]) -> str:
+    """Every piece of text a stream carried, in order."""
+    return "".join(getattr(e, "text", "") for e in events)
+
+
+def answer_in_mode(
+    mode: str,
+    body: dict[str, Any],
+    read: Callable[[list[StreamEvent]], str] = accumulated_content,
+    **client: Any,
+) -> str:
+    """One call through the sync or async client in `mode` (chat, stream, achat or astream),
+    built with `client`; the answer text (a stream's events are read by `read`)."""
+    if mode in ("chat", "stream"):
+        with ModelsLabClient(**client) as sync_client:
+            if mode == "chat":
+                return sync_client.chat(body).first.content
+            return read(list(sync_client.stream_chat(body)))
+
+    async def go() -> str:
+        async with AsyncModelsLabClient(**client) as async_client:
+            if mode == "achat":
+                return (await async_client.chat(body)).first.content
+            return read([e async for e in async_client.stream_chat(body)])
+
+    return asyncio.run(go())

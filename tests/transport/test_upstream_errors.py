@@ -25,7 +25,7 @@ from modelslab_transport import (
 )
 
 from ..upstream_cases import ANSWER, OUT_OF_RANGE, TEXT
-from ._helpers import LLAMA, chat_requests, payload, scenario
+from ._helpers import LLAMA, answer_in_mode, chat_requests, joined_text, payload, scenario
 
 KEY = "sk-upstream-7c41aa"
 RUNNERS = ["chat", "stream", "achat", "astream"]
@@ -41,19 +41,7 @@ def run(mode: str, emulator: Emulator, headers: dict[str, str], **options: Any) 
         "default_headers": headers,
         **options,
     }
-    if mode in ("chat", "stream"):
-        with ModelsLabClient(**kwargs) as client:
-            if mode == "chat":
-                return client.chat(body).first.content
-            return "".join(getattr(e, "text", "") for e in client.stream_chat(body))
-
-    async def go() -> str:
-        async with AsyncModelsLabClient(**kwargs) as client:
-            if mode == "achat":
-                return (await client.chat(body)).first.content
-            return "".join([getattr(e, "text", "") async for e in client.stream_chat(body)])
-
-    return asyncio.run(go())
+    return answer_in_mode(mode, body, joined_text, **kwargs)
 
 
 def fails(mode: str, emulator: Emulator, headers: dict[str, str], **options: Any) -> Any:
