@@ -16,6 +16,7 @@ from langchain_modelslab import ChatModelsLab
 from modelslab_emulator import Emulator
 
 from ._chunks import aggregate
+from ._person import PROMPT, Person, PersonDict
 
 KEY = "test-key-chat-models-0123"
 MAGISTRAL = "mistralai-Magistral-Small-2506"
@@ -344,22 +345,7 @@ def test_tool_round_trip_uses_results(base_url: str, emulator: Emulator) -> None
 # -- structured output -------------------------------------------------------------------------
 
 
-class Person(BaseModel):
-    """A person."""
-
-    name: str = Field(description="the person's name")
-    age: int = Field(description="age in years")
-
-
-class PersonDict(TypedDict):
-    """A person."""
-
-    name: str
-    age: int
-
-
 PERSON_SCHEMA = Person.model_json_schema()
-PROMPT = 'The person is "Ada" and she is 36'
 
 
 @pytest.mark.parametrize("method", ["function_calling", "json_schema"])
