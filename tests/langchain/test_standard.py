@@ -16,27 +16,14 @@ TEST_KEY = "test-key-standard-0123"
 
 
 class ModelsLabFeatures:
-    """What ChatModelsLab supports, told alike to the unit and the integration suite."""
+    """What ChatModelsLab supports, told alike to the unit and the integration suite. Plain
+    class attributes: first in the method order, they stand for the suites' properties."""
 
-    @property
-    def chat_model_class(self) -> type[BaseChatModel]:
-        return ChatModelsLab
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
-    @property
-    def returns_usage_metadata(self) -> bool:
-        return True
-
-    @property
-    def model_override_value(self) -> str:
-        return "meta-llama-llama-3.1-8b-instruct"
+    chat_model_class: type[BaseChatModel] = ChatModelsLab
+    has_tool_choice = True
+    supports_json_mode = True
+    returns_usage_metadata = True
+    model_override_value = "meta-llama-llama-3.1-8b-instruct"
 
 
 class TestChatModelsLabUnit(ModelsLabFeatures, ChatModelUnitTests):
