@@ -264,6 +264,18 @@ class _ChoiceState:
         self.answered = self.reasoned = self.called = False
 
 
+def _emit(
+    state: _ChoiceState, answer: str, reasoning: str, index: int, events: list[StreamEvent]
+) -> None:
+    """The reasoning, then the answer, the splitter released, as events; noted on `state`."""
+    if reasoning:
+        events.append(ReasoningDelta(reasoning, index))
+        state.reasoned = True
+    if answer:
+        events.append(TextDelta(answer, index))
+        state.answered = True
+
+
 class StreamDecoder:
     """Decode one chat stream, payload by payload.
 
@@ -460,12 +472,7 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
     @staticmethod
     def _text(state: _ChoiceState, text: str, index: int, events: list[StreamEvent]) -> None:
         answer, reasoning = state.splitter.feed(text)
-        if reasoning:
-            events.append(ReasoningDelta(reasoning, index))
-            state.reasoned = True
-        if answer:
-            events.append(TextDelta(answer, index))
-            state.answered = True
+        _emit(state, answer, reasoning, index, events)
 
     def _flush(
         self, state: _ChoiceState, index: int, finish: str | None, events: list[StreamEvent]
@@ -473,12 +480,7 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         """Release held text and judge how the reasoning ended; returns the verdict."""
         splitter = state.splitter
         answer, reasoning = splitter.close()
-        if reasoning:
-            events.append(ReasoningDelta(reasoning, index))
-            state.reasoned = True
-        if answer:
-            events.append(TextDelta(answer, index))
-            state.answered = True
+        _emit(state, answer, reasoning, index, events)
         events.extend(state.tools.flush())
         verdict = reasoning_state(
             finish,

@@ -12,9 +12,11 @@ from modelslab_emulator import Emulator
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_demo_runs_offline_through_both_frameworks() -> None:
+def run_demo(**settings: str) -> subprocess.CompletedProcess[str]:
+    """The demo in a child process, with no MODELSLAB_ setting but `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODELSLAB_")}
-    result = subprocess.run(
+    env.update(settings)
+    return subprocess.run(
         [sys.executable, "examples/demo.py"],
         cwd=ROOT,
         env=env,
@@ -22,6 +24,10 @@ def test_demo_runs_offline_through_both_frameworks() -> None:
         text=True,
         timeout=90,
     )
+
+
+def test_demo_runs_offline_through_both_frameworks() -> None:
+    result = run_demo()
     out = result.stdout
     assert result.returncode == 0, f"demo failed:\n{out}\n{result.stderr}"
     assert "MODELSLAB_API_KEY is not set: using the offline emulator" in out
@@ -39,17 +45,8 @@ def test_demo_runs_offline_through_both_frameworks() -> None:
 
 def test_demo_exits_non_zero_when_a_step_fails() -> None:
     # An emulator that accepts another key: every step fails with a 401, which is not retried.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELSLAB_")}
     with Emulator(api_keys=["the-accepted-key"]) as emulator:
-        env.update(MODELSLAB_API_KEY="not-a-real-key", MODELSLAB_BASE_URL=emulator.base_url)
-        result = subprocess.run(
-            [sys.executable, "examples/demo.py"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=90,
-        )
+        result = run_demo(MODELSLAB_API_KEY="not-a-real-key", MODELSLAB_BASE_URL=emulator.base_url)
     assert result.returncode == 1
     assert "MODELSLAB_API_KEY is set: using real ModelsLab." in result.stdout
     assert "Demo failed: 6 of 6 steps." in result.stderr

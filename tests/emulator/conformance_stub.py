@@ -13,12 +13,13 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from modelslab_emulator import SCENARIO_HEADER, Emulator
 from modelslab_emulator.conformance import plan
+
+from ..quiet_handler import QuietHandler
 
 
 @dataclass
@@ -64,19 +65,8 @@ def stub_server(
     log = StubLog()
     prefix = urlsplit(upstream.base_url).path
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Silent: requests carry keys."""
-
-        def do_GET(self) -> None:
-            self._serve()
-
-        def do_POST(self) -> None:
-            self._serve()
-
-        def _serve(self) -> None:
+    class Handler(QuietHandler):
+        def serve(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             body = json.loads(raw) if raw else None
             key = self.headers.get("Authorization", "")[len("Bearer ") :]

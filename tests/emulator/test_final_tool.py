@@ -10,19 +10,10 @@ import pytest
 
 from modelslab_emulator import Emulator
 
+from ..tool_specs import STRING, function_tool
 from .wire import chat, sse_data, user
 
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
+WEATHER = function_tool("get_weather", city=STRING)
 REPORT_SCHEMA = {
     "type": "object",
     "properties": {

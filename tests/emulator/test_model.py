@@ -11,21 +11,11 @@ import pytest
 
 from modelslab_emulator import Emulator
 
+from ..tool_specs import INTEGER, STRING, function_tool
 from .wire import LLAMA, MAGISTRAL, ROOMY, THOUGHT_TOKENS, chat, thought, user
 
 THINK = "<think>\n{thought}\n</think>\n"
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}, "unit": {"enum": ["c", "f"]}},
-            "required": ["city", "unit"],
-        },
-    },
-}
+WEATHER = function_tool("get_weather", "Weather for a city", city=STRING, unit={"enum": ["c", "f"]})
 TIME = {
     "type": "function",
     "function": {
@@ -33,17 +23,7 @@ TIME = {
         "parameters": {"type": "object", "properties": {"zone": {"type": "string"}}},
     },
 }
-MAGIC = {
-    "type": "function",
-    "function": {
-        "name": "magic_function",
-        "parameters": {
-            "type": "object",
-            "properties": {"input": {"type": "integer"}},
-            "required": ["input"],
-        },
-    },
-}
+MAGIC = function_tool("magic_function", input=INTEGER)
 
 
 def message(resp_json: dict[str, Any], index: int = 0) -> dict[str, Any]:

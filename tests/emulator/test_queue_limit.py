@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from modelslab_emulator import Emulator
 
+from .cli import emulator_cli
 from .wire import KEY, LLAMA, Response, call, user
 
 BODY = {"model_id": LLAMA, "messages": user("hi")}
@@ -157,25 +154,13 @@ def test_queue_limit_must_be_positive(value: int) -> None:
 
 
 def test_queue_limit_cli_flags() -> None:
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    command = [sys.executable, "-m", "modelslab_emulator", "--port", "0"]
-    command += ["--queue-limit", "2", "--queue-retry-after", "7"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as process:
-        try:
-            assert process.stdout is not None
-            base_url = process.stdout.readline().strip()
-            port = int(base_url.split(":")[2].split("/")[0])
-            emu = Emulator(port=port)  # not started: only its address is used to call the CLI's
-            with held(emu, 2):
-                refused = call(emu, "/chat/completions", BODY)
-            assert refused.status == 429
-            assert refused.json()["retry_after"] == 7
-            assert "Maximum 2 queued" in refused.json()["message"]
-            _, stats, raw = control(emu, "GET", "/_emulator/stats")
-            assert stats["max_in_flight"] == {Emulator.fingerprint(KEY): 2}
-            assert stats["rate_limited"] == {Emulator.fingerprint(KEY): 1}
-            assert KEY.encode() not in raw
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with emulator_cli("--queue-limit", "2", "--queue-retry-after", "7") as emu:
+        with held(emu, 2):
+            refused = call(emu, "/chat/completions", BODY)
+        assert refused.status == 429
+        assert refused.json()["retry_after"] == 7
+        assert "Maximum 2 queued" in refused.json()["message"]
+        _, stats, raw = control(emu, "GET", "/_emulator/stats")
+        assert stats["max_in_flight"] == {Emulator.fingerprint(KEY): 2}
+        assert stats["rate_limited"] == {Emulator.fingerprint(KEY): 1}
+        assert KEY.encode() not in raw

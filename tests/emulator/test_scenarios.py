@@ -13,6 +13,7 @@ import pytest
 
 from modelslab_emulator import Emulator
 
+from ..tool_specs import STRING, function_tool
 from .wire import (
     KEY,
     LLAMA,
@@ -29,20 +30,7 @@ from .wire import (
     user,
 )
 
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": name,
-            "parameters": {
-                "type": "object",
-                "properties": {"city": {"type": "string"}},
-                "required": ["city"],
-            },
-        },
-    }
-    for name in ("get_weather", "get_news")
-]
+TOOLS = [function_tool(name, city=STRING) for name in ("get_weather", "get_news")]
 STREAM = {"model_id": LLAMA, "messages": user("one two three four five"), "stream": True}
 
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from modelslab_emulator import Emulator
 
+from .cli import emulator_cli
 from .wire import LLAMA, MAGISTRAL, chat, user
 
 
@@ -63,17 +59,6 @@ def test_served_context_option() -> None:
 
 
 def test_served_context_cli_flag() -> None:
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    command = [sys.executable, "-m", "modelslab_emulator", "--port", "0", "--served-context", "64"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as process:
-        try:
-            assert process.stdout is not None
-            base_url = process.stdout.readline().strip()
-            port = int(base_url.split(":")[2].split("/")[0])
-            emu = Emulator(port=port)  # not started: only its address is used to call the CLI's
-            assert chat(emu, messages=user("a b"), max_tokens=62).status == 200
-            assert chat(emu, messages=user("a b"), max_tokens=63).json() == vllm_body(64, 2, 63)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with emulator_cli("--served-context", "64") as emu:
+        assert chat(emu, messages=user("a b"), max_tokens=62).status == 200
+        assert chat(emu, messages=user("a b"), max_tokens=63).json() == vllm_body(64, 2, 63)

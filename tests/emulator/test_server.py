@@ -107,14 +107,19 @@ def test_many_concurrent_connections() -> None:
         assert emu.max_in_flight_total >= 100
 
 
-def test_client_disconnect_mid_stream(emu: Emulator) -> None:
+def trickled_stream_request(emu: Emulator, delay: float) -> str:
+    """The raw bytes of a streamed chat whose chunks the emulator sends `delay` seconds apart."""
     parts = urlsplit(emu.base_url)
     data = json.dumps({"model_id": LLAMA, "messages": user("a b c d e f"), "stream": True})
-    request = (
+    return (
         f"POST {parts.path}/chat/completions HTTP/1.1\r\nHost: x\r\n"
-        f"Authorization: Bearer {KEY}\r\nX-Emulator-Scenario: trickle;delay=0.05\r\n"
+        f"Authorization: Bearer {KEY}\r\nX-Emulator-Scenario: trickle;delay={delay}\r\n"
         f"Content-Length: {len(data)}\r\n\r\n{data}"
     )
+
+
+def test_client_disconnect_mid_stream(emu: Emulator) -> None:
+    request = trickled_stream_request(emu, delay=0.05)
     for _ in range(3):
         with socket.create_connection((emu.host, emu.port), timeout=5) as sock:
             sock.sendall(request.encode())
@@ -128,13 +133,7 @@ def test_client_disconnect_mid_stream(emu: Emulator) -> None:
 
 def test_stop_closes_live_connections() -> None:
     emu = Emulator().start()
-    parts = urlsplit(emu.base_url)
-    data = json.dumps({"model_id": LLAMA, "messages": user("a b c d e f"), "stream": True})
-    request = (
-        f"POST {parts.path}/chat/completions HTTP/1.1\r\nHost: x\r\n"
-        f"Authorization: Bearer {KEY}\r\nX-Emulator-Scenario: trickle;delay=5\r\n"
-        f"Content-Length: {len(data)}\r\n\r\n{data}"
-    )
+    request = trickled_stream_request(emu, delay=5)
     sock = socket.create_connection((emu.host, emu.port), timeout=5)
     sock.sendall(request.encode())
     assert sock.recv(100).startswith(b"HTTP/1.1 200")

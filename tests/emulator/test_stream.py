@@ -6,6 +6,7 @@ import json
 
 from modelslab_emulator import Emulator
 
+from ..tool_specs import STRING, function_tool
 from .wire import (
     LLAMA,
     MAGISTRAL,
@@ -17,20 +18,7 @@ from .wire import (
     user,
 )
 
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": name,
-            "parameters": {
-                "type": "object",
-                "properties": {"city": {"type": "string"}},
-                "required": ["city"],
-            },
-        },
-    }
-    for name in ("get_weather", "get_news")
-]
+TOOLS = [function_tool(name, city=STRING) for name in ("get_weather", "get_news")]
 
 
 def test_stream_format(emu: Emulator) -> None:

@@ -15,6 +15,9 @@ from typing_extensions import TypedDict
 from langchain_modelslab import ChatModelsLab
 from modelslab_emulator import Emulator
 
+from ._chunks import aggregate
+from ._person import PROMPT, Person, PersonDict
+
 KEY = "test-key-chat-models-0123"
 MAGISTRAL = "mistralai-Magistral-Small-2506"
 LLAMA = "meta-llama-llama-3.1-8b-instruct"
@@ -22,13 +25,6 @@ LLAMA = "meta-llama-llama-3.1-8b-instruct"
 
 def make(base_url: str, **kwargs: Any) -> ChatModelsLab:
     return ChatModelsLab(api_key=KEY, base_url=base_url, **kwargs)
-
-
-def aggregate(chunks: list[AIMessageChunk]) -> AIMessageChunk:
-    full = chunks[0]
-    for chunk in chunks[1:]:
-        full = full + chunk
-    return full
 
 
 def same_answer(invoked: AIMessage, streamed: AIMessageChunk) -> None:
@@ -349,22 +345,7 @@ def test_tool_round_trip_uses_results(base_url: str, emulator: Emulator) -> None
 # -- structured output -------------------------------------------------------------------------
 
 
-class Person(BaseModel):
-    """A person."""
-
-    name: str = Field(description="the person's name")
-    age: int = Field(description="age in years")
-
-
-class PersonDict(TypedDict):
-    """A person."""
-
-    name: str
-    age: int
-
-
 PERSON_SCHEMA = Person.model_json_schema()
-PROMPT = 'The person is "Ada" and she is 36'
 
 
 @pytest.mark.parametrize("method", ["function_calling", "json_schema"])

@@ -10,26 +10,14 @@ import uuid
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages import AIMessage
 
 from langchain_modelslab import ChatModelsLab
 
-KEY = "test-key-reasoning-shapes-01"
-MAGISTRAL = "mistralai-Magistral-Small-2506"
-LLAMA = "meta-llama-llama-3.1-8b-instruct"
-DEEPSEEK = "deepseek-deepseek-r1-distill-llama-70b"
-REASONING = "The user wrote 2 words. I will answer plainly."
-ANSWER = "You said: Hello there"
+from ..reasoning_shapes import ADAPTER_SHAPES, ANSWER, MAGISTRAL, REASONING, Shape, shape_id
+from ._chunks import aggregate
 
-# (scenario, model, max_tokens, content, reasoning, reasoning_state)
-SHAPES = [
-    ("thinking-blocks", LLAMA, None, ANSWER, REASONING, None),
-    ("unterminated-think", MAGISTRAL, None, f"{REASONING}\n\n{ANSWER}", None, "unterminated"),
-    ("close-only-think", DEEPSEEK, None, ANSWER, REASONING, None),
-    ("thinking-blocks", MAGISTRAL, 3, "", "The user wrote", "cut"),
-    ("", MAGISTRAL, 3, "", "The user wrote", "cut"),
-    ("close-only-think", DEEPSEEK, 3, "", "The user wrote", "cut"),
-]
+KEY = "test-key-reasoning-shapes-01"
 
 
 def make(base_url: str, name: str, model: str, max_tokens: int | None) -> ChatModelsLab:
@@ -39,20 +27,11 @@ def make(base_url: str, name: str, model: str, max_tokens: int | None) -> ChatMo
     )
 
 
-def total(chunks: list[AIMessageChunk]) -> AIMessageChunk:
-    full = chunks[0]
-    for chunk in chunks[1:]:
-        full = full + chunk
-    return full
-
-
-def check(message: AIMessage, content: str, reasoning: str | None, state: str | None) -> None:
-    assert message.content == content
-    assert message.additional_kwargs.get("reasoning_content", "") == (
-        content if reasoning is None else reasoning
-    )
-    assert message.response_metadata.get("reasoning_state") == state
-    assert message.response_metadata["finish_reason"] == ("length" if state == "cut" else "stop")
+def check(message: AIMessage, shape: Shape) -> None:
+    assert message.content == shape.content
+    assert message.additional_kwargs.get("reasoning_content", "") == shape.expected_reasoning
+    assert message.response_metadata.get("reasoning_state") == shape.state
+    assert message.response_metadata["finish_reason"] == shape.finish_reason
 
 
 def cut_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -61,46 +40,30 @@ def cut_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     ]
 
 
-@pytest.mark.parametrize(("name", "model", "max_tokens", "content", "reasoning", "state"), SHAPES)
-def test_invoke_and_stream(
-    base_url: str,
-    caplog: pytest.LogCaptureFixture,
-    name: str,
-    model: str,
-    max_tokens: int | None,
-    content: str,
-    reasoning: str | None,
-    state: str | None,
-) -> None:
-    llm = make(base_url, name, model, max_tokens)
+@pytest.mark.parametrize("shape", ADAPTER_SHAPES, ids=shape_id)
+def test_invoke_and_stream(base_url: str, caplog: pytest.LogCaptureFixture, shape: Shape) -> None:
+    llm = make(base_url, shape.name, shape.model, shape.max_tokens)
     with caplog.at_level(logging.WARNING):
         invoked = llm.invoke("Hello there")
         chunks = list(llm.stream("Hello there"))
-    check(invoked, content, reasoning, state)
-    streamed = total(chunks)
-    check(streamed, content, reasoning, state)
-    assert len(cut_warnings(caplog)) == (2 if state == "cut" else 0)
+    check(invoked, shape)
+    streamed = aggregate(chunks)
+    check(streamed, shape)
+    assert len(cut_warnings(caplog)) == (2 if shape.state == "cut" else 0)
     assert all("reasoning_state" not in c.response_metadata for c in chunks[:-1])
 
 
-@pytest.mark.parametrize(("name", "model", "max_tokens", "content", "reasoning", "state"), SHAPES)
+@pytest.mark.parametrize("shape", ADAPTER_SHAPES, ids=shape_id)
 async def test_ainvoke_and_astream(
-    base_url: str,
-    caplog: pytest.LogCaptureFixture,
-    name: str,
-    model: str,
-    max_tokens: int | None,
-    content: str,
-    reasoning: str | None,
-    state: str | None,
+    base_url: str, caplog: pytest.LogCaptureFixture, shape: Shape
 ) -> None:
-    llm = make(base_url, name, model, max_tokens)
+    llm = make(base_url, shape.name, shape.model, shape.max_tokens)
     with caplog.at_level(logging.WARNING):
         invoked = await llm.ainvoke("Hello there")
         chunks = [chunk async for chunk in llm.astream("Hello there")]
-    check(invoked, content, reasoning, state)
-    check(total(chunks), content, reasoning, state)
-    assert len(cut_warnings(caplog)) == (2 if state == "cut" else 0)
+    check(invoked, shape)
+    check(aggregate(chunks), shape)
+    assert len(cut_warnings(caplog)) == (2 if shape.state == "cut" else 0)
     await llm.aclose()
 
 

@@ -15,11 +15,18 @@ from modelslab_emulator import Emulator
 TEST_KEY = "test-key-standard-0123"
 
 
-class TestChatModelsLabUnit(ChatModelUnitTests):
-    @property
-    def chat_model_class(self) -> type[BaseChatModel]:
-        return ChatModelsLab
+class ModelsLabFeatures:
+    """What ChatModelsLab supports, told alike to the unit and the integration suite. Plain
+    class attributes: first in the method order, they stand for the suites' properties."""
 
+    chat_model_class: type[BaseChatModel] = ChatModelsLab
+    has_tool_choice = True
+    supports_json_mode = True
+    returns_usage_metadata = True
+    model_override_value = "meta-llama-llama-3.1-8b-instruct"
+
+
+class TestChatModelsLabUnit(ModelsLabFeatures, ChatModelUnitTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return {"model": "mistralai-Magistral-Small-2506", "api_key": TEST_KEY}
@@ -35,22 +42,6 @@ class TestChatModelsLabUnit(ChatModelUnitTests):
             {"api_key": "env-key-0123", "base_url": "https://example.test/api/v7/llm"},
         )
 
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
-    @property
-    def returns_usage_metadata(self) -> bool:
-        return True
-
-    @property
-    def model_override_value(self) -> str:
-        return "meta-llama-llama-3.1-8b-instruct"
-
     @pytest.mark.xfail(
         reason=(
             "langchain-tests loads with allowed_objects='all', which admits only classes in "
@@ -65,7 +56,7 @@ class TestChatModelsLabUnit(ChatModelUnitTests):
         super().test_serdes(model, snapshot)
 
 
-class TestChatModelsLabIntegration(ChatModelIntegrationTests):
+class TestChatModelsLabIntegration(ModelsLabFeatures, ChatModelIntegrationTests):
     """The integration suite over real sockets, against the session's emulator."""
 
     _base_url: ClassVar[str] = ""
@@ -77,10 +68,6 @@ class TestChatModelsLabIntegration(ChatModelIntegrationTests):
         type(self)._base_url = emulator.base_url
 
     @property
-    def chat_model_class(self) -> type[BaseChatModel]:
-        return ChatModelsLab
-
-    @property
     def chat_model_params(self) -> dict[str, Any]:
         return {
             "model": "mistralai-Magistral-Small-2506",
@@ -88,21 +75,9 @@ class TestChatModelsLabIntegration(ChatModelIntegrationTests):
             "base_url": self._base_url,
         }
 
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
     # supports_image_inputs stays False: Magistral Small 2506 is text-only, and the standard
     # image test downloads its picture from the internet. Image parts are converted and sent
     # (see test_messages.py / test_chat_models.py).
-
-    @property
-    def returns_usage_metadata(self) -> bool:
-        return True
 
     @property
     def supported_usage_metadata_details(self) -> dict[Any, list[Any]]:
@@ -116,7 +91,3 @@ class TestChatModelsLabIntegration(ChatModelIntegrationTests):
         for chunk in llm.stream("Think about it: what is two plus two?"):
             full = chunk if full is None else full + chunk
         return full
-
-    @property
-    def model_override_value(self) -> str:
-        return "meta-llama-llama-3.1-8b-instruct"

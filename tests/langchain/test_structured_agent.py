@@ -9,32 +9,18 @@ from langchain.agents import create_agent
 from langchain.agents.structured_output import ProviderStrategy, ToolStrategy
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
-from pydantic import BaseModel, Field
 
 from langchain_modelslab import ChatModelsLab
 from modelslab_emulator import Emulator
 
+from .. import weather_agent
+from ..weather_agent import QUESTION, WeatherReport, calls
+
 KEY = "test-key-structured-agent-0123"
-QUESTION = "What is the weather in Paris?"
 #: Far below LangChain's default recursion limit (25): a loop fails fast instead of at 25.
 LIMIT = {"recursion_limit": 8}
 
-calls: list[str] = []
-
-
-@tool
-def get_weather(city: str) -> str:
-    """Current weather in a city."""
-    calls.append(city)
-    return f"sunny, 21C in {city}"
-
-
-class WeatherReport(BaseModel):
-    """A weather report for one city."""
-
-    city: str = Field(description="The city")
-    temperature_c: float = Field(description="Temperature in degrees Celsius")
-    summary: str = Field(description="One line on the weather")
+get_weather = tool(weather_agent.get_weather)
 
 
 def _agent(base_url: str, response_format: Any) -> Any:

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage
 from langchain_core.prompts import ChatPromptTemplate
-from pydantic import BaseModel, Field
-from typing_extensions import TypedDict
+from pydantic import BaseModel
 
 import modelslab_transport as mt
 from langchain_modelslab import (
@@ -25,23 +24,10 @@ from langchain_modelslab import (
 )
 from modelslab_emulator import Emulator
 
+from ._person import PROMPT, Person, PersonDict
+
 KEY = "test-key-structured-fallback-4c2b"
-PROMPT = 'The person is "Ada" and she is 36'
 ADA = {"name": "Ada", "age": 36}
-
-
-class Person(BaseModel):
-    """A person."""
-
-    name: str = Field(description="the person's name")
-    age: int = Field(description="age in years")
-
-
-class PersonDict(TypedDict):
-    """A person."""
-
-    name: str
-    age: int
 
 
 def make(base_url: str, scenario: str, **kwargs: Any) -> ChatModelsLab:

@@ -5,7 +5,6 @@ text, non-JSON 200s are retried, cut streams are incomplete, OpenRouter 429 hint
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ from langchain_core.exceptions import ModelAPIError, ModelTimeoutError
 from langchain_core.messages import ChatMessage, HumanMessage
 from pydantic import ValidationError
 
-import modelslab_transport as mt
 from langchain_modelslab import ChatModelsLab
 from langchain_modelslab._errors import (
     ModelsLabBadGatewayError,
@@ -24,21 +22,22 @@ from langchain_modelslab._errors import (
 )
 from modelslab_emulator import Emulator
 
+from .. import upstream_cases as cases
+
 KEY = "sk-lc-upstream-91f0"
 MODEL = "meta-llama-llama-3.1-8b-instruct"
-TEXT = "one two three four five six"
-ANSWER = f"You said: {TEXT}"
 MODES = ["invoke", "stream", "ainvoke", "astream"]
 STREAMS = ["stream", "astream"]
 
 
 def make(base_url: str, scenario: str | None = None, **kwargs: Any) -> ChatModelsLab:
-    headers = {"X-Emulator-Scenario": f"{scenario};id={time.monotonic_ns()}"} if scenario else None
+    unique_scenario = cases.unique(scenario)
+    headers = {"X-Emulator-Scenario": unique_scenario} if unique_scenario else None
     kwargs.setdefault("model", MODEL)
     return ChatModelsLab(api_key=KEY, base_url=base_url, default_headers=headers, **kwargs)
 
 
-def call(mode: str, llm: ChatModelsLab, text: str = TEXT) -> str:
+def call(mode: str, llm: ChatModelsLab, text: str = cases.TEXT) -> str:
     if mode == "invoke":
         return str(llm.invoke(text).content)
     if mode == "stream":
@@ -52,37 +51,22 @@ def call(mode: str, llm: ChatModelsLab, text: str = TEXT) -> str:
     return asyncio.run(go())
 
 
-def statuses(emulator: Emulator, llm: ChatModelsLab) -> list[int]:
-    wanted = (llm.default_headers or {})["X-Emulator-Scenario"]
-    return [r.status for r in emulator.requests if r.scenario == wanted]
-
-
 @pytest.mark.parametrize("mode", STREAMS)
-@pytest.mark.parametrize(
-    "scenario",
-    [
-        "finish-error;after=3",
-        "object-error-mid-stream;after=3;done=1",
-        "object-error-mid-stream;after=3;done=0",
-        "openrouter-error-mid-stream;after=3",
-    ],
-)
+@pytest.mark.parametrize("scenario", cases.MID_STREAM_ERRORS)
 def test_mid_stream_errors_are_server_errors_with_partial_text(
     mode: str, scenario: str, emulator: Emulator
 ) -> None:
     with pytest.raises(ModelsLabServerError) as info:
         call(mode, make(emulator.base_url, scenario, max_retries=0))
-    error = info.value
-    assert isinstance(error, mt.ServerError) and isinstance(error, ModelAPIError)
-    assert error.partial_text == "You said: one "
-    assert KEY not in repr(vars(error))
+    assert isinstance(info.value, ModelAPIError)
+    cases.check_mid_stream_error(info.value, KEY)
 
 
 @pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
 def test_whole_answer_ending_in_error_is_a_server_error(mode: str, emulator: Emulator) -> None:
     with pytest.raises(ModelsLabServerError) as info:
         call(mode, make(emulator.base_url, "finish-error", max_retries=0))
-    assert info.value.partial_text == ANSWER
+    assert info.value.partial_text == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", STREAMS)
@@ -95,8 +79,8 @@ def test_stream_cut_inside_a_line_is_incomplete(mode: str, emulator: Emulator) -
 @pytest.mark.parametrize("mode", MODES)
 def test_non_json_200_is_retried(mode: str, emulator: Emulator) -> None:
     llm = make(emulator.base_url, "non-json-200")
-    assert call(mode, llm) == ANSWER
-    assert statuses(emulator, llm) == [200, 200]
+    assert call(mode, llm) == cases.ANSWER
+    assert cases.statuses(emulator, llm) == [200, 200]
 
 
 @pytest.mark.parametrize("mode", ["invoke", "stream"])
@@ -105,22 +89,22 @@ def test_non_json_200_that_persists_is_a_server_error(mode: str, emulator: Emula
     with pytest.raises(ModelsLabBadGatewayError, match="not JSON") as info:
         call(mode, llm)
     assert isinstance(info.value, ModelsLabServerError) and isinstance(info.value, ModelAPIError)
-    assert statuses(emulator, llm) == [200, 200]
+    assert cases.statuses(emulator, llm) == [200, 200]
 
 
 def test_blank_lines_before_json_parse(emulator: Emulator) -> None:
-    assert call("invoke", make(emulator.base_url, "blank-lines-200")) == ANSWER
+    assert call("invoke", make(emulator.base_url, "blank-lines-200")) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_status_success_is_an_answer(mode: str, emulator: Emulator) -> None:
-    assert call(mode, make(emulator.base_url, "status-success")) == ANSWER
+    assert call(mode, make(emulator.base_url, "status-success")) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_openrouter_429_hint_is_honoured(mode: str, emulator: Emulator) -> None:
     llm = make(emulator.base_url, "openrouter-429;reset=0.6;code_str=1")
-    assert call(mode, llm) == ANSWER
+    assert call(mode, llm) == cases.ANSWER
     first, second = [r for r in emulator.requests if r.path.endswith("/chat/completions")]
     assert (first.status, second.status) == (429, 200)
     assert second.received_at - first.received_at >= 0.45
@@ -129,15 +113,15 @@ def test_openrouter_429_hint_is_honoured(mode: str, emulator: Emulator) -> None:
 def test_count_tokens_without_input_tokens_is_typed(emulator: Emulator) -> None:
     llm = make(emulator.base_url, "count-tokens-missing")
     with pytest.raises(ModelsLabUnexpectedResponseError):
-        llm.count_tokens([HumanMessage(TEXT)])
+        llm.count_tokens([HumanMessage(cases.TEXT)])
     with pytest.raises(ModelsLabUnexpectedResponseError):
-        asyncio.run(llm.acount_tokens([HumanMessage(TEXT)]))
+        asyncio.run(llm.acount_tokens([HumanMessage(cases.TEXT)]))
 
 
 def test_x_api_key_on_v1_endpoints(emulator: Emulator) -> None:
     llm = make(emulator.base_url, "require-x-api-key")
     assert llm.list_models()
-    assert llm.count_tokens([HumanMessage(TEXT)]) > 0
+    assert llm.count_tokens([HumanMessage(cases.TEXT)]) > 0
     assert asyncio.run(llm.alist_models())
 
 
@@ -180,30 +164,18 @@ def test_developer_role_is_sent_as_system(emulator: Emulator) -> None:
 
 @pytest.mark.parametrize("mode", STREAMS)
 def test_queued_stream_waits_past_the_idle_timeout(mode: str, emulator: Emulator) -> None:
-    llm = make(
-        emulator.base_url,
-        "comment-keepalive;count=3;delay=0.3",
-        stream_idle_timeout=0.2,
-        first_byte_timeout=5,
-    )
-    assert call(mode, llm) == ANSWER
+    scenario, settings = cases.QUEUED
+    assert call(mode, make(emulator.base_url, scenario, **settings)) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", STREAMS)
 def test_first_byte_timeout_and_idle_timeout(mode: str, emulator: Emulator) -> None:
-    silent = make(
-        emulator.base_url,
-        "comment-keepalive;count=0;delay=1.5",
-        first_byte_timeout=0.3,
-        max_retries=0,
-    )
-    with pytest.raises(ModelTimeoutError, match="first_byte_timeout"):
-        call(mode, silent)
-    stalled = make(
-        emulator.base_url, "trickle;delay=0.6", stream_idle_timeout=0.25, first_byte_timeout=5
-    )
-    with pytest.raises(ModelTimeoutError, match="stream_idle_timeout"):
-        call(mode, stalled)
+    for (scenario, settings), timeout in (
+        (cases.SILENT, "first_byte_timeout"),
+        (cases.STALLED, "stream_idle_timeout"),
+    ):
+        with pytest.raises(ModelTimeoutError, match=timeout):
+            call(mode, make(emulator.base_url, scenario, **settings))
 
 
 def test_first_byte_timeout_field(base_url: str) -> None:

@@ -8,29 +8,13 @@ from typing import Any
 import pytest
 from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent, ToolCallResult
 from llama_index.core.tools import FunctionTool
-from pydantic import BaseModel, Field
 
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
 
+from ..weather_agent import QUESTION, WeatherReport, calls, get_weather
+
 KEY = "test-key-structured-agent-0123"
-QUESTION = "What is the weather in Paris?"
-
-calls: list[str] = []
-
-
-def get_weather(city: str) -> str:
-    """Current weather in a city."""
-    calls.append(city)
-    return f"sunny, 21C in {city}"
-
-
-class WeatherReport(BaseModel):
-    """A weather report for one city."""
-
-    city: str = Field(description="The city")
-    temperature_c: float = Field(description="Temperature in degrees Celsius")
-    summary: str = Field(description="One line on the weather")
 
 
 def _agent(base_url: str, **kwargs: Any) -> FunctionAgent:

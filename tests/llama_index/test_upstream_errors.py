@@ -5,7 +5,6 @@ text, non-JSON 200s are retried, cut streams are incomplete, OpenRouter 429 hint
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -15,19 +14,17 @@ import modelslab_transport as mt
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
 
+from .. import upstream_cases as cases
 from .helpers import KEY, PLAIN_MODEL, MakeLLM
 
-TEXT = "one two three four five six"
-ANSWER = f"You said: {TEXT}"
 MODES = ["chat", "stream_chat", "achat", "astream_chat"]
 STREAMS = ["stream_chat", "astream_chat"]
-USER = [ChatMessage(role=MessageRole.USER, content=TEXT)]
+USER = [ChatMessage(role=MessageRole.USER, content=cases.TEXT)]
 
 
 def make(make_llm: MakeLLM, scenario: str | None = None, **kwargs: Any) -> ModelsLabLLM:
     kwargs.setdefault("model", PLAIN_MODEL)
-    unique = f"{scenario};id={time.monotonic_ns()}" if scenario else None
-    return make_llm(unique, **kwargs)
+    return make_llm(cases.unique(scenario), **kwargs)
 
 
 def call(mode: str, llm: ModelsLabLLM) -> str:
@@ -44,35 +41,21 @@ def call(mode: str, llm: ModelsLabLLM) -> str:
     return asyncio.run(go())
 
 
-def statuses(emulator: Emulator, llm: ModelsLabLLM) -> list[int]:
-    wanted = (llm.default_headers or {})["X-Emulator-Scenario"]
-    return [r.status for r in emulator.requests if r.scenario == wanted]
-
-
 @pytest.mark.parametrize("mode", STREAMS)
-@pytest.mark.parametrize(
-    "scenario",
-    [
-        "finish-error;after=3",
-        "object-error-mid-stream;after=3;done=1",
-        "object-error-mid-stream;after=3;done=0",
-        "openrouter-error-mid-stream;after=3",
-    ],
-)
+@pytest.mark.parametrize("scenario", cases.MID_STREAM_ERRORS)
 def test_mid_stream_errors_are_server_errors_with_partial_text(
     mode: str, scenario: str, make_llm: MakeLLM
 ) -> None:
     with pytest.raises(mt.ServerError) as info:
         call(mode, make(make_llm, scenario, max_retries=0))
-    assert info.value.partial_text == "You said: one "
-    assert KEY not in repr(vars(info.value))
+    cases.check_mid_stream_error(info.value, KEY)
 
 
 @pytest.mark.parametrize("mode", ["chat", "achat"])
 def test_whole_answer_ending_in_error_is_a_server_error(mode: str, make_llm: MakeLLM) -> None:
     with pytest.raises(mt.ServerError) as info:
         call(mode, make(make_llm, "finish-error", max_retries=0))
-    assert info.value.partial_text == ANSWER
+    assert info.value.partial_text == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", STREAMS)
@@ -85,8 +68,8 @@ def test_stream_cut_inside_a_line_is_incomplete(mode: str, make_llm: MakeLLM) ->
 @pytest.mark.parametrize("mode", MODES)
 def test_non_json_200_is_retried(mode: str, make_llm: MakeLLM, emulator: Emulator) -> None:
     llm = make(make_llm, "non-json-200")
-    assert call(mode, llm) == ANSWER
-    assert statuses(emulator, llm) == [200, 200]
+    assert call(mode, llm) == cases.ANSWER
+    assert cases.statuses(emulator, llm) == [200, 200]
 
 
 @pytest.mark.parametrize("mode", ["chat", "stream_chat"])
@@ -96,35 +79,27 @@ def test_non_json_200_that_persists_is_a_server_error(
     llm = make(make_llm, "non-json-200;times=-1", max_retries=1)
     with pytest.raises(mt.BadGatewayError, match="not JSON"):
         call(mode, llm)
-    assert statuses(emulator, llm) == [200, 200]
+    assert cases.statuses(emulator, llm) == [200, 200]
 
 
 def test_blank_lines_before_json_parse(make_llm: MakeLLM) -> None:
-    assert call("chat", make(make_llm, "blank-lines-200")) == ANSWER
+    assert call("chat", make(make_llm, "blank-lines-200")) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_status_success_is_an_answer(mode: str, make_llm: MakeLLM) -> None:
-    assert call(mode, make(make_llm, "status-success")) == ANSWER
+    assert call(mode, make(make_llm, "status-success")) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_openrouter_429_hint_is_honoured(mode: str, make_llm: MakeLLM, emulator: Emulator) -> None:
-    assert call(mode, make(make_llm, "openrouter-429;reset=0.6")) == ANSWER
+    assert call(mode, make(make_llm, "openrouter-429;reset=0.6")) == cases.ANSWER
     first, second = [r for r in emulator.requests if r.path.endswith("/chat/completions")]
     assert (first.status, second.status) == (429, 200)
     assert second.received_at - first.received_at >= 0.45
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "documented"),
-    [
-        ({"top_k": 0}, "at least 1"),
-        ({"top_k": -1}, "at least 1"),
-        ({"repetition_penalty": 0.05}, "between 0.1 and 2"),
-        ({"repetition_penalty": 2.5}, "between 0.1 and 2"),
-    ],
-)
+@pytest.mark.parametrize(("kwargs", "documented"), cases.OUT_OF_RANGE)
 def test_out_of_range_values_are_refused_before_sending(
     kwargs: dict[str, Any], documented: str, make_llm: MakeLLM, emulator: Emulator
 ) -> None:
@@ -147,25 +122,18 @@ def test_developer_role_is_sent_as_system(make_llm: MakeLLM, emulator: Emulator)
 
 @pytest.mark.parametrize("mode", STREAMS)
 def test_queued_stream_waits_past_the_idle_timeout(mode: str, make_llm: MakeLLM) -> None:
-    llm = make(
-        make_llm,
-        "comment-keepalive;count=3;delay=0.3",
-        stream_idle_timeout=0.2,
-        first_byte_timeout=5,
-    )
-    assert call(mode, llm) == ANSWER
+    scenario, settings = cases.QUEUED
+    assert call(mode, make(make_llm, scenario, **settings)) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", STREAMS)
 def test_first_byte_timeout_and_idle_timeout(mode: str, make_llm: MakeLLM) -> None:
-    silent = make(
-        make_llm, "comment-keepalive;count=0;delay=1.5", first_byte_timeout=0.3, max_retries=0
-    )
-    with pytest.raises(mt.APITimeoutError, match="first_byte_timeout"):
-        call(mode, silent)
-    stalled = make(make_llm, "trickle;delay=0.6", stream_idle_timeout=0.25, first_byte_timeout=5)
-    with pytest.raises(mt.APITimeoutError, match="stream_idle_timeout"):
-        call(mode, stalled)
+    for (scenario, settings), timeout in (
+        (cases.SILENT, "first_byte_timeout"),
+        (cases.STALLED, "stream_idle_timeout"),
+    ):
+        with pytest.raises(mt.APITimeoutError, match=timeout):
+            call(mode, make(make_llm, scenario, **settings))
 
 
 def test_first_byte_timeout_is_a_field_and_checked(make_llm: MakeLLM) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,42 +10,17 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole, ThinkingB
 
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
-from modelslab_emulator import SCENARIO_HEADER, Emulator
+from modelslab_emulator import SCENARIO_HEADER
+
+from ..emulator_requests import chat_log, scenario_value, settled
+
+__all__ = ["ADAPTERS", "MODES", "Answer", "call", "chat_log", "make", "scenario", "settled"]
 
 MAGISTRAL = "mistralai-Magistral-Small-2506"
 ADAPTERS = ("langchain", "llama_index")
 # sync/async x non-streaming/streaming
 MODES = ("sync", "sync-stream", "async", "async-stream")
-
-
-def scenario(name: str, **params: Any) -> str:
-    """An X-Emulator-Scenario value, unique per call so that its counters start afresh."""
-    parts = [name, *(f"{k}={v}" for k, v in params.items()), f"id={uuid.uuid4().hex[:10]}"]
-    return ";".join(parts)
-
-
-def chat_log(emulator: Emulator, value: str) -> list[Any]:
-    """Chat requests the emulator logged with scenario `value` (a slow request of an earlier
-    test may land late, so the log is always filtered)."""
-    return [
-        r
-        for r in emulator.requests
-        if r.path.split("?")[0].endswith("/chat/completions") and r.scenario == value
-    ]
-
-
-def settled(emulator: Any, key: str, value: str, *, timeout: float = 30.0) -> list[Any]:
-    """The chat requests of scenario `value`, once the server has finished every request of
-    `key` and logged at least one. A request is logged when its reply starts and counted out of
-    `in_flight` only after that, so a request that is still being served (a slow first byte,
-    a resend) is waited for instead of being missed; `timeout` only guards against a hang."""
-    fingerprint = emulator.fingerprint(key)
-    deadline = time.monotonic() + timeout
-    while True:
-        logged = chat_log(emulator, value)
-        if (logged and not emulator.in_flight.get(fingerprint)) or time.monotonic() > deadline:
-            return logged
-        time.sleep(0.01)
+scenario = scenario_value
 
 
 def make(adapter: str, **options: Any) -> Any:

@@ -57,6 +57,15 @@ class Bad:
         return bool(self.options) and not self.refused_at_call
 
 
+# Out-of-range values, per call and as settings: both adapters refuse them alike.
+LIMITS = [
+    Bad("temperature-5-call", "temperature", kwargs={"temperature": 5}),
+    Bad("max-tokens-0-call", "max_tokens", kwargs={"max_tokens": 0}),
+    Bad("n-11-call", r"\bn\b", kwargs={"n": 11}),
+    Bad("five-stops-call", "stop", kwargs={"stop": FIVE_STOPS}),
+    Bad("temperature-5", "temperature", options={"temperature": 5}),
+    Bad("max-tokens-0", "max_tokens", options={"max_tokens": 0}),
+]
 LANGCHAIN = [
     Bad("empty-messages", "empty", input=[]),
     Bad("unknown-role", "wizard", input=[LCMessage(role="wizard", content="hi")]),
@@ -70,12 +79,7 @@ LANGCHAIN = [
     Bad("tool-not-json", "JSON-serialisable", tools=[NOT_JSON_TOOL]),
     Bad("tool-not-object", "object", tools=[STRING_TOOL]),
     Bad("tool-schema-list", "object", tools=[LIST_TOOL]),
-    Bad("temperature-5-call", "temperature", kwargs={"temperature": 5}),
-    Bad("max-tokens-0-call", "max_tokens", kwargs={"max_tokens": 0}),
-    Bad("n-11-call", r"\bn\b", kwargs={"n": 11}),
-    Bad("five-stops-call", "stop", kwargs={"stop": FIVE_STOPS}),
-    Bad("temperature-5", "temperature", options={"temperature": 5}),
-    Bad("max-tokens-0", "max_tokens", options={"max_tokens": 0}),
+    *LIMITS,
     Bad("n-11", r"\bn\b", options={"n": 11}),
     Bad("five-stops", "stop", options={"stop": FIVE_STOPS}),
     Bad("base-url-no-scheme", "scheme", options={"base_url": "127.0.0.1:8765/api/v7/llm"}),
@@ -101,12 +105,7 @@ LLAMA_INDEX = [
     Bad("tool-not-json", "JSON-serialisable", kwargs={"tools": [NOT_JSON_TOOL]}),
     Bad("tool-not-object", "object", kwargs={"tools": [STRING_TOOL]}),
     Bad("tool-schema-list", "object", kwargs={"tools": [LIST_TOOL]}),
-    Bad("temperature-5-call", "temperature", kwargs={"temperature": 5}),
-    Bad("max-tokens-0-call", "max_tokens", kwargs={"max_tokens": 0}),
-    Bad("n-11-call", r"\bn\b", kwargs={"n": 11}),
-    Bad("five-stops-call", "stop", kwargs={"stop": FIVE_STOPS}),
-    Bad("temperature-5", "temperature", options={"temperature": 5}),
-    Bad("max-tokens-0", "max_tokens", options={"max_tokens": 0}),
+    *LIMITS,
     Bad("n-11", r"\bn\b", options={"additional_kwargs": {"n": 11}}),
     Bad(
         "five-stops",

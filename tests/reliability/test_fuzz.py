@@ -16,16 +16,15 @@ from hypothesis import strategies as st
 from modelslab_transport import (
     ChatCompletion,
     ModelsLabError,
-    SSEDecoder,
-    StreamDecoder,
     ThinkSplitter,
     ToolCall,
     ToolCallAssembler,
     ToolCallDelta,
-    accumulate,
     parse_completion,
 )
 from modelslab_transport._error_body import error_from_payload, error_from_response
+
+from ..wire_bytes import decode_bytes, json_values, split_bytes
 
 FAST = settings(deadline=None, max_examples=120, suppress_health_check=[HealthCheck.too_slow])
 KEY = "sk-fuzz-canary-9d8e7f6a"
@@ -175,22 +174,6 @@ def renderings(draw: st.DrawFn, events: list[str]) -> bytes:
     return "".join(out).encode()
 
 
-def decode(pieces: list[bytes], secret: str | None = None) -> ChatCompletion:
-    sse, decoder, events = SSEDecoder(), StreamDecoder(secret=secret), []
-    for piece in pieces:
-        for event in sse.feed(piece):
-            events.extend(decoder.feed(event.data))
-    for event in sse.close():
-        events.extend(decoder.feed(event.data))
-    events.extend(decoder.close())
-    return accumulate(events)
-
-
-def _split_bytes(raw: bytes, points: list[int]) -> list[bytes]:
-    marks = sorted({p % (len(raw) + 1) for p in points})
-    return [raw[a:b] for a, b in zip([0, *marks], [*marks, len(raw)], strict=True)]
-
-
 @settings(FAST, max_examples=60)
 @given(spec=answers(), cuts=st.lists(st.integers(0, 200), max_size=8), data=st.data())
 def test_generated_streams_decode_to_what_was_said_however_split(
@@ -207,7 +190,7 @@ def test_generated_streams_decode_to_what_was_said_however_split(
     events.append("[DONE]")
     raw = data.draw(renderings(events))
     splits = data.draw(st.lists(st.integers(0, len(raw)), max_size=12))
-    result = decode(_split_bytes(raw, splits))
+    result = decode_bytes(split_bytes(raw, splits))
     choice = result.first
     assert (choice.content, choice.reasoning, choice.reasoning_state) == expected(spec)
     assert [(c.id, c.name, c.arguments) for c in choice.tool_calls] == [
@@ -219,7 +202,7 @@ def test_generated_streams_decode_to_what_was_said_however_split(
     else:
         assert result.usage is not None and result.usage.total_tokens == 18
     # Three bytes at a time gives the same completion.
-    assert decode([raw[i : i + 3] for i in range(0, len(raw), 3)]) == result
+    assert decode_bytes([raw[i : i + 3] for i in range(0, len(raw), 3)]) == result
 
 
 @FAST
@@ -228,7 +211,7 @@ def test_streamed_answer_equals_the_same_answer_sent_whole(
     spec: dict[str, Any], cuts: list[int]
 ) -> None:
     raw = "".join(f"data: {json.dumps(p)}\n\n" for p in payloads(spec, cuts)) + "data: [DONE]\n\n"
-    streamed = decode([raw.encode()]).first
+    streamed = decode_bytes([raw.encode()]).first
     content: Any = "".join(
         p["choices"][0]["delta"].get("content") or ""
         for p in payloads(spec, cuts)
@@ -298,7 +281,7 @@ def test_mutated_streams_raise_only_typed_errors(
             raw[at:at] = blob[:8] + KEY.encode()
     caught: ModelsLabError | None = None
     try:
-        result = decode(_split_bytes(bytes(raw), splits), secret=KEY)
+        result = decode_bytes(split_bytes(bytes(raw), splits), secret=KEY)
     except ModelsLabError as error:  # anything else fails the test
         caught = error
     if caught is None:
@@ -308,11 +291,7 @@ def test_mutated_streams_raise_only_typed_errors(
         assert "\n" not in str(caught)
 
 
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=6),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
-    max_leaves=8,
-)
+_json = json_values(text_size=6, key_size=5, max_leaves=8, floats=False, object_size=None)
 _fragment = st.fixed_dictionaries(
     {},
     optional={

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
-import time
-import uuid
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
-from modelslab_transport import build_chat_payload
+from modelslab_transport import (
+    AsyncModelsLabClient,
+    ModelsLabClient,
+    StreamEvent,
+    accumulate,
+    build_chat_payload,
+)
+
+from ..emulator_requests import chat_log, scenario_value, settled
+
+__all__ = [
+    "LLAMA",
+    "MAGISTRAL",
+    "answer_in_mode",
+    "chat_requests",
+    "joined_text",
+    "payload",
+    "scenario",
+    "settled",
+]
 
 MAGISTRAL = "mistralai-Magistral-Small-2506"
 LLAMA = "meta-llama-llama-3.1-8b-instruct"
@@ -14,8 +33,7 @@ LLAMA = "meta-llama-llama-3.1-8b-instruct"
 
 def scenario(name: str, **params: Any) -> dict[str, str]:
     """An X-Emulator-Scenario header, unique per call so that counters start afresh."""
-    parts = [name, *(f"{k}={v}" for k, v in params.items()), f"id={uuid.uuid4().hex[:8]}"]
-    return {"X-Emulator-Scenario": ";".join(parts)}
+    return {"X-Emulator-Scenario": scenario_value(name, **params)}
 
 
 def payload(text: str = "Hello there", model: str = LLAMA, **params: Any) -> dict[str, Any]:
@@ -23,25 +41,40 @@ def payload(text: str = "Hello there", model: str = LLAMA, **params: Any) -> dic
 
 
 def chat_requests(emulator: Any, headers: dict[str, str] | None = None) -> list[Any]:
-    """Chat requests the emulator logged; with `headers`, only those of that scenario (a slow
-    request of an earlier test may still land in the log)."""
-    wanted = (headers or {}).get("X-Emulator-Scenario")
-    return [
-        r
-        for r in emulator.requests
-        if r.path.endswith("/chat/completions") and (headers is None or r.scenario == wanted)
-    ]
+    """Chat requests the emulator logged; with `headers`, only those of that scenario."""
+    if headers is None:
+        return chat_log(emulator)
+    return chat_log(emulator, headers["X-Emulator-Scenario"])
 
 
-def settled(emulator: Any, key: str, value: str, *, timeout: float = 30.0) -> list[Any]:
-    """The chat requests of scenario `value`, once the server has finished every request of
-    `key` and logged at least one. A request is logged when its reply starts and counted out of
-    `in_flight` only after that, so a request that is still being served (a slow first byte,
-    a resend) is waited for instead of being missed; `timeout` only guards against a hang."""
-    fingerprint = emulator.fingerprint(key)
-    deadline = time.monotonic() + timeout
-    while True:
-        logged = chat_requests(emulator, {"X-Emulator-Scenario": value})
-        if (logged and not emulator.in_flight.get(fingerprint)) or time.monotonic() > deadline:
-            return logged
-        time.sleep(0.01)
+def accumulated_content(events: list[StreamEvent]) -> str:
+    """A stream's answer as the accumulator assembles it."""
+    return accumulate(events).first.content
+
+
+def joined_text(events: list[StreamEvent]) -> str:
+    """Every piece of text a stream carried, in order."""
+    return "".join(getattr(e, "text", "") for e in events)
+
+
+def answer_in_mode(
+    mode: str,
+    body: dict[str, Any],
+    read: Callable[[list[StreamEvent]], str] = accumulated_content,
+    **client: Any,
+) -> str:
+    """One call through the sync or async client in `mode` (chat, stream, achat or astream),
+    built with `client`; the answer text (a stream's events are read by `read`)."""
+    if mode in ("chat", "stream"):
+        with ModelsLabClient(**client) as sync_client:
+            if mode == "chat":
+                return sync_client.chat(body).first.content
+            return read(list(sync_client.stream_chat(body)))
+
+    async def go() -> str:
+        async with AsyncModelsLabClient(**client) as async_client:
+            if mode == "achat":
+                return (await async_client.chat(body)).first.content
+            return read([e async for e in async_client.stream_chat(body)])
+
+    return asyncio.run(go())

@@ -18,6 +18,7 @@ from modelslab_transport import (
     accumulate,
 )
 
+from ..tool_specs import STRING, function_tool
 from ._helpers import LLAMA, MAGISTRAL, chat_requests, payload
 
 KEY = "sk-basic-test-7f3a9c"
@@ -92,20 +93,7 @@ def test_n_choices(client: ModelsLabClient) -> None:
 
 
 def test_tool_call_round_trip(client: ModelsLabClient) -> None:
-    tools = [
-        {
-            "type": "function",
-            "function": {
-                "name": "get_weather",
-                "description": "Weather for a city",
-                "parameters": {
-                    "type": "object",
-                    "properties": {"city": {"type": "string"}},
-                    "required": ["city"],
-                },
-            },
-        }
-    ]
+    tools = [function_tool("get_weather", "Weather for a city", city=STRING)]
     body = payload("Use get_weather for 'Paris'", tools=tools)
     plain = client.chat(body)
     [call] = plain.first.tool_calls

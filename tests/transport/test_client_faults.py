@@ -12,7 +12,6 @@ from modelslab_emulator import Emulator
 from modelslab_transport import (
     APIConnectionError,
     APITimeoutError,
-    AsyncModelsLabClient,
     AuthenticationError,
     IncompleteStreamError,
     InsufficientCreditsError,
@@ -24,10 +23,9 @@ from modelslab_transport import (
     ServerError,
     TextDelta,
     UnexpectedResponseError,
-    accumulate,
 )
 
-from ._helpers import MAGISTRAL, chat_requests, payload, scenario, settled
+from ._helpers import MAGISTRAL, answer_in_mode, chat_requests, payload, scenario, settled
 
 KEY = "sk-fault-canary-5b1e0d"
 RUNNERS = ["chat", "stream", "achat", "astream"]
@@ -42,21 +40,7 @@ def run(mode: str, emulator: Emulator, headers: dict[str, str], **options: Any) 
         "default_headers": headers,
         **options,
     }
-    if mode in ("chat", "stream"):
-        with ModelsLabClient(**kwargs) as client:
-            if mode == "chat":
-                return client.chat(body).first.content
-            return accumulate(client.stream_chat(body)).first.content
-
-    import asyncio
-
-    async def go() -> str:
-        async with AsyncModelsLabClient(**kwargs) as client:
-            if mode == "achat":
-                return (await client.chat(body)).first.content
-            return accumulate([e async for e in client.stream_chat(body)]).first.content
-
-    return asyncio.run(go())
+    return answer_in_mode(mode, body, **kwargs)
 
 
 def expect(

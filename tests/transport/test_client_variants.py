@@ -15,23 +15,11 @@ from modelslab_transport import (
     accumulate,
 )
 
+from ..tool_specs import INTEGER, function_tool
 from ._helpers import MAGISTRAL, payload, scenario
 
 KEY = "sk-variants-0000"
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": name,
-            "parameters": {
-                "type": "object",
-                "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
-                "required": ["a", "b"],
-            },
-        },
-    }
-    for name in ("add", "multiply")
-]
+TOOLS = [function_tool(name, a=INTEGER, b=INTEGER) for name in ("add", "multiply")]
 
 
 def answer(emulator: Emulator, headers: dict[str, str], stream: bool, **params: object) -> tuple:

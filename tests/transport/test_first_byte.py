@@ -22,7 +22,7 @@ from modelslab_transport import (
 )
 from modelslab_transport._stream_reader import StreamReader, stream_limits, stream_timeout
 
-from ._helpers import LLAMA, chat_requests, payload, scenario
+from ._helpers import LLAMA, answer_in_mode, chat_requests, joined_text, payload, scenario
 
 KEY = "sk-first-byte-0e11"
 ANSWER = "You said: queued"
@@ -38,15 +38,7 @@ def stream(mode: str, emulator: Emulator, headers: dict[str, str], **options: An
         "max_retries": 0,
         **options,
     }
-    if mode == "stream":
-        with ModelsLabClient(**kwargs) as client:
-            return "".join(getattr(e, "text", "") for e in client.stream_chat(body))
-
-    async def go() -> str:
-        async with AsyncModelsLabClient(**kwargs) as client:
-            return "".join([getattr(e, "text", "") async for e in client.stream_chat(body)])
-
-    return asyncio.run(go())
+    return answer_in_mode(mode, body, joined_text, **kwargs)
 
 
 def settings(**options: Any) -> ClientSettings:

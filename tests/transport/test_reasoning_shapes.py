@@ -24,12 +24,10 @@ from modelslab_transport import (
 )
 from modelslab_transport._reasoning import content_parts
 
-from ._helpers import LLAMA, MAGISTRAL, payload, scenario
+from ..reasoning_shapes import ANSWER, DEEPSEEK, LLAMA, MAGISTRAL, REASONING, Shape, shape_id
+from ._helpers import payload, scenario
 
 KEY = "sk-reasoning-shapes-0000"
-DEEPSEEK = "deepseek-deepseek-r1-distill-llama-70b"  # catalogue style: template_opened
-REASONING = "The user wrote 2 words. I will answer plainly."
-ANSWER = "You said: Hello there"
 
 
 def whole(content: Any, finish: str = "stop", model: str = "m", **message: Any) -> Any:
@@ -254,73 +252,54 @@ def test_template_opened_without_closing_tag_at_stop_is_unterminated() -> None:
 # -- through the clients against the emulator ---------------------------------------------------
 
 SHAPES = [
-    # (scenario, model, max_tokens, content, reasoning, reasoning_state)
-    ("thinking-blocks", LLAMA, None, ANSWER, REASONING, None),
-    ("thinking-blocks", MAGISTRAL, 3, "", "The user wrote", "cut"),
-    ("unterminated-think", MAGISTRAL, None, f"{REASONING}\n\n{ANSWER}", None, "unterminated"),
-    ("unterminated-think", LLAMA, 3, "", "The user wrote", "cut"),
-    ("close-only-think", DEEPSEEK, None, ANSWER, REASONING, None),
-    ("close-only-think", MAGISTRAL, None, ANSWER, REASONING, None),  # whole only, see below
-    ("close-only-think", DEEPSEEK, 3, "", "The user wrote", "cut"),
-    ("", DEEPSEEK, None, ANSWER, REASONING, None),
-    ("", MAGISTRAL, 3, "", "The user wrote", "cut"),
+    Shape("thinking-blocks", LLAMA, None, ANSWER, REASONING, None),
+    Shape("thinking-blocks", MAGISTRAL, 3, "", "The user wrote", "cut"),
+    Shape("unterminated-think", MAGISTRAL, None, f"{REASONING}\n\n{ANSWER}", None, "unterminated"),
+    Shape("unterminated-think", LLAMA, 3, "", "The user wrote", "cut"),
+    Shape("close-only-think", DEEPSEEK, None, ANSWER, REASONING, None),
+    Shape("close-only-think", MAGISTRAL, None, ANSWER, REASONING, None),  # whole only, see below
+    Shape("close-only-think", DEEPSEEK, 3, "", "The user wrote", "cut"),
+    Shape("", DEEPSEEK, None, ANSWER, REASONING, None),
+    Shape("", MAGISTRAL, 3, "", "The user wrote", "cut"),
 ]
 
 
-def _expect(content: str, reasoning: str | None) -> tuple[str, str]:
-    return content, content if reasoning is None else reasoning
+def _headers_and_params(shape: Shape) -> tuple[dict[str, str], dict[str, int]]:
+    headers = scenario(shape.name) if shape.name else {}
+    return headers, {"max_tokens": shape.max_tokens} if shape.max_tokens else {}
 
 
-@pytest.mark.parametrize(("name", "model", "max_tokens", "content", "reasoning", "state"), SHAPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
 @pytest.mark.parametrize("stream", [False, True])
-def test_each_shape_through_the_sync_client(
-    emulator: Emulator,
-    name: str,
-    model: str,
-    max_tokens: int | None,
-    content: str,
-    reasoning: str | None,
-    state: str | None,
-    stream: bool,
-) -> None:
-    headers = scenario(name) if name else {}
-    params = {"max_tokens": max_tokens} if max_tokens else {}
+def test_each_shape_through_the_sync_client(emulator: Emulator, shape: Shape, stream: bool) -> None:
+    headers, params = _headers_and_params(shape)
     with ModelsLabClient(api_key=KEY, base_url=emulator.base_url, default_headers=headers) as c:
-        body = payload("Hello there", model=model, **params)
+        body = payload("Hello there", model=shape.model, **params)
         result = accumulate(c.stream_chat(body)) if stream else c.chat(body)
     choice = result.first
-    if stream and name == "close-only-think" and model == MAGISTRAL:
+    if stream and shape.name == "close-only-think" and shape.model == MAGISTRAL:
         # The documented limit: a stream knows template-opened reasoning only from the
         # catalogue, and Magistral's style is inline, so the lone tag stays in the answer.
         assert "</think>" in choice.content and choice.content.endswith(ANSWER)
         assert choice.reasoning == ""
         return
-    assert (choice.content, choice.reasoning) == _expect(content, reasoning)
-    assert choice.reasoning_state == state
-    assert choice.finish_reason == ("length" if state == "cut" else "stop")
+    assert (choice.content, choice.reasoning) == (shape.content, shape.expected_reasoning)
+    assert choice.reasoning_state == shape.state
+    assert choice.finish_reason == shape.finish_reason
 
 
-@pytest.mark.parametrize(("name", "model", "max_tokens", "content", "reasoning", "state"), SHAPES)
-async def test_each_shape_through_the_async_client(
-    emulator: Emulator,
-    name: str,
-    model: str,
-    max_tokens: int | None,
-    content: str,
-    reasoning: str | None,
-    state: str | None,
-) -> None:
-    headers = scenario(name) if name else {}
-    params = {"max_tokens": max_tokens} if max_tokens else {}
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
+async def test_each_shape_through_the_async_client(emulator: Emulator, shape: Shape) -> None:
+    headers, params = _headers_and_params(shape)
     async with AsyncModelsLabClient(
         api_key=KEY, base_url=emulator.base_url, default_headers=headers
     ) as c:
-        body = payload("Hello there", model=model, **params)
+        body = payload("Hello there", model=shape.model, **params)
         plain = (await c.chat(body)).first
         events = [event async for event in c.stream_chat(body)]
-    assert (plain.content, plain.reasoning) == _expect(content, reasoning)
-    assert plain.reasoning_state == state
-    if name == "close-only-think" and model == MAGISTRAL:
+    assert (plain.content, plain.reasoning) == (shape.content, shape.expected_reasoning)
+    assert plain.reasoning_state == shape.state
+    if shape.name == "close-only-think" and shape.model == MAGISTRAL:
         return  # the stream of a model not known as template-opened shows the text as answer
     both = accumulate(events).first
     assert (both.content, both.reasoning, both.reasoning_state) == (

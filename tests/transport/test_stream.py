@@ -9,28 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import modelslab_transport as mt
 from modelslab_transport._decoding import StreamDecoder
-from modelslab_transport._errors import (
-    IncompleteStreamError,
-    ModelsLabError,
-    ServerError,
-    UnexpectedResponseError,
-)
-from modelslab_transport._events import (
-    ChatCompletion,
-    FinishEvent,
-    ReasoningDelta,
-    StreamAccumulator,
-    StreamEvent,
-    StreamStart,
-    TextDelta,
-    ToolCall,
-    ToolCallDelta,
-    Usage,
-    UsageEvent,
-    accumulate,
-)
-from modelslab_transport._sse import SSEDecoder
+
+from ..wire_bytes import decode_bytes, json_values, split_bytes
 
 KEY = "sk-stream-secret-999"
 
@@ -52,9 +34,9 @@ def chunk(
     return body
 
 
-def run(*payloads: Any, done: bool = True) -> list[StreamEvent]:
+def run(*payloads: Any, done: bool = True) -> list[mt.StreamEvent]:
     decoder = StreamDecoder(secret=KEY)
-    events: list[StreamEvent] = []
+    events: list[mt.StreamEvent] = []
     for payload in payloads:
         events.extend(decoder.feed(payload if isinstance(payload, str) else json.dumps(payload)))
     if done:
@@ -64,7 +46,7 @@ def run(*payloads: Any, done: bool = True) -> list[StreamEvent]:
     return events
 
 
-def texts(events: list[StreamEvent], kind: type[TextDelta] | type[ReasoningDelta]) -> str:
+def texts(events: list[mt.StreamEvent], kind: type[mt.TextDelta] | type[mt.ReasoningDelta]) -> str:
     return "".join(e.text for e in events if isinstance(e, kind))
 
 
@@ -75,19 +57,19 @@ def test_plain_text_stream() -> None:
         chunk({}, "stop"),
     )
     assert events == [
-        StreamStart("gen-1", "mistralai-Magistral-Small-2506", 1771658583),
-        TextDelta("Par"),
-        TextDelta("is."),
-        FinishEvent("stop"),
+        mt.StreamStart("gen-1", "mistralai-Magistral-Small-2506", 1771658583),
+        mt.TextDelta("Par"),
+        mt.TextDelta("is."),
+        mt.FinishEvent("stop"),
     ]
 
 
 def test_inline_think_tags_split_across_chunks() -> None:
     pieces = ["<th", "ink>\nHmm, ", "France.\n</thi", "nk>\n\nPar", "is."]
     events = run(*(chunk({"content": p}) for p in pieces), chunk({}, "stop"))
-    assert texts(events, TextDelta) == "Paris."
-    assert texts(events, ReasoningDelta) == "Hmm, France."
-    assert not any(isinstance(e, TextDelta) and "think" in e.text for e in events)
+    assert texts(events, mt.TextDelta) == "Paris."
+    assert texts(events, mt.ReasoningDelta) == "Hmm, France."
+    assert not any(isinstance(e, mt.TextDelta) and "think" in e.text for e in events)
 
 
 def test_reasoning_fields_and_blocks() -> None:
@@ -99,15 +81,15 @@ def test_reasoning_fields_and_blocks() -> None:
         chunk({"content": [{"type": "reasoning", "text": "e"}, {"type": "image_url"}]}),
         chunk({"content": None}, "stop"),
     )
-    assert texts(events, ReasoningDelta) == "abcde"
-    assert texts(events, TextDelta) == "X"
+    assert texts(events, mt.ReasoningDelta) == "abcde"
+    assert texts(events, mt.TextDelta) == "X"
 
 
 def test_empty_strings_are_skipped() -> None:
     events = run(chunk({"content": "", "reasoning_content": ""}), chunk({}, "stop"))
     assert events == [
-        StreamStart("gen-1", "mistralai-Magistral-Small-2506", 1771658583),
-        FinishEvent("stop"),
+        mt.StreamStart("gen-1", "mistralai-Magistral-Small-2506", 1771658583),
+        mt.FinishEvent("stop"),
     ]
 
 
@@ -123,12 +105,12 @@ def test_tool_calls_stream() -> None:
         chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"x":1}'}}]}),
         chunk({}, "tool_calls"),
     )
-    assert [e for e in events if isinstance(e, ToolCallDelta)] == [
-        ToolCallDelta(0, "call_1", "f", ""),
-        ToolCallDelta(0, None, None, '{"x":1}'),
+    assert [e for e in events if isinstance(e, mt.ToolCallDelta)] == [
+        mt.ToolCallDelta(0, "call_1", "f", ""),
+        mt.ToolCallDelta(0, None, None, '{"x":1}'),
     ]
-    assert accumulate(events).first.tool_calls == [ToolCall("call_1", "f", '{"x":1}')]
-    assert isinstance(events[-1], FinishEvent)
+    assert mt.accumulate(events).first.tool_calls == [mt.ToolCall("call_1", "f", '{"x":1}')]
+    assert isinstance(events[-1], mt.FinishEvent)
 
 
 def test_usage_only_final_chunk_emitted_once_after_finish() -> None:
@@ -143,9 +125,9 @@ def test_usage_only_final_chunk_emitted_once_after_finish() -> None:
         chunk({}, "stop"),
         {"id": "gen-1", "choices": [], "usage": usage},
     )
-    assert events[-1] == UsageEvent(Usage(10, 5, 15, reasoning_tokens=3, cached_tokens=2))
-    assert sum(isinstance(e, UsageEvent) for e in events) == 1
-    assert isinstance(events[-2], FinishEvent)
+    assert events[-1] == mt.UsageEvent(mt.Usage(10, 5, 15, reasoning_tokens=3, cached_tokens=2))
+    assert sum(isinstance(e, mt.UsageEvent) for e in events) == 1
+    assert isinstance(events[-2], mt.FinishEvent)
 
 
 def test_usage_on_last_content_chunk_and_last_wins() -> None:
@@ -153,13 +135,13 @@ def test_usage_on_last_content_chunk_and_last_wins() -> None:
         chunk({"content": "a"}, usage={"prompt_tokens": 1, "completion_tokens": 1}),
         chunk({}, "stop", usage={"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}),
     )
-    [usage_event] = [e for e in events if isinstance(e, UsageEvent)]
+    [usage_event] = [e for e in events if isinstance(e, mt.UsageEvent)]
     assert usage_event.usage.total_tokens == 5
     assert usage_event.usage.raw["prompt_tokens"] == 2
 
 
 def test_no_usage_at_all() -> None:
-    assert not any(isinstance(e, UsageEvent) for e in run(chunk({"content": "a"}, "stop")))
+    assert not any(isinstance(e, mt.UsageEvent) for e in run(chunk({"content": "a"}, "stop")))
 
 
 def test_several_choices() -> None:
@@ -169,7 +151,7 @@ def test_several_choices() -> None:
         chunk({}, "stop", index=0),
         chunk({}, "length", index=1),
     )
-    result = accumulate(events)
+    result = mt.accumulate(events)
     assert [(c.index, c.content, c.reasoning, c.finish_reason) for c in result.choices] == [
         (0, "A", "r0", "stop"),
         (1, "B", "", "length"),
@@ -178,24 +160,24 @@ def test_several_choices() -> None:
 
 def test_start_is_emitted_once_and_at_close_if_no_chunk() -> None:
     events = run(chunk({"content": "a"}), chunk({}, "stop"))
-    assert sum(isinstance(e, StreamStart) for e in events) == 1
-    assert run() == [StreamStart(None, None, None)]
+    assert sum(isinstance(e, mt.StreamStart) for e in events) == 1
+    assert run() == [mt.StreamStart(None, None, None)]
 
 
 def test_error_event_mid_stream_raises_typed_error() -> None:
     decoder = StreamDecoder(secret=KEY)
     decoder.feed(json.dumps(chunk({"content": "a"})))
-    with pytest.raises(ServerError, match="Provider returned error"):
+    with pytest.raises(mt.ServerError, match="Provider returned error"):
         decoder.feed(json.dumps({"status": "error", "message": "Provider returned error"}))
 
 
 def test_non_json_data_raises_scrubbed_and_short() -> None:
     decoder = StreamDecoder(secret=KEY)
-    with pytest.raises(UnexpectedResponseError, match="non-JSON") as info:
+    with pytest.raises(mt.UnexpectedResponseError, match="non-JSON") as info:
         decoder.feed(f"<html>{KEY}" + "x" * 5000)
     assert KEY not in str(info.value)
     assert len(str(info.value)) < 300
-    with pytest.raises(UnexpectedResponseError):
+    with pytest.raises(mt.UnexpectedResponseError):
         decoder.feed("[1, 2]")
 
 
@@ -204,19 +186,19 @@ def test_empty_data_payload_is_ignored() -> None:
 
 
 def test_stream_without_done_or_finish_is_incomplete() -> None:
-    with pytest.raises(IncompleteStreamError, match="ended before the answer was complete"):
+    with pytest.raises(mt.IncompleteStreamError, match="ended before the answer was complete"):
         run(chunk({"content": "partial"}), done=False)
 
 
 def test_finish_without_done_is_complete() -> None:
     events = run(chunk({"content": "<think>x"}), chunk({}, "stop"), done=False)
-    assert texts(events, ReasoningDelta) == "x"
+    assert texts(events, mt.ReasoningDelta) == "x"
 
 
 def test_done_without_finish_flushes_held_text() -> None:
     events = run(chunk({"content": "<thi"}))
-    assert texts(events, TextDelta) == "<thi"
-    assert not any(isinstance(e, FinishEvent) for e in events)
+    assert texts(events, mt.TextDelta) == "<thi"
+    assert not any(isinstance(e, mt.FinishEvent) for e in events)
 
 
 def test_unknown_fields_are_ignored() -> None:
@@ -224,15 +206,15 @@ def test_unknown_fields_are_ignored() -> None:
         {"content": "a", "provider_specific": 1}, "stop", provider="X", native_finish_reason="eos"
     )
     body["choices"][0]["logprobs"] = None
-    assert texts(run(body), TextDelta) == "a"
+    assert texts(run(body), mt.TextDelta) == "a"
 
 
 def test_accumulator_add_one_by_one() -> None:
-    acc = StreamAccumulator()
+    acc = mt.StreamAccumulator()
     for event in run(chunk({"reasoning_content": "r", "content": "a"}), chunk({}, "stop")):
         acc.add(event)
     result = acc.result()
-    assert result == ChatCompletion(
+    assert result == mt.ChatCompletion(
         id="gen-1",
         model="mistralai-Magistral-Small-2506",
         created=1771658583,
@@ -273,34 +255,13 @@ def _stream(draw: st.DrawFn) -> bytes:
     return "".join(lines).encode()
 
 
-def _decode_bytes(pieces: list[bytes]) -> ChatCompletion:
-    sse = SSEDecoder()
-    decoder = StreamDecoder()
-    events: list[StreamEvent] = []
-    for piece in pieces:
-        for event in sse.feed(piece):
-            events.extend(decoder.feed(event.data))
-    for event in sse.close():
-        events.extend(decoder.feed(event.data))
-    events.extend(decoder.close())
-    return accumulate(events)
-
-
 @settings(deadline=None, max_examples=150)
 @given(raw=_stream(), cuts=st.lists(st.integers(min_value=0), max_size=10))
 def test_any_byte_split_gives_the_same_completion(raw: bytes, cuts: list[int]) -> None:
-    points = sorted({c % (len(raw) + 1) for c in cuts})
-    pieces = [raw[a:b] for a, b in zip([0, *points], [*points, len(raw)], strict=True)]
-    assert _decode_bytes(pieces) == _decode_bytes([raw])
+    assert decode_bytes(split_bytes(raw, cuts)) == decode_bytes([raw])
 
 
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=12,
-)
+_json = json_values(text_size=6, key_size=6, max_leaves=12)
 _blocks = st.lists(
     st.fixed_dictionaries(
         {"type": st.sampled_from(["text", "thinking", "reasoning", "image_url"]) | _json},
@@ -364,6 +325,6 @@ _chunkish = st.fixed_dictionaries(
 def test_arbitrary_json_raises_only_typed_errors(payloads: list[object], done: bool) -> None:
     try:
         events = run(*(json.dumps(p) for p in payloads), done=done)
-        accumulate(events)
-    except ModelsLabError:
+        mt.accumulate(events)
+    except mt.ModelsLabError:
         pass

@@ -24,11 +24,10 @@ from modelslab_transport import (
     build_chat_payload,
 )
 
-from ._helpers import LLAMA, chat_requests, payload, scenario
+from ..upstream_cases import ANSWER, OUT_OF_RANGE, TEXT
+from ._helpers import LLAMA, answer_in_mode, chat_requests, joined_text, payload, scenario
 
 KEY = "sk-upstream-7c41aa"
-TEXT = "one two three four five six"
-ANSWER = f"You said: {TEXT}"
 RUNNERS = ["chat", "stream", "achat", "astream"]
 STREAMS = ["stream", "astream"]
 
@@ -42,19 +41,7 @@ def run(mode: str, emulator: Emulator, headers: dict[str, str], **options: Any) 
         "default_headers": headers,
         **options,
     }
-    if mode in ("chat", "stream"):
-        with ModelsLabClient(**kwargs) as client:
-            if mode == "chat":
-                return client.chat(body).first.content
-            return "".join(getattr(e, "text", "") for e in client.stream_chat(body))
-
-    async def go() -> str:
-        async with AsyncModelsLabClient(**kwargs) as client:
-            if mode == "achat":
-                return (await client.chat(body)).first.content
-            return "".join([getattr(e, "text", "") async for e in client.stream_chat(body)])
-
-    return asyncio.run(go())
+    return answer_in_mode(mode, body, joined_text, **kwargs)
 
 
 def fails(mode: str, emulator: Emulator, headers: dict[str, str], **options: Any) -> Any:
@@ -200,14 +187,7 @@ def test_x_api_key_is_sent_on_the_v1_endpoints(emulator: Emulator) -> None:
 
 
 @pytest.mark.parametrize(
-    ("params", "documented"),
-    [
-        ({"top_k": 0}, "at least 1"),
-        ({"top_k": -1}, "at least 1"),
-        ({"top_k": 2.5}, "whole number"),
-        ({"repetition_penalty": 0.05}, "between 0.1 and 2"),
-        ({"repetition_penalty": 2.5}, "between 0.1 and 2"),
-    ],
+    ("params", "documented"), [*OUT_OF_RANGE, ({"top_k": 2.5}, "whole number")]
 )
 def test_out_of_range_values_are_refused_before_sending(
     params: dict[str, Any], documented: str

@@ -24,7 +24,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,8 @@ from modelslab_transport import (
     ModelsLabError,
     accumulate,
 )
+
+from ..quiet_handler import QuietHandler
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "wire"
 _CALLED = ("/chat/completions", "/count_tokens", "/v1/models")
@@ -85,19 +87,8 @@ class Replay:
     def __post_init__(self) -> None:
         replay = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Silent: requests carry the key."""
-
-            def do_GET(self) -> None:
-                self._answer()
-
-            def do_POST(self) -> None:
-                self._answer()
-
-            def _answer(self) -> None:
+        class Handler(QuietHandler):
+            def serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = {k.lower(): v for k, v in self.headers.items()}
