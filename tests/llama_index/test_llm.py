@@ -216,7 +216,7 @@ def test_one_retry_layer(make_llm: MakeLLM, emulator: Emulator) -> None:
     emulator.clear()
     scenario = f"rate-limit;times=1;retry_after=0.05;id={uuid.uuid4().hex}"
     with pytest.raises(RateLimitError) as info:
-        make_llm(scenario=scenario, max_retries=0).chat(USER)
+        make_llm(scenario=scenario, max_retries=0, queue_wait_budget=0).chat(USER)
     assert info.value.status_code == 429
     assert len(emulator.requests) == 1
 

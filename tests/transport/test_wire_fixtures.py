@@ -155,7 +155,12 @@ def call(fixture: dict[str, Any], base_url: str, mode: str) -> Any:
     path = endpoint(fixture)
     body = (fixture.get("request") or {}).get("body")
     body = body if isinstance(body, dict) else {}
-    options: dict[str, Any] = {"api_key": KEY, "base_url": base_url, "max_retries": 0}
+    options: dict[str, Any] = {
+        "api_key": KEY,
+        "base_url": base_url,
+        "max_retries": 0,
+        "queue_wait_budget": 0,
+    }
 
     async def run_async() -> Any:
         async with AsyncModelsLabClient(**options) as client:
