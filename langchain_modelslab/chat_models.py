@@ -116,7 +116,18 @@ class ChatModelsLab(BaseChatModel):
     max_retry_wait: float = Field(default=default_of("max_retry_wait"), ge=0.0)
     """Longest server-requested wait honoured before a RateLimitError is raised at once."""
     max_concurrent_requests: int | None = Field(default=default_of("max_concurrent_requests"), ge=1)
-    """In-flight requests per API key, shared process-wide (sync and async); None: no limit."""
+    """In-flight requests per API key, shared process-wide (sync and async); None: no limit.
+    Left unset, a 429 stating the plan's queue limit lowers it to that limit."""
+    limiter_url: str | None = Field(default=default_of("limiter_url"), repr=False)
+    """Redis (redis://, rediss://, unix://) holding max_concurrent_requests across processes
+    and machines; default `MODELSLAB_LIMITER_URL`, else the in-process limit."""
+    limiter_fallback: bool = default_of("limiter_fallback")
+    """Redis unreachable: fall back to the in-process limit (logged) instead of raising."""
+    queue_wait_budget: float = Field(default=default_of("queue_wait_budget"), ge=0.0)
+    """Seconds in all spent resending 429 "queue full" refusals (never run), apart from
+    max_retries."""
+    acquire_timeout: float = Field(default=default_of("acquire_timeout"), gt=0.0)
+    """Longest wait for an in-flight slot before LimiterTimeoutError."""
     streaming: bool = False
     """Stream under the hood even for `invoke`."""
     stream_usage: bool = True
@@ -433,7 +444,9 @@ class ChatModelsLab(BaseChatModel):
             return await self._async_client().list_models()
 
 
-_SETTINGS_FIELDS = tuple(ClientSettings.__dataclass_fields__)
+_SETTINGS_FIELDS = tuple(
+    name for name in ClientSettings.__dataclass_fields__ if name != "learn_queue_limit"
+)
 
 
 def _snapshot(values: list[Any]) -> list[Any]:

@@ -144,6 +144,26 @@ class ModelsLabLLM(FunctionCallingLLM):
         ge=0,
         description="Longest server-requested wait honoured before retrying.",
     )
+    limiter_url: str | None = Field(
+        default=default_of("limiter_url"),
+        repr=False,
+        description="Redis URL sharing max_concurrent_requests across processes (redis://, "
+        "rediss://, unix://); default MODELSLAB_LIMITER_URL, else the in-process limit.",
+    )
+    limiter_fallback: bool = Field(
+        default=default_of("limiter_fallback"),
+        description="Redis unreachable: use the in-process limit (logged) instead of raising.",
+    )
+    queue_wait_budget: float = Field(
+        default=default_of("queue_wait_budget"),
+        ge=0,
+        description="Seconds in all spent resending 429 'queue full' refusals (never run).",
+    )
+    acquire_timeout: float = Field(
+        default=default_of("acquire_timeout"),
+        gt=0,
+        description="Longest wait for an in-flight slot before LimiterTimeoutError.",
+    )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra request parameters (seed, stop, top_k, ...)."
     )
@@ -485,7 +505,11 @@ class ModelsLabLLM(FunctionCallingLLM):
 
 
 # The key is kept private (`_api_key`), not a field.
-_SETTINGS_FIELDS = tuple(name for name in ClientSettings.__dataclass_fields__ if name != "api_key")
+_SETTINGS_FIELDS = tuple(
+    name
+    for name in ClientSettings.__dataclass_fields__
+    if name not in ("api_key", "learn_queue_limit")
+)
 
 
 def _names(tools: Sequence[Mapping[str, Any]]) -> list[str]:

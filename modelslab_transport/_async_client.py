@@ -24,7 +24,7 @@ from ._payload import (
     models_from_body,
     requested_model,
 )
-from ._retry import error_from_transport, log_attempt, retry_delay
+from ._retry import Retries, error_from_transport, log_attempt
 from ._settings import (
     CHAT_PATH,
     COUNT_TOKENS_PATH,
@@ -120,11 +120,12 @@ class AsyncModelsLabClient(ClientCore):
         content = encode_body(body, self.settings)
         model = requested_model(payload)
         attempt = 0
+        retries = Retries(self.settings)
         # One generator, no nested ones: every event costs a hop per async-generator layer.
         while True:
             delivered = False
             try:
-                async with self._slots.hold_async(self.settings.max_concurrent_requests):
+                async with self._hold_async():
                     started = time.monotonic()
                     response = await self._open_stream(content, attempt, started)
                     reader = StreamReader(self._secret, self.settings, started, model)
@@ -158,7 +159,7 @@ class AsyncModelsLabClient(ClientCore):
             except ModelsLabError as error:
                 if delivered:
                     raise
-                delay = retry_delay(error, attempt, self.settings)
+                delay = retries.delay(error)
                 if delay is None:
                     if not (resizable and isinstance(error, APIStatusError)):
                         raise
@@ -187,11 +188,12 @@ class AsyncModelsLabClient(ClientCore):
         """Send until answered, or until `retry_delay` says the failure is the answer."""
         content = None if payload is None else encode_body(payload, self.settings)
         attempt = 0
+        retries = Retries(self.settings)
         while True:
             try:
                 return await self._send(method, path, content, attempt)
             except ModelsLabError as error:
-                delay = retry_delay(error, attempt, self.settings)
+                delay = retries.delay(error)
                 if delay is None:
                     raise
             await asyncio.sleep(delay)
@@ -202,7 +204,7 @@ class AsyncModelsLabClient(ClientCore):
         settings = self.settings
         url = settings.url(path)
         started = time.monotonic()
-        async with self._slots.hold_async(settings.max_concurrent_requests):
+        async with self._hold_async():
             try:
                 response = await self._http.request(
                     method,

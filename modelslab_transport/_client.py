@@ -7,6 +7,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -25,7 +26,7 @@ from ._payload import (
     models_from_body,
     requested_model,
 )
-from ._retry import error_from_transport, log_attempt, retry_delay
+from ._retry import Retries, error_from_transport, log_attempt
 from ._settings import (
     CHAT_PATH,
     COUNT_TOKENS_PATH,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from ._async_client import AsyncModelsLabClient
+    from ._redis_limiter import RedisSlots
 
 __all__ = ["ClientCache", "ClientCore", "ModelsLabClient"]
 
@@ -59,7 +61,38 @@ class ClientCore:
                 f"settings must be a ClientSettings, not {type(settings).__name__}"
             )
         self.settings: ClientSettings = settings
-        self._slots: KeySlots = slots_for_key(self._secret)
+        self._local: KeySlots = slots_for_key(self._secret)
+        self._shared: RedisSlots | None = None
+        if settings.limiter_url is not None:
+            from ._redis_limiter import redis_slots  # redis loads only when asked for
+
+            self._shared = redis_slots(
+                settings.limiter_url,
+                self._secret,
+                acquire_timeout=settings.acquire_timeout,
+                fallback_to_local=settings.limiter_fallback,
+            )
+
+    def _limit(self) -> int | None:
+        """This request's in-flight limit: the setting, or the plan's limit a 429 stated when
+        lower and the user left the setting at its default."""
+        limit = self.settings.max_concurrent_requests
+        learned = self._local.learned
+        if learned is not None and self.settings.learn_queue_limit:
+            limit = learned if limit is None else min(limit, learned)
+        return limit
+
+    def _hold(self) -> AbstractContextManager[None]:
+        """The slot a sync request holds while in flight (shared in Redis when configured)."""
+        if self._shared is not None:
+            return self._shared.hold(self._limit())
+        return self._local.hold(self._limit(), self.settings.acquire_timeout)
+
+    def _hold_async(self) -> AbstractAsyncContextManager[None]:
+        """The same for an async request (never blocks the event loop)."""
+        if self._shared is not None:
+            return self._shared.hold_async(self._limit())
+        return self._local.hold_async(self._limit(), self.settings.acquire_timeout)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
@@ -154,11 +187,12 @@ class ModelsLabClient(ClientCore):
         content = encode_body(body, self.settings)
         model = requested_model(payload)
         attempt = 0
+        retries = Retries(self.settings)
         # One generator, no nested ones: every event costs a hop per generator layer.
         while True:
             delivered = False
             try:
-                with self._slots.hold(self.settings.max_concurrent_requests):
+                with self._hold():
                     started = time.monotonic()
                     response = self._open_stream(content, attempt, started)
                     reader = StreamReader(self._secret, self.settings, started, model)
@@ -190,7 +224,7 @@ class ModelsLabClient(ClientCore):
             except ModelsLabError as error:
                 if delivered:
                     raise
-                delay = retry_delay(error, attempt, self.settings)
+                delay = retries.delay(error)
                 if delay is None:
                     if not (resizable and isinstance(error, APIStatusError)):
                         raise
@@ -217,11 +251,12 @@ class ModelsLabClient(ClientCore):
         """Send until answered, or until `retry_delay` says the failure is the answer."""
         content = None if payload is None else encode_body(payload, self.settings)
         attempt = 0
+        retries = Retries(self.settings)
         while True:
             try:
                 return self._send(method, path, content, attempt)
             except ModelsLabError as error:
-                delay = retry_delay(error, attempt, self.settings)
+                delay = retries.delay(error)
                 if delay is None:
                     raise
             time.sleep(delay)
@@ -232,7 +267,7 @@ class ModelsLabClient(ClientCore):
         settings = self.settings
         url = settings.url(path)
         started = time.monotonic()
-        with self._slots.hold(settings.max_concurrent_requests):
+        with self._hold():
             try:
                 response = self._http.request(
                     method,

@@ -18,6 +18,7 @@ __all__ = [
     "BadGatewayError",
     "BadRequestError",
     "ContextLengthExceededError",
+    "EventLoopBlockedError",
     "IncompleteStreamError",
     "InsufficientCreditsError",
     "InvalidInputError",
@@ -177,6 +178,21 @@ class RateLimitError(APIStatusError):
         self.retry_after = retry_after
         super().__init__(message, status_code=status_code, body=body, request_id=request_id)
 
+    @property
+    def queue_limit(self) -> int | None:
+        """The plan's queue limit N when ModelsLab said "Maximum N queued requests allowed"."""
+        match = _QUEUE_LIMIT.search(str(self))
+        return int(match.group(1)) if match else None
+
+    @property
+    def queue_full(self) -> bool:
+        """The account's queue was full, so the request was never run: ModelsLab's message
+        says so, or its body carries `retry_after` (its queue-limit answer)."""
+        if self.queue_limit is not None:
+            return True
+        body = self.body
+        return isinstance(body, dict) and body.get("retry_after") is not None
+
     def _policy(self) -> bool:
         # Retried after its hint even when a gateway wrapped it in HTTP 200 or a stream event.
         status = self.status_code
@@ -229,6 +245,14 @@ class LimiterTimeoutError(LimiterError):
 
 class LimiterUnavailableError(LimiterError):
     """The shared limiter's store (Redis) is down, unreachable or refused the command."""
+
+
+class EventLoopBlockedError(LimiterError):
+    """A sync call on an event loop's thread while that loop's async calls hold every slot:
+    waiting would block the loop that frees them. Await the async method instead."""
+
+
+_QUEUE_LIMIT = re.compile(r"maximum\s+(\d+)\s+queued\s+requests?", re.IGNORECASE)
 
 
 # -- error text: one readable line, never the key ------------------------------------------

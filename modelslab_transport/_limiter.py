@@ -13,6 +13,7 @@ without them a batch of 1,000 async calls would keep 1,000 Redis connections ope
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 import time
 from collections import deque
@@ -20,6 +21,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
+
+from ._errors import EventLoopBlockedError, LimiterTimeoutError
 
 if TYPE_CHECKING:
     import asyncio
@@ -37,70 +40,118 @@ class _AsyncWaiter:
 
 
 class KeySlots:
-    """A counting gate for one key: `hold(limit)` / `hold_async(limit)` around each request."""
+    """A counting gate for one key: `hold(limit)` / `hold_async(limit)` around each request.
+
+    `timeout` bounds the wait (LimiterTimeoutError). The event loops of async holders are
+    counted, so a sync `hold` on a loop's thread while that loop holds every slot raises
+    EventLoopBlockedError at once: that wait could never end, the loop that frees them is the
+    one blocked. `learned` is the plan's limit read from a 429, when lower than ours."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._freed = threading.Condition(self._lock)
         self._in_flight = 0
         self._waiters: deque[_AsyncWaiter] = deque()
+        self._loops: dict[asyncio.AbstractEventLoop, int] = {}
+        self.learned: int | None = None
 
     @property
     def in_flight(self) -> int:
         """Requests currently holding a slot."""
         return self._in_flight
 
+    def learn(self, limit: int) -> bool:
+        """Remember the plan's queue limit; True the first time it lowers what we knew."""
+        with self._lock:
+            if self.learned is not None and self.learned <= limit:
+                return False
+            self.learned = limit
+            return True
+
     @contextmanager
-    def hold(self, limit: int | None) -> Iterator[None]:
+    def hold(self, limit: int | None, timeout: float | None = None) -> Iterator[None]:
         """Block this thread until a slot is free under `limit`, then hold it (None: no limit)."""
         if limit is None:
             yield
             return
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._freed:
             while self._in_flight >= limit:
-                self._freed.wait()
+                self._check_not_on_holding_loop(limit)
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise _timeout_error(timeout)
+                self._freed.wait(left)
             self._in_flight += 1
         try:
             yield
         finally:
-            self._release()
+            self._release(None)
 
     @asynccontextmanager
-    async def hold_async(self, limit: int | None) -> AsyncIterator[None]:
+    async def hold_async(
+        self, limit: int | None, timeout: float | None = None
+    ) -> AsyncIterator[None]:
         """Wait (without blocking the loop) for a slot under `limit`, then hold it."""
         if limit is None:
             yield
             return
-        await self._acquire_async(limit)
+        loop = await self._acquire_async(limit, timeout)
         try:
             yield
         finally:
-            self._release()
+            self._release(loop)
 
-    async def _acquire_async(self, limit: int) -> None:
+    def _check_not_on_holding_loop(self, limit: int) -> None:
+        # Called with the lock held. asyncio is looked up, never imported: a program that
+        # never loaded it has no loop to block.
+        if not self._loops or "asyncio" not in sys.modules:
+            return
+        try:
+            loop = sys.modules["asyncio"].get_running_loop()
+        except RuntimeError:
+            return
+        if self._loops.get(loop, 0) >= limit:
+            raise EventLoopBlockedError(
+                "A sync call was made on an event loop's thread while that loop's async calls "
+                "hold every in-flight slot for this key: waiting would block the loop that frees "
+                "them. Await the async method instead (ainvoke / astream / achat / acomplete)."
+            )
+
+    async def _acquire_async(self, limit: int, timeout: float | None) -> asyncio.AbstractEventLoop:
         import asyncio  # here, not at module level: `import modelslab_transport` stays light
 
         loop = asyncio.get_running_loop()
         with self._lock:
             if self._in_flight < limit and not self._waiters:
                 self._in_flight += 1
-                return
+                self._loops[loop] = self._loops.get(loop, 0) + 1
+                return loop
             waiter = _AsyncWaiter(loop, loop.create_future(), limit)
             self._waiters.append(waiter)
         try:
-            await waiter.future
-        except BaseException:
+            await asyncio.wait_for(waiter.future, timeout)
+        except BaseException as exc:
             with self._lock:
                 granted = waiter.granted
                 if not granted:
                     self._waiters.remove(waiter)
             if granted:
-                self._release()
+                self._release(loop)
+            if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+                raise _timeout_error(timeout) from None
             raise
+        return loop
 
-    def _release(self) -> None:
+    def _release(self, loop: asyncio.AbstractEventLoop | None) -> None:
         with self._lock:
             self._in_flight -= 1
+            if loop is not None:
+                left = self._loops.get(loop, 1) - 1
+                if left:
+                    self._loops[loop] = left
+                else:
+                    self._loops.pop(loop, None)
             self._grant_waiters()
             self._freed.notify()
 
@@ -116,6 +167,14 @@ class KeySlots:
                 continue
             waiter.granted = True
             self._in_flight += 1
+            self._loops[waiter.loop] = self._loops.get(waiter.loop, 0) + 1
+
+
+def _timeout_error(timeout: float | None) -> LimiterTimeoutError:
+    return LimiterTimeoutError(
+        f"No in-flight slot for this key came free within acquire_timeout={timeout} s "
+        "(every slot stayed busy)"
+    )
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

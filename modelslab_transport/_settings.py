@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
     "FIELD_NAMES",
+    "LIMITER_URL_ENV",
     "MODELS_PATH",
     "POOL_LIMITS",
     "USER_AGENT",
@@ -46,6 +47,7 @@ USER_AGENT = f"modelslab-integrations/{__version__} (python-httpx)"
 
 API_KEY_ENV = "MODELSLAB_API_KEY"
 BASE_URL_ENV = "MODELSLAB_BASE_URL"
+LIMITER_URL_ENV = "MODELSLAB_LIMITER_URL"
 DEFAULT_BASE_URL = "https://modelslab.com/api/v7/llm"
 DEFAULT_MODEL = "mistralai-Magistral-Small-2506"
 
@@ -131,6 +133,11 @@ class SettingsKwargs(TypedDict, total=False):
     max_retry_wait: float | None
     max_concurrent_requests: int | None
     default_headers: Mapping[str, str] | tuple[tuple[str, str], ...] | None
+    limiter_url: str | None
+    limiter_fallback: bool | None
+    queue_wait_budget: float | None
+    acquire_timeout: float | None
+    learn_queue_limit: bool | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +160,19 @@ class ClientSettings:
     max_retry_wait: float = 60.0
     max_concurrent_requests: int | None = 5
     default_headers: tuple[tuple[str, str], ...] = ()
+    # Redis shared by every process and machine using this key (redis://, rediss://, unix://);
+    # None: the in-process limiter. repr=False: the URL may carry a password.
+    limiter_url: str | None = field(default=None, repr=False)
+    # Redis unreachable: hold the limit in this process only (logged) instead of raising.
+    limiter_fallback: bool = False
+    # A 429 "queue full" was never run: resent, honouring retry_after, for up to this many
+    # seconds in all, apart from max_retries.
+    queue_wait_budget: float = 300.0
+    # Longest wait for an in-flight slot before LimiterTimeoutError; finite, so never a hang.
+    acquire_timeout: float = 600.0
+    # True when max_concurrent_requests was not given: a 429 stating the plan's queue limit
+    # lowers this process's limit for the key to it.
+    learn_queue_limit: bool = field(default=True, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.api_key, Secret):
@@ -169,6 +189,15 @@ class ClientSettings:
         _count("max_retries", self.max_retries, low=0)
         if self.max_concurrent_requests is not None:
             _count("max_concurrent_requests", self.max_concurrent_requests, low=1)
+        budget = _positive("queue_wait_budget", self.queue_wait_budget, allow_zero=True)
+        object.__setattr__(self, "queue_wait_budget", budget)
+        object.__setattr__(
+            self, "acquire_timeout", _positive("acquire_timeout", self.acquire_timeout)
+        )
+        if self.limiter_url is not None:
+            from ._redis_store import check_url  # no redis import: only the URL's form
+
+            check_url(self.limiter_url)
         for name, _ in self.default_headers:
             if name.lower() in ("authorization", "x-api-key"):
                 raise InvalidInputError("default_headers must not carry credentials; use api_key")
@@ -185,10 +214,15 @@ class ClientSettings:
         values["api_key"] = _api_key(values.get("api_key"))
         values["base_url"] = _base_url(values.get("base_url"))
         values["timeout"] = _timeout(values.get("timeout"))
+        if "learn_queue_limit" not in values:
+            values["learn_queue_limit"] = "max_concurrent_requests" not in values
+        if values.get("limiter_url") is None:
+            values["limiter_url"] = os.environ.get(LIMITER_URL_ENV) or None
         headers = values.get("default_headers")
         if headers is not None:
             values["default_headers"] = _headers(headers)
-        for name in ("max_retries", "max_retry_wait", "default_headers"):
+        optional = ("max_retries", "max_retry_wait", "default_headers", "limiter_fallback")
+        for name in (*optional, "queue_wait_budget", "acquire_timeout", "learn_queue_limit"):
             if values.get(name, 0) is None:
                 del values[name]
         return cls(**values)
@@ -197,6 +231,9 @@ class ClientSettings:
     def from_fields(cls, obj: object, **override: Any) -> ClientSettings:
         """Settings from the same-named attributes of `obj` (an adapter), `override` on top."""
         values = {name: getattr(obj, name) for name in FIELD_NAMES if hasattr(obj, name)}
+        explicit = getattr(obj, "model_fields_set", None)  # pydantic: the fields given
+        if isinstance(explicit, (set, frozenset)) and "learn_queue_limit" not in override:
+            values["learn_queue_limit"] = "max_concurrent_requests" not in explicit
         values.update(override)
         return cls.from_kwargs(**values)
 

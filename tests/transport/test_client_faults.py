@@ -80,11 +80,15 @@ def test_rate_limit_then_success(mode: str, emulator: Emulator) -> None:
 
 @pytest.mark.parametrize("mode", RUNNERS)
 def test_rate_limit_forever_raises_with_retry_after(mode: str, emulator: Emulator) -> None:
+    # "Queue full" was never run: resent past max_retries=0 until queue_wait_budget is spent.
     headers = scenario("rate-limit", times=-1, retry_after=0.05)
-    error = expect(RateLimitError, lambda: run(mode, emulator, headers, max_retries=1))
+    error = expect(
+        RateLimitError,
+        lambda: run(mode, emulator, headers, max_retries=0, queue_wait_budget=0.12),
+    )
     assert isinstance(error, RateLimitError) and error.retry_after == pytest.approx(0.05)
-    assert error.status_code == 429
-    assert len(chat_requests(emulator, headers)) == 2
+    assert error.status_code == 429 and error.queue_full and error.queue_limit == 5
+    assert len(chat_requests(emulator, headers)) == 3
 
 
 def test_rate_limit_longer_than_max_wait_raises_at_once(emulator: Emulator) -> None:

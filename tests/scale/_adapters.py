@@ -1,0 +1,54 @@
+"""Starting `_adapter_worker.py` processes, and reading the emulator's counts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = Path(__file__).with_name("_adapter_worker.py")
+
+
+def start_worker(**cfg: Any) -> subprocess.Popen[str]:
+    """A worker process (this checkout's packages first on its path), started and READY."""
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    )
+    env.pop("MODELSLAB_LIMITER_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, str(WORKER), json.dumps(cfg)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if line.strip() != "READY":
+        _, err = proc.communicate(timeout=10)
+        raise AssertionError(f"worker printed {line!r}; stderr:\n{err}")
+    return proc
+
+
+def go(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+
+
+def result(proc: subprocess.Popen[str], timeout: float = 60) -> dict[str, Any]:
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def stats(stats_url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(stats_url, timeout=5) as response:
+        return dict(json.loads(response.read()))
