@@ -5,8 +5,7 @@ requests want to be in flight together against an emulator that, like ModelsLab,
 key's sixth. Every answer must come back right and the server must never see more than 5.
 
 With the shared limiter (`limiter_url`, a real redis-server) the processes hold the limit
-together, so the server refuses nothing. Without it (an adapter that predates `limiter_url`)
-each process keeps only its own count, so the server refuses some and retries carry them.
+together, so the server refuses nothing, and the tasks overlap up to the limit.
 
 Everything stays on loopback: the cluster's node address is 127.0.0.1, the dashboard is off
 and usage statistics are disabled before Ray starts.
@@ -16,12 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import ray
+import redis
 
 from modelslab_emulator import Emulator
 
@@ -34,19 +34,8 @@ MODEL = "meta-llama-llama-3.1-8b-instruct"
 LIMIT = 5
 TASKS = 4
 PER_TASK = 3
+READY = "ray-test:ready"
 SCENARIO = {"X-Emulator-Scenario": "slow-first-byte;delay=0.3"}
-
-
-def _has_limiter_url() -> bool:
-    from langchain_modelslab import ChatModelsLab
-    from llama_index_modelslab import ModelsLabLLM
-
-    return "limiter_url" in ChatModelsLab.model_fields and "limiter_url" in (
-        ModelsLabLLM.model_fields
-    )
-
-
-SHARED = _has_limiter_url()
 
 
 @pytest.fixture(scope="module")
@@ -76,24 +65,32 @@ def cluster() -> Iterator[None]:
             os.environ["PYTHONPATH"] = old_path
 
 
-def _settings(limiter_url: str | None) -> dict[str, Any]:
-    if limiter_url is not None:
-        return {"limiter_url": limiter_url}
-    # No shared count: a refused request is retried after the server's retry_after.
-    return {"max_retries": 30}
+def _all_ready(redis_url: str) -> None:
+    """A barrier: Ray starts workers one after another (seconds apart on 2 cores), so each task
+    waits, after its imports, until every task is ready; then all send at once."""
+    client = redis.Redis.from_url(redis_url, socket_timeout=5)
+    client.incr(READY)
+    deadline = time.monotonic() + 60
+    while int(client.get(READY) or 0) < TASKS and time.monotonic() < deadline:
+        time.sleep(0.01)
+    client.close()
 
 
 @ray.remote
 def _ask(
-    adapter: str, base_url: str, prompts: list[str], limiter_url: str | None
+    adapter: str, base_url: str, prompts: list[str], limiter_url: str
 ) -> tuple[int, list[str]]:
-    settings = _settings(limiter_url)
     if adapter == "langchain":
         from langchain_modelslab import ChatModelsLab
 
         chat = ChatModelsLab(
-            model=MODEL, api_key=KEY, base_url=base_url, default_headers=SCENARIO, **settings
+            model=MODEL,
+            api_key=KEY,
+            base_url=base_url,
+            default_headers=SCENARIO,
+            limiter_url=limiter_url,
         )
+        _all_ready(limiter_url)
         replies = chat.batch(prompts, config={"max_concurrency": len(prompts)})  # type: ignore[arg-type]
         return os.getpid(), [str(reply.content) for reply in replies]
 
@@ -102,8 +99,13 @@ def _ask(
     from llama_index_modelslab import ModelsLabLLM
 
     llm = ModelsLabLLM(
-        model=MODEL, api_key=KEY, base_url=base_url, default_headers=SCENARIO, **settings
+        model=MODEL,
+        api_key=KEY,
+        base_url=base_url,
+        default_headers=SCENARIO,
+        limiter_url=limiter_url,
     )
+    _all_ready(limiter_url)
 
     async def all_at_once() -> list[str]:
         replies = await asyncio.gather(
@@ -117,7 +119,7 @@ def _ask(
 def test_a_ray_batch_over_both_adapters_keeps_the_key_under_its_plan_limit(
     cluster: None, redis_server: RedisServer
 ) -> None:
-    limiter_url = redis_server.url if SHARED else None
+    limiter_url = redis_server.url
     with Emulator(queue_limit=LIMIT, queue_retry_after=0.2) as emulator:
         prompts = [[f"ray prompt {t}-{i}" for i in range(PER_TASK)] for t in range(TASKS)]
         adapters = ["langchain", "llama_index"] * (TASKS // 2)
@@ -139,7 +141,6 @@ def test_a_ray_batch_over_both_adapters_keeps_the_key_under_its_plan_limit(
         ]
         assert len(answered) == TASKS * PER_TASK
         assert peak <= LIMIT
-        if SHARED:
-            assert refused == 0
-            # The limit was in use, not idle: the tasks overlapped up to it.
-            assert peak == LIMIT
+        assert refused == 0
+        # The limit was in use, not idle: the tasks overlapped up to it.
+        assert peak == LIMIT
