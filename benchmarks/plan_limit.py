@@ -137,25 +137,26 @@ def measure(emulator: Emulator, label: str, run: Any) -> Row:
 # -- 4 processes x 10 ------------------------------------------------------------------------
 
 
-def worker(base_url: str, index: int, start_at: float, limiter_url: str | None) -> None:
-    """One worker process: wait for the common start, run its 10, print its count and end."""
+def worker(base_url: str, index: int, limiter_url: str | None) -> None:
+    """One worker process: import, say so, wait for the parent's go, run its 10, report."""
     asked = prompts(index * (BATCH // PROCESSES), BATCH // PROCESSES)
     import langchain_modelslab  # noqa: F401  (imported before the start: not timed)
 
-    time.sleep(max(0.0, start_at - time.time()))
+    print("ready", flush=True)
+    sys.stdin.readline()  # the go: every worker is imported by then, however busy the machine
     answers = asyncio.run(ours(base_url, asked, limiter_url))
-    print(json.dumps({"correct": correct(answers, asked), "end": time.time()}))
+    print(json.dumps({"correct": correct(answers, asked), "end": time.time()}), flush=True)
 
 
 def processes(emulator: Emulator, label: str, limiter_url: str | None) -> Row:
     emulator.clear()
-    start_at = time.time() + 4.0  # every worker imported and waiting by then
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "benchmarks.plan_limit", "--worker", emulator.base_url]
-            + [str(i), repr(start_at)]
+            + [str(i)]
             + ([] if limiter_url is None else ["--limiter-url", limiter_url]),
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=ROOT,
             env=env,
@@ -163,6 +164,15 @@ def processes(emulator: Emulator, label: str, limiter_url: str | None) -> Row:
         )
         for i in range(PROCESSES)
     ]
+    for proc in procs:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("a worker failed to start")
+    start = time.time()
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
     good, ends = 0, []
     for proc in procs:
         out, _ = proc.communicate(timeout=300)
@@ -176,7 +186,7 @@ def processes(emulator: Emulator, label: str, limiter_url: str | None) -> Row:
         BATCH - good,
         emulator.rate_limited.get(fingerprint, 0),
         emulator.max_in_flight.get(fingerprint, 0),
-        max(ends) - start_at,
+        max(ends) - start,
     )
 
 
@@ -272,13 +282,13 @@ def table(rows: list[Row]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--worker", nargs=3, metavar=("BASE_URL", "INDEX", "START_AT"))
+    parser.add_argument("--worker", nargs=2, metavar=("BASE_URL", "INDEX"))
     parser.add_argument("--limiter-url")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.worker:
-        base_url, index, start_at = args.worker
-        worker(base_url, int(index), float(start_at), args.limiter_url)
+        base_url, index = args.worker
+        worker(base_url, int(index), args.limiter_url)
         return
     rows = run_all()
     print(table(rows))
