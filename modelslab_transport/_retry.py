@@ -54,7 +54,7 @@ def _queue_delay(
     error: RateLimitError, attempt: int, settings: ClientSettings, queued: float
 ) -> float | None:
     limit = error.queue_limit
-    if limit is not None and settings.learn_queue_limit:
+    if limit is not None and limit >= 1 and settings.learn_queue_limit:  # 0 would stop all
         learn_queue_limit(settings, limit)
     hint = error.retry_after
     if hint is not None and hint > settings.max_retry_wait:

@@ -124,7 +124,12 @@ def test_rate_limit_retried_then_success_or_typed_error(base_url: str, emulator:
     ok = make(base_url, "rate-limit;times=2;retry_after=0.05;id=lc-ok", max_retries=2)
     assert ok.invoke("hello again").text == "You said: hello again"
     assert [r.status for r in emulator.requests] == [429, 429, 200]
-    failing = make(base_url, "rate-limit;times=9;retry_after=0.05;id=lc-fail", max_retries=0)
+    failing = make(
+        base_url,
+        "rate-limit;times=9;retry_after=0.05;id=lc-fail",
+        max_retries=0,
+        queue_wait_budget=0,
+    )
     with pytest.raises(ModelsLabRateLimitError) as info:
         failing.invoke("hi")
     err = info.value
@@ -190,7 +195,12 @@ def test_timeouts(base_url: str) -> None:
 
 def test_errors_pickle_and_keep_their_class(base_url: str) -> None:
     with pytest.raises(ModelsLabRateLimitError) as info:
-        make(base_url, "rate-limit;times=9;retry_after=0.05;id=lc-p", max_retries=0).invoke("x")
+        make(
+            base_url,
+            "rate-limit;times=9;retry_after=0.05;id=lc-p",
+            max_retries=0,
+            queue_wait_budget=0,
+        ).invoke("x")
     clone = pickle.loads(pickle.dumps(info.value))
     assert type(clone) is ModelsLabRateLimitError and str(clone) == str(info.value)
 

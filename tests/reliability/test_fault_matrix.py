@@ -60,7 +60,8 @@ FAULTS = [
     Fault(
         "rate-limit",
         {"times": -1, "retry_after": 0.05},
-        {"max_retries": 1},
+        # Queue full is resent apart from max_retries, within queue_wait_budget (0.06 s: one).
+        {"max_retries": 0, "queue_wait_budget": 0.06},
         error=mt.RateLimitError,
         attempts=2,
         statuses=(429, 429),

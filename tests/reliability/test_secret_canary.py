@@ -220,7 +220,13 @@ def li_success(llm: ModelsLabLLM, sink: Sink) -> None:
 # call succeeds, as a non-streamed call does under a stream-only fault).
 FAILURES: list[tuple[str, str | None, dict[str, Any], Expected, Expected]] = [
     ("401", None, {}, mt.AuthenticationError, mt.AuthenticationError),
-    ("429", "rate-limit;times=-1;retry_after=0.01", {}, mt.RateLimitError, mt.RateLimitError),
+    (
+        "429",
+        "rate-limit;times=-1;retry_after=0.01",
+        {"queue_wait_budget": 0},
+        mt.RateLimitError,
+        mt.RateLimitError,
+    ),
     ("5xx", "server-error;times=-1;status=503", {"max_retries": 0}, mt.ServerError, mt.ServerError),
     ("html", "html-502;times=-1", {"max_retries": 0}, mt.ServerError, mt.ServerError),
     ("error-200", "error-200", {}, mt.ServerError, mt.ServerError),

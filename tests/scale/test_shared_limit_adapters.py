@@ -1,4 +1,4 @@
-"""Four OS processes (two ChatModelsLab, two ModelsLabLLM) × 10 prompts on one key against one
+"""Four OS processes (two ChatModelsLab, two ModelsLabLLM) x 10 prompts on one key against one
 emulator that queues at most 5 requests per key, as ModelsLab's smallest plan does.
 
 With `limiter_url` (a real redis-server) the processes hold 5 in flight together: every answer,

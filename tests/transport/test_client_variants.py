@@ -101,7 +101,11 @@ def test_error_shapes_give_the_same_typed_error(
             headers["X-Emulator-Scenario"] += f", {shape}"
         with (
             ModelsLabClient(
-                api_key=KEY, base_url=emulator.base_url, default_headers=headers, max_retries=0
+                api_key=KEY,
+                base_url=emulator.base_url,
+                default_headers=headers,
+                max_retries=0,
+                queue_wait_budget=0,
             ) as client,
             pytest.raises(error_type) as info,
         ):

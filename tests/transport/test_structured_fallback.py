@@ -32,8 +32,12 @@ JSON_SCHEMA = {"type": "json_schema", "json_schema": {"name": "P", "schema": SCH
 
 
 def _client(emulator: Emulator, headers: dict[str, str]) -> ModelsLabClient:
-    return ModelsLabClient(
-        api_key=KEY, base_url=emulator.base_url, default_headers=headers, max_retries=0
+    return ModelsLabClient(  # no resends at all, queue-full 429s included
+        api_key=KEY,
+        base_url=emulator.base_url,
+        default_headers=headers,
+        max_retries=0,
+        queue_wait_budget=0,
     )
 
 
