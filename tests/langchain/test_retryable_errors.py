@@ -98,7 +98,8 @@ def _policy_retries(error: Exception) -> bool:
     [
         ("http-error;status=408;times=-1", {}, True),
         ("http-error;status=409;times=-1", {}, True),
-        ("rate-limit;retry_after=1;times=-1", {}, True),
+        # A queue-full 429 is resent within queue_wait_budget whatever max_retries says.
+        ("rate-limit;retry_after=1;times=-1", {"queue_wait_budget": 0}, True),
         ("server-error;status=502;times=-1", {}, True),
         ("http-error;status=422;times=-1", {}, False),
         ("forbidden", {}, False),
