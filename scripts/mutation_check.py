@@ -95,6 +95,12 @@ MUTATIONS = (
                 "        return None if hint > settings.max_retry_wait else hint\n",
                 "        return None if hint > settings.max_retry_wait else 0.0  # MUTATION\n",
             ),
+            # A queue-full 429 waits for its hint on its own path: that wait goes too.
+            Edit(
+                TRANSPORT + "_retry.py",
+                "    delay = backoff(min(attempt, 4)) if hint is None else hint\n",
+                "    delay = backoff(min(attempt, 4)) if hint is None else 0.0  # MUTATION\n",
+            ),
         ),
         ("tests/transport/test_retry_hints.py", "tests/transport/test_client_faults.py"),
     ),
@@ -104,8 +110,16 @@ MUTATIONS = (
         (
             Edit(
                 TRANSPORT + "_retry.py",
-                "    hint = error.retry_after\n",
-                "    hint = None  # MUTATION\n",
+                "    hint = error.retry_after\n    if hint is not None:\n",
+                "    hint = None  # MUTATION\n    if hint is not None:\n",
+            ),
+            # Queue-full 429s are resent on their own path: its hint goes too.
+            Edit(
+                TRANSPORT + "_retry.py",
+                "    hint = error.retry_after\n"
+                "    if hint is not None and hint > settings.max_retry_wait:\n",
+                "    hint = None  # MUTATION\n"
+                "    if hint is not None and hint > settings.max_retry_wait:\n",
             ),
         ),
         ("tests/transport/test_retry_hints.py", "tests/transport/test_client_faults.py"),
