@@ -18,7 +18,8 @@ How each kind of block is handled (one test case per block, named ``FILE:LINE-LA
 
   - ``bash scripts/NAME.sh ARGS``: the script must exist (running it would build a new
     ``.venv``); ``test.sh``'s arguments go to pytest (paths must exist, markers be declared),
-    ``bench.sh``'s must be options of ``benchmarks/run.py``, ``conformance.sh``'s must parse.
+    ``bench.sh``'s must be options of ``benchmarks/run.py`` (after ``plan-limit``: of
+    ``benchmarks/plan_limit.py``), ``conformance.sh``'s must parse.
   - ``pip install "modelslab-integrations[EXTRA]"``: every extra must be defined in
     pyproject.toml (nothing is installed).
   - ``python -m modelslab_emulator ARGS`` (with or without a trailing ``&``): started for real
@@ -259,6 +260,9 @@ EMULATOR_URL = re.compile(r"^http://127\.0\.0\.1:(\d+)/api/v7/llm$")
 # The markers declared in pyproject.toml's pytest section (`  "name: what it means",`).
 MARKERS = set(re.findall(r'^\s+"([a-z_]+): ', PYPROJECT, flags=re.MULTILINE))
 BENCH_OPTIONS = set(re.findall(r'"(--[a-z-]+)"', (ROOT / "benchmarks" / "run.py").read_text()))
+PLAN_LIMIT_OPTIONS = set(
+    re.findall(r'add_argument\("(--[a-z-]+)"', (ROOT / "benchmarks" / "plan_limit.py").read_text())
+)
 
 
 def _commands(code: str) -> Iterator[str]:
@@ -321,8 +325,11 @@ def test_bash_block_is_valid(block: Block) -> None:
             if words[1] == "scripts/test.sh":
                 _check_pytest_arguments(words[2:])
             elif words[1] == "scripts/bench.sh":
+                known = BENCH_OPTIONS
+                if words[2:3] == ["plan-limit"]:
+                    known, words = PLAN_LIMIT_OPTIONS, words[:2] + words[3:]
                 options = {w.split("=")[0] for w in words[2:] if w.startswith("--")}
-                assert options <= BENCH_OPTIONS, f"unknown option(s) {options - BENCH_OPTIONS}"
+                assert options <= known, f"unknown option(s) {options - known}"
             elif words[1] == "scripts/conformance.sh":
                 conformance_parser().parse_args(words[2:])
             else:
