@@ -19,13 +19,22 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_serializer,
+    model_validator,
+)
 from typing_extensions import Self
 
 from modelslab_transport import (
     API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_MODEL,
+    LIMITER_URL_ENV,
     AsyncModelsLabClient,
     ClientCache,
     ClientSettings,
@@ -33,6 +42,8 @@ from modelslab_transport import (
     ModelsLabError,
     build_chat_payload,
     default_of,
+    limiter_url_has_password,
+    masked_limiter_url,
     sampling_defaults,
     validate_params,
 )
@@ -233,7 +244,16 @@ class ChatModelsLab(BaseChatModel):
 
     @property
     def lc_secrets(self) -> dict[str, str]:
+        # A limiter URL with a Redis password is a secret too: `dumps` writes a reference to
+        # MODELSLAB_LIMITER_URL in its place (`loads` takes it from `secrets_map` or the env).
+        if limiter_url_has_password(self.limiter_url):
+            return {"api_key": API_KEY_ENV, "limiter_url": LIMITER_URL_ENV}
         return {"api_key": API_KEY_ENV}
+
+    @field_serializer("limiter_url")
+    def _limiter_url_without_password(self, url: str | None) -> str | None:
+        """model_dump / model_dump_json: the Redis password masked (the rest kept)."""
+        return masked_limiter_url(url)
 
     @classmethod
     def is_lc_serializable(cls) -> bool:

@@ -19,7 +19,7 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr
+from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr, field_serializer
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
@@ -38,6 +38,7 @@ from modelslab_transport import (
     StructuredMethod,
     build_chat_payload,
     default_of,
+    masked_limiter_url,
     model_info,
     sampling_defaults,
     validate_params,
@@ -207,6 +208,12 @@ class ModelsLabLLM(FunctionCallingLLM):
     @classmethod
     def class_name(cls) -> str:
         return "ModelsLabLLM"
+
+    @field_serializer("limiter_url")
+    def _limiter_url_without_password(self, url: str | None) -> str | None:
+        """to_dict / to_json / model_dump: the Redis password masked (the rest kept); a model
+        rebuilt from it is refused until it gets the real URL, as the key is not kept either."""
+        return masked_limiter_url(url)
 
     @property
     def metadata(self) -> LLMMetadata:

@@ -82,11 +82,13 @@ from ._payload import (
     validate_params,
 )
 from ._reasoning import ThinkSplitter
+from ._redis_store import limiter_url_has_password, masked_limiter_url
 from ._settings import (
     API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
     DEFAULT_MODEL,
+    LIMITER_URL_ENV,
     ClientSettings,
     Secret,
     SettingsKwargs,
@@ -123,6 +125,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
     "FALLBACK_ORDER",
+    "LIMITER_URL_ENV",
     "MAX_TOKENS_FLOOR",
     "MODELS",
     "PROMPT_MARGIN",
@@ -187,6 +190,8 @@ __all__ = [
     "fill_max_tokens",
     "is_format_refusal",
     "json_mode_instruction",
+    "limiter_url_has_password",
+    "masked_limiter_url",
     "model_info",
     "normalize_tool_call_id",
     "parse_completion",

@@ -171,6 +171,18 @@ MUTATIONS = (
         ("tests/reliability/test_secret_canary.py", "-k", "echo-key"),
     ),
     Mutation(
+        "limiter-url-password-kept",
+        "a serialized model keeps the limiter URL's Redis password",
+        (
+            Edit(
+                TRANSPORT + "_redis_store.py",
+                "    if not limiter_url_has_password(url):\n        return url\n",
+                "    return url  # MUTATION\n",
+            ),
+        ),
+        ("tests/scale/test_limiter_url_secrecy.py",),
+    ),
+    Mutation(
         "reasoning-split-off",
         "inline <think> reasoning is passed through as answer text (README/docs/notebooks)",
         (
