@@ -28,7 +28,38 @@ if TYPE_CHECKING:
     import asyncio
     from collections.abc import Callable
 
-__all__ = ["KeySlots", "LoopGate", "ThreadGate", "slots_for_key"]
+__all__ = [
+    "KeySlots",
+    "LoopGate",
+    "ThreadGate",
+    "pending_cancels",
+    "raise_lost_cancel",
+    "slots_for_key",
+]
+
+
+def pending_cancels() -> int:
+    """Cancellations requested of the running task and not yet handled (0 before Python 3.11).
+
+    `asyncio.wait_for` before Python 3.12 swallows a cancellation that arrives just as the
+    future it waits for completes (CPython gh-86296): it returns the result, and the task runs
+    on with its cancel requested but never raised. The gates here wait with `wait_for`, and
+    redis-py's asyncio client sends every command through it, so a wait compares this count
+    before and after (`raise_lost_cancel`) and raises the lost cancellation itself.
+    """
+    import asyncio
+
+    cancelling = getattr(asyncio.current_task(), "cancelling", None)
+    return cancelling() if cancelling is not None else 0
+
+
+def raise_lost_cancel(before: int) -> None:
+    """Raise CancelledError if the running task was cancelled since `pending_cancels()` gave
+    `before` and the cancellation was swallowed on the way."""
+    if pending_cancels() > before:
+        import asyncio
+
+        raise asyncio.CancelledError
 
 
 @dataclass(slots=True)
@@ -129,8 +160,10 @@ class KeySlots:
                 return loop
             waiter = _AsyncWaiter(loop, loop.create_future(), limit)
             self._waiters.append(waiter)
+        before = pending_cancels()
         try:
             await asyncio.wait_for(waiter.future, timeout)
+            raise_lost_cancel(before)
         except BaseException as exc:
             with self._lock:
                 granted = waiter.granted
@@ -257,8 +290,10 @@ class LoopGate:
             return
         entry = (asyncio.get_running_loop().create_future(), limit)
         self._queue.append(entry)
+        before = pending_cancels()
         try:
             await asyncio.wait_for(entry[0], timeout)
+            raise_lost_cancel(before)
         except BaseException:
             if entry[0].done() and not entry[0].cancelled():
                 self.release()  # granted as we gave up: pass the place on

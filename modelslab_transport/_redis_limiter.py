@@ -26,7 +26,14 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
 from ._errors import InvalidInputError, LimiterTimeoutError, LimiterUnavailableError
-from ._limiter import KeySlots, LoopGate, ThreadGate, slots_for_key
+from ._limiter import (
+    KeySlots,
+    LoopGate,
+    ThreadGate,
+    pending_cancels,
+    raise_lost_cancel,
+    slots_for_key,
+)
 from ._redis_store import (
     LimiterKeys,
     RedisConn,
@@ -198,9 +205,18 @@ class RedisSlots:
     async def _acquire_async(self, conn: RedisConn, limit: int, deadline: float | None) -> str:
         ticket = secrets.token_hex(16)
         args = self._acquire_args(ticket, limit)
+        before = pending_cancels()
         try:
-            while not await conn.acquire(keys=self._keys.state, args=args):
+            # redis-py sends each command through `asyncio.wait_for`, which can swallow a
+            # cancellation before Python 3.12: checked after every command, or a cancelled
+            # waiter would wait on (and take a slot) as if nothing happened.
+            while True:
+                granted = await conn.acquire(keys=self._keys.state, args=args)
+                raise_lost_cancel(before)
+                if granted:
+                    break
                 await conn.client.blpop([self._keys.wake(ticket)], timeout=self._wait(deadline))
+                raise_lost_cancel(before)
         except redis_errors() as exc:
             raise self._unavailable(exc) from exc
         except BaseException:  # a timeout, or the task was cancelled while waiting

@@ -171,6 +171,18 @@ MUTATIONS = (
         ("tests/reliability/test_secret_canary.py", "-k", "echo-key"),
     ),
     Mutation(
+        "lost-cancel-unchecked",
+        "a cancellation dropped by asyncio.wait_for (Python < 3.12) is not raised by the waits",
+        (
+            Edit(
+                TRANSPORT + "_limiter.py",
+                "    if pending_cancels() > before:\n",
+                "    if False:  # MUTATION\n",
+            ),
+        ),
+        ("tests/transport/test_limits.py", "tests/scale/test_redis_limiter_waiting.py"),
+    ),
+    Mutation(
         "limiter-url-password-kept",
         "a serialized model keeps the limiter URL's Redis password",
         (

@@ -4,6 +4,7 @@ processes), no busy spin, a wait timeout, few connections for a large async batc
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 
@@ -139,6 +140,39 @@ async def test_a_cancelled_async_waiter_leaves_the_queue(redis_server: RedisServ
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        assert slots.waiting == 0
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="Python 3.10 has no Task.cancelling()")
+async def test_a_cancel_the_redis_client_drops_is_still_raised(redis_server: RedisServer) -> None:
+    """redis-py sends each command through `asyncio.wait_for`, which before Python 3.12 drops a
+    cancellation arriving just as the command completes (CPython gh-86296); under load that made
+    a cancelled waiter wait on. Here every BLPOP the waiter makes drops one that way."""
+    slots = redis_slots(redis_server.url, KEY)
+    with held_in_thread(slots, 1):
+        client = slots._link.for_running_loop().client
+        real_blpop = client.blpop
+        dropped = 0
+
+        async def blpop_dropping_a_cancel(*args: object, **kwargs: object) -> object:
+            nonlocal dropped
+            result = await real_blpop(*args, **kwargs)
+            task = asyncio.current_task()
+            assert task is not None
+            task.cancel()
+            try:
+                await asyncio.sleep(0)
+            except asyncio.CancelledError:
+                dropped += 1  # what wait_for does in that window: the result wins
+            return result
+
+        client.blpop = blpop_dropping_a_cancel
+        task = asyncio.create_task(slots.hold_async(1).__aenter__())
+        done, _ = await asyncio.wait({task}, timeout=10)
+        assert done, "the cancelled waiter went on waiting"
+        with pytest.raises(asyncio.CancelledError):
+            task.result()
+        assert dropped == 1
         assert slots.waiting == 0
 
 

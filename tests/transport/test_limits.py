@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from modelslab_emulator import Emulator
 from modelslab_transport import AsyncModelsLabClient, ModelsLabClient, accumulate
-from modelslab_transport._limiter import KeySlots, slots_for_key
+from modelslab_transport._limiter import KeySlots, LoopGate, slots_for_key
 
 from ._helpers import payload, scenario
 
@@ -94,3 +96,59 @@ def test_no_limit_means_no_gate() -> None:
     gate = KeySlots()
     with gate.hold(None):
         assert gate.in_flight == 0
+
+
+# Before 3.11 a dropped cancellation cannot be seen (no Task.cancelling()), so it stays dropped.
+needs_cancelling = pytest.mark.skipif(
+    sys.version_info < (3, 11), reason="Python 3.10 has no Task.cancelling()"
+)
+
+
+async def _granted_then_cancelled(
+    enter: Callable[[], Awaitable[object]], leave: Callable[[], Awaitable[object]], hops: int
+) -> asyncio.Task[object]:
+    """A waiter whose slot is granted, cancelled before it runs again: the window where
+    `asyncio.wait_for` before Python 3.12 returns the result and drops the cancellation (CPython
+    gh-86296). `hops`: loop turns from the release until the grant has landed."""
+
+    async def run() -> object:
+        return await enter()
+
+    waiter = asyncio.ensure_future(run())
+    await asyncio.sleep(0.01)  # it waits for the held slot
+    await leave()
+    for _ in range(hops):
+        await asyncio.sleep(0)
+    assert not waiter.done()
+    waiter.cancel()
+    return waiter
+
+
+@needs_cancelling
+async def test_a_cancel_as_the_slot_is_granted_is_not_lost() -> None:
+    gate = KeySlots()
+    held = gate.hold_async(1)
+    await held.__aenter__()
+    waiter = await _granted_then_cancelled(
+        lambda: gate.hold_async(1, timeout=60).__aenter__(),
+        lambda: held.__aexit__(None, None, None),
+        1,
+    )
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert gate.in_flight == 0  # the slot granted as it was cancelled went back
+
+
+@needs_cancelling
+async def test_a_loop_gate_cancel_as_the_place_is_granted_is_not_lost() -> None:
+    gate = LoopGate()
+    await gate.acquire(1, None)
+
+    async def leave() -> None:
+        gate.release()
+
+    waiter = await _granted_then_cancelled(lambda: gate.acquire(1, 60), leave, 0)
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert gate.waiting == 0
+    await asyncio.wait_for(gate.acquire(1, None), 1)  # the place was passed on, not kept
