@@ -142,6 +142,10 @@ def test_a_ray_batch_over_both_adapters_keeps_the_key_under_its_plan_limit(
         answered = [
             r for r in emulator.requests if r.path.endswith("/chat/completions") and r.status == 200
         ]
+        print(
+            f"ray: {len(answered)}/{TASKS * PER_TASK} answered by {len(pids)} worker processes, "
+            f"peak in flight {peak} of {LIMIT}, {refused} 429s"
+        )
         assert len(answered) == TASKS * PER_TASK
         assert peak <= LIMIT
         assert refused == 0
