@@ -9,7 +9,8 @@ import ast
 import json
 import re
 import sys
-from importlib.metadata import packages_distributions
+from functools import cache
+from importlib.metadata import distributions, packages_distributions
 from pathlib import Path
 
 import pytest
@@ -73,12 +74,28 @@ def _imports(path: Path) -> set[str]:
     return modules
 
 
+@cache
+def _providers() -> dict[str, list[str]]:
+    """Top-level module -> distributions. Python 3.10's `packages_distributions` reads only
+    `top_level.txt`, which wheels built by newer tools leave out; 3.11+ also infers the modules
+    from each distribution's files, as done here for every version."""
+    found: dict[str, list[str]] = {k: list(v) for k, v in packages_distributions().items()}
+    for dist in distributions():
+        for file in dist.files or []:
+            top = file.parts[0]
+            if len(file.parts) > 1 and not top.endswith((".dist-info", ".egg-info", ".data")):
+                names = found.setdefault(top, [])
+                if dist.metadata["Name"] not in names:
+                    names.append(dist.metadata["Name"])
+    return found
+
+
 def _distribution(module: str) -> str:
     """The distribution that provides `module`: for a namespace shared by several (llama_index),
     the one named after the longest matching prefix (llama_index.retrievers.bm25 ->
     llama-index-retrievers-bm25)."""
     parts = module.split(".")
-    candidates = {_name(d) for d in packages_distributions().get(parts[0], [])}
+    candidates = {_name(d) for d in _providers().get(parts[0], [])}
     assert candidates, f"{module} is not installed in this environment"
     for length in range(len(parts), 0, -1):
         name = _name("-".join(parts[:length]))

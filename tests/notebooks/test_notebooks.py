@@ -91,9 +91,14 @@ def test_notebook_runs_top_to_bottom(path: Path) -> None:
     for index, (shown, ran) in enumerate(zip(committed.cells, notebook.cells, strict=True)):
         if ran.cell_type != "code":
             continue
-        output = _printed(ran)
+        output, before = _printed(ran), _printed(shown)
         assert not THINK_TAG.search(output), f"cell {index}: a think tag reached the output"
-        assert _meaning(output) == _meaning(_printed(shown)), (
+        if sys.version_info < (3, 11) and "end=\"|\")" in "".join(ran.source):
+            # LangGraph streams an async run's tokens from Python 3.11 on (asyncio tasks carry
+            # the callback context only from then); before, each message comes whole, so the
+            # committed token boundaries are not compared there, only the text.
+            output, before = output.replace("|", ""), before.replace("|", "")
+        assert _meaning(output) == _meaning(before), (
             f"cell {index} of {path.name} no longer shows its committed output:\n"
             f"--- committed\n{_printed(shown)}\n--- now\n{output}"
         )
