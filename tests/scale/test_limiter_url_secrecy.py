@@ -68,12 +68,16 @@ def test_a_url_without_a_password_is_kept_as_it_is() -> None:
         assert masked_limiter_url(url) == url
 
 
+def _assert_hidden(views: dict[str, str]) -> None:
+    for view, text in views.items():
+        assert PASSWORD not in text, view
+        assert KEY not in text, view
+
+
 @pytest.mark.parametrize("url", URLS)
 def test_no_langchain_view_of_the_model_shows_the_password(url: str) -> None:
     model = ChatModelsLab(api_key=KEY, limiter_url=url)
-    for view, text in _langchain_texts(model).items():
-        assert PASSWORD not in text, view
-        assert KEY not in text, view
+    _assert_hidden(_langchain_texts(model))
     kwargs = json.loads(dumps(model))["kwargs"]
     assert kwargs["limiter_url"] == {"lc": 1, "type": "secret", "id": ["MODELSLAB_LIMITER_URL"]}
 
@@ -81,9 +85,7 @@ def test_no_langchain_view_of_the_model_shows_the_password(url: str) -> None:
 @pytest.mark.parametrize("url", URLS)
 def test_no_llama_index_view_of_the_model_shows_the_password(url: str) -> None:
     llm = ModelsLabLLM(api_key=KEY, limiter_url=url)
-    for view, text in _llama_index_texts(llm).items():
-        assert PASSWORD not in text, view
-        assert KEY not in text, view
+    _assert_hidden(_llama_index_texts(llm))
     assert llm.to_dict()["limiter_url"] == masked_limiter_url(url)
 
 

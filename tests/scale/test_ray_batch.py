@@ -79,16 +79,17 @@ def _all_ready(redis_url: str) -> None:
 def _ask(
     adapter: str, base_url: str, prompts: list[str], limiter_url: str
 ) -> tuple[int, list[str]]:
+    settings = {
+        "model": MODEL,
+        "api_key": KEY,
+        "base_url": base_url,
+        "default_headers": SCENARIO,
+        "limiter_url": limiter_url,
+    }
     if adapter == "langchain":
         from langchain_modelslab import ChatModelsLab
 
-        chat = ChatModelsLab(
-            model=MODEL,
-            api_key=KEY,
-            base_url=base_url,
-            default_headers=SCENARIO,
-            limiter_url=limiter_url,
-        )
+        chat = ChatModelsLab(**settings)
         _all_ready(limiter_url)
         replies = chat.batch(prompts, config={"max_concurrency": len(prompts)})  # type: ignore[arg-type]
         return os.getpid(), [str(reply.content) for reply in replies]
@@ -97,13 +98,7 @@ def _ask(
 
     from llama_index_modelslab import ModelsLabLLM
 
-    llm = ModelsLabLLM(
-        model=MODEL,
-        api_key=KEY,
-        base_url=base_url,
-        default_headers=SCENARIO,
-        limiter_url=limiter_url,
-    )
+    llm = ModelsLabLLM(**settings)
     _all_ready(limiter_url)
 
     async def all_at_once() -> list[str]:
