@@ -122,7 +122,11 @@ def measure(emulator: Emulator, label: str, run: Any) -> Row:
     start = time.perf_counter()
     answers = asyncio.run(run(emulator.base_url, asked))
     wall = time.perf_counter() - start
-    good = correct(answers, asked)
+    return row(emulator, label, correct(answers, asked), wall)
+
+
+def row(emulator: Emulator, label: str, good: int, wall: float) -> Row:
+    """One client's row: its correct answers and wall time, the emulator's counts for the key."""
     fingerprint = Emulator.fingerprint(KEY)
     return Row(
         label,
@@ -179,15 +183,7 @@ def processes(emulator: Emulator, label: str, limiter_url: str | None) -> Row:
         line = json.loads(out.strip().splitlines()[-1])
         good += int(line["correct"])
         ends.append(float(line["end"]))
-    fingerprint = Emulator.fingerprint(KEY)
-    return Row(
-        label,
-        good,
-        BATCH - good,
-        emulator.rate_limited.get(fingerprint, 0),
-        emulator.max_in_flight.get(fingerprint, 0),
-        max(ends) - start,
-    )
+    return row(emulator, label, good, max(ends) - start)
 
 
 class Redis:

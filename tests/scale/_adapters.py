@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from ._procs import spawn
+
 WORKER = Path(__file__).with_name("_adapter_worker.py")
 
 
 def start_worker(**cfg: Any) -> subprocess.Popen[str]:
     """A worker process (this checkout's packages first on its path), started and READY."""
-    env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
-    )
-    env.pop("MODELSLAB_LIMITER_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, str(WORKER), json.dumps(cfg)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
+    proc = spawn(WORKER, cfg, unset=("MODELSLAB_LIMITER_URL",))
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if line.strip() != "READY":

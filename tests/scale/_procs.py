@@ -15,13 +15,19 @@ ROOT = Path(__file__).resolve().parents[2]
 HOLDER = Path(__file__).with_name("_holder.py")
 
 
-def start_holder(**cfg: Any) -> subprocess.Popen[str]:
-    """A holder process (see `_holder.py`); this checkout's packages come first on its path."""
-    env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
-    )
+def checkout_path() -> str:
+    """PYTHONPATH with this checkout first, so child processes import its packages."""
+    return os.pathsep.join(part for part in (str(ROOT), os.environ.get("PYTHONPATH")) if part)
+
+
+def spawn(script: Path, cfg: dict[str, Any], unset: tuple[str, ...] = ()) -> subprocess.Popen[str]:
+    """`script` in a new Python process, given `cfg` as JSON, with pipes for stdin/out/err;
+    the environment is this one's, minus the `unset` variables."""
+    env = dict(os.environ, PYTHONPATH=checkout_path())
+    for name in unset:
+        env.pop(name, None)
     return subprocess.Popen(
-        [sys.executable, str(HOLDER), json.dumps(cfg)],
+        [sys.executable, str(script), json.dumps(cfg)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -29,6 +35,11 @@ def start_holder(**cfg: Any) -> subprocess.Popen[str]:
         env=env,
         cwd=ROOT,
     )
+
+
+def start_holder(**cfg: Any) -> subprocess.Popen[str]:
+    """A holder process (see `_holder.py`)."""
+    return spawn(HOLDER, cfg)
 
 
 def read_event(proc: subprocess.Popen[str], word: str) -> float:

@@ -20,13 +20,13 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
 
 from modelslab_emulator import Emulator
 
+from ._procs import checkout_path
 from ._ray_loopback import off_loopback_sockets, ray
 from .conftest import RedisServer
 
@@ -45,9 +45,8 @@ SCENARIO = {"X-Emulator-Scenario": "slow-first-byte;delay=0.3"}
 def cluster() -> Iterator[None]:
     # The workers import this module (the remote function's home) and the packages from the
     # repository root, as the driver does.
-    root = str(Path(__file__).resolve().parents[2])
     old_path = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = root if not old_path else f"{root}{os.pathsep}{old_path}"
+    os.environ["PYTHONPATH"] = checkout_path()
     ray.init(
         num_cpus=TASKS,
         include_dashboard=False,
