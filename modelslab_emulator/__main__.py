@@ -9,6 +9,7 @@ import threading
 from collections.abc import Sequence
 
 from ._emulator import Emulator
+from ._vllm import DEFAULT_PROFILE, PROFILES
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -48,6 +49,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         metavar="SECONDS",
         help="retry_after of the queue limit's 429 (default 1)",
     )
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=DEFAULT_PROFILE,
+        help="the host emulated: openrouter (default) or vllm (Magistral on vLLM in Mistral "
+        "tokenizer mode: its conversation rules, tekken counting, vLLM errors and stream)",
+    )
     args = parser.parse_args(argv)
     try:
         emulator = Emulator(
@@ -57,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             served_context=args.served_context,
             queue_limit=args.queue_limit,
             queue_retry_after=args.queue_retry_after,
+            profile=args.profile,
         ).start()
     except (ValueError, OSError) as error:
         parser.exit(2, f"modelslab-emulator: {error}\n")

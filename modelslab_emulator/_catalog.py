@@ -18,6 +18,9 @@ class ModelInfo:
     #: The context the host serves: prompt plus ``max_tokens`` must fit in it, else vLLM's 400.
     #: None: only the prompt is checked, against the window.
     served_context: int | None = None
+    #: ``mistral``: a vLLM host serves it in Mistral tokenizer mode (mistral-common validates
+    #: the conversation, tekken counts the prompt); ``hf``: a Hugging Face chat template.
+    tokenizer: str = "hf"
 
     @property
     def thinks(self) -> bool:
@@ -34,7 +37,12 @@ CREATED = 1750000000
 MODELS: tuple[ModelInfo, ...] = (
     # Mistral's card: a 128k window, served at the 40,960 it recommends (as vLLM hosts do).
     ModelInfo(
-        "mistralai-Magistral-Small-2506", "mistralai", 131_072, "inline", served_context=40_960
+        "mistralai-Magistral-Small-2506",
+        "mistralai",
+        131_072,
+        "inline",
+        served_context=40_960,
+        tokenizer="mistral",
     ),
     ModelInfo("meta-llama-llama-3.1-8b-instruct", "meta-llama", 131_072),
     ModelInfo("Qwen-Qwen3-Next-80B-A3B-Instruct", "Qwen", 131_072),

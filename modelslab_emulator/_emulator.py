@@ -10,6 +10,7 @@ from types import TracebackType
 
 from ._log import RecordedRequest, key_fingerprint
 from ._server import CONTROL, PREFIX, EmulatorHTTPServer, ServerState
+from ._vllm import DEFAULT_PROFILE, PROFILES
 
 
 def _check_loopback(host: str) -> int:
@@ -43,9 +44,13 @@ class Emulator:
         served_context: int | None = None,
         queue_limit: int | None = None,
         queue_retry_after: float = 1,
+        profile: str = DEFAULT_PROFILE,
     ) -> None:
-        """``served_context``: every model serves this many tokens (prompt + ``max_tokens``
-        must fit, else vLLM's 400); None keeps each model's own (Magistral: 40,960).
+        """``profile``: the host every request meets (``openrouter``, the default, or ``vllm``:
+        Magistral on vLLM in Mistral tokenizer mode); a request's ``profile;name=...``
+        scenario overrides it. ``served_context``: every model serves this many tokens (prompt
+        + ``max_tokens`` must fit, else vLLM's 400); None keeps each model's own (Magistral:
+        40,960).
         ``queue_limit``: every key may have this many requests in flight; one more gets
         ModelsLab's 429 with ``retry_after`` = ``queue_retry_after`` seconds (None: no limit)."""
         if isinstance(api_keys, str):
@@ -54,13 +59,17 @@ class Emulator:
             raise ValueError("served_context must be a positive number of tokens")
         if queue_limit is not None and queue_limit < 1:
             raise ValueError("queue_limit must be a positive number of requests")
+        if profile not in PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {profile!r}")
         if queue_retry_after < 0:
             raise ValueError("queue_retry_after must be a number of seconds >= 0")
         self._family = _check_loopback(host)
         self.host = host
         self._port = port
         keys = None if api_keys is None else frozenset(api_keys)
-        self._state = ServerState(keys, served_context, queue_limit, queue_retry_after)
+        self._state = ServerState(
+            keys, served_context, queue_limit, queue_retry_after, profile=profile
+        )
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -68,6 +77,11 @@ class Emulator:
     def port(self) -> int:
         """The port being served (the chosen free port once started with ``port=0``)."""
         return self._port
+
+    @property
+    def profile(self) -> str:
+        """The default host profile: ``openrouter`` or ``vllm``."""
+        return self._state.profile
 
     @property
     def root_url(self) -> str:

@@ -150,6 +150,13 @@ def terminal_reply(scenarios: Scenarios, *, stream: bool, base_url: str, locatio
         return Reply(200, text.encode(), "application/json")
     if name == "openrouter-429":
         return json_reply(429, openrouter_rate_limit(scenarios))
+    if name == "error-string":
+        # {"error": "<plain string>"}: read as the error's message by ModelsLab's own CLI
+        status = int(scenarios.number(name, "status", 400))
+        if not 400 <= status <= 599:
+            raise ApiError(400, "Emulator scenario error-string: status must be 4xx or 5xx")
+        default = _REASONS.get(status, f"HTTP error {status}")
+        return json_reply(status, {"error": scenarios.param(name, "message", default)})
     if name == "redirect":
         page = f'<html><body>Moved to <a href="{location}">here</a></body></html>'
         return Reply(302, page.encode(), "text/html", {"Location": location})

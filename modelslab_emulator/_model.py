@@ -40,6 +40,8 @@ class ModelRequest:
     think: bool = False
     #: Whether a model that deliberates does (off for scenarios that reshape the reasoning).
     deliberate: bool = True
+    #: The prompt's size as the host counted it (None: the emulator's word tokens).
+    prompt_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,9 @@ class Completion:
 def complete(request: ModelRequest) -> Completion:
     """Run the scripted model."""
     messages = request.messages
-    prompt = prompt_tokens(messages, request.system)
+    prompt = request.prompt_tokens
+    if prompt is None:
+        prompt = prompt_tokens(messages, request.system)
     chosen = choose_tools(
         messages,
         request.tools,

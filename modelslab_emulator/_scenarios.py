@@ -24,6 +24,7 @@ TERMINAL = frozenset(
         "echo-key",
         "non-json-200",
         "openrouter-429",
+        "error-string",
     }
 )
 #: Scenarios that shape a normal reply (several may combine).
@@ -70,6 +71,7 @@ SHAPING = frozenset(
         "status-success",
         "comment-keepalive",
         "require-x-api-key",
+        "profile",
     }
 )
 KNOWN = TERMINAL | SHAPING

@@ -30,6 +30,7 @@ from ._model import complete
 from ._scenarios import HEADER, REASONING_SHAPES, Counters, Scenarios
 from ._sse import SseStyle, StreamPlan, apply_faults
 from ._validate import parse_chat
+from ._vllm import DEFAULT_PROFILE, host_for
 
 PREFIX = "/api/v7/llm"
 #: Control endpoints for other processes: read (``?reset=1``: and reset) or reset the stats.
@@ -61,8 +62,11 @@ class ServerState:
         served_context: int | None = None,
         queue_limit: int | None = None,
         queue_retry_after: float = 1,
+        profile: str = DEFAULT_PROFILE,
     ) -> None:
         self.api_keys = api_keys
+        #: ``openrouter`` or ``vllm``: the host every request meets unless its scenario says.
+        self.profile = profile
         self.served_context = served_context
         #: Every key's queue limit (None: unlimited); a ``queue-limit`` scenario overrides it.
         self.queue_limit = queue_limit
@@ -292,19 +296,23 @@ class _Handler(BaseHTTPRequestHandler):
         created = int(time.time())
         unicode = scenarios.has("unicode")
         if endpoint == "/chat/completions":
-            chat = parse_chat(self._body, unicode=unicode, served=self._served(scenarios))
+            host = host_for(scenarios, self.server.state.profile)
+            served = self._served(scenarios)
+            chat = parse_chat(self._body, unicode=unicode, served=served, host=host)
             refusal = format_refusal(scenarios, self._body, stream=chat.stream)
             if refusal is not None:
                 return refusal
             prefix = "chat-" if scenarios.has("chat-id") else "gen-"
-            rid = f"{prefix}{created}{self._ticket:06d}"
+            rid = host.response_id() if host else f"{prefix}{created}{self._ticket:06d}"
             model = chat.model
             if any(scenarios.has(name) for name in REASONING_SHAPES):
                 model = replace(model, think=True, deliberate=False)
             reply = ChatReply(chat, complete(model), scenarios, rid, created)
             if scenarios.has("status-success"):  # an older v7 shape, even for streams
                 return json_reply(200, reply.success_body())
-            return reply.stream() if chat.stream else json_reply(200, reply.body())
+            if not chat.stream:
+                return json_reply(200, reply.body())
+            return host.stream(reply.stream()) if host else reply.stream()
         if endpoint == "/v1/messages":
             request = parse_messages(self._body, unicode=unicode)
             rid = f"msg_emu{created}{self._ticket:06d}"

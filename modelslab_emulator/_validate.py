@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._catalog import ModelInfo, find_model
 from ._errors import ApiError, vllm_context_error
 from ._model import ModelRequest
 from ._text import prompt_tokens
 from ._tools import ToolSpec
+
+if TYPE_CHECKING:
+    from ._vllm import VllmHost
 
 #: The documented roles (OpenAI's "developer" and "function" are not among them).
 _ROLES = frozenset({"system", "user", "assistant", "tool"})
@@ -100,8 +103,11 @@ def check_served(served: int, prompt: int, max_tokens: int) -> None:
         raise vllm_context_error(served, prompt, max_tokens)
 
 
-def parse_chat(body: Any, *, unicode: bool = False, served: int | None = None) -> ChatRequest:
-    """Validate a ``/chat/completions`` body; ``served`` overrides the model's served context."""
+def parse_chat(
+    body: Any, *, unicode: bool = False, served: int | None = None, host: VllmHost | None = None
+) -> ChatRequest:
+    """Validate a ``/chat/completions`` body; ``served`` overrides the model's served context;
+    ``host``: the vLLM profile's rules, counting and errors (None: the OpenRouter profile)."""
     body = require_object(body)
     model, model_id = lookup_model(body, "model_id", "model")
     messages = body.get("messages")
@@ -129,7 +135,16 @@ def parse_chat(body: Any, *, unicode: bool = False, served: int | None = None) -
     ):
         raise bad("Invalid response_format: type must be text, json_object or json_schema.")
     served = served or model.served_context
-    if served:
+    counted: int | None = None
+    if host is not None:
+        messages = host.admit(model, messages)
+        counted = host.prompt_tokens(model, messages, body.get("tools"))
+        model = host.model_for(model, messages)
+        if served:
+            host.check_context(served, counted, max_tokens)
+        else:
+            check_context(model, counted)
+    elif served:
         check_served(served, prompt_tokens(messages), max_tokens)
     else:
         check_context(model, prompt_tokens(messages))
@@ -145,6 +160,7 @@ def parse_chat(body: Any, *, unicode: bool = False, served: int | None = None) -
         max_tokens=max_tokens,
         stop=stop_list(body.get("stop")),
         unicode=unicode,
+        prompt_tokens=counted,
     )
     return ChatRequest(
         model=request,
