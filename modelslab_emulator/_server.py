@@ -6,6 +6,7 @@ import contextlib
 import json
 import socket
 import socketserver
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -112,6 +113,11 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         # HTTPServer.server_bind calls socket.getfqdn, a reverse DNS lookup that can stall
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client hung up between requests: nothing to report
+        super().handle_error(request, client_address)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         self.state.track(request, True)

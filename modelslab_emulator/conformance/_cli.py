@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from .._catalog import find_model
 from .._emulator import Emulator
 from ._compare import differences
+from ._host import HOST, classify
 from ._probes import DEFAULT_MODEL, MAX_PROBES, Planned, budget, plan
 from ._recording import fixture, write_fixture
 from ._redact import Redactor
@@ -154,11 +155,14 @@ def _run(args: argparse.Namespace, key: str, redactor: Redactor, out: _Printer) 
         reference_http = stack.enter_context(client(reference.base_url, local=True))
         when = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
         results: list[ProbeResult] = []
+        host_answers: dict[str, Exchange] = {}
         reached = False
         for number, item in enumerate(planned, 1):
             target = send(target_http, item.probe, key)
             mirror = send(reference_http, item.probe, REFERENCE_KEY)
             reached = reached or target.status is not None
+            if HOST in item.probe.tags:
+                host_answers[item.probe.name] = target
             result = _compare(item, target, mirror)
             result.recordings = _record(args.out, item, when, base_url, target, mirror, redactor)
             results.append(result)
@@ -171,7 +175,17 @@ def _run(args: argparse.Namespace, key: str, redactor: Redactor, out: _Printer) 
         raise _Setup(f"no answer from {base_url}: nothing compared")
     completion, prompt = budget(planned)
     cost = _cost_text(completion, prompt, local)
-    report = render(results, target=base_url, models=models, when=when, cost=cost, unknown=unknown)
+    host = classify(host_answers)
+    out.line(f"host profile: {host.profile}")
+    report = render(
+        results,
+        target=base_url,
+        models=models,
+        when=when,
+        cost=cost,
+        unknown=unknown,
+        host=(host.profile, host.evidence),
+    )
     report_path = args.out / "report.md"
     report_path.write_text(redactor.text(report), encoding="utf-8")
     differing = sum(1 for r in results if r.differences)

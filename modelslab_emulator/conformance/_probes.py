@@ -234,8 +234,11 @@ class Planned:
 
 def plan(models: list[str]) -> list[Planned]:
     """Every probe of a run, in the order they are sent."""
+    from ._host import host_probes  # the host probes build on this module's helpers
+
     runs = [Planned(p, m) for m in models for p in model_probes(m)]
-    return [*runs, *(Planned(p, models[0], True) for p in shared_probes(models[0]))]
+    shared = [*shared_probes(models[0]), *host_probes(models[0])]
+    return [*runs, *(Planned(p, models[0], True) for p in shared)]
 
 
 def slug(text: str) -> str:
@@ -245,7 +248,9 @@ def slug(text: str) -> str:
 
 def budget(planned: list[Planned]) -> tuple[int, int]:
     """(largest total completion tokens, rough total prompt tokens) the run can cost."""
-    completion = sum(p.probe.max_tokens for p in planned)
+    from ._host import billed_tokens
+
+    completion = sum(billed_tokens(p.probe) for p in planned)
     # about 4 characters per token; tools and schemas count as prompt on most back ends
     prompt = sum(len(json.dumps(p.probe.body)) // 4 for p in planned if p.probe.body)
     return completion, prompt

@@ -7,6 +7,7 @@ from typing import Any
 
 from .._emulator import Emulator
 from ._compare import differences
+from ._host import host_probes
 from ._probes import DEFAULT_MODEL, Probe, model_probes, shared_probes
 from ._recording import load_fixture
 from ._redact import REDACTED
@@ -14,7 +15,14 @@ from ._report import ProbeResult
 from ._shape import shape_of
 from ._wire import client, send
 
-_KNOWN = {p.name: p for p in [*model_probes(DEFAULT_MODEL), *shared_probes(DEFAULT_MODEL)]}
+_KNOWN = {
+    p.name: p
+    for p in [
+        *model_probes(DEFAULT_MODEL),
+        *shared_probes(DEFAULT_MODEL),
+        *host_probes(DEFAULT_MODEL),
+    ]
+}
 
 
 def probe_for(document: dict[str, Any]) -> Probe:

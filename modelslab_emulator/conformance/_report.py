@@ -27,6 +27,7 @@ def render(
     cost: str,
     unknown: list[str] | None = None,
     label: str = "target",
+    host: tuple[str, list[str]] | None = None,
 ) -> str:
     """The report: a header, a summary table, then every probe's differences."""
     differing = [r for r in results if r.differences]
@@ -44,6 +45,11 @@ def render(
         f"- Note: the emulator does not serve `{m}`; its probes compare against a 404"
         for m in unknown or []
     ]
+    if host is not None:
+        lines.append(
+            f"- Host profile: {host[0]} (vllm, openrouter or unknown; from the host probes)"
+        )
+        lines += [f"  - {line}" for line in host[1]]
     lines += [
         "",
         "Only shapes are compared (fields at JSON paths, SSE framing, where usage and",

@@ -366,7 +366,7 @@ def test_every_command_in_the_docs_is_valid_and_the_offline_ones_run(
 def test_the_docs_list_every_probe_and_state_the_cost() -> None:
     text = DOC.read_text(encoding="utf-8")
     rows = re.findall(
-        r"^\| `([a-z-]+)` \| `(GET|POST) (\S+)` \|.*\| (\d+|-) \| (yes|no) \|$",
+        r"^\| `([a-z0-9-]+)` \| `(GET|POST) (\S+)` \|.*\| (\d+|-) \| (yes|no) \|$",
         text,
         flags=re.MULTILINE,
     )
@@ -391,3 +391,25 @@ def test_the_docs_list_every_probe_and_state_the_cost() -> None:
         two = budget(plan([MODEL, other]))
         assert int(stated.group(1)) == two[0] - completion
         assert abs(int(stated.group(2)) - (two[1] - prompt)) <= 60, two[1] - prompt
+
+
+@pytest.mark.parametrize("profile", ["vllm", "openrouter"])
+def test_the_host_probes_name_the_profile(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], profile: str
+) -> None:
+    with Emulator(profile=profile, api_keys=[LOCAL_KEY]) as target:
+        status = main(["--base-url", target.base_url, "--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert f"host profile: {profile}\n" in printed
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert f"- Host profile: {profile} " in report
+    sent = json.loads((tmp_path / "recorded" / "host-tool-then-user.json").read_text("utf-8"))
+    roles = [m["role"] for m in sent["request"]["body"]["messages"]]
+    assert roles == ["user", "assistant", "tool", "user"]  # sent unshaped
+    if profile == "vllm":
+        assert status == 1  # the reference emulator is the OpenRouter profile
+        assert "`host-context-over-40000`: serves 40960 tokens, vLLM's older wording" in report
+        assert "Unexpected role 'user' after role 'tool'" in report
+    else:
+        assert status == 0
+        assert "`host-trailing-assistant`: answered (HTTP 200)" in report
