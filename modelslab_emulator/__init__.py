@@ -57,6 +57,38 @@ The scripted model (deterministic)
   calls as a header fragment then ~8-character argument fragments, a finish chunk with an empty
   delta, a usage-only chunk (``choices: []``) when ``stream_options.include_usage``, ``[DONE]``.
 
+Host profiles
+-------------
+``openrouter`` (the default, all of the above) or ``vllm``: ``Emulator(profile="vllm")``,
+``--profile vllm``, or per request the scenario ``profile;name=vllm|openrouter`` (params:
+``context_error=old|new``, default old). The vLLM profile is Magistral served by vLLM with
+``--tokenizer_mode mistral`` (ModelsLab's ``together_ai`` group); for Mistral-tokenizer models
+(catalogue field ``tokenizer``) it first keeps the last 9 characters of any longer tool-call
+id, then refuses, before generating, with vLLM's 400 ``{"object":"error","message":M,
+"type":"BadRequestError","param":null,"code":400}`` (``new``: ``{"error":{"message":M,...}}``)
+and mistral-common's wording: a one-message conversation not user/system; a last assistant
+message without ``prefix: true`` ("Expected last role User or Tool (or Assistant with prefix
+True) for serving but got assistant"); a role after a role it may not follow (system → user,
+assistant, system; user → assistant, system, user; assistant → assistant, user, tool; tool →
+assistant, tool: "Unexpected role 'user' after role 'tool'"); results that do not pair with
+the calls by id ("Duplicate tool call id X in assistant message", "... in tool results",
+"Unexpected tool call id X in tool results", "Not the same number of function calls and
+responses"); an assistant message whose content is null/""/[] and tool calls null/[]
+("Assistant message must have either content or tool_calls, but not none."); an id not
+``^[a-zA-Z0-9]{9}$`` ("Tool call id was X but must be a-z, A-Z, 0-9, with a length of 9.");
+``prefix`` not on the last message. Prompt tokens are mistral-common's tekken
+(``tekken_240911.json``, loaded once, lazily; without mistral_common: a token per digit and per
+4 other bytes) plus 1 for ``<s>``, 3 per message and per tool call, and the tools' JSON;
+``usage.prompt_tokens`` reports that count. Over the served context: old wording (above) or,
+``new``, "'max_tokens' or 'max_completion_tokens' is too large: M. This model's maximum
+context length is C tokens and your request has P input tokens (M > C - P).
+(parameter=max_tokens, value=M)" (``param: "max_tokens"``), and for P >= C "This model's
+maximum context length is C tokens. However, your request has P input tokens. Please reduce
+the length of the input messages.". Magistral skips ``<think>`` when a system message is
+present and none contains Mistral's reasoning prompt ("... first draft your thinking
+process"). Ids ``chatcmpl-<32 hex>``; streams have no comment line. Other models keep the
+OpenRouter rules and word counts.
+
 Scenarios
 ---------
 Header ``X-Emulator-Scenario: name;k=v;k2=v2, name2`` (unknown names get a 400). Any scenario
@@ -72,7 +104,9 @@ should_retry=true|false``, ``html-502;status=502|503|504`` (nginx HTML page),
 ``error-200`` (``{"status":"error","message":"Provider returned error"}`` with HTTP 200; for
 streams as the first data event), ``http-error;status=4xx|5xx;message=...`` (any JSON error,
 e.g. 408/409/422/504), ``echo-key;status=N`` (an error whose message contains the caller's key,
-to test that clients scrub it).
+to test that clients scrub it), ``error-string;status=N;message=...`` (``{"error": "<message>"}``,
+a plain string, default 400). The ``/v1/messages*`` routes accept a query string (Claude Code
+calls ``?beta=true``).
 Reasoning shapes (any model then reasons first): ``thinking-blocks`` (Mistral's own API:
 ``content`` is a list ``[{"type":"thinking","thinking":[{"type":"text","text":…}]},
 {"type":"text","text":…}]``; streamed, thinking deltas carry a one-block list and answer

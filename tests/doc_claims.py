@@ -191,6 +191,10 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "print(queued.first_byte_timeout, patient.first_byte_timeout)": ("900.0 900.0",),
     # The limiter URL (it may carry a password) stays out of repr; the no-hang defaults.
     'print("pw" in repr(llm), llm.queue_wait_budget, llm.acquire_timeout)': ("False 300.0 600.0",),
+    'with Emulator(profile="vllm") as emulator:': (
+        re.escape("400 Unexpected role 'user' after role 'tool'"),
+        "200",
+    ),
     "with Emulator() as emulator:  # a free loopback port": (
         r"http://127\.0\.0\.1:\d+/api/v7/llm",
         said("Hello"),
