@@ -141,8 +141,13 @@ class ChatModelsLab(BaseChatModel):
     stream_idle_timeout: float | None = default_of("stream_idle_timeout")
     """Longest silence between stream events before the stream fails."""
     first_byte_timeout: float | None = default_of("first_byte_timeout")
-    """Longest wait for a stream's first event (requests queue per account); SSE comments
-    restart it. Never longer than the read timeout."""
+    """Longest wait for a stream's first event, from sending the request, response headers
+    included (requests queue per account); SSE comments restart it. Never longer than the read
+    timeout."""
+    stream_consumer_timeout: float | None = default_of("stream_consumer_timeout")
+    """Longest wait for the consumer to ask for the next chunk (a web endpoint whose client
+    left); then the stream is closed, its slot freed, and the next pull raises
+    ModelsLabAPITimeoutError. None: wait for ever."""
     max_retries: int = Field(default=default_of("max_retries"), ge=0)
     """Retries of 408/409/429/5xx and connection failures (backoff with jitter)."""
     max_retry_wait: float = Field(default=default_of("max_retry_wait"), ge=0.0)
