@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput, ModelProfile
-from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
@@ -44,6 +43,7 @@ from modelslab_transport import (
     default_of,
     limiter_url_has_password,
     masked_limiter_url,
+    max_tokens_sent,
     sampling_defaults,
     validate_params,
 )
@@ -54,6 +54,7 @@ from ._outputs import PROVIDER, StreamConverter, combine_llm_outputs, completion
 from ._profiles import model_profile
 from ._structured import StructuredMethod, build_structured
 from ._tools import ToolChoice, ToolLike, format_tool_choice, format_tools
+from ._tracing import PromptTracing, traced_prompt
 
 __all__ = ["ChatModelsLab"]
 
@@ -96,7 +97,7 @@ _CALL_KWARGS = frozenset(
 _PLACEHOLDER_KEY = "placeholder-checked-later"
 
 
-class ChatModelsLab(BaseChatModel):
+class ChatModelsLab(PromptTracing):
     """ModelsLab's LLM API (Magistral Small 2506 and friends) as a LangChain chat model.
 
     Reasoning goes to `additional_kwargs["reasoning_content"]` (and `content_blocks`), never
@@ -288,6 +289,14 @@ class ChatModelsLab(BaseChatModel):
             ls_params["ls_temperature"] = params["temperature"]
         if isinstance(params.get("max_tokens"), int):
             ls_params["ls_max_tokens"] = params["max_tokens"]
+        elif (prompt := traced_prompt()) is not None:
+            # The default the transport fills in, from this prompt: the value sent.
+            try:
+                sent = max_tokens_sent(self._payload(prompt, stop, stream=False, **kwargs)[1])
+            except (ModelsLabError, TypeError, ValueError):
+                sent = None  # a bad call: `_generate` raises it, typed, in the run
+            if sent is not None:
+                ls_params["ls_max_tokens"] = sent
         if ls_stop := stop or params.get("stop") or self.stop:
             ls_params["ls_stop"] = list(ls_stop)
         return ls_params

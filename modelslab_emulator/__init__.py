@@ -89,8 +89,9 @@ written cut inside every multi-byte character), ``crlf``, ``cr``, ``no-space``,
 ``multiline-data``, ``slow-first-byte;delay=S`` (default 1), ``hold-headers;delay=S``
 (default 1: no response headers for S seconds, like a queue answering when a request's turn
 comes; ends early, unanswered, when the client closes its side), ``trickle;delay=S`` (default
-0.05, between events; stops writing when the client closes its side), ``queue-limit;max=N;retry_after=S`` (429 ``Rate limit exceeded.
-Maximum N queued requests allowed.`` for a request arriving while N of its key are in flight;
+0.05, between events; stops writing when the client closes its side),
+``queue-limit;max=N;retry_after=S`` (429 ``Rate limit exceeded. Maximum N queued requests
+allowed.`` for a request arriving while N of its key are in flight;
 a refused request is not counted in flight; it overrides ``Emulator(queue_limit=N,
 queue_retry_after=S)`` / ``--queue-limit N --queue-retry-after S``, which apply to every
 request), ``served-context;tokens=N`` (this request is served N tokens of
@@ -134,8 +135,8 @@ written or the server sees the client's side closed, which a ``trickle`` stream 
 its delay). Another process reads them over HTTP (no key
 needed, keys named by fingerprint only, never logged): ``GET /_emulator/stats``
 (``emu.stats_url``) answers ``{"max_in_flight": {...}, "max_in_flight_total": N,
-"rate_limited": {...}, "in_flight": {...}, "open_streams": {...}}``; ``?reset=1`` resets after reading;
-``POST /_emulator/reset`` resets.
+"rate_limited": {...}, "in_flight": {...}, "open_streams": {...}}``; ``?reset=1`` resets after
+reading; ``POST /_emulator/reset`` resets.
 """
 
 from __future__ import annotations

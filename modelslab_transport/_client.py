@@ -49,7 +49,21 @@ if TYPE_CHECKING:
     from ._async_client import AsyncModelsLabClient
     from ._redis_limiter import RedisSlots
 
-__all__ = ["ClientCache", "ClientCore", "ModelsLabClient"]
+__all__ = ["ClientCache", "ClientCore", "ModelsLabClient", "max_tokens_sent"]
+
+
+def max_tokens_sent(payload: Mapping[str, Any]) -> int | None:
+    """The `max_tokens` a client sends for `payload` (before any resize retry): the caller's,
+    else the default it fills in from the prompt. What traces should record.
+
+    >>> max_tokens_sent(build_chat_payload(DEFAULT_MODEL, [{"role": "user", "content": "Hi"}]))
+    ... # doctest: +SKIP
+    40427
+    """
+    body = for_call(payload, stream=False)
+    fill_max_tokens(body)
+    value = body.get("max_tokens") or body.get("max_completion_tokens")
+    return value if isinstance(value, int) else None
 
 
 class ClientCore:
