@@ -17,27 +17,37 @@ __all__ = ["client_gone", "wait_or_gone"]
 _SLICE = 0.05
 
 
-def client_gone(connection: socket.socket) -> bool:
-    """True when the client has closed (or reset) its side of `connection`."""
-    try:
-        readable, _, _ = select.select([connection], [], [], 0)
-        if not readable:
-            return False
-        return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-    except BlockingIOError:
-        return False
-    except (OSError, ValueError):
-        return True
+def client_gone(connection: socket.socket, wait: float = 0.0) -> bool:
+    """True when the client has closed (or reset) its side of `connection`; waits up to
+    `wait` seconds for that (a close is seen the moment it arrives)."""
+    return _peek(connection, wait) == b""
 
 
 def wait_or_gone(connection: socket.socket, stopping: threading.Event, delay: float) -> bool:
     """Wait `delay` seconds; True as soon as the server stops or the client leaves."""
     end = time.monotonic() + delay
-    while True:
-        if client_gone(connection):
-            return True
+    while not stopping.is_set():
         left = end - time.monotonic()
+        peeked = _peek(connection, max(0.0, min(_SLICE, left)))
+        if peeked == b"":
+            return True
         if left <= 0:
             return False
-        if stopping.wait(min(_SLICE, left)):
-            return True
+        if peeked:  # a request sent early: readable, yet not gone
+            stopping.wait(min(_SLICE, left))
+    return True
+
+
+def _peek(connection: socket.socket, wait: float) -> bytes | None:
+    """None while nothing arrived within `wait`; b"" once the client closed its side; else
+    the first waiting byte (left in place)."""
+    try:
+        readable, _, _ = select.select([connection], [], [], wait)
+        if not readable:
+            return None
+        # Readable, so this returns at once (a socket with a timeout polls before reading).
+        return connection.recv(1, socket.MSG_PEEK)
+    except BlockingIOError:
+        return None
+    except (OSError, ValueError):
+        return b""

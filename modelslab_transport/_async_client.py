@@ -156,6 +156,7 @@ class AsyncModelsLabClient(ClientCore):
                                     for event in events:
                                         delivered = True
                                         yield event
+                                        reader.taken()  # back within stream_consumer_timeout?
                                     reader.resume()
                             complete = True
                             for event in reader.close():

@@ -234,6 +234,7 @@ class ModelsLabClient(ClientCore):
                                     for event in events:
                                         delivered = True
                                         yield event
+                                        reader.taken()  # back within stream_consumer_timeout?
                                     reader.resume()
                             yield from reader.close()
                         except (httpx.HTTPError, ModelsLabError) as exc:

@@ -181,6 +181,16 @@ class StreamReader:
             consumer = self._consumer
             deadline.at = math.inf if consumer is None else now + consumer
 
+    def taken(self) -> None:
+        """The consumer came back for the next event: its limit starts again; raises
+        `APITimeoutError` if it had passed (the stream was closed and its slot freed)."""
+        deadline = self._deadline
+        if deadline is not None:
+            if deadline.fired:
+                raise self._decoder.fail(self._timeout(consumer=True))
+            if self._consumer is not None:
+                deadline.at = time.monotonic() + self._consumer
+
     def resume(self) -> None:
         """Back to reading: the silence clock goes on from where `pause` stopped it; raises
         `APITimeoutError` if the consumer stayed away past `stream_consumer_timeout` (the
