@@ -132,6 +132,7 @@ def test_an_anyio_cancelled_stream_closes_its_connection_before_freeing_its_slot
             max_concurrent_requests=1,
             default_headers=scenario("trickle", delay=0.2, times=-1),
         )
+
         async def consume() -> None:
             async for event in client.stream_chat(payload(LONG)):
                 seen.append(event)
