@@ -16,7 +16,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import PromptValue
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableSerializable
+from langchain_core.runnables.utils import AnyConfigurableField
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import (
     BaseModel,
@@ -417,6 +418,15 @@ class ChatModelsLab(PromptTracing):
         yield converter.finish()
 
     # -- tools and structured output ----------------------------------------------------------
+
+    def configurable_fields(
+        self, **kwargs: AnyConfigurableField
+    ) -> RunnableSerializable[LanguageModelInput, AIMessage]:
+        """As LangChain's; `model_name` (ChatOpenAI's field name, this field's alias) names
+        the field `model` too."""
+        if "model_name" in kwargs and "model" not in kwargs:
+            kwargs["model"] = kwargs.pop("model_name")
+        return super().configurable_fields(**kwargs)
 
     def bind_tools(
         self,
