@@ -99,6 +99,32 @@ class ModelsLabUnexpectedResponseError(mt.UnexpectedResponseError, ModelAPIError
     """A reply that is neither JSON nor an event stream (an HTML proxy page, a redirect)."""
 
 
+# Limiter errors: nothing was sent. Each takes the langchain-core class that says what to do.
+
+
+class ModelsLabLimiterError(mt.LimiterError, ModelError):
+    """No in-flight slot could be had for the request (nothing was sent)."""
+
+
+class ModelsLabLimiterTimeoutError(
+    mt.LimiterTimeoutError, ModelsLabLimiterError, ModelTimeoutError
+):
+    """Every slot of the key stayed busy for `acquire_timeout` (nothing was sent)."""
+
+
+class ModelsLabLimiterUnavailableError(
+    mt.LimiterUnavailableError, ModelsLabLimiterError, ModelConnectionError
+):
+    """The shared limiter's store (Redis) could not be reached (nothing was sent)."""
+
+
+class ModelsLabEventLoopBlockedError(
+    mt.EventLoopBlockedError, ModelsLabLimiterError, ModelInvalidRequestError
+):
+    """A sync call on an event loop's thread whose async calls hold every slot: a usage error
+    (await the async method instead), so an invalid request rather than a retryable one."""
+
+
 # Most specific first: the first transport class an error is an instance of decides.
 _MAPPING: tuple[tuple[type[mt.ModelsLabError], type[mt.ModelsLabError]], ...] = (
     (mt.MissingAPIKeyError, ModelsLabMissingAPIKeyError),
@@ -117,6 +143,10 @@ _MAPPING: tuple[tuple[type[mt.ModelsLabError], type[mt.ModelsLabError]], ...] = 
     (mt.APIConnectionError, ModelsLabAPIConnectionError),
     (mt.IncompleteStreamError, ModelsLabIncompleteStreamError),
     (mt.UnexpectedResponseError, ModelsLabUnexpectedResponseError),
+    (mt.LimiterTimeoutError, ModelsLabLimiterTimeoutError),
+    (mt.LimiterUnavailableError, ModelsLabLimiterUnavailableError),
+    (mt.EventLoopBlockedError, ModelsLabEventLoopBlockedError),
+    (mt.LimiterError, ModelsLabLimiterError),
 )
 
 

@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput, ModelProfile
-from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import PromptValue
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableSerializable
+from langchain_core.runnables.utils import AnyConfigurableField
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import (
     BaseModel,
@@ -44,6 +44,7 @@ from modelslab_transport import (
     default_of,
     limiter_url_has_password,
     masked_limiter_url,
+    max_tokens_sent,
     sampling_defaults,
     validate_params,
 )
@@ -54,6 +55,7 @@ from ._outputs import PROVIDER, StreamConverter, combine_llm_outputs, completion
 from ._profiles import model_profile
 from ._structured import StructuredMethod, build_structured
 from ._tools import ToolChoice, ToolLike, format_tool_choice, format_tools
+from ._tracing import PromptTracing, traced_prompt
 
 __all__ = ["ChatModelsLab"]
 
@@ -96,7 +98,7 @@ _CALL_KWARGS = frozenset(
 _PLACEHOLDER_KEY = "placeholder-checked-later"
 
 
-class ChatModelsLab(BaseChatModel):
+class ChatModelsLab(PromptTracing):
     """ModelsLab's LLM API (Magistral Small 2506 and friends) as a LangChain chat model.
 
     Reasoning goes to `additional_kwargs["reasoning_content"]` (and `content_blocks`), never
@@ -141,8 +143,13 @@ class ChatModelsLab(BaseChatModel):
     stream_idle_timeout: float | None = default_of("stream_idle_timeout")
     """Longest silence between stream events before the stream fails."""
     first_byte_timeout: float | None = default_of("first_byte_timeout")
-    """Longest wait for a stream's first event (requests queue per account); SSE comments
-    restart it. Never longer than the read timeout."""
+    """Longest wait for a stream's first event, from sending the request, response headers
+    included (requests queue per account); SSE comments restart it. Never longer than the read
+    timeout."""
+    stream_consumer_timeout: float | None = default_of("stream_consumer_timeout")
+    """Longest wait for the consumer to ask for the next chunk (a web endpoint whose client
+    left); then the stream is closed, its slot freed, and the next pull raises
+    ModelsLabAPITimeoutError. None: wait for ever."""
     max_retries: int = Field(default=default_of("max_retries"), ge=0)
     """Retries of 408/409/429/5xx and connection failures (backoff with jitter)."""
     max_retry_wait: float = Field(default=default_of("max_retry_wait"), ge=0.0)
@@ -283,6 +290,14 @@ class ChatModelsLab(BaseChatModel):
             ls_params["ls_temperature"] = params["temperature"]
         if isinstance(params.get("max_tokens"), int):
             ls_params["ls_max_tokens"] = params["max_tokens"]
+        elif (prompt := traced_prompt()) is not None:
+            # The default the transport fills in, from this prompt: the value sent.
+            try:
+                sent = max_tokens_sent(self._payload(prompt, stop, stream=False, **kwargs)[1])
+            except (ModelsLabError, TypeError, ValueError):
+                sent = None  # a bad call: `_generate` raises it, typed, in the run
+            if sent is not None:
+                ls_params["ls_max_tokens"] = sent
         if ls_stop := stop or params.get("stop") or self.stop:
             ls_params["ls_stop"] = list(ls_stop)
         return ls_params
@@ -403,6 +418,15 @@ class ChatModelsLab(BaseChatModel):
         yield converter.finish()
 
     # -- tools and structured output ----------------------------------------------------------
+
+    def configurable_fields(
+        self, **kwargs: AnyConfigurableField
+    ) -> RunnableSerializable[LanguageModelInput, AIMessage]:
+        """As LangChain's; `model_name` (ChatOpenAI's field name, this field's alias) names
+        the field `model` too."""
+        if "model_name" in kwargs and "model" not in kwargs:
+            kwargs["model"] = kwargs.pop("model_name")
+        return super().configurable_fields(**kwargs)
 
     def bind_tools(
         self,

@@ -119,7 +119,14 @@ class ModelsLabLLM(FunctionCallingLLM):
     first_byte_timeout: float | None = Field(
         default=default_of("first_byte_timeout"),
         gt=0,
-        description="Longest wait for a stream's first event, in seconds (requests queue).",
+        description="Longest wait for a stream's first event, response headers included, in "
+        "seconds (requests queue).",
+    )
+    stream_consumer_timeout: float | None = Field(
+        default=default_of("stream_consumer_timeout"),
+        gt=0,
+        description="Longest wait for the consumer to ask for the next event, in seconds; then "
+        "the stream is closed, its slot freed, and the next pull raises APITimeoutError.",
     )
     max_retries: int = Field(
         default=default_of("max_retries"), ge=0, description="Retries of retryable failures."

@@ -120,9 +120,12 @@ Shaping: ``content-blocks``, ``reasoning-field``,
 ``extra-fields``, ``chat-id`` (``chat-`` ids), ``content-filter`` (finish
 ``content_filter``), ``unicode`` (answer gains `` héllo 你好 🙂 \\u2028 \\u0085 ok``; bytes are
 written cut inside every multi-byte character), ``crlf``, ``cr``, ``no-space``,
-``multiline-data``, ``slow-first-byte;delay=S`` (default 1), ``trickle;delay=S`` (default
-0.05, between events), ``queue-limit;max=N;retry_after=S`` (429 ``Rate limit exceeded.
-Maximum N queued requests allowed.`` for a request arriving while N of its key are in flight;
+``multiline-data``, ``slow-first-byte;delay=S`` (default 1), ``hold-headers;delay=S``
+(default 1: no response headers for S seconds, like a queue answering when a request's turn
+comes; ends early, unanswered, when the client closes its side), ``trickle;delay=S`` (default
+0.05, between events; stops writing when the client closes its side),
+``queue-limit;max=N;retry_after=S`` (429 ``Rate limit exceeded. Maximum N queued requests
+allowed.`` for a request arriving while N of its key are in flight;
 a refused request is not counted in flight; it overrides ``Emulator(queue_limit=N,
 queue_retry_after=S)`` / ``--queue-limit N --queue-retry-after S``, which apply to every
 request), ``served-context;tokens=N`` (this request is served N tokens of
@@ -160,11 +163,14 @@ Inspection
 ``Authorization``/``x-api-key`` values and the body's ``"key"`` replaced by ``[REDACTED]``).
 ``emu.max_in_flight``: ``{Emulator.fingerprint(key): highest simultaneous requests}``;
 ``emu.max_in_flight_total``: the same over all keys; ``emu.in_flight``: current counts;
-``emu.rate_limited``: 429s sent per fingerprint. Another process reads them over HTTP (no key
+``emu.rate_limited``: 429s sent per fingerprint; ``emu.open_streams``: streams whose
+connection is still open (counted in when their headers go out, out when their last byte is
+written or the server sees the client's side closed, which a ``trickle`` stream notices within
+its delay). Another process reads them over HTTP (no key
 needed, keys named by fingerprint only, never logged): ``GET /_emulator/stats``
 (``emu.stats_url``) answers ``{"max_in_flight": {...}, "max_in_flight_total": N,
-"rate_limited": {...}, "in_flight": {...}}``; ``?reset=1`` resets after reading;
-``POST /_emulator/reset`` resets.
+"rate_limited": {...}, "in_flight": {...}, "open_streams": {...}}``; ``?reset=1`` resets after
+reading; ``POST /_emulator/reset`` resets.
 """
 
 from __future__ import annotations

@@ -125,6 +125,12 @@ class Emulator:
         """Requests being served right now, per key fingerprint."""
         return self._state.in_flight.current()
 
+    @property
+    def open_streams(self) -> dict[str, int]:
+        """Streams whose connection is still open, per key fingerprint: counted out when their
+        last byte is written or the server sees the client's side closed."""
+        return self._state.in_flight.open_streams()
+
     @staticmethod
     def fingerprint(key: str) -> str:
         """The name under which ``max_in_flight`` reports ``key`` (never the key itself)."""

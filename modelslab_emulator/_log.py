@@ -87,6 +87,7 @@ class InFlight:
         self._refused: dict[str, int] = {}
         self._total = 0
         self._max_total = 0
+        self._open: dict[str, int] = {}
 
     def enter(self, fingerprint: str, limit: int | None = None) -> int | None:
         """Count a request in; returns how many are now in flight for this key, or None (not
@@ -107,6 +108,21 @@ class InFlight:
         with self._lock:
             self._current[fingerprint] -= 1
             self._total -= 1
+
+    def stream_opened(self, fingerprint: str) -> None:
+        """A stream's headers went out: its connection carries it until `stream_closed`."""
+        with self._lock:
+            self._open[fingerprint] = self._open.get(fingerprint, 0) + 1
+
+    def stream_closed(self, fingerprint: str) -> None:
+        """A stream ended: its last byte written, or its connection seen closed."""
+        with self._lock:
+            self._open[fingerprint] -= 1
+
+    def open_streams(self) -> dict[str, int]:
+        """Streams whose connection is still open, per key fingerprint."""
+        with self._lock:
+            return {k: v for k, v in self._open.items() if v}
 
     def refused(self, fingerprint: str) -> None:
         """Count a 429 sent to this key."""
@@ -141,6 +157,7 @@ class InFlight:
                 "max_in_flight_total": self._max_total,
                 "rate_limited": dict(self._refused),
                 "in_flight": {k: v for k, v in self._current.items() if v},
+                "open_streams": {k: v for k, v in self._open.items() if v},
             }
             if reset:
                 self._restart()

@@ -49,6 +49,7 @@ SHAPING = frozenset(
         "no-done",
         "truncated",
         "slow-first-byte",
+        "hold-headers",
         "trickle",
         "crlf",
         "cr",

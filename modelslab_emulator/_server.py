@@ -19,6 +19,7 @@ from ._chat import ChatReply
 from ._errors import ApiError
 from ._faults import Reply, error_reply, json_reply, queue_message, rate_limited, terminal_reply
 from ._format_refusal import format_refusal
+from ._hold import wait_or_gone
 from ._log import (
     InFlight,
     RecordedRequest,
@@ -29,7 +30,7 @@ from ._log import (
 )
 from ._model import complete
 from ._scenarios import HEADER, REASONING_SHAPES, Counters, Scenarios
-from ._sse import SseStyle, StreamPlan, apply_faults
+from ._sse import SseStyle, StreamEvent, StreamPlan, apply_faults
 from ._validate import parse_chat
 from ._vllm import DEFAULT_PROFILE, host_for
 
@@ -242,6 +243,11 @@ class _Handler(BaseHTTPRequestHandler):
                 raise self._problem
             if scenarios.has("slow-first-byte"):
                 state.stopping.wait(scenarios.number("slow-first-byte", "delay", 1.0))
+            if scenarios.has("hold-headers"):
+                held = scenarios.number("hold-headers", "delay", 1.0)
+                if wait_or_gone(self.connection, state.stopping, held):
+                    self.close_connection = True  # the client left (or we stop): no answer
+                    return
             result = self._route(key, refused, scenarios)
         except ApiError as error:
             result = error_reply(error, scenarios.error_shape)
@@ -391,6 +397,23 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Connection"] = "close"
             self.close_connection = True
         self._start(200, headers, scenarios)
+        opened = self._key_id
+        if opened:
+            self.server.state.in_flight.stream_opened(opened)
+        try:
+            self._write_stream(plan, scenarios, style, events, drop)
+        finally:
+            if opened:  # the last byte is out, or the connection was seen closed
+                self.server.state.in_flight.stream_closed(opened)
+
+    def _write_stream(
+        self,
+        plan: StreamPlan,
+        scenarios: Scenarios,
+        style: SseStyle,
+        events: list[StreamEvent],
+        drop: bool,
+    ) -> None:
         delay = scenarios.number("trickle", "delay", 0.05) if scenarios.has("trickle") else 0.0
         if plan.comment:
             self._chunk(style.comment(plan.comment))
@@ -398,8 +421,8 @@ class _Handler(BaseHTTPRequestHandler):
             drop = True
             events = []
         for event in events:
-            if delay and self.server.state.stopping.wait(delay):
-                drop = True
+            if delay and wait_or_gone(self.connection, self.server.state.stopping, delay):
+                drop = True  # stopping, or the client left: a real server stops writing too
                 break
             data = style.event(event.data, event.name)
             for part in _split_utf8(data) if scenarios.has("unicode") else [data]:

@@ -30,7 +30,7 @@ from ._catalog import (
     model_info,
     sampling_defaults,
 )
-from ._client import ClientCache, ModelsLabClient
+from ._client import ClientCache, ModelsLabClient, max_tokens_sent
 from ._decoding import StreamDecoder, parse_completion
 from ._errors import (
     APIConnectionError,
@@ -192,6 +192,7 @@ __all__ = [
     "json_mode_instruction",
     "limiter_url_has_password",
     "masked_limiter_url",
+    "max_tokens_sent",
     "model_info",
     "normalize_tool_call_id",
     "parse_completion",

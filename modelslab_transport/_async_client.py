@@ -16,6 +16,7 @@ from ._decoding import completion_from
 from ._error_body import check_answer
 from ._errors import APIStatusError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
+from ._limiter import AsyncHeldSlot
 from ._payload import (
     count_tokens_body,
     encode_body,
@@ -33,7 +34,13 @@ from ._settings import (
     ClientSettings,
     SettingsKwargs,
 )
-from ._stream_reader import StreamReader, is_event_stream, stream_timeout
+from ._stream_reader import (
+    StreamReader,
+    abort,
+    header_timeouts,
+    is_event_stream,
+    stream_timeout,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -125,10 +132,12 @@ class AsyncModelsLabClient(ClientCore):
         while True:
             delivered = False
             try:
-                async with self._hold_async():
+                # Released early (on this loop) if the consumer stops pulling: see `arm`.
+                async with AsyncHeldSlot(self._hold_async()) as slot:
                     started = time.monotonic()
                     response = await self._open_stream(content, attempt, started)
                     reader = StreamReader(self._secret, self.settings, started, model)
+                    complete = False
                     try:
                         if not is_event_stream(response.headers):
                             try:
@@ -138,7 +147,7 @@ class AsyncModelsLabClient(ClientCore):
                             for event in self._whole_answer(response, whole, model):
                                 yield event
                             return
-                        reader.arm(response)
+                        reader.arm(response, slot.release_soon)
                         try:
                             async for chunk in response.aiter_bytes():
                                 events = reader.feed(chunk)
@@ -147,14 +156,17 @@ class AsyncModelsLabClient(ClientCore):
                                     for event in events:
                                         delivered = True
                                         yield event
+                                        reader.taken()  # back within stream_consumer_timeout?
                                     reader.resume()
+                            complete = True
                             for event in reader.close():
                                 yield event
                         except (httpx.HTTPError, ModelsLabError) as exc:
                             raise typed(reader.failure(exc)) from None
                     finally:
                         reader.release()
-                        await response.aclose()
+                        # Before the slot is freed: the connection must really be closed.
+                        await close_response(response, complete)
                 return
             except ModelsLabError as error:
                 if delivered:
@@ -224,17 +236,19 @@ class AsyncModelsLabClient(ClientCore):
         settings = self.settings
         url = settings.url(CHAT_PATH)
         http = self._http
+        timeouts = header_timeouts(settings)  # the headers' wait counts as first-byte time
         request = http.build_request(
             "POST",
             url,
             content=content,
             headers={**settings.headers(CHAT_PATH), "Accept": "text/event-stream"},
-            timeout=stream_timeout(settings),
+            extensions={"timeout": timeouts},
         )
         try:
             response = await http.send(request, stream=True, follow_redirects=False)
         except httpx.HTTPError as exc:
             raise self._unsent(exc, "POST", url, attempt, started, streaming=True) from None
+        timeouts["read"] = stream_timeout(settings).read  # the body's: the reader's backstop
         log_attempt("POST", url, response.status_code, attempt, started, None)
         if response.status_code < 300:
             return response
@@ -244,3 +258,28 @@ class AsyncModelsLabClient(ClientCore):
             await response.aclose()
         check_answer(response.status_code, response.headers, body, self._secret)
         raise AssertionError("unreachable: an error status always raises")  # pragma: no cover
+
+
+# Graceful closes finishing outside a cancelled scope (a task needs a reference to live).
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
+async def close_response(response: httpx.Response, complete: bool) -> None:
+    """Close a stream's response; one left unfinished (an error, a cancelled task, a dropped
+    generator) is shut down synchronously first, so the server sees it closed even when the
+    graceful close cannot run here: under an anyio cancel scope every await is cancelled again,
+    so that close runs as its own task, outside the scope."""
+    if complete:
+        await response.aclose()
+        return
+    abort(response)
+    closing = asyncio.ensure_future(response.aclose())
+    _CLOSING.add(closing)
+    closing.add_done_callback(_closed)
+    await asyncio.shield(closing)
+
+
+def _closed(task: asyncio.Task[None]) -> None:
+    _CLOSING.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: a failed close of a dead connection is not news

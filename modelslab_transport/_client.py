@@ -17,7 +17,7 @@ from ._decoding import completion_from
 from ._error_body import check_answer
 from ._errors import APIConnectionError, APIStatusError, InvalidInputError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
-from ._limiter import KeySlots, slots_for_key
+from ._limiter import HeldSlot, KeySlots, slots_for_key
 from ._payload import (
     count_tokens_body,
     encode_body,
@@ -35,7 +35,13 @@ from ._settings import (
     ClientSettings,
     SettingsKwargs,
 )
-from ._stream_reader import StreamReader, completion_events, is_event_stream, stream_timeout
+from ._stream_reader import (
+    StreamReader,
+    completion_events,
+    header_timeouts,
+    is_event_stream,
+    stream_timeout,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -43,7 +49,21 @@ if TYPE_CHECKING:
     from ._async_client import AsyncModelsLabClient
     from ._redis_limiter import RedisSlots
 
-__all__ = ["ClientCache", "ClientCore", "ModelsLabClient"]
+__all__ = ["ClientCache", "ClientCore", "ModelsLabClient", "max_tokens_sent"]
+
+
+def max_tokens_sent(payload: Mapping[str, Any]) -> int | None:
+    """The `max_tokens` a client sends for `payload` (before any resize retry): the caller's,
+    else the default it fills in from the prompt. What traces should record.
+
+    >>> max_tokens_sent(build_chat_payload(DEFAULT_MODEL, [{"role": "user", "content": "Hi"}]))
+    ... # doctest: +SKIP
+    40427
+    """
+    body = for_call(payload, stream=False)
+    fill_max_tokens(body)
+    value = body.get("max_tokens") or body.get("max_completion_tokens")
+    return value if isinstance(value, int) else None
 
 
 class ClientCore:
@@ -192,7 +212,8 @@ class ModelsLabClient(ClientCore):
         while True:
             delivered = False
             try:
-                with self._hold():
+                # Released early (by the watchdog) if the consumer stops pulling: see `arm`.
+                with HeldSlot(self._hold()) as slot:
                     started = time.monotonic()
                     response = self._open_stream(content, attempt, started)
                     reader = StreamReader(self._secret, self.settings, started, model)
@@ -204,7 +225,7 @@ class ModelsLabClient(ClientCore):
                                 raise error_from_transport(exc, streaming=True) from None
                             yield from self._whole_answer(response, whole, model)
                             return
-                        reader.arm(response)
+                        reader.arm(response, slot.release)
                         try:
                             for chunk in response.iter_bytes():
                                 events = reader.feed(chunk)
@@ -213,6 +234,7 @@ class ModelsLabClient(ClientCore):
                                     for event in events:
                                         delivered = True
                                         yield event
+                                        reader.taken()  # back within stream_consumer_timeout?
                                     reader.resume()
                             yield from reader.close()
                         except (httpx.HTTPError, ModelsLabError) as exc:
@@ -283,20 +305,24 @@ class ModelsLabClient(ClientCore):
         return check_answer(response.status_code, response.headers, response.content, self._secret)
 
     def _open_stream(self, content: bytes, attempt: int, started: float) -> httpx.Response:
-        """Send a streaming request; a response with an error status is read and raised."""
+        """Send a streaming request; a response with an error status is read and raised.
+
+        The wait for the headers counts toward `first_byte_timeout` (see `header_timeouts`)."""
         settings = self.settings
         url = settings.url(CHAT_PATH)
+        timeouts = header_timeouts(settings)
         request = self._http.build_request(
             "POST",
             url,
             content=content,
             headers={**settings.headers(CHAT_PATH), "Accept": "text/event-stream"},
-            timeout=stream_timeout(settings),
+            extensions={"timeout": timeouts},
         )
         try:
             response = self._http.send(request, stream=True, follow_redirects=False)
         except httpx.HTTPError as exc:
             raise self._unsent(exc, "POST", url, attempt, started, streaming=True) from None
+        timeouts["read"] = stream_timeout(settings).read  # the body's: the reader's backstop
         log_attempt("POST", url, response.status_code, attempt, started, None)
         if response.status_code < 300:
             return response

@@ -12,13 +12,19 @@ without them a batch of 1,000 async calls would keep 1,000 Redis connections ope
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+)
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
@@ -29,6 +35,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 __all__ = [
+    "AsyncHeldSlot",
+    "HeldSlot",
     "KeySlots",
     "LoopGate",
     "ThreadGate",
@@ -227,6 +235,78 @@ def slots_for_key(api_key: str) -> KeySlots:
         if slots is None:
             slots = _registry[digest] = KeySlots()
         return slots
+
+
+class HeldSlot:
+    """A stream's slot, released once: when the stream ends, or earlier, from the watchdog's
+    thread, once the stream's connection was shut down because its consumer went away."""
+
+    __slots__ = ("_hold", "_lock", "_released")
+
+    def __init__(self, hold: AbstractContextManager[None]) -> None:
+        self._hold = hold
+        self._lock = threading.Lock()
+        self._released = False
+
+    def __enter__(self) -> HeldSlot:
+        self._hold.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Give the slot back (any thread; a second call does nothing)."""
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+        self._hold.__exit__(None, None, None)
+
+
+class AsyncHeldSlot:
+    """The same for an async stream: an early release is run on the stream's event loop."""
+
+    __slots__ = ("_hold", "_loop", "_released")
+
+    def __init__(self, hold: AbstractAsyncContextManager[None]) -> None:
+        self._hold = hold
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._released = False
+
+    async def __aenter__(self) -> AsyncHeldSlot:
+        import asyncio
+
+        await self._hold.__aenter__()
+        self._loop = asyncio.get_running_loop()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.release()
+
+    async def release(self) -> None:
+        """Give the slot back (on the loop's thread only: no lock needed; once)."""
+        if not self._released:
+            self._released = True
+            await self._hold.__aexit__(None, None, None)
+
+    def release_soon(self) -> None:
+        """Schedule `release` on the stream's loop (from any thread)."""
+        loop = self._loop
+        if loop is None or self._released:
+            return
+
+        def start() -> None:
+            task = loop.create_task(self.release())
+            _RELEASING.add(task)
+            task.add_done_callback(_RELEASING.discard)
+
+        with contextlib.suppress(RuntimeError):  # a closed loop: its holds went with it
+            loop.call_soon_threadsafe(start)
+
+
+# Early releases in progress (a task without a reference may be garbage-collected mid-way).
+_RELEASING: set[asyncio.Task[None]] = set()
 
 
 class ThreadGate:

@@ -129,6 +129,7 @@ class SettingsKwargs(TypedDict, total=False):
     timeout: float | httpx.Timeout | Timeouts | None
     first_byte_timeout: float | None
     stream_idle_timeout: float | None
+    stream_consumer_timeout: float | None
     max_retries: int | None
     max_retry_wait: float | None
     max_concurrent_requests: int | None
@@ -156,6 +157,10 @@ class ClientSettings:
     first_byte_timeout: float | None = 600.0
     # Once a stream has begun, events (or keep-alive comments) come every few seconds at most.
     stream_idle_timeout: float | None = 120.0
+    # A sync generator left suspended (a web framework never closes it when the client leaves)
+    # would hold its connection and slot until garbage-collected: after this long without a
+    # pull for the next event, the stream is closed, its slot freed, and a pull raises.
+    stream_consumer_timeout: float | None = 30.0
     max_retries: int = 2
     max_retry_wait: float = 60.0
     max_concurrent_requests: int | None = 5
@@ -180,7 +185,7 @@ class ClientSettings:
         _check_url(self.base_url)
         if not isinstance(self.timeout, Timeouts):
             raise InvalidInputError("ClientSettings.timeout must be a Timeouts")
-        for name in ("first_byte_timeout", "stream_idle_timeout"):
+        for name in ("first_byte_timeout", "stream_idle_timeout", "stream_consumer_timeout"):
             value = getattr(self, name)
             if value is not None:  # stored as float: 1 and 1.0 are one cache key anyway
                 object.__setattr__(self, name, _positive(name, value))

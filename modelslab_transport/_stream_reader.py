@@ -7,6 +7,12 @@ timeout; a watchdog (one daemon thread for all streams) enforces the current lim
 the stream's socket down when its deadline passes, which ends the blocked read (sync or async)
 at once. The reader updates the deadline with a plain attribute write per event: no lock, no
 timer object per chunk.
+
+Before the headers, httpx's read timeout is the first-byte limit itself (`header_timeouts`):
+a server that holds back its headers is silent before the first event too. While the caller
+holds an event (`pause`), the deadline is the consumer's (`stream_consumer_timeout`): a
+consumer that never comes back (a sync generator a web framework left suspended) gets its
+stream's connection shut down and its slot freed by the watchdog; its next pull raises.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -40,7 +46,9 @@ from ._sse import SSEDecoder
 __all__ = [
     "Deadline",
     "StreamReader",
+    "abort",
     "completion_events",
+    "header_timeouts",
     "is_event_stream",
     "socket_of",
     "stream_limits",
@@ -78,6 +86,16 @@ def stream_timeout(settings: ClientSettings) -> httpx.Timeout:
     return httpx.Timeout(connect=timeout.connect, read=read, write=timeout.write, pool=timeout.pool)
 
 
+def header_timeouts(settings: ClientSettings) -> dict[str, float | None]:
+    """httpx's `timeout` extension for a stream request, until its headers are in: the read
+    timeout is the first-byte limit, so a server holding back its headers fails in
+    `first_byte_timeout`. The client then sets `read` to `stream_timeout`'s, before the body's
+    first read (httpcore reads the value when the body's reading starts)."""
+    timeouts = stream_timeout(settings).as_dict()
+    timeouts["read"] = stream_limits(settings)[0]
+    return timeouts
+
+
 def is_event_stream(headers: Mapping[str, str]) -> bool:
     """True when the server answered with SSE rather than one JSON body."""
     return "text/event-stream" in headers.get("content-type", "")
@@ -109,6 +127,7 @@ class StreamReader:
 
     __slots__ = (
         "_activity",
+        "_consumer",
         "_deadline",
         "_decoder",
         "_first",
@@ -127,6 +146,7 @@ class StreamReader:
         # The requested model decides how its inline reasoning is read (catalogue style).
         self._decoder = StreamDecoder(secret=secret, model=model)
         self._first, self._idle = stream_limits(settings)
+        self._consumer = settings.stream_consumer_timeout
         self._limit = self._first
         self._waiting = True  # no event yet: the first-byte limit applies
         self._last = started
@@ -134,12 +154,17 @@ class StreamReader:
         self._deadline: Deadline | None = None
         self._paused = 0.0
 
-    def arm(self, response: httpx.Response) -> None:
-        """Enforce the limits while a read is blocked, if the response exposes its socket."""
+    def arm(self, response: httpx.Response, on_abandon: Callable[[], None] | None = None) -> None:
+        """Enforce the limits while a read is blocked, if the response exposes its socket;
+        `on_abandon` (the slot's early release) runs on the watchdog's thread once the
+        consumer's limit has passed and the connection is shut down."""
         sock = socket_of(response.extensions)
-        if sock is not None and (self._limit is not None or self._idle is not None):
+        consumer = self._consumer
+        if sock is not None and (
+            self._limit is not None or self._idle is not None or consumer is not None
+        ):
             limit = math.inf if self._limit is None else self._limit
-            self._deadline = watch(sock, self._last + limit)
+            self._deadline = watch(sock, self._last + limit, consumer, on_abandon)
 
     def release(self) -> None:
         """Stop the watchdog; call before the response is closed."""
@@ -148,18 +173,43 @@ class StreamReader:
 
     def pause(self) -> None:
         """The caller is handling events: its time does not count as the server's silence."""
-        self._paused = time.monotonic()
-        if self._deadline is not None:
-            self._deadline.at = math.inf
+        self._paused = now = time.monotonic()
+        deadline = self._deadline
+        if deadline is not None:
+            # The consumer's limit now (the watchdog wakes often enough to see an earlier one).
+            deadline.consumer = True
+            consumer = self._consumer
+            deadline.at = math.inf if consumer is None else now + consumer
+
+    def taken(self) -> None:
+        """The consumer came back for the next event: its limit starts again; raises
+        `APITimeoutError` if it had passed (the stream was closed and its slot freed)."""
+        deadline = self._deadline
+        if deadline is not None:
+            if deadline.fired:
+                raise self._decoder.fail(self._timeout(consumer=True))
+            if self._consumer is not None:
+                deadline.at = time.monotonic() + self._consumer
 
     def resume(self) -> None:
-        """Back to reading: the silence clock goes on from where `pause` stopped it."""
+        """Back to reading: the silence clock goes on from where `pause` stopped it; raises
+        `APITimeoutError` if the consumer stayed away past `stream_consumer_timeout` (the
+        stream was closed and its slot freed meanwhile)."""
         self._last += time.monotonic() - self._paused
         deadline = self._deadline
-        if deadline is not None and self._limit is not None:
-            deadline.at = self._last + self._limit  # never earlier than before the pause
-            if deadline.parked:  # read after writing `at`: the watchdog may be asleep for good
-                deadline.advance(deadline.at)
+        if deadline is None:
+            return
+        if deadline.fired:
+            raise self._decoder.fail(self._timeout(consumer=True))
+        deadline.consumer = False
+        if self._limit is None:
+            deadline.at = math.inf
+            return
+        paused_at, deadline.at = deadline.at, self._last + self._limit
+        # Earlier than the consumer's deadline the watchdog may sleep toward (a short idle
+        # limit), or parked (read after writing `at`: the watchdog may be asleep for good).
+        if deadline.parked or deadline.at < paused_at:
+            deadline.advance(deadline.at)
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         """Decode one network read; raises `APITimeoutError` when events stopped coming."""
@@ -187,9 +237,11 @@ class StreamReader:
         # From now on the (usually shorter) idle limit applies, to reads and to the watchdog.
         self._waiting, self._limit = False, self._idle
         if self._deadline is not None:
-            if self._limit is None:
+            if self._limit is None and self._consumer is None:
                 self._deadline.release()
                 self._deadline = None
+            elif self._limit is None:
+                self._deadline.at = math.inf  # only the consumer's limit is left to watch
             else:
                 self._deadline.advance(time.monotonic() + self._limit)
 
@@ -213,9 +265,10 @@ class StreamReader:
     def failure(self, exc: Exception) -> Exception:
         """The error to report for `exc`: a timeout if the watchdog ended the read, an
         incomplete stream if the server closed the connection inside a begun stream."""
-        if (self._deadline is not None and self._deadline.fired) or isinstance(
-            exc, httpx.ReadTimeout
-        ):
+        deadline = self._deadline
+        if deadline is not None and deadline.fired and deadline.consumer:
+            return self._decoder.fail(self._timeout(consumer=True))
+        if (deadline is not None and deadline.fired) or isinstance(exc, httpx.ReadTimeout):
             # The watchdog ended the read, or httpx's own read timeout (the longer limit, a
             # backstop) beat it to it: either way the limit in force is the one to name.
             return self._decoder.fail(self._timeout())
@@ -228,8 +281,13 @@ class StreamReader:
             )
         return exc
 
-    def _timeout(self) -> APITimeoutError:
-        if self._waiting:
+    def _timeout(self, *, consumer: bool = False) -> APITimeoutError:
+        if consumer:
+            error = APITimeoutError(
+                f"The stream's consumer did not ask for its next event within {self._consumer:g} "
+                "s (stream_consumer_timeout): the stream was closed and its in-flight slot freed"
+            )
+        elif self._waiting:
             error = APITimeoutError(
                 f"The stream sent no event (nor keep-alive) for {self._limit:g} s while "
                 "waiting for its first one (first_byte_timeout)"
@@ -254,12 +312,23 @@ class _Socket(Protocol):
 class Deadline:
     """When the stream must next show a sign of life (`at`, monotonic seconds)."""
 
-    __slots__ = ("at", "fired", "parked", "sock")
+    __slots__ = ("at", "consumer", "fired", "on_abandon", "parked", "sock", "tick")
 
-    def __init__(self, sock: _Socket, at: float) -> None:
+    def __init__(
+        self,
+        sock: _Socket,
+        at: float,
+        consumer_limit: float | None = None,
+        on_abandon: Callable[[], None] | None = None,
+    ) -> None:
         self.at = at
         self.sock = sock
         self.fired = False
+        # True while the caller holds an event: `at` is then the consumer's deadline.
+        self.consumer = False
+        self.on_abandon = on_abandon
+        # `pause` may move `at` earlier without a notify: the watchdog wakes this often.
+        self.tick = math.inf if consumer_limit is None else min(1.0, consumer_limit / 10)
         # Set by the watchdog while it holds no wake-up time for this deadline (`at` was
         # infinite: the stream is paused); whoever makes `at` finite again must `advance`.
         self.parked = False
@@ -279,8 +348,14 @@ class _Watchdog:
         self._watched: set[Deadline] = set()
         self._thread: threading.Thread | None = None
 
-    def watch(self, sock: _Socket, at: float) -> Deadline:
-        deadline = Deadline(sock, at)
+    def watch(
+        self,
+        sock: _Socket,
+        at: float,
+        consumer_limit: float | None = None,
+        on_abandon: Callable[[], None] | None = None,
+    ) -> Deadline:
+        deadline = Deadline(sock, at, consumer_limit, on_abandon)
         with self._cond:
             self._watched.add(deadline)
             if self._thread is None or not self._thread.is_alive():
@@ -301,8 +376,9 @@ class _Watchdog:
             self._cond.notify()
 
     def _run(self) -> None:
-        with self._cond:
-            while True:
+        while True:
+            abandoned: list[Callable[[], None]] = []
+            with self._cond:
                 now = time.monotonic()
                 earliest: float | None = None
                 for deadline in list(self._watched):
@@ -313,13 +389,21 @@ class _Watchdog:
                         self._watched.discard(deadline)
                         deadline.fired = True
                         _shut_down(deadline.sock)
-                    elif at != math.inf:  # (inf: a paused stream, nothing to wake for)
+                        if deadline.consumer and deadline.on_abandon is not None:
+                            abandoned.append(deadline.on_abandon)
+                        continue
+                    if at != math.inf:  # (inf: a paused stream, nothing to wake for)
                         deadline.parked = False
-                        if earliest is None or at < earliest:
-                            earliest = at
-                # Plain writes only move deadlines later (`advance` notifies when one moves
-                # earlier), so waking at the earliest known one is enough.
-                self._cond.wait(None if earliest is None else max(earliest - now, 0.001))
+                    wake = min(at, now + deadline.tick)
+                    if wake != math.inf and (earliest is None or wake < earliest):
+                        earliest = wake
+                if not abandoned:
+                    # Plain writes only move deadlines later (`advance` notifies when one moves
+                    # earlier; `pause` is caught by the tick), so the earliest one is enough.
+                    self._cond.wait(None if earliest is None else max(earliest - now, 0.001))
+            for release in abandoned:  # outside the lock: a shared limiter's release is I/O
+                with contextlib.suppress(Exception):
+                    release()
 
 
 def _shut_down(sock: _Socket) -> None:
@@ -349,6 +433,20 @@ def socket_of(extensions: dict[str, Any]) -> _Socket | None:
 _WATCHDOG = _Watchdog()
 
 
-def watch(sock: _Socket, at: float) -> Deadline:
-    """Shut `sock` down unless the returned deadline's `at` keeps moving past the clock."""
-    return _WATCHDOG.watch(sock, at)
+def watch(
+    sock: _Socket,
+    at: float,
+    consumer_limit: float | None = None,
+    on_abandon: Callable[[], None] | None = None,
+) -> Deadline:
+    """Shut `sock` down unless the returned deadline's `at` keeps moving past the clock; if it
+    fires while the consumer holds an event, call `on_abandon` afterwards."""
+    return _WATCHDOG.watch(sock, at, consumer_limit, on_abandon)
+
+
+def abort(response: httpx.Response) -> None:
+    """Shut the response's connection down now, from any thread or a cancelled task, without
+    touching httpx's objects: the server sees it closed at once (httpx still closes it)."""
+    sock = socket_of(response.extensions)
+    if sock is not None:
+        _shut_down(sock)
