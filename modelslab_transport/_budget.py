@@ -87,7 +87,7 @@ def estimate_prompt_tokens(
     """A prompt's tokens as Mistral's tokenizer counts them, estimated offline.
 
     A token per 4 ASCII letters, per 1.5 punctuation characters and per 10 spaces; one per
-    digit and per other character (CJK is about that); three per emoji; `_IMAGE_TOKENS` per
+    digit and per other character (CJK is about that); four per emoji; `_IMAGE_TOKENS` per
     image. Every message counts its text (tool calls as their JSON) plus template overhead;
     each tool's JSON schema counts too.
 
@@ -304,7 +304,7 @@ def _text_tokens(text: str) -> int:
     else:
         data = text.encode("ascii", "ignore")
         other = len(text) - len(data)
-        astral = len(text.encode("utf-16-le")) // 2 - len(text)  # emoji: ~3 byte tokens each
+        astral = len(text.encode("utf-16-le")) // 2 - len(text)  # emoji: ~4 byte tokens each
     classes = data.translate(_CLASSES)
     letters = classes.count(b"a")
     digits = classes.count(b"0")
@@ -315,7 +315,7 @@ def _text_tokens(text: str) -> int:
         + punctuation / PUNCTUATION_PER_TOKEN
         + spaces / SPACES_PER_TOKEN
     )
-    return math.ceil(words) + digits + other + 2 * astral
+    return math.ceil(words) + digits + other + 3 * astral
 
 
 def _message_tokens(message: Mapping[str, Any]) -> int:

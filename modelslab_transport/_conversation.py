@@ -5,8 +5,8 @@ mistral-common before generating, and answer HTTP 400 to shapes that ordinary ag
 use produces. For the models the catalogue marks `conversation="mistral"` the messages are
 rewritten so that nothing the user gave is lost:
 
-- a `user` (or `system`) message right after a `tool` result ("Unexpected role 'user' after role
-  'tool'"): `BRIDGE_MESSAGE` is inserted between them, as pi-ai and the agents built on it do;
+- a `user` message right after a `tool` result ("Unexpected role 'user' after role 'tool'"):
+  `BRIDGE_MESSAGE` is inserted between them, as pi-ai and the agents built on it do;
 - an assistant message with neither content nor tool calls ("Assistant message must have either
   content or tool_calls, but not none."): dropped, since it holds nothing (the package itself
   leaves one when an answer was cut inside its reasoning and reasoning stays out of history);
@@ -33,8 +33,6 @@ __all__ = ["BRIDGE_MESSAGE", "BRIDGE_TEXT", "shape_conversation", "shape_mistral
 #: the text pi-ai's `requiresAssistantAfterToolResult` (and the agents built on it) send.
 BRIDGE_TEXT = "I have processed the tool results."
 BRIDGE_MESSAGE: Mapping[str, Any] = {"role": "assistant", "content": BRIDGE_TEXT}
-# Roles mistral-common refuses right after a tool result (it accepts assistant and tool).
-_AFTER_TOOL_REFUSED = frozenset({"user", "system"})
 _LAST_ROLE_REFUSAL = (
     "Expected last role User or Tool (or Assistant with prefix True) for serving but got assistant"
 )
@@ -90,7 +88,7 @@ def shape_mistral_conversation(
             if isinstance(call_id, str) and (wire := normalize_tool_call_id(call_id)) != call_id:
                 message = {**message, "tool_call_id": wire}
                 changed = True
-        if previous == "tool" and role in _AFTER_TOOL_REFUSED:
+        if previous == "tool" and role == "user":
             shaped.append(dict(BRIDGE_MESSAGE))
             changed = True
         shaped.append(message)
