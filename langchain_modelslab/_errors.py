@@ -37,6 +37,11 @@ class ModelsLabInvalidInputError(mt.InvalidInputError, ModelInvalidRequestError)
     """Input refused on this side before any request was sent (also a ValueError)."""
 
 
+class ModelsLabInvalidConversationError(mt.InvalidConversationError, ModelsLabInvalidInputError):
+    """A conversation the model's host refuses (it ends on an assistant message), caught before
+    any request was sent."""
+
+
 class ModelsLabMissingAPIKeyError(mt.MissingAPIKeyError, ModelAuthenticationError):
     """No API key was given and MODELSLAB_API_KEY is not set."""
 
@@ -128,6 +133,7 @@ class ModelsLabEventLoopBlockedError(
 # Most specific first: the first transport class an error is an instance of decides.
 _MAPPING: tuple[tuple[type[mt.ModelsLabError], type[mt.ModelsLabError]], ...] = (
     (mt.MissingAPIKeyError, ModelsLabMissingAPIKeyError),
+    (mt.InvalidConversationError, ModelsLabInvalidConversationError),
     (mt.InvalidInputError, ModelsLabInvalidInputError),
     (mt.ContextLengthExceededError, ModelsLabContextOverflowError),
     (mt.BadRequestError, ModelsLabBadRequestError),

@@ -293,7 +293,8 @@ class ChatModelsLab(PromptTracing):
         elif (prompt := traced_prompt()) is not None:
             # The default the transport fills in, from this prompt: the value sent.
             try:
-                sent = max_tokens_sent(self._payload(prompt, stop, stream=False, **kwargs)[1])
+                payload = self._payload(prompt, stop, stream=False, **kwargs)[1]
+                sent = max_tokens_sent(payload, self._settings().base_url)
             except (ModelsLabError, TypeError, ValueError):
                 sent = None  # a bad call: `_generate` raises it, typed, in the run
             if sent is not None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ._budget import (
     MAX_TOKENS_FLOOR,
     PROMPT_MARGIN,
+    REASONING_MAX_TOKENS_FLOOR,
     default_max_tokens,
     estimate_prompt_tokens,
     fill_max_tokens,
@@ -25,12 +26,14 @@ from ._budget import (
 from ._catalog import (
     MODELS,
     UNKNOWN_MODEL_MAX_TOKENS,
+    ConversationRules,
     ModelInfo,
     ReasoningStyle,
     model_info,
     sampling_defaults,
 )
 from ._client import ClientCache, ModelsLabClient, max_tokens_sent
+from ._conversation import BRIDGE_TEXT, shape_conversation
 from ._decoding import StreamDecoder, parse_completion
 from ._errors import (
     APIConnectionError,
@@ -43,6 +46,7 @@ from ._errors import (
     EventLoopBlockedError,
     IncompleteStreamError,
     InsufficientCreditsError,
+    InvalidConversationError,
     InvalidInputError,
     LimiterError,
     LimiterTimeoutError,
@@ -72,6 +76,7 @@ from ._events import (
     UsageEvent,
     accumulate,
 )
+from ._host_limits import HostLimits, forget_host_limits, host_limits
 from ._payload import (
     FALLBACK_ORDER,
     StructuredMethod,
@@ -122,6 +127,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "API_KEY_ENV",
     "BASE_URL_ENV",
+    "BRIDGE_TEXT",
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
     "FALLBACK_ORDER",
@@ -129,6 +135,7 @@ __all__ = [
     "MAX_TOKENS_FLOOR",
     "MODELS",
     "PROMPT_MARGIN",
+    "REASONING_MAX_TOKENS_FLOOR",
     "UNKNOWN_MODEL_MAX_TOKENS",
     "APIConnectionError",
     "APIStatusError",
@@ -143,10 +150,13 @@ __all__ = [
     "ClientCache",
     "ClientSettings",
     "ContextLengthExceededError",
+    "ConversationRules",
     "EventLoopBlockedError",
     "FinishEvent",
+    "HostLimits",
     "IncompleteStreamError",
     "InsufficientCreditsError",
+    "InvalidConversationError",
     "InvalidInputError",
     "LimiterError",
     "LimiterTimeoutError",
@@ -188,6 +198,8 @@ __all__ = [
     "estimate_prompt_tokens",
     "fallback_methods",
     "fill_max_tokens",
+    "forget_host_limits",
+    "host_limits",
     "is_format_refusal",
     "json_mode_instruction",
     "limiter_url_has_password",
@@ -199,6 +211,7 @@ __all__ = [
     "resized_payload",
     "resolve_settings",
     "sampling_defaults",
+    "shape_conversation",
     "smaller_max_tokens",
     "tool_choice_for_wire",
     "validate_params",

@@ -107,13 +107,15 @@ class AsyncModelsLabClient(ClientCore):
         request is sent once more with the limit it states.
         """
         body = for_call(payload, stream=False)
-        defaulted = fill_max_tokens(body)
+        defaulted = fill_max_tokens(body, self.settings.base_url)
         try:
             answer = await self._json("POST", CHAT_PATH, body)
         except APIStatusError as exc:
             if not defaulted:
                 raise
-            answer = await self._json("POST", CHAT_PATH, resized_payload(exc, body))
+            answer = await self._json(
+                "POST", CHAT_PATH, resized_payload(exc, body, self.settings.base_url)
+            )
         return completion_from(answer, requested_model(payload))
 
     async def stream_chat(self, payload: Mapping[str, Any]) -> AsyncGenerator[StreamEvent, None]:
@@ -123,7 +125,7 @@ class AsyncModelsLabClient(ClientCore):
         was delivered yet. A failure is retried (by `retry_delay`) only before any event.
         """
         body = for_call(payload, stream=True)
-        resizable = fill_max_tokens(body)
+        resizable = fill_max_tokens(body, self.settings.base_url)
         content = encode_body(body, self.settings)
         model = requested_model(payload)
         attempt = 0
@@ -176,7 +178,9 @@ class AsyncModelsLabClient(ClientCore):
                     if not (resizable and isinstance(error, APIStatusError)):
                         raise
                     resizable = False  # once: a second refusal is the answer
-                    content = encode_body(resized_payload(error, body), self.settings)
+                    content = encode_body(
+                        resized_payload(error, body, self.settings.base_url), self.settings
+                    )
                     continue
             await asyncio.sleep(delay)
             attempt += 1

@@ -3,9 +3,9 @@
 ModelsLab defaults `max_tokens` to 1000: a reasoning model is cut inside its reasoning and the
 caller gets an empty answer. So both adapters send a budget from the catalogue instead: the
 model's output limit, but never more than the context the host serves minus the prompt. The
-prompt is estimated offline, rounded up (a budget too small costs a little answer; one too big
-costs the whole request), and a server that still refuses the size gets one retry with the
-limit it states.
+prompt is estimated offline, close to Mistral's tokenizer (calibrated by
+`benchmarks/calibrate_tokens.py`), and a server that still refuses the size gets one retry with
+the limit it states; what it stated is learned for that host and model (`_host_limits`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,16 @@ from typing import Any
 
 from ._catalog import UNKNOWN_MODEL_MAX_TOKENS, model_info
 from ._errors import APIStatusError, ContextLengthExceededError, ModelsLabError
+from ._host_limits import host_limits, learn_host_limits
 
 __all__ = [
+    "ESTIMATE_SLACK",
+    "LETTERS_PER_TOKEN",
     "MAX_TOKENS_FLOOR",
     "PROMPT_MARGIN",
+    "PUNCTUATION_PER_TOKEN",
+    "REASONING_MAX_TOKENS_FLOOR",
+    "SPACES_PER_TOKEN",
     "default_max_tokens",
     "estimate_prompt_tokens",
     "fill_max_tokens",
@@ -32,12 +38,26 @@ __all__ = [
 
 logger = logging.getLogger("modelslab_transport")
 
-#: Tokens kept free beside the estimated prompt: tokenizer differences and what a chat template
+#: Tokens kept free beside the estimated prompt: the estimate's error and what a chat template
 #: adds (Magistral's template may prepend its ~200-token default system prompt).
 PROMPT_MARGIN = 512
+#: Part of the estimate kept free beside `PROMPT_MARGIN`: the estimate's error grows with the
+#: prompt (a prompt 3 % denser than the calibration corpora must still fit).
+ESTIMATE_SLACK = 0.03
 #: The least `max_tokens` a default sends: below it the prompt nearly fills the context, and
 #: the server's own answer (a refusal stating its limit, then one retry) decides.
 MAX_TOKENS_FLOOR = 256
+#: The floor for a model that reasons first: less would be spent inside the reasoning and
+#: paid for as an empty answer, so near the edge a cheap refusal (then the exact room) is better.
+REASONING_MAX_TOKENS_FLOOR = 2_048
+#: ASCII letters per token. With the two ratios below, fitted to Mistral's tekken tokenizer
+#: (`benchmarks/calibrate_tokens.py`): English prose, Markdown, Python and JSON all come out
+#: within 0-13 % above the real count.
+LETTERS_PER_TOKEN = 4.0
+#: ASCII punctuation and symbols per token (they rarely merge).
+PUNCTUATION_PER_TOKEN = 1.5
+#: Spaces, tabs and newlines per token (most ride along with the next word).
+SPACES_PER_TOKEN = 10.0
 #: Tokens per message for the chat template's role and separator tokens.
 _MESSAGE_OVERHEAD = 8
 #: Tokens per image part: Pixtral-style encoders spend up to ~3,000 on a large image.
@@ -45,26 +65,38 @@ _IMAGE_TOKENS = 3_072
 #: Tokens beside the prompt on a retry: the server counted the prompt exactly.
 _RETRY_MARGIN = 16
 _STATUSES = frozenset({None, 200, 400, 413, 422})
-_DIGITS = "0123456789"
+# One C-speed pass maps every ASCII byte to its class; `bytes.count` then counts each class.
+_CLASSES = (
+    bytes(
+        ord("a")
+        if chr(b).isalpha()
+        else ord("0")
+        if chr(b).isdigit()
+        else ord(" ")
+        if chr(b) in " \t\n\r"
+        else ord(".")
+        for b in range(128)
+    )
+    + b"." * 128
+)
 
 
 def estimate_prompt_tokens(
     messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]] | None = None
 ) -> int:
-    """An over-estimate of a prompt's tokens, offline: a token per 3 ASCII bytes, per digit,
-    per other character (three per emoji), per image `_IMAGE_TOKENS`.
+    """A prompt's tokens as Mistral's tokenizer counts them, estimated offline.
 
-    Tokenizers give English about 4 bytes a token and CJK about a character; digits are one
-    token each on Mistral's. Every message counts as the JSON of its fields (tool calls
-    included) plus template overhead; each tool's JSON schema counts too.
+    A token per 4 ASCII letters, per 1.5 punctuation characters and per 10 spaces; one per
+    digit and per other character (CJK is about that); four per emoji; `_IMAGE_TOKENS` per
+    image. Every message counts its text (tool calls as their JSON) plus template overhead;
+    each tool's JSON schema counts too.
 
     >>> estimate_prompt_tokens([{"role": "user", "content": "Hi"}]) >= 2
     True
     """
     total = 3  # beginning-of-sequence and the assistant's opening
     for message in messages:
-        total += _MESSAGE_OVERHEAD + _text_tokens(_json(_without_images(message)))
-        total += _IMAGE_TOKENS * _count_images(message.get("content"))
+        total += _MESSAGE_OVERHEAD + _message_tokens(message)
     for tool in tools or ():
         total += _MESSAGE_OVERHEAD + _text_tokens(_json(tool))
     return total
@@ -74,30 +106,47 @@ def default_max_tokens(
     model: str,
     messages: Sequence[Mapping[str, Any]],
     tools: Sequence[Mapping[str, Any]] | None = None,
+    *,
+    base_url: str | None = None,
 ) -> int:
     """The `max_tokens` to send for `model` when the caller set none.
 
-    For a catalogue model: its output limit, but at most the context a host serves (Magistral:
-    40,960) minus the estimated prompt and `PROMPT_MARGIN` (512); when the prompt does not fit the
-    served context but fits the whole window, the window is budgeted against; never below
-    `MAX_TOKENS_FLOOR`. For any other model: `UNKNOWN_MODEL_MAX_TOKENS`.
+    For a catalogue model: its output limit, but at most the context the host serves (what it
+    stated for `base_url`, else the catalogue's: Magistral 40,960) minus the estimated prompt
+    (scaled by the host's learned count ratio) plus 3 % of it (`ESTIMATE_SLACK`) and
+    `PROMPT_MARGIN` (512); when nothing was
+    learned and the prompt does not fit the served context but fits the whole window, the
+    window is budgeted against; never below `MAX_TOKENS_FLOOR` (`REASONING_MAX_TOKENS_FLOOR` for
+    a model that reasons). For any other model: `UNKNOWN_MODEL_MAX_TOKENS`, within a learned
+    served context.
 
     >>> default_max_tokens("mistralai-Magistral-Small-2506", [{"role": "user", "content": "Hi"}])
-    40427
+    40435
     >>> default_max_tokens("some-new-model", [{"role": "user", "content": "Hi"}])
     4096
     """
     info = model_info(model)
-    if info is None:
+    learned = host_limits(base_url, model)
+    if info is None and learned.served_context is None:
         return UNKNOWN_MODEL_MAX_TOKENS
-    used = estimate_prompt_tokens(messages, tools) + PROMPT_MARGIN
-    room = info.context_limit - used
-    if room < MAX_TOKENS_FLOOR:
-        room = info.context_window - used
-    return max(MAX_TOKENS_FLOOR, min(info.max_output_tokens, room))
+    estimate = estimate_prompt_tokens(messages, tools)
+    scaled = estimate * learned.prompt_ratio
+    used = math.ceil(scaled * (1 + ESTIMATE_SLACK)) + PROMPT_MARGIN
+    if info is None:
+        assert learned.served_context is not None  # checked above
+        room = learned.served_context - used
+        return max(MAX_TOKENS_FLOOR, min(UNKNOWN_MODEL_MAX_TOKENS, room))
+    floor = REASONING_MAX_TOKENS_FLOOR if info.reasons else MAX_TOKENS_FLOOR
+    if learned.served_context is not None:
+        room = learned.served_context - used
+    else:
+        room = info.context_limit - used
+        if room < floor:
+            room = info.context_window - used
+    return max(min(floor, info.max_output_tokens), min(info.max_output_tokens, room))
 
 
-def fill_max_tokens(payload: dict[str, Any]) -> bool:
+def fill_max_tokens(payload: dict[str, Any], base_url: str | None = None) -> bool:
     """Give a chat payload the default `max_tokens` if it has none; True when it was added.
 
     The clients call this on every chat payload, so both adapters share it; True allows one
@@ -106,12 +155,23 @@ def fill_max_tokens(payload: dict[str, Any]) -> bool:
     """
     if payload.get("max_tokens") is not None or payload.get("max_completion_tokens") is not None:
         return False
-    model = str(payload.get("model_id") or payload.get("model") or "")
+    model = _model(payload)
+    messages = payload.get("messages") or []
+    payload["max_tokens"] = default_max_tokens(
+        model, messages, _prompt_extras(payload), base_url=base_url
+    )
+    return True
+
+
+def _model(payload: Mapping[str, Any]) -> str:
+    return str(payload.get("model_id") or payload.get("model") or "")
+
+
+def _prompt_extras(payload: Mapping[str, Any]) -> list[Any]:
     extras = list(payload.get("tools") or [])
     if isinstance(payload.get("response_format"), Mapping):
         extras.append(payload["response_format"])  # a JSON schema reaches the prompt too
-    payload["max_tokens"] = default_max_tokens(model, payload.get("messages") or [], extras)
-    return True
+    return extras
 
 
 # -- the one retry ------------------------------------------------------------------------------
@@ -153,6 +213,22 @@ def smaller_max_tokens(error: ModelsLabError, sent: int) -> int | None:
     ...     "requested 41000 tokens (40 in the messages, 40960 in the completion)."), 40960)
     40904
     """
+    text = _size_refusal(error)
+    if text is None:
+        return None
+    stated = _stated_context(text, sent)
+    if stated is not None:
+        context, counted = stated
+        smaller = context - counted - _RETRY_MARGIN
+    else:
+        limits = [_int(a or b) for a, b in _STATED_MAX.findall(text)]
+        fitting = [value for value in limits if 0 < value < sent]
+        smaller = min(fitting) if fitting else sent // 2
+    return smaller if 0 < smaller < sent else None
+
+
+def _size_refusal(error: ModelsLabError) -> str | None:
+    """The lower-cased message of a refusal about the request's size, else None."""
     if not isinstance(error, APIStatusError) or error.status_code not in _STATUSES:
         return None
     text = error.message.lower()
@@ -160,18 +236,14 @@ def smaller_max_tokens(error: ModelsLabError, sent: int) -> int | None:
         "max_tokens" in text or "max_completion_tokens" in text or "max_new_tokens" in text
     ):
         return None
-    smaller = _from_context(text, sent)
-    if smaller is None:
-        stated = [_int(a or b) for a, b in _STATED_MAX.findall(text)]
-        fitting = [value for value in stated if 0 < value < sent]
-        smaller = min(fitting) if fitting else sent // 2
-    return smaller if 0 < smaller < sent else None
+    return text
 
 
-def _from_context(text: str, sent: int) -> int | None:
+def _stated_context(text: str, sent: int) -> tuple[int, int] | None:
+    """The served context and the prompt tokens a refusal states, if it states both."""
     total = _TOTAL_GIVEN.search(text)
     if total is not None:
-        return _int(total[1]) - _int(total[2]) - _RETRY_MARGIN
+        return _int(total[1]), _int(total[2])
     context = _CONTEXT.search(text)
     if context is None:
         return None
@@ -183,18 +255,33 @@ def _from_context(text: str, sent: int) -> int | None:
         if requested is None:
             return None
         counted = _int(requested[1]) - sent
-    return _int(context[1]) - counted - _RETRY_MARGIN
+    return _int(context[1]), counted
 
 
-def resized_payload(error: ModelsLabError, payload: Mapping[str, Any]) -> dict[str, Any]:
+def resized_payload(
+    error: ModelsLabError, payload: Mapping[str, Any], base_url: str | None = None
+) -> dict[str, Any]:
     """`payload` with the smaller `max_tokens` `error` allows; raises `error` when none does.
 
     Called by the clients once, and only when the payload's `max_tokens` was our default (a
-    caller's own value that is refused is the caller's to change). Logged at WARNING: the model
-    and both figures, never the key or a body.
+    caller's own value that is refused is the caller's to change). The served context and the
+    prompt count the refusal states are learned for `base_url` and the model, so later
+    defaults fit at once. Logged at WARNING: the model and both figures, never the key or a
+    body.
     """
     sent = payload.get("max_tokens")
-    smaller = smaller_max_tokens(error, sent) if isinstance(sent, int) else None
+    if not isinstance(sent, int):
+        raise error
+    text = _size_refusal(error)
+    stated = _stated_context(text, sent) if text is not None else None
+    if stated is not None:
+        model = _model(payload)
+        estimate = estimate_prompt_tokens(payload.get("messages") or [], _prompt_extras(payload))
+        context, counted = stated
+        learn_host_limits(
+            base_url, model, served_context=context, counted=counted, estimate=estimate
+        )
+    smaller = smaller_max_tokens(error, sent)
     if smaller is None:
         raise error
     logger.warning(
@@ -211,14 +298,45 @@ def resized_payload(error: ModelsLabError, payload: Mapping[str, Any]) -> dict[s
 
 
 def _text_tokens(text: str) -> int:
-    # ASCII: a token per 3 bytes rounds English (~4 a token) up; digits are a token apiece.
-    # Other characters: a token each (CJK is about that), and emoji and other characters beyond
-    # the BMP three (rarer, so split into byte tokens). All C-speed counting, no Python loop.
-    ascii_bytes = len(text.encode("ascii", "ignore"))
-    digits = sum(map(text.count, _DIGITS))
-    other = len(text) - ascii_bytes
-    astral = (len(text.encode("utf-16-le")) // 2 - len(text)) if other else 0
-    return math.ceil((ascii_bytes - digits) / 3) + digits + other + 2 * astral
+    # All C-speed counting, no Python loop over characters.
+    if text.isascii():
+        data, other, astral = text.encode("ascii"), 0, 0
+    else:
+        data = text.encode("ascii", "ignore")
+        other = len(text) - len(data)
+        astral = len(text.encode("utf-16-le")) // 2 - len(text)  # emoji: ~4 byte tokens each
+    classes = data.translate(_CLASSES)
+    letters = classes.count(b"a")
+    digits = classes.count(b"0")
+    spaces = classes.count(b" ")
+    punctuation = len(data) - letters - digits - spaces
+    words = (
+        letters / LETTERS_PER_TOKEN
+        + punctuation / PUNCTUATION_PER_TOKEN
+        + spaces / SPACES_PER_TOKEN
+    )
+    return math.ceil(words) + digits + other + 3 * astral
+
+
+def _message_tokens(message: Mapping[str, Any]) -> int:
+    content = message.get("content")
+    tokens = 0
+    if isinstance(content, str):
+        tokens = _text_tokens(content)
+    elif isinstance(content, list):
+        for part in content:
+            if _is_image(part):
+                tokens += _IMAGE_TOKENS  # not its base64 length: what the encoder spends
+            elif isinstance(part, Mapping) and isinstance(part.get("text"), str):
+                tokens += _text_tokens(part["text"])
+            else:
+                tokens += _text_tokens(_json(part))
+    elif content is not None:
+        tokens = _text_tokens(_json(content))
+    calls = message.get("tool_calls")
+    if calls:
+        tokens += _text_tokens(_json(calls))
+    return tokens
 
 
 def _json(value: Any) -> str:
@@ -227,15 +345,3 @@ def _json(value: Any) -> str:
 
 def _is_image(part: object) -> bool:
     return isinstance(part, Mapping) and part.get("type") in ("image_url", "image", "input_image")
-
-
-def _count_images(content: object) -> int:
-    return sum(1 for part in content if _is_image(part)) if isinstance(content, list) else 0
-
-
-def _without_images(message: Mapping[str, Any]) -> Mapping[str, Any]:
-    # An image's base64 data is not what the model reads: it is counted per image instead.
-    content = message.get("content")
-    if not isinstance(content, list) or not any(_is_image(part) for part in content):
-        return message
-    return {**message, "content": [part for part in content if not _is_image(part)]}

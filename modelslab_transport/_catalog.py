@@ -17,6 +17,7 @@ from typing import Literal
 __all__ = [
     "MODELS",
     "UNKNOWN_MODEL_MAX_TOKENS",
+    "ConversationRules",
     "ModelInfo",
     "ReasoningStyle",
     "model_info",
@@ -31,6 +32,13 @@ __all__ = [
 #: - ``field``: in a separate ``reasoning_content`` / ``reasoning`` field of the message;
 #: - ``blocks``: as Mistral-native ``{"type": "thinking"}`` content blocks.
 ReasoningStyle = Literal["none", "inline", "template_opened", "field", "blocks"]
+
+#: Which conversations a model's host accepts:
+#: - ``any``: every role order the OpenAI chat format allows (sent as built);
+#: - ``mistral``: Mistral's tokenizer validates it first (mistral-common, as vLLM serves Mistral
+#:   models): no ``user`` right after ``tool``, no empty assistant message, no trailing
+#:   assistant message (see `_conversation`).
+ConversationRules = Literal["any", "mistral"]
 
 #: ``max_tokens`` sent for a model the catalogue does not know when the caller set none: well
 #: above the server's 1000-token default, small enough for any current model's context.
@@ -58,6 +66,8 @@ class ModelInfo:
     aliases: tuple[str, ...] = ()
     #: False for models that refuse temperature/top_p (OpenAI's reasoning models).
     takes_sampling: bool = True
+    #: The conversation rules its host applies before generating (`ConversationRules`).
+    conversation: ConversationRules = "any"
 
     @property
     def reasons(self) -> bool:
@@ -85,6 +95,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=40_960,
         reasoning="inline",
         sampling=_sampling(temperature=0.7, top_p=0.95),
+        conversation="mistral",
     ),
     # OpenAI's card: 131,072 context; reasoning comes in a separate field via the providers.
     # Output: 32,768 on the gateways' listings (Vercel AI Gateway, OpenRouter via Bifrost,
@@ -224,6 +235,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=32_768,
         images=True,
         sampling=_sampling(temperature=0.15),
+        conversation="mistral",
     ),
     # xAI Grok 3 Mini (provider listing): 131,072 context; reasoning in a field. No listing
     # states an output limit: 32,768 is a conservative figure.

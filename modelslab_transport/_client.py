@@ -52,16 +52,17 @@ if TYPE_CHECKING:
 __all__ = ["ClientCache", "ClientCore", "ModelsLabClient", "max_tokens_sent"]
 
 
-def max_tokens_sent(payload: Mapping[str, Any]) -> int | None:
-    """The `max_tokens` a client sends for `payload` (before any resize retry): the caller's,
-    else the default it fills in from the prompt. What traces should record.
+def max_tokens_sent(payload: Mapping[str, Any], base_url: str | None = None) -> int | None:
+    """The `max_tokens` a client for `base_url` sends for `payload` (before any resize retry):
+    the caller's, else the default it fills in from the prompt and what it learned of that
+    host. What traces should record.
 
     >>> max_tokens_sent(build_chat_payload(DEFAULT_MODEL, [{"role": "user", "content": "Hi"}]))
     ... # doctest: +SKIP
     40427
     """
     body = for_call(payload, stream=False)
-    fill_max_tokens(body)
+    fill_max_tokens(body, base_url)
     value = body.get("max_tokens") or body.get("max_completion_tokens")
     return value if isinstance(value, int) else None
 
@@ -187,13 +188,15 @@ class ModelsLabClient(ClientCore):
         request is sent once more with the limit it states.
         """
         body = for_call(payload, stream=False)
-        defaulted = fill_max_tokens(body)
+        defaulted = fill_max_tokens(body, self.settings.base_url)
         try:
             answer = self._json("POST", CHAT_PATH, body)
         except APIStatusError as exc:
             if not defaulted:
                 raise
-            answer = self._json("POST", CHAT_PATH, resized_payload(exc, body))
+            answer = self._json(
+                "POST", CHAT_PATH, resized_payload(exc, body, self.settings.base_url)
+            )
         return completion_from(answer, requested_model(payload))
 
     def stream_chat(self, payload: Mapping[str, Any]) -> Generator[StreamEvent, None, None]:
@@ -203,7 +206,7 @@ class ModelsLabClient(ClientCore):
         was delivered yet. A failure is retried (by `retry_delay`) only before any event.
         """
         body = for_call(payload, stream=True)
-        resizable = fill_max_tokens(body)
+        resizable = fill_max_tokens(body, self.settings.base_url)
         content = encode_body(body, self.settings)
         model = requested_model(payload)
         attempt = 0
@@ -251,7 +254,9 @@ class ModelsLabClient(ClientCore):
                     if not (resizable and isinstance(error, APIStatusError)):
                         raise
                     resizable = False  # once: a second refusal is the answer
-                    content = encode_body(resized_payload(error, body), self.settings)
+                    content = encode_body(
+                        resized_payload(error, body, self.settings.base_url), self.settings
+                    )
                     continue
             time.sleep(delay)
             attempt += 1

@@ -21,6 +21,7 @@ __all__ = [
     "EventLoopBlockedError",
     "IncompleteStreamError",
     "InsufficientCreditsError",
+    "InvalidConversationError",
     "InvalidInputError",
     "LimiterError",
     "LimiterTimeoutError",
@@ -129,6 +130,11 @@ def rebuild_as(error: ModelsLabError, cls: type[_E]) -> _E:
 
 class InvalidInputError(ModelsLabError, ValueError):
     """Bad input refused on this side, before any request was sent."""
+
+
+class InvalidConversationError(InvalidInputError):
+    """A conversation the model's host refuses before generating (Mistral's tokenizer rules),
+    caught before any request was sent."""
 
 
 class MissingAPIKeyError(InvalidInputError):

@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
+from ._conversation import shape_conversation
 from ._errors import InvalidInputError, ModelsLabError, UnexpectedResponseError
 from ._settings import ClientSettings
 from ._tool_calls import tool_choice_for_wire
@@ -50,7 +51,9 @@ def build_chat_payload(
 
     Raises `InvalidInputError` (a ValueError) for anything ModelsLab would refuse, so that a
     mistake costs no request. Parameters set to None are left out; unknown parameters pass
-    through unchanged (ModelsLab accepts provider-specific extras).
+    through unchanged (ModelsLab accepts provider-specific extras). A Mistral-family model's
+    conversation is shaped for Mistral's tokenizer (`shape_conversation`; a trailing assistant
+    message raises `InvalidConversationError`); other models' messages are sent as given.
 
     >>> build_chat_payload("m", [{"role": "user", "content": "Hi"}], temperature=0.2)["model_id"]
     'm'
@@ -60,7 +63,8 @@ def build_chat_payload(
             "model must be a non-empty string, e.g. 'mistralai-Magistral-Small-2506'"
         )
     _check_messages(messages)
-    body: dict[str, Any] = {"model_id": model, "model": model, "messages": list(messages)}
+    shaped = shape_conversation(model, messages)
+    body: dict[str, Any] = {"model_id": model, "model": model, "messages": list(shaped)}
     clean = {k: v for k, v in params.items() if v is not None}
     validate_params(clean)
     body.update(clean)

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import settings
 
 from modelslab_emulator import Emulator
+from modelslab_transport import forget_host_limits
 
 # Tests must never pick up a developer's real key or endpoint by accident.
 os.environ.pop("MODELSLAB_BASE_URL", None)
@@ -28,6 +29,12 @@ def real_api_key() -> str:
     if not _REAL_KEY:
         pytest.skip("MODELSLAB_API_KEY is not set")
     return _REAL_KEY
+
+
+@pytest.fixture(autouse=True)
+def _fresh_host_limits() -> None:
+    """Every test starts with no learned host limits: the session emulator's URL is shared."""
+    forget_host_limits()
 
 
 @pytest.fixture

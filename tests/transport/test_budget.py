@@ -6,15 +6,18 @@ import asyncio
 import doctest
 import json
 import logging
+import math
 from typing import Any
 
 import pytest
 
 import modelslab_transport as mt
+from benchmarks.calibrate_tokens import corpora, tekken_counter
 from modelslab_emulator import Emulator
 from modelslab_transport import (
     MAX_TOKENS_FLOOR,
     PROMPT_MARGIN,
+    REASONING_MAX_TOKENS_FLOOR,
     UNKNOWN_MODEL_MAX_TOKENS,
     AsyncModelsLabClient,
     BadRequestError,
@@ -27,8 +30,11 @@ from modelslab_transport import (
     model_info,
     smaller_max_tokens,
 )
+from modelslab_transport._budget import _text_tokens
 
 from ._helpers import LLAMA, MAGISTRAL, chat_requests, payload, scenario
+
+TEKKEN = tekken_counter()
 
 KEY = "sk-budget-test-5d1e"
 HI = [{"role": "user", "content": "Hi"}]
@@ -44,21 +50,27 @@ def test_docstring_examples(module: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "real_tokens"),
+    ("text", "low", "high"),
     [
-        # Figures from Mistral's Tekken tokenizer (and any BPE): ~4 bytes a token for English,
-        # about a token per CJK character, a token per digit.
-        ("The quick brown fox jumps over the lazy dog. " * 50, 500),
-        ("\u4f60\u597d\u4e16\u754c" * 100, 400),
-        ("1234567890" * 30, 300),
-        ("\U0001f642" * 50, 100),
-        ("\u041f\u0440\u0438\u0432\u0435\u0442 " * 50, 150),
+        # Against Mistral's tekken tokenizer (benchmarks/calibrate_tokens.py counts them):
+        # English, digits and emoji close to the real count; CJK and Cyrillic over it.
+        ("The quick brown fox jumps over the lazy dog. " * 50, 1.0, 1.15),
+        ("1234567890" * 30, 1.0, 1.1),
+        ("\U0001f642" * 50, 1.0, 1.1),
+        ("\u4f60\u597d\u4e16\u754c" * 100, 1.0, 2.2),
+        ("\u041f\u0440\u0438\u0432\u0435\u0442 " * 50, 1.0, 3.5),
     ],
 )
-def test_estimate_rounds_up(text: str, real_tokens: int) -> None:
+def test_estimate_is_close_to_tekken(text: str, low: float, high: float) -> None:
+    real = TEKKEN(text)
     estimate = estimate_prompt_tokens([{"role": "user", "content": text}])
-    assert estimate >= real_tokens
-    assert estimate < real_tokens * 3 + 50  # an over-estimate, not a wild one
+    assert low * real <= estimate <= high * real + 12  # 11 tokens of template per message
+
+
+@pytest.mark.parametrize("name", list(corpora()))
+def test_estimate_of_each_calibration_corpus_is_within_a_sixth(name: str) -> None:
+    text = corpora()[name]
+    assert 0.9 <= _text_tokens(text) / TEKKEN(text) <= 1.17
 
 
 def test_estimate_counts_every_message_tools_and_images() -> None:
@@ -72,7 +84,7 @@ def test_estimate_counts_every_message_tools_and_images() -> None:
             "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
         },
     }
-    assert estimate_prompt_tokens(HI, [tool]) >= one + len(json.dumps(tool)) // 3
+    assert estimate_prompt_tokens(HI, [tool]) >= one + TEKKEN(json.dumps(tool))
     calls = [
         {
             "role": "assistant",
@@ -90,27 +102,30 @@ def test_estimate_counts_every_message_tools_and_images() -> None:
 # -- the budget -----------------------------------------------------------------------------------
 
 
+def _room(context: int, messages: list[dict[str, Any]]) -> int:
+    return context - math.ceil(estimate_prompt_tokens(messages) * 1.03) - PROMPT_MARGIN
+
+
 def test_magistral_budget_leaves_room_for_the_prompt_within_40960() -> None:
     info = model_info(MAGISTRAL)
     assert info is not None and info.context_limit == 40_960
     budget = default_max_tokens(MAGISTRAL, HI)
-    assert budget == 40_960 - estimate_prompt_tokens(HI) - PROMPT_MARGIN
+    assert budget == _room(40_960, HI)
     assert budget + estimate_prompt_tokens(HI) < 40_960  # never the whole served context
-    long = [{"role": "user", "content": "word " * 20_000}]  # ~33k estimated tokens
-    assert (
-        default_max_tokens(MAGISTRAL, long) == 40_960 - estimate_prompt_tokens(long) - PROMPT_MARGIN
-    )
+    long = [{"role": "user", "content": "word " * 20_000}]  # ~22k estimated tokens
+    assert default_max_tokens(MAGISTRAL, long) == _room(40_960, long)
 
 
 def test_budget_falls_back_to_the_whole_window_then_the_floor() -> None:
     # Over the served 40,960 but within the 131,072 window: budget against the window.
-    beyond = [{"role": "user", "content": "word " * 30_000}]  # ~50k estimated
+    beyond = [{"role": "user", "content": "word " * 40_000}]  # ~44k estimated
     estimate = estimate_prompt_tokens(beyond)
     assert 40_960 < estimate < 131_072
-    assert default_max_tokens(MAGISTRAL, beyond) == min(40_960, 131_072 - estimate - PROMPT_MARGIN)
-    # Nothing fits: the floor, and the server decides.
-    huge = [{"role": "user", "content": "word " * 80_000}]
-    assert default_max_tokens(MAGISTRAL, huge) == MAX_TOKENS_FLOOR
+    assert default_max_tokens(MAGISTRAL, beyond) == min(40_960, _room(131_072, beyond))
+    # Nothing fits: the floor (a reasoning model's), and the server decides.
+    huge = [{"role": "user", "content": "word " * 130_000}]
+    assert default_max_tokens(MAGISTRAL, huge) == REASONING_MAX_TOKENS_FLOOR == 2048
+    assert default_max_tokens(LLAMA, huge) == MAX_TOKENS_FLOOR == 256
 
 
 def test_budget_per_catalogue_model_and_unknown() -> None:
@@ -285,7 +300,7 @@ def test_refused_default_is_retried_once_with_the_stated_limit(
     assert result.first.content == "You said: a b"
     sent, retried = _retried(emulator, headers, 3000)
     assert sent == default_max_tokens(MAGISTRAL, [{"role": "user", "content": "a b"}])
-    [record] = [r for r in caplog.records if "max_tokens" in r.getMessage()]
+    [record] = [r for r in caplog.records if "retrying once" in r.getMessage()]
     assert record.levelno == logging.WARNING
     message = record.getMessage()
     assert f"max_tokens={sent}" in message and f"max_tokens={retried}" in message
