@@ -13,6 +13,7 @@ without them a batch of 1,000 async calls would keep 1,000 Redis connections ope
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import threading
 import time
@@ -227,6 +228,22 @@ def slots_for_key(api_key: str) -> KeySlots:
         if slots is None:
             slots = _registry[digest] = KeySlots()
         return slots
+
+
+def _forget_holders_after_fork() -> None:
+    # A forked child runs none of its parent's holders or waiters, and a lock another thread
+    # held at the fork stays locked in it: every gate starts empty, with fresh locks (what a
+    # 429 taught about the plan's limit is kept).
+    global _registry_lock
+    _registry_lock = threading.Lock()
+    for slots in _registry.values():
+        learned = slots.learned
+        slots.__init__()  # type: ignore[misc]
+        slots.learned = learned
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_holders_after_fork)
 
 
 class ThreadGate:
