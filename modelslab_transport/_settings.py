@@ -203,7 +203,7 @@ class ClientSettings:
         if self.limiter_url not in (None, PROCESS_LIMITER, MACHINE_LIMITER):
             from ._redis_store import check_url  # no redis import: only the URL's form
 
-            check_url(self.limiter_url)  # type: ignore[arg-type]
+            check_url(self.limiter_url)
         for name, _ in self.default_headers:
             if name.lower() in ("authorization", "x-api-key"):
                 raise InvalidInputError("default_headers must not carry credentials; use api_key")

@@ -15,6 +15,7 @@ opened once per process and kept open.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import hmac
@@ -131,10 +132,8 @@ def _identity(api_key: str, base_url: str) -> bytes:
 
 
 def _make_private_dir(directory: Path) -> None:
-    try:
+    with contextlib.suppress(FileExistsError):
         os.mkdir(directory, 0o700)
-    except FileExistsError:
-        pass
     info = os.lstat(directory)
     if not stat.S_ISDIR(info.st_mode):
         raise SlotFileError(f"{directory} is not a directory (a symlink or a file)")

@@ -46,15 +46,13 @@ def test_machine_local_is_the_default_and_process_opts_out(base_url: str) -> Non
     assert ModelsLabClient(api_key=KEY, base_url=base_url, limiter_url="process")._shared is None
 
 
-def test_the_environment_can_choose_process(
-    base_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_environment_can_choose_process(base_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELSLAB_LIMITER_URL", "process")
     assert ModelsLabClient(api_key=KEY, base_url=base_url)._shared is None
 
 
 def test_an_unknown_limiter_is_refused_with_the_choices() -> None:
-    with pytest.raises(InvalidInputError, match="'machine'.*'process'"):
+    with pytest.raises(InvalidInputError, match=r"'machine'.*'process'"):
         ClientSettings.from_kwargs(api_key=KEY, limiter_url="processes")
 
 
