@@ -45,6 +45,7 @@ from ._slot_files import (
     lock,
     open_slot_file,
     slot_directory,
+    slot_file_path,
     try_lock,
     unlock,
 )
@@ -52,7 +53,7 @@ from ._slot_files import (
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["POLL_SECONDS", "MachineSlots", "machine_slots"]
+__all__ = ["POLL_SECONDS", "Held", "MachineSlots", "SlotFile", "machine_slots"]
 
 logger = logging.getLogger("modelslab_transport")
 
@@ -61,6 +62,7 @@ logger = logging.getLogger("modelslab_transport")
 # while waiting, 5 ms 1.3 %, 10 ms 0.55 %, 20 ms 0.5 %; 10 ms adds at most 10 ms to a hand-over.
 POLL_SECONDS = 0.01
 _NO_MACHINE_SLOT = -1  # granted while degraded: only the in-process limit holds
+Held = tuple[int, int]  # (the file's generation, slot): a slot taken before a fork is not ours
 
 
 class _Waiter:
@@ -78,17 +80,15 @@ class _Waiter:
         self.slot: int | None = None
 
 
-class MachineSlots:
-    """A counting gate for one key whose count is held by record locks on a file of this
-    machine; build it with `machine_slots`."""
+class SlotFile:
+    """One key's slot file in this process: its descriptor, the slots this process holds, its
+    queue of waiters and the thread serving it. One per file per process (record locks belong
+    to the process: two descriptors of one file in one process would hold the same bytes)."""
 
-    def __init__(
-        self, fd: int, path: Path, local: KeySlots, acquire_timeout: float | None = None
-    ) -> None:
-        self._path, self._local, self._timeout = path, local, acquire_timeout
-        self._fd = fd
+    def __init__(self, fd: int, path: Path) -> None:
+        self.path, self._fd = path, fd
         self._reset()
-        _instances.add(self)
+        _files.add(self)
 
     def _reset(self) -> None:
         self._cond = threading.Condition(threading.Lock())
@@ -105,54 +105,24 @@ class MachineSlots:
         self._reset()
         try:
             os.close(self._fd)
-            self._fd, self._path = open_slot_file_at(self._path)
-        except (OSError, SlotFileError) as exc:
-            self._broken = str(exc)
-
-    def __repr__(self) -> str:
-        return f"MachineSlots({str(self._path.parent)!r})"
+            self._fd = _reopen(self.path)
+        except OSError as exc:
+            self._broken = f"could not reopen {self.path.parent} ({exc.strerror or exc})"
 
     @property
     def in_flight(self) -> int:
-        """Machine slots of this key held by this process right now."""
+        """Slots of this file held by this process right now."""
         return len(self._held)
 
     @property
     def waiting(self) -> int:
-        """Callers of this process waiting for a machine slot."""
+        """Callers of this process waiting for a slot of this file."""
         return len(self._queue)
-
-    @contextmanager
-    def hold(self, limit: int | None) -> Iterator[None]:
-        """Block this thread until a slot is free under `limit`, then hold it (None: no limit)."""
-        if limit is None:
-            yield
-            return
-        deadline = self._deadline()
-        with self._local.hold(limit, self._timeout):
-            slot = self._acquire(limit, deadline)
-            try:
-                yield
-            finally:
-                self._give_back(slot)
-
-    @asynccontextmanager
-    async def hold_async(self, limit: int | None) -> AsyncIterator[None]:
-        """Wait (without blocking the loop) for a slot under `limit`, then hold it."""
-        if limit is None:
-            yield
-            return
-        deadline = self._deadline()
-        async with self._local.hold_async(limit, self._timeout):
-            slot = await self._acquire_async(limit, deadline)
-            try:
-                yield
-            finally:
-                self._give_back(slot)
 
     # -- taking a slot ------------------------------------------------------------------------
 
-    def _acquire(self, limit: int, deadline: float | None) -> tuple[int, int]:
+    def acquire(self, limit: int, deadline: float | None, timeout: float | None) -> Held:
+        """Take a slot under `limit` by `deadline` (monotonic), or raise LimiterTimeoutError."""
         with self._cond:
             slot = self._take_at_once(limit)
             if slot is not None:
@@ -169,9 +139,12 @@ class MachineSlots:
             if waiter.slot is not None:
                 return self._generation, waiter.slot
         self._abandon(waiter)  # timed out (a grant that came meanwhile is given back)
-        raise self._timeout_error()
+        raise _timeout_error(timeout)
 
-    async def _acquire_async(self, limit: int, deadline: float | None) -> tuple[int, int]:
+    async def acquire_async(
+        self, limit: int, deadline: float | None, timeout: float | None
+    ) -> Held:
+        """The same without blocking the event loop; a cancelled waiter leaves the queue."""
         import asyncio  # here, not at module level: `import modelslab_transport` stays light
 
         loop = asyncio.get_running_loop()
@@ -190,7 +163,7 @@ class MachineSlots:
         except BaseException as exc:  # cancelled or timed out: leave, or give a late grant back
             self._abandon(waiter)
             if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-                raise self._timeout_error() from None
+                raise _timeout_error(timeout) from None
             raise
         with self._cond:
             assert waiter.slot is not None
@@ -257,6 +230,14 @@ class MachineSlots:
     # -- the waiter thread --------------------------------------------------------------------
 
     def _poll(self) -> None:
+        try:
+            self._serve()
+        except Exception as exc:  # never leave waiters without a server: let them go on
+            with self._cond:
+                self._poller, self._polling = None, False
+                self._break(OSError(f"{type(exc).__name__}: {exc}"))
+
+    def _serve(self) -> None:
         while True:
             with self._cond:
                 if not self._queue:
@@ -296,7 +277,7 @@ class MachineSlots:
 
     # -- giving back --------------------------------------------------------------------------
 
-    def _give_back(self, held: tuple[int, int]) -> None:
+    def give_back(self, held: Held) -> None:
         generation, slot = held
         with self._cond:
             if generation == self._generation and slot != _NO_MACHINE_SLOT:
@@ -315,21 +296,67 @@ class MachineSlots:
         # With the lock held: the file's locks failed; every waiter goes on under the
         # in-process limit only (one warning), never a hang.
         if self._broken is None:
-            self._broken = f"record locks failed on {self._path.parent} ({exc.strerror or exc})"
+            self._broken = f"record locks failed on {self.path.parent} ({exc.strerror or exc})"
             _warn_once(self._broken)
         while self._queue:
             self._grant(self._queue.popleft(), _NO_MACHINE_SLOT)
 
-    # -- timeouts -----------------------------------------------------------------------------
 
-    def _deadline(self) -> float | None:
-        return None if self._timeout is None else time.monotonic() + self._timeout
+class MachineSlots:
+    """A counting gate for one key and base URL shared by this machine's processes, with the
+    same interface as `RedisSlots`; build it with `machine_slots`. A caller takes a slot of
+    this process's `KeySlots` first, then one of the key's slot file."""
 
-    def _timeout_error(self) -> LimiterTimeoutError:
-        return LimiterTimeoutError(
-            f"No in-flight slot for this key came free on this machine within "
-            f"acquire_timeout={self._timeout} s (every slot stayed busy); nothing was sent"
-        )
+    def __init__(self, file: SlotFile, local: KeySlots, acquire_timeout: float | None) -> None:
+        self._file, self._local, self._timeout = file, local, acquire_timeout
+
+    def __repr__(self) -> str:
+        return f"MachineSlots({str(self._file.path.parent)!r})"
+
+    @property
+    def in_flight(self) -> int:
+        """Machine slots of this key held by this process right now."""
+        return self._file.in_flight
+
+    @property
+    def waiting(self) -> int:
+        """Callers of this process waiting for a machine slot of this key."""
+        return self._file.waiting
+
+    @contextmanager
+    def hold(self, limit: int | None) -> Iterator[None]:
+        """Block this thread until a slot is free under `limit`, then hold it (None: no limit)."""
+        if limit is None:
+            yield
+            return
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        with self._local.hold(limit, self._timeout):
+            held = self._file.acquire(limit, deadline, self._timeout)
+            try:
+                yield
+            finally:
+                self._file.give_back(held)
+
+    @asynccontextmanager
+    async def hold_async(self, limit: int | None) -> AsyncIterator[None]:
+        """Wait (without blocking the loop) for a slot under `limit`, then hold it."""
+        if limit is None:
+            yield
+            return
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        async with self._local.hold_async(limit, self._timeout):
+            held = await self._file.acquire_async(limit, deadline, self._timeout)
+            try:
+                yield
+            finally:
+                self._file.give_back(held)
+
+
+def _timeout_error(timeout: float | None) -> LimiterTimeoutError:
+    return LimiterTimeoutError(
+        f"No in-flight slot for this key came free on this machine within "
+        f"acquire_timeout={timeout} s (every slot stayed busy); nothing was sent"
+    )
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -337,13 +364,13 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-def open_slot_file_at(path: Path) -> tuple[int, Path]:
-    """Reopen an existing slot file (after a fork)."""
+def _reopen(path: Path) -> int:
     flags = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    return os.open(path, flags), path
+    return os.open(path, flags)
 
 
-_instances: weakref.WeakSet[MachineSlots] = weakref.WeakSet()
+_files: weakref.WeakSet[SlotFile] = weakref.WeakSet()
+_by_path: dict[Path, SlotFile] = {}
 _registry: dict[tuple[str, str, float | None, Path], MachineSlots] = {}
 _registry_lock = threading.Lock()
 _warned: set[str] = set()
@@ -371,11 +398,14 @@ def machine_slots(
         slots = _registry.get(cache_key)
         if slots is None:
             try:
-                fd, path = open_slot_file(api_key, base_url, directory)
+                path = slot_file_path(api_key, base_url, directory)
+                file = _by_path.get(path)  # never a second descriptor: see open_slot_file
+                if file is None:
+                    file = _by_path[path] = SlotFile(open_slot_file(path), path)
             except SlotFileError as exc:
                 _warn_once(str(exc))
                 return None
-            slots = MachineSlots(fd, path, slots_for_key(api_key), acquire_timeout)
+            slots = MachineSlots(file, slots_for_key(api_key), acquire_timeout)
             _registry[cache_key] = slots
         return slots
 
@@ -383,8 +413,8 @@ def machine_slots(
 def _reset_after_fork() -> None:
     global _registry_lock
     _registry_lock = threading.Lock()
-    for slots in list(_instances):
-        slots._after_fork()
+    for file in list(_files):
+        file._after_fork()
 
 
 if hasattr(os, "register_at_fork"):

@@ -38,6 +38,7 @@ __all__ = [
     "lock",
     "open_slot_file",
     "slot_directory",
+    "slot_file_path",
     "try_lock",
     "unlock",
 ]
@@ -82,9 +83,9 @@ def slot_directory() -> Path:
     return base / f"modelslab-limiter-{os.geteuid() if hasattr(os, 'geteuid') else 0}"
 
 
-def open_slot_file(api_key: str, base_url: str, directory: Path | None = None) -> tuple[int, Path]:
-    """Open (creating them if needed) the directory, its salt and this key's slot file; check
-    that record locks work there. Returns the descriptor and the path; raises SlotFileError."""
+def slot_file_path(api_key: str, base_url: str, directory: Path | None = None) -> Path:
+    """The key's slot file (not opened): the directory and its salt are created if needed and
+    checked. Raises SlotFileError where the machine-local limiter cannot work."""
     if fcntl is None:
         raise SlotFileError("this platform has no fcntl record locks")
     directory = directory or slot_directory()
@@ -92,18 +93,26 @@ def open_slot_file(api_key: str, base_url: str, directory: Path | None = None) -
         _make_private_dir(directory)
         _check_local(directory)
         name = hmac.new(_salt(directory), _identity(api_key, base_url), hashlib.sha256)
-        path = directory / f"{name.hexdigest()[:40]}.slots"
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(path, flags, 0o600)
     except OSError as exc:
         raise SlotFileError(f"{directory} is not usable ({exc.strerror or exc})") from None
+    return directory / f"{name.hexdigest()[:40]}.slots"
+
+
+def open_slot_file(path: Path) -> int:
+    """Open (creating it, 0600) a slot file and check that record locks work there. Open each
+    file once per process: closing any descriptor of it drops all of the process's locks."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        raise SlotFileError(f"{path.parent} is not usable ({exc.strerror or exc})") from None
     try:
         if try_lock(fd, PROBE):
             unlock(fd, PROBE)
     except OSError as exc:  # ENOLCK, EOPNOTSUPP: a file system without record locks
         os.close(fd)
-        raise SlotFileError(f"record locks do not work in {directory} ({exc.strerror})") from None
-    return fd, path
+        raise SlotFileError(f"record locks do not work in {path.parent} ({exc.strerror})") from None
+    return fd
 
 
 def try_lock(fd: int, offset: int) -> bool:
