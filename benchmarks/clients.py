@@ -148,17 +148,19 @@ class Transport(Runner):
     kind = "ours"
     import_module = "modelslab_transport"
 
+    metrics = Runner.metrics | {"slot"}
+    limiter_url: ClassVar[str | None] = None  # default settings: the machine-local limiter
+
     def setup(self) -> None:
         import modelslab_transport as mt
 
         self._mt = mt
         limit = None if self.unlimited else 5
-        self.client = mt.ModelsLabClient(
-            api_key=API_KEY, base_url=self.base_url, max_concurrent_requests=limit
-        )
-        self.aclient = mt.AsyncModelsLabClient(
-            api_key=API_KEY, base_url=self.base_url, max_concurrent_requests=limit
-        )
+        kw: dict[str, Any] = {"api_key": API_KEY, "base_url": self.base_url}
+        if self.limiter_url is not None:
+            kw["limiter_url"] = self.limiter_url
+        self.client = mt.ModelsLabClient(max_concurrent_requests=limit, **kw)
+        self.aclient = mt.AsyncModelsLabClient(max_concurrent_requests=limit, **kw)
         self.payload = mt.build_chat_payload(MODEL, _WIRE_MESSAGES, max_tokens=self.n)
 
     def iter_stream(self) -> Iterator[str]:
@@ -184,6 +186,19 @@ class Transport(Runner):
 
     def close(self) -> None:
         self.client.close()
+
+    def take_and_give_back(self) -> None:
+        """Take and give back the in-flight slot a request holds (what `request_sync` pays)."""
+        with self.client._hold():
+            pass
+
+
+class TransportInProcess(Transport):
+    key = "transport_process"
+    label = "modelslab_transport, limiter_url='process'"
+    kind = "floor"
+    metrics = frozenset({"request_sync", "slot"})
+    limiter_url = "process"  # what every request paid before the machine-local default
 
 
 class OpenAISDK(Runner):
@@ -523,6 +538,7 @@ RUNNERS: dict[str, type[Runner]] = {
     for runner in (
         RawHttpx,
         Transport,
+        TransportInProcess,
         OpenAISDK,
         ChatModelsLabRunner,
         LangChainFloor,

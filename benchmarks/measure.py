@@ -96,6 +96,22 @@ def _request_sync(runner: Runner, args: argparse.Namespace) -> list[Timing]:
     return [once(args.requests) for _ in range(args.runs)]
 
 
+def _slot(runner: Runner, args: argparse.Namespace) -> list[Timing]:
+    """µs to take and give back one in-flight slot, uncontended, as each request does."""
+    hold = runner.take_and_give_back  # type: ignore[attr-defined]
+
+    def once(count: int) -> Timing:
+        gc.collect()
+        started, cpu = time.perf_counter(), time.process_time()
+        for _ in range(count):
+            hold()
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        return elapsed / count * 1e6, cpu / count * 1e6
+
+    once(1000)
+    return [once(args.requests * 100) for _ in range(args.runs)]
+
+
 def _concurrent(runner: Runner, args: argparse.Namespace) -> list[Timing]:
     async def once() -> Timing:
         gc.collect()
@@ -185,6 +201,7 @@ _METRICS: dict[str, tuple[Callable[[Runner, argparse.Namespace], list[Timing]], 
     "stream_sync": (_stream_sync, "µs/chunk"),
     "stream_async": (_stream_async, "µs/chunk"),
     "request_sync": (_request_sync, "µs/request"),
+    "slot": (_slot, "µs/slot"),
     "concurrent": (_concurrent, "ms wall"),
     "memory": (_memory, "MiB peak RSS Δ"),
 }

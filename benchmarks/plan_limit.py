@@ -9,9 +9,9 @@ request more gets a 429 with `retry_after`) and gives every request `DELAY` seco
 
 - one process, a batch of 40: ChatModelsLab.abatch, ChatOpenAI.abatch, OpenAILike (LlamaIndex)
   with 40 `achat` calls gathered, each with its default settings;
-- 4 processes x 10 (each an `abatch` of ChatModelsLab), without and, when the installed
-  ChatModelsLab has `limiter_url`, with the Redis-shared limiter (a redis-server is started on a
-  free loopback port for it).
+- 4 processes x 10 and 8 processes x 5 (each an `abatch` of ChatModelsLab): with the in-process
+  limiter only (`limiter_url="process"`), with default settings (the machine-local limiter) and
+  with the Redis-shared limiter (a redis-server is started on a free loopback port for it).
 
 For each: answers correct out of 40, 429s the emulator sent (its own count, per key), the peak
 in flight it saw, wall time and its ratio to the plan floor, ceil(40 / 5) x DELAY. Prints a
@@ -45,7 +45,7 @@ MODEL = "meta-llama-llama-3.1-8b-instruct"
 KEY = "bench-plan-key-0123456789"
 LIMIT = 5
 BATCH = 40
-PROCESSES = 4
+PROCESSES = (4, 8)
 DELAY = 0.5  # seconds of server latency per request
 SCENARIO = {"X-Emulator-Scenario": f"slow-first-byte;delay={DELAY}"}
 TIMES = "\u00d7"
@@ -138,12 +138,13 @@ def row(emulator: Emulator, label: str, good: int, wall: float) -> Row:
     )
 
 
-# -- 4 processes x 10 ------------------------------------------------------------------------
+# -- N processes x 40/N -----------------------------------------------------------------------
 
 
-def worker(base_url: str, index: int, limiter_url: str | None) -> None:
-    """One worker process: import, say so, wait for the parent's go, run its 10, report."""
-    asked = prompts(index * (BATCH // PROCESSES), BATCH // PROCESSES)
+def worker(base_url: str, index: int, count: int, limiter_url: str | None) -> None:
+    """One of `count` worker processes: import, say so, wait for the parent's go, run its
+    share of the batch, report."""
+    asked = prompts(index * (BATCH // count), BATCH // count)
     import langchain_modelslab  # noqa: F401  (imported before the start: not timed)
 
     print("ready", flush=True)
@@ -152,13 +153,14 @@ def worker(base_url: str, index: int, limiter_url: str | None) -> None:
     print(json.dumps({"correct": correct(answers, asked), "end": time.time()}), flush=True)
 
 
-def processes(emulator: Emulator, label: str, limiter_url: str | None) -> Row:
+def processes(emulator: Emulator, count: int, limiter_url: str | None) -> Row:
     emulator.clear()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("MODELSLAB_LIMITER_URL", None)  # default settings mean no limiter_url at all
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "benchmarks.plan_limit", "--worker", emulator.base_url]
-            + [str(i)]
+            + [str(i), "--processes", str(count)]
             + ([] if limiter_url is None else ["--limiter-url", limiter_url]),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -166,7 +168,7 @@ def processes(emulator: Emulator, label: str, limiter_url: str | None) -> Row:
             env=env,
             text=True,
         )
-        for i in range(PROCESSES)
+        for i in range(count)
     ]
     for proc in procs:
         assert proc.stdout is not None
@@ -183,7 +185,14 @@ def processes(emulator: Emulator, label: str, limiter_url: str | None) -> Row:
         line = json.loads(out.strip().splitlines()[-1])
         good += int(line["correct"])
         ends.append(float(line["end"]))
-    return row(emulator, label, good, max(ends) - start)
+    return row(emulator, process_label(count, limiter_url), good, max(ends) - start)
+
+
+def process_label(count: int, limiter_url: str | None) -> str:
+    how = {None: "default settings", "process": "in-process limiter only"}
+    return f"{count} processes {TIMES} {BATCH // count}, " + how.get(
+        limiter_url, "shared limiter (Redis)"
+    )
 
 
 class Redis:
@@ -246,16 +255,16 @@ def run_all() -> list[Row]:
                 print(f"skipped {label}: {module} is not installed", file=sys.stderr)
                 continue
             rows.append(measure(emulator, label, runner))
-        rows.append(processes(emulator, f"{PROCESSES} processes {TIMES} 10, in-process only", None))
-        if has_limiter_url():
-            redis = Redis()
-            try:
-                label = f"{PROCESSES} processes {TIMES} 10, shared limiter (Redis)"
-                rows.append(processes(emulator, label, redis.url))
-            finally:
-                redis.stop()
-        else:
-            print("skipped the shared limiter: no limiter_url on ChatModelsLab", file=sys.stderr)
+        if not has_limiter_url():
+            print("skipped the processes: no limiter_url on ChatModelsLab", file=sys.stderr)
+            return rows
+        redis = Redis()
+        try:
+            for count in PROCESSES:
+                for limiter_url in ("process", None, redis.url):
+                    rows.append(processes(emulator, count, limiter_url))
+        finally:
+            redis.stop()
     return rows
 
 
@@ -279,12 +288,13 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--worker", nargs=2, metavar=("BASE_URL", "INDEX"))
+    parser.add_argument("--processes", type=int, default=PROCESSES[0])
     parser.add_argument("--limiter-url")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.worker:
         base_url, index = args.worker
-        worker(base_url, int(index), args.limiter_url)
+        worker(base_url, int(index), args.processes, args.limiter_url)
         return
     rows = run_all()
     print(table(rows))

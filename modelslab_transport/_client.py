@@ -30,8 +30,10 @@ from ._retry import Retries, error_from_transport, log_attempt
 from ._settings import (
     CHAT_PATH,
     COUNT_TOKENS_PATH,
+    MACHINE_LIMITER,
     MODELS_PATH,
     POOL_LIMITS,
+    PROCESS_LIMITER,
     ClientSettings,
     SettingsKwargs,
 )
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from ._async_client import AsyncModelsLabClient
+    from ._machine_limiter import MachineSlots
     from ._redis_limiter import RedisSlots
 
 __all__ = ["ClientCache", "ClientCore", "ModelsLabClient", "max_tokens_sent"]
@@ -83,8 +86,14 @@ class ClientCore:
             )
         self.settings: ClientSettings = settings
         self._local: KeySlots = slots_for_key(self._secret)
-        self._shared: RedisSlots | None = None
-        if settings.limiter_url is not None:
+        self._shared: RedisSlots | MachineSlots | None = None
+        if settings.limiter_url in (None, MACHINE_LIMITER):
+            from ._machine_limiter import machine_slots  # None where it cannot work (logged)
+
+            self._shared = machine_slots(
+                self._secret, settings.base_url, acquire_timeout=settings.acquire_timeout
+            )
+        elif settings.limiter_url != PROCESS_LIMITER:
             from ._redis_limiter import redis_slots  # redis loads only when asked for
 
             self._shared = redis_slots(
@@ -104,7 +113,8 @@ class ClientCore:
         return limit
 
     def _hold(self) -> AbstractContextManager[None]:
-        """The slot a sync request holds while in flight (shared in Redis when configured)."""
+        """The slot a sync request holds while in flight (shared by this machine's processes by
+        default, or through Redis)."""
         if self._shared is not None:
             return self._shared.hold(self._limit())
         return self._local.hold(self._limit(), self.settings.acquire_timeout)

@@ -318,8 +318,9 @@ MASKED_PASSWORD = "**********"
 def check_url(url: str) -> None:
     if not isinstance(url, str) or urlsplit(url).scheme not in _SCHEMES:
         raise InvalidInputError(
-            "the limiter URL must be redis://host:port/db, rediss://host:port/db "
-            "or unix:///path/to/redis.sock"
+            "the limiter URL must be redis://host:port/db, rediss://host:port/db, "
+            "unix:///path/to/redis.sock, 'machine' (this machine's processes, the default) "
+            "or 'process' (this process only)"
         )
     if MASKED_PASSWORD in _passwords(url):
         raise InvalidInputError(

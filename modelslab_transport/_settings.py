@@ -29,8 +29,10 @@ __all__ = [
     "DEFAULT_MODEL",
     "FIELD_NAMES",
     "LIMITER_URL_ENV",
+    "MACHINE_LIMITER",
     "MODELS_PATH",
     "POOL_LIMITS",
+    "PROCESS_LIMITER",
     "USER_AGENT",
     "ClientSettings",
     "Secret",
@@ -48,6 +50,9 @@ USER_AGENT = f"modelslab-integrations/{__version__} (python-httpx)"
 API_KEY_ENV = "MODELSLAB_API_KEY"
 BASE_URL_ENV = "MODELSLAB_BASE_URL"
 LIMITER_URL_ENV = "MODELSLAB_LIMITER_URL"
+# limiter_url values that name a local limiter rather than a Redis URL.
+PROCESS_LIMITER = "process"  # this process only
+MACHINE_LIMITER = "machine"  # every process of this user on this machine (also the default)
 DEFAULT_BASE_URL = "https://modelslab.com/api/v7/llm"
 DEFAULT_MODEL = "mistralai-Magistral-Small-2506"
 
@@ -165,8 +170,9 @@ class ClientSettings:
     max_retry_wait: float = 60.0
     max_concurrent_requests: int | None = 5
     default_headers: tuple[tuple[str, str], ...] = ()
-    # Redis shared by every process and machine using this key (redis://, rediss://, unix://);
-    # None: the in-process limiter. repr=False: the URL may carry a password.
+    # Who shares the key's in-flight limit: None or "machine", every process of this user on
+    # this machine; "process", this process only; a Redis URL (redis://, rediss://, unix://),
+    # every process and machine using that Redis. repr=False: the URL may carry a password.
     limiter_url: str | None = field(default=None, repr=False)
     # Redis unreachable: hold the limit in this process only (logged) instead of raising.
     limiter_fallback: bool = False
@@ -199,7 +205,7 @@ class ClientSettings:
         object.__setattr__(
             self, "acquire_timeout", _positive("acquire_timeout", self.acquire_timeout)
         )
-        if self.limiter_url is not None:
+        if self.limiter_url not in (None, PROCESS_LIMITER, MACHINE_LIMITER):
             from ._redis_store import check_url  # no redis import: only the URL's form
 
             check_url(self.limiter_url)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from typing import Any
 
 import pytest
@@ -14,6 +17,14 @@ from modelslab_transport import forget_host_limits
 # Tests must never pick up a developer's real key or endpoint by accident.
 os.environ.pop("MODELSLAB_BASE_URL", None)
 _REAL_KEY = os.environ.pop("MODELSLAB_API_KEY", None)
+
+# The default limiter shares a key's slots with every process of this user on this machine,
+# through files under $XDG_RUNTIME_DIR: this session (and the processes it starts, which inherit
+# the variable) gets a private one, so two test runs on one machine, with the same test keys,
+# never take each other's slots.
+_RUNTIME_DIR = tempfile.mkdtemp(prefix="modelslab-tests-run-")
+os.environ["XDG_RUNTIME_DIR"] = _RUNTIME_DIR
+atexit.register(shutil.rmtree, _RUNTIME_DIR, ignore_errors=True)
 
 TEST_KEY = "test-key-0123456789"
 

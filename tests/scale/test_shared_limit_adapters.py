@@ -1,9 +1,10 @@
 """Four OS processes (two ChatModelsLab, two ModelsLabLLM) x 10 prompts on one key against one
 emulator that queues at most 5 requests per key, as ModelsLab's smallest plan does.
 
-With `limiter_url` (a real redis-server) the processes hold 5 in flight together: every answer,
-the server's peak in flight for the key at most 5, no 429. Without it each process holds 5 of
-its own, so the server refuses some, and queue-aware retries still bring every answer."""
+With default settings (the machine-local limiter) and with `limiter_url` (a real redis-server)
+the processes hold 5 in flight together: every answer, the server's peak in flight for the key
+at most 5, no 429. With `limiter_url="process"` each process holds 5 of its own, so the server
+refuses some, and queue-aware retries still bring every answer."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def run_batch(emulator: Emulator, key: str, limiter_url: str | None) -> dict[str
     refused = sum(counts["rate_limited"].values())
     floor = PROCESSES * PROMPTS / LIMIT * DELAY
     print(
-        f"limiter_url={'redis' if limiter_url else 'none'}: {answered}/{PROCESSES * PROMPTS} "
+        f"limiter_url={'redis' if limiter_url and '://' in limiter_url else limiter_url}: {answered}/{PROCESSES * PROMPTS} "
         f"answers, peak in flight {peak}, {refused} 429s, {wall:.2f}s ({wall / floor:.2f}x the "
         f"plan floor {floor:.1f}s, with process start-up)"
     )
@@ -78,10 +79,20 @@ def test_shared_limiter_holds_the_plan_limit_across_processes(
     assert got["refused"] == 0
 
 
-def test_without_shared_limiter_queue_aware_retries_still_answer_all(
+def test_default_settings_hold_the_plan_limit_across_processes(
     queue_emulator: Emulator,
 ) -> None:
-    got = run_batch(queue_emulator, "shared-limit-key-2", None)
+    got = run_batch(queue_emulator, "shared-limit-key-3", None)  # no limiter_url: machine-wide
+    assert got["errors"] == []
+    assert got["answered"] == PROCESSES * PROMPTS
+    assert 1 <= got["peak"] <= LIMIT  # type: ignore[operator]
+    assert got["refused"] == 0
+
+
+def test_process_only_limiter_queue_aware_retries_still_answer_all(
+    queue_emulator: Emulator,
+) -> None:
+    got = run_batch(queue_emulator, "shared-limit-key-2", "process")
     assert got["errors"] == []
     assert got["answered"] == PROCESSES * PROMPTS
     assert got["peak"] <= LIMIT  # type: ignore[operator]  # the server refused the rest
