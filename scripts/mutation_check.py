@@ -210,6 +210,27 @@ MUTATIONS = (
             "tests/notebooks/test_notebooks.py",
         ),
     ),
+    Mutation(
+        "redis-release-skipped-on-error",
+        "a Redis slot whose request raised is renewed forever, never released (sync and async)",
+        (
+            Edit(
+                TRANSPORT + "_redis_limiter.py",
+                "            try:\n                yield\n            finally:\n"
+                "                self._renewer.remove(ticket)\n",
+                "            yield  # MUTATION: nothing below runs when the request raised\n"
+                "            if True:\n                self._renewer.remove(ticket)\n",
+            ),
+            Edit(
+                TRANSPORT + "_redis_limiter.py",
+                "            try:\n                yield\n            finally:\n"
+                "                renewal.cancel()\n",
+                "            yield  # MUTATION: nothing below runs when the request raised\n"
+                "            if True:\n                renewal.cancel()\n",
+            ),
+        ),
+        ("tests/scale/test_redis_limiter_error_release.py",),
+    ),
 )
 
 
