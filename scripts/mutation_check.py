@@ -231,6 +231,34 @@ MUTATIONS = (
         ),
         ("tests/scale/test_redis_limiter_error_release.py",),
     ),
+    Mutation(
+        "redis-fork-renewal-skipped",
+        "a worker forked after its parent used the Redis limiter never renews its leases",
+        (
+            Edit(
+                TRANSPORT + "_redis_limiter.py",
+                "        if self._pid != os.getpid():\n"
+                "            # A forked child has the parent's bookkeeping",
+                "        if False:  # MUTATION\n"
+                "            # A forked child has the parent's bookkeeping",
+            ),
+        ),
+        ("tests/scale/test_redis_limiter_fork.py", "-k", "keeps_its_slot"),
+    ),
+    Mutation(
+        "redis-fork-gate-kept",
+        "a forked worker keeps its parent's in-process gate count (waits for the parent's holders)",
+        (
+            Edit(
+                TRANSPORT + "_redis_limiter.py",
+                "        if self._pid != os.getpid():\n"
+                "            # A forked child starts with nobody holding",
+                "        if False:  # MUTATION\n"
+                "            # A forked child starts with nobody holding",
+            ),
+        ),
+        ("tests/scale/test_redis_limiter_fork.py", "-k", "parent_frees"),
+    ),
 )
 
 
