@@ -259,6 +259,19 @@ MUTATIONS = (
         ),
         ("tests/scale/test_redis_limiter_fork.py", "-k", "parent_frees"),
     ),
+    Mutation(
+        "queue-wait-never-counted",
+        "queue-full 429s are resent without counting their waits (queue_wait_budget never spent)",
+        (
+            Edit(
+                TRANSPORT + "_retry.py",
+                "                self.queued += delay  # a refusal never run does not spend"
+                " max_retries\n",
+                "                pass  # MUTATION\n",
+            ),
+        ),
+        ("tests/transport/test_queue_wait_budget.py", "tests/transport/test_queue_retries.py"),
+    ),
 )
 
 
