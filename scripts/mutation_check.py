@@ -272,6 +272,27 @@ MUTATIONS = (
         ),
         ("tests/transport/test_queue_wait_budget.py", "tests/transport/test_queue_retries.py"),
     ),
+    Mutation(
+        "tool-ids-first-nine-kept",
+        "tool-call ids normalised by keeping their first 9 alphanumerics (call_abc123xyz1/2 merge)",
+        (
+            Edit(
+                TRANSPORT + "_tool_calls.py",
+                "    if len(tool_call_id) == _ID_LENGTH and tool_call_id.isascii()"
+                " and tool_call_id.isalnum():\n",
+                '    kept = "".join(c for c in tool_call_id if c.isascii() and c.isalnum())\n'
+                "    if len(kept) >= _ID_LENGTH:  # MUTATION\n"
+                "        return kept[:_ID_LENGTH]\n"
+                "    if len(tool_call_id) == _ID_LENGTH and tool_call_id.isascii()"
+                " and tool_call_id.isalnum():\n",
+            ),
+        ),
+        (
+            "tests/transport/test_tool_call_ids.py",
+            "tests/langchain/test_tool_call_ids_wire.py",
+            "tests/llama_index/test_tool_call_ids_wire.py",
+        ),
+    ),
 )
 
 
