@@ -293,6 +293,34 @@ MUTATIONS = (
             "tests/llama_index/test_tool_call_ids_wire.py",
         ),
     ),
+    Mutation(
+        "redis-abandoned-wait-kept",
+        "a Redis wait given up (cancelled, or past acquire_timeout) keeps its place in line",
+        (
+            Edit(
+                TRANSPORT + "_redis_limiter.py",
+                "        except BaseException:\n            try:\n"
+                "                conn.release(keys=self._keys.state,"
+                " args=self._release_args(ticket, limit))\n",
+                "        except BaseException:\n            raise  # MUTATION\n            try:\n"
+                "                conn.release(keys=self._keys.state,"
+                " args=self._release_args(ticket, limit))\n",
+            ),
+            Edit(
+                TRANSPORT + "_redis_limiter.py",
+                "        except BaseException:  # a timeout, or the task was cancelled"
+                " while waiting\n            try:\n",
+                "        except BaseException:  # a timeout, or the task was cancelled"
+                " while waiting\n            raise  # MUTATION\n            try:\n",
+            ),
+        ),
+        (
+            "tests/scale/test_redis_limiter_error_release.py",
+            "tests/scale/test_redis_limiter_waiting.py",
+            "-k",
+            "leaves_the_line or cancelled_async_waiter",
+        ),
+    ),
 )
 
 

@@ -19,11 +19,12 @@ import pytest
 
 from modelslab_emulator import Emulator
 from modelslab_transport import AsyncModelsLabClient, ModelsLabClient, ModelsLabError
+from modelslab_transport._errors import LimiterTimeoutError
 from modelslab_transport._redis_limiter import redis_slots
 
 from ..emulator_requests import scenario_value
 from ..transport._helpers import payload
-from ._helpers import wait_until
+from ._helpers import held_in_thread, wait_until
 from .conftest import RedisServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(60)]
@@ -162,3 +163,43 @@ async def test_failed_and_cancelled_async_requests_give_their_slots_back(
         answers = await asyncio.wait_for(batch, HOLD * 2 + 5)  # one round, not n in a row
     assert [a.first.content for a in answers] == [f"You said: new {i}" for i in range(n)]
     assert emulator.max_in_flight[emulator.fingerprint(key)] >= n
+
+
+# -- a wait given up (cancelled, or past acquire_timeout) leaves the line at once -------------
+# A waiter left in Redis's queue would stand first in line, unserved, until its ticket expires
+# (seconds later): the next request would wait for a slot that is free.
+
+
+def test_a_wait_past_acquire_timeout_leaves_the_line(
+    emulator: Emulator, redis_server: RedisServer, key: str
+) -> None:
+    common = {**client_kwargs(emulator, redis_server.url, key, 1), "acquire_timeout": 0.5}
+    with ModelsLabClient(**common) as client:
+        with held_in_thread(redis_slots(redis_server.url, key), 1) as release:
+            with pytest.raises(LimiterTimeoutError):
+                client.chat(payload("never sent"))
+            release.set()
+        wait_until(lambda: shared_in_flight(redis_server.url, key) == 0)
+        started = time.monotonic()
+        assert client.chat(payload("next")).first.content == "You said: next"
+    assert time.monotonic() - started < 2.0, "the given-up wait kept its place in line"
+
+
+async def test_a_cancelled_wait_leaves_the_line(
+    emulator: Emulator, redis_server: RedisServer, key: str
+) -> None:
+    slots = redis_slots(redis_server.url, key)
+    async with AsyncModelsLabClient(**client_kwargs(emulator, redis_server.url, key, 1)) as c:
+        with held_in_thread(slots, 1) as release:
+            task = asyncio.create_task(c.chat(payload("never sent")))
+            await asyncio.to_thread(wait_until, lambda: slots.waiting == 1)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(task, 10)
+            release.set()
+        await asyncio.to_thread(wait_until, lambda: slots.in_flight == 0)
+        started = time.monotonic()
+        answer = await asyncio.wait_for(c.chat(payload("next")), 10)
+    assert answer.first.content == "You said: next"
+    assert time.monotonic() - started < 2.0, "the cancelled wait kept its place in line"
+    assert not [r for r in emulator.requests if "never sent" in str(r.body)]
