@@ -321,6 +321,37 @@ MUTATIONS = (
             "leaves_the_line or cancelled_async_waiter",
         ),
     ),
+    Mutation(
+        "queue-limit-unparsed",
+        'the plan\'s limit in "Maximum N queued requests" is missed (matched case-sensitively)',
+        (
+            Edit(
+                TRANSPORT + "_errors.py",
+                '_QUEUE_LIMIT = re.compile(r"maximum\\s+(\\d+)\\s+queued\\s+requests?",'
+                " re.IGNORECASE)\n",
+                '_QUEUE_LIMIT = re.compile(r"maximum\\s+(\\d+)\\s+queued\\s+requests?")'
+                "  # MUTATION\n",
+            ),
+        ),
+        (
+            "tests/transport/test_queue_retries.py",
+            "tests/transport/test_client_faults.py",
+            "-k",
+            "learned or rate_limit_forever",
+        ),
+    ),
+    Mutation(
+        "local-fork-count-kept",
+        "a forked worker keeps counting the in-process slots its parent's threads held",
+        (
+            Edit(
+                TRANSPORT + "_limiter.py",
+                "    os.register_at_fork(after_in_child=_after_fork_in_child)\n",
+                "    pass  # MUTATION\n",
+            ),
+        ),
+        ("tests/transport/test_limiter_fork.py",),
+    ),
 )
 
 
