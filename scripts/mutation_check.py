@@ -52,7 +52,9 @@ class Mutation:
     name: str
     what: str
     edits: tuple[Edit, ...]
-    tests: tuple[str, ...]  # pytest arguments: the test files (and -k filters) that must fail
+    # pytest arguments: the test files that must fail, and at most one -k filter (pytest keeps
+    # only the last -k given, for every file)
+    tests: tuple[str, ...]
 
 
 TRANSPORT = "modelslab_transport/"
