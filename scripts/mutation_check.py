@@ -432,7 +432,7 @@ def main() -> int:
         parser.error(f"unknown mutation(s): {sorted(unknown)}")
     if args.list:
         for m in MUTATIONS:
-            print(f"{m.name:26} {m.what}\n{'':26} tests: {' '.join(m.tests)}")
+            print(f"{m.name:32} {m.what}\n{'':32} tests: {' '.join(m.tests)}")
         return 0
 
     files = project_files()
@@ -459,8 +459,8 @@ def main() -> int:
             print("ERROR: the tests fail without any mutation:", *failed, sep="\n  ")
             return 3
 
-    print(f"\n{'mutation':26} {'tests run':>9} {'failed':>7}  caught (>= {MIN_CAUGHT} failed)")
-    print("-" * 70)
+    print(f"\n{'mutation':32} {'tests run':>9} {'failed':>7}  caught (>= {MIN_CAUGHT} failed)")
+    print("-" * 76)
     missed = []
     for mutation in chosen:
         copy = make_copy(files)
@@ -473,12 +473,12 @@ def main() -> int:
         if not caught:
             missed.append(mutation.name)
         verdict = "yes" if caught else "NO"
-        print(f"{mutation.name:26} {ran:>9} {len(failed):>7}  {verdict}   ({seconds:.0f} s)")
+        print(f"{mutation.name:32} {ran:>9} {len(failed):>7}  {verdict}   ({seconds:.0f} s)")
         if args.verbose or not caught:
             for name in failed:
-                print(f"{'':28}{name}")
+                print(f"{'':34}{name}")
         sys.stdout.flush()
-    print("-" * 70)
+    print("-" * 76)
     if missed:
         print(f"NOT CAUGHT by {MIN_CAUGHT}+ tests: {', '.join(missed)}")
         return 1
