@@ -100,6 +100,14 @@ class KeySlots:
         """Requests currently holding a slot."""
         return self._in_flight
 
+    def _forget_holders(self) -> None:
+        # In a forked child: the parent's holders and waiters are not there to give slots back.
+        self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)
+        self._in_flight = 0
+        self._waiters = deque()
+        self._loops = {}
+
     def learn(self, limit: int) -> bool:
         """Remember the plan's queue limit; True the first time it lowers what we knew."""
         with self._lock:
@@ -226,6 +234,19 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 _registry: dict[str, KeySlots] = {}
 _registry_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (multiprocessing, gunicorn --preload, Celery prefork) starts with no slot
+    held: slots its parent's threads held at the fork would otherwise never come back."""
+    global _registry_lock
+    _registry_lock = threading.Lock()
+    for slots in _registry.values():
+        slots._forget_holders()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which never forks
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def slots_for_key(api_key: str) -> KeySlots:

@@ -52,7 +52,9 @@ class Mutation:
     name: str
     what: str
     edits: tuple[Edit, ...]
-    tests: tuple[str, ...]  # pytest arguments: the test files (and -k filters) that must fail
+    # pytest arguments: the test files that must fail, and at most one -k filter (pytest keeps
+    # only the last -k given, for every file)
+    tests: tuple[str, ...]
 
 
 TRANSPORT = "modelslab_transport/"
@@ -210,6 +212,148 @@ MUTATIONS = (
             "tests/notebooks/test_notebooks.py",
         ),
     ),
+    Mutation(
+        "redis-release-skipped-on-error",
+        "a Redis slot whose request raised is renewed forever, never released (sync and async)",
+        (
+            Edit(
+                TRANSPORT + "_redis_limiter.py",
+                "            try:\n                yield\n            finally:\n"
+                "                self._renewer.remove(ticket)\n",
+                "            yield  # MUTATION: nothing below runs when the request raised\n"
+                "            if True:\n                self._renewer.remove(ticket)\n",
+            ),
+            Edit(
+                TRANSPORT + "_redis_limiter.py",
+                "            try:\n                yield\n            finally:\n"
+                "                renewal.cancel()\n",
+                "            yield  # MUTATION: nothing below runs when the request raised\n"
+                "            if True:\n                renewal.cancel()\n",
+            ),
+        ),
+        ("tests/scale/test_redis_limiter_error_release.py",),
+    ),
+    Mutation(
+        "redis-fork-renewal-skipped",
+        "a worker forked after its parent used the Redis limiter never renews its leases",
+        (
+            Edit(
+                TRANSPORT + "_redis_limiter.py",
+                "        if self._pid != os.getpid():\n"
+                "            # A forked child has the parent's bookkeeping",
+                "        if False:  # MUTATION\n"
+                "            # A forked child has the parent's bookkeeping",
+            ),
+        ),
+        ("tests/scale/test_redis_limiter_fork.py", "-k", "keeps_its_slot"),
+    ),
+    Mutation(
+        "redis-fork-gate-kept",
+        "a forked worker keeps its parent's in-process gate count (waits for the parent's holders)",
+        (
+            Edit(
+                TRANSPORT + "_redis_limiter.py",
+                "        if self._pid != os.getpid():\n"
+                "            # A forked child starts with nobody holding",
+                "        if False:  # MUTATION\n"
+                "            # A forked child starts with nobody holding",
+            ),
+        ),
+        ("tests/scale/test_redis_limiter_fork.py", "-k", "parent_frees"),
+    ),
+    Mutation(
+        "queue-wait-never-counted",
+        "queue-full 429s are resent without counting their waits (queue_wait_budget never spent)",
+        (
+            Edit(
+                TRANSPORT + "_retry.py",
+                "                self.queued += delay  # a refusal never run does not spend"
+                " max_retries\n",
+                "                pass  # MUTATION\n",
+            ),
+        ),
+        ("tests/transport/test_queue_wait_budget.py", "tests/transport/test_queue_retries.py"),
+    ),
+    Mutation(
+        "tool-ids-first-nine-kept",
+        "tool-call ids normalised by keeping their first 9 alphanumerics (call_abc123xyz1/2 merge)",
+        (
+            Edit(
+                TRANSPORT + "_tool_calls.py",
+                "    if len(tool_call_id) == _ID_LENGTH and tool_call_id.isascii()"
+                " and tool_call_id.isalnum():\n",
+                '    kept = "".join(c for c in tool_call_id if c.isascii() and c.isalnum())\n'
+                "    if len(kept) >= _ID_LENGTH:  # MUTATION\n"
+                "        return kept[:_ID_LENGTH]\n"
+                "    if len(tool_call_id) == _ID_LENGTH and tool_call_id.isascii()"
+                " and tool_call_id.isalnum():\n",
+            ),
+        ),
+        (
+            "tests/transport/test_tool_call_ids.py",
+            "tests/langchain/test_tool_call_ids_wire.py",
+            "tests/llama_index/test_tool_call_ids_wire.py",
+        ),
+    ),
+    Mutation(
+        "redis-abandoned-wait-kept",
+        "a Redis wait given up (cancelled, or past acquire_timeout) keeps its place in line",
+        (
+            Edit(
+                TRANSPORT + "_redis_limiter.py",
+                "        except BaseException:\n            try:\n"
+                "                conn.release(keys=self._keys.state,"
+                " args=self._release_args(ticket, limit))\n",
+                "        except BaseException:\n            raise  # MUTATION\n            try:\n"
+                "                conn.release(keys=self._keys.state,"
+                " args=self._release_args(ticket, limit))\n",
+            ),
+            Edit(
+                TRANSPORT + "_redis_limiter.py",
+                "        except BaseException:  # a timeout, or the task was cancelled"
+                " while waiting\n            try:\n",
+                "        except BaseException:  # a timeout, or the task was cancelled"
+                " while waiting\n            raise  # MUTATION\n            try:\n",
+            ),
+        ),
+        (
+            "tests/scale/test_redis_limiter_error_release.py",
+            "tests/scale/test_redis_limiter_waiting.py",
+            "-k",
+            "leaves_the_line or cancelled_async_waiter",
+        ),
+    ),
+    Mutation(
+        "queue-limit-unparsed",
+        'the plan\'s limit in "Maximum N queued requests" is missed (matched case-sensitively)',
+        (
+            Edit(
+                TRANSPORT + "_errors.py",
+                '_QUEUE_LIMIT = re.compile(r"maximum\\s+(\\d+)\\s+queued\\s+requests?",'
+                " re.IGNORECASE)\n",
+                '_QUEUE_LIMIT = re.compile(r"maximum\\s+(\\d+)\\s+queued\\s+requests?")'
+                "  # MUTATION\n",
+            ),
+        ),
+        (
+            "tests/transport/test_queue_retries.py",
+            "tests/transport/test_client_faults.py",
+            "-k",
+            "learned or rate_limit_forever",
+        ),
+    ),
+    Mutation(
+        "local-fork-count-kept",
+        "a forked worker keeps counting the in-process slots its parent's threads held",
+        (
+            Edit(
+                TRANSPORT + "_limiter.py",
+                "    os.register_at_fork(after_in_child=_after_fork_in_child)\n",
+                "    pass  # MUTATION\n",
+            ),
+        ),
+        ("tests/transport/test_limiter_fork.py",),
+    ),
 )
 
 
@@ -288,7 +432,7 @@ def main() -> int:
         parser.error(f"unknown mutation(s): {sorted(unknown)}")
     if args.list:
         for m in MUTATIONS:
-            print(f"{m.name:26} {m.what}\n{'':26} tests: {' '.join(m.tests)}")
+            print(f"{m.name:32} {m.what}\n{'':32} tests: {' '.join(m.tests)}")
         return 0
 
     files = project_files()
@@ -315,8 +459,8 @@ def main() -> int:
             print("ERROR: the tests fail without any mutation:", *failed, sep="\n  ")
             return 3
 
-    print(f"\n{'mutation':26} {'tests run':>9} {'failed':>7}  caught (>= {MIN_CAUGHT} failed)")
-    print("-" * 70)
+    print(f"\n{'mutation':32} {'tests run':>9} {'failed':>7}  caught (>= {MIN_CAUGHT} failed)")
+    print("-" * 76)
     missed = []
     for mutation in chosen:
         copy = make_copy(files)
@@ -329,12 +473,12 @@ def main() -> int:
         if not caught:
             missed.append(mutation.name)
         verdict = "yes" if caught else "NO"
-        print(f"{mutation.name:26} {ran:>9} {len(failed):>7}  {verdict}   ({seconds:.0f} s)")
+        print(f"{mutation.name:32} {ran:>9} {len(failed):>7}  {verdict}   ({seconds:.0f} s)")
         if args.verbose or not caught:
             for name in failed:
-                print(f"{'':28}{name}")
+                print(f"{'':34}{name}")
         sys.stdout.flush()
-    print("-" * 70)
+    print("-" * 76)
     if missed:
         print(f"NOT CAUGHT by {MIN_CAUGHT}+ tests: {', '.join(missed)}")
         return 1

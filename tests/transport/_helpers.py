@@ -23,6 +23,7 @@ __all__ = [
     "chat_requests",
     "joined_text",
     "payload",
+    "run_bounded",
     "scenario",
     "settled",
 ]
@@ -78,3 +79,32 @@ def answer_in_mode(
             return read([e async for e in async_client.stream_chat(body)])
 
     return asyncio.run(go())
+
+
+def run_bounded(
+    call: Callable[[], object], bound: float, stop: Callable[[], None]
+) -> tuple[object, float]:
+    """Run a blocking `call` in a thread for at most `bound` seconds: (its result or the
+    exception it raised, seconds taken). A call still running then is a failure, not a hang:
+    `stop()` (e.g. closing its client) makes it end, and the test fails."""
+    import threading
+    import time
+
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as exc:  # handed to the test
+            outcome.append(exc)
+
+    started = time.monotonic()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(bound)
+    elapsed = time.monotonic() - started
+    if thread.is_alive():
+        stop()
+        thread.join(10)
+        raise AssertionError(f"still running after {bound:.0f}s (stopped): a hang, not an answer")
+    return outcome[0], elapsed

@@ -62,6 +62,7 @@ def test_rate_limit_then_success(mode: str, emulator: Emulator) -> None:
     assert [r.status for r in chat_requests(emulator, headers)] == [429, 429, 200]
 
 
+@pytest.mark.timeout(30)  # resending past the budget would go on forever: a failure, not a hang
 @pytest.mark.parametrize("mode", RUNNERS)
 def test_rate_limit_forever_raises_with_retry_after(mode: str, emulator: Emulator) -> None:
     # "Queue full" was never run: resent past max_retries=0 until queue_wait_budget is spent.

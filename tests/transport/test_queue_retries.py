@@ -15,6 +15,9 @@ from modelslab_transport import ModelsLabClient, RateLimitError, build_chat_payl
 from modelslab_transport._limiter import slots_for_key
 from modelslab_transport._settings import ClientSettings
 
+# A client that never spends its budget resends forever: a bound makes that a failure.
+pytestmark = pytest.mark.timeout(30)
+
 SLOW = {"X-Emulator-Scenario": "slow-first-byte;delay=0.3"}
 
 
