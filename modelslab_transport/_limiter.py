@@ -331,22 +331,6 @@ class AsyncHeldSlot:
 _RELEASING: set[asyncio.Task[None]] = set()
 
 
-def _forget_holders_after_fork() -> None:
-    # A forked child runs none of its parent's holders or waiters, and a lock another thread
-    # held at the fork stays locked in it: every gate starts empty, with fresh locks (what a
-    # 429 taught about the plan's limit is kept).
-    global _registry_lock
-    _registry_lock = threading.Lock()
-    for slots in _registry.values():
-        learned = slots.learned
-        slots.__init__()  # type: ignore[misc]
-        slots.learned = learned
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_holders_after_fork)
-
-
 class ThreadGate:
     """A first-come-first-served counting gate for threads, with a deadline."""
 
