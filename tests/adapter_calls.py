@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.runnables import Runnable
@@ -90,13 +90,14 @@ def run_llm(
 
         return asyncio.run(collect_with_tools())
     if mode == "chat":
-        return llm.chat(history)
+        return cast(ChatResponse, llm.chat(history))
     if mode == "achat":
-        return asyncio.run(llm.achat(history))
+        return cast(ChatResponse, asyncio.run(llm.achat(history)))
     if mode == "stream_chat":
-        return list(llm.stream_chat(history))[-1]
+        return cast(ChatResponse, list(llm.stream_chat(history))[-1])
 
     async def collect() -> ChatResponse:
-        return [r async for r in await llm.astream_chat(history)][-1]
+        responses: list[ChatResponse] = [r async for r in await llm.astream_chat(history)]
+        return responses[-1]
 
     return asyncio.run(collect())

@@ -29,6 +29,7 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.tools import FunctionTool
 
 from langchain_modelslab import ModelsLabInvalidConversationError
+from modelslab_emulator import SCENARIO_HEADER, Emulator, RecordedRequest
 from modelslab_transport import InvalidConversationError
 
 from ..adapter_calls import (
@@ -39,6 +40,7 @@ from ..adapter_calls import (
     run_llm,
     unique_scenario,
 )
+from ..emulator_requests import chat_log
 from ..weather_agent import get_weather
 from .turns import Call, Turn
 
@@ -68,11 +70,18 @@ class Side:
     #: The typed error a conversation the host would refuse is refused with, before sending.
     refusal: type[Exception]
 
-    def model(self, scenario: str | None = None, **fields: Any) -> Any:
+    def model(self, scenario: str, **fields: Any) -> Any:
+        """A model on the emulator whose requests carry `scenario`, made unique."""
         raise NotImplementedError
 
     def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: bool = False) -> Reply:
         raise NotImplementedError
+
+    @staticmethod
+    def sent(emulator: Emulator, model: Any) -> list[RecordedRequest]:
+        """The chat requests `model` made (its scenario is its own: a late request of another
+        test is not counted)."""
+        return chat_log(emulator, model.default_headers[SCENARIO_HEADER])
 
     def messages(self, turns: Sequence[Turn]) -> list[Any]:
         raise NotImplementedError
@@ -94,19 +103,19 @@ class LangChainSide(Side):
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
 
-    def model(self, scenario: str | None = None, **fields: Any) -> Any:
+    def model(self, scenario: str, **fields: Any) -> Any:
         return make_chat_model(self.base_url, scenario, **fields)
 
     def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: bool = False) -> Reply:
         runnable = model.bind_tools([self.weather]) if tools else model
         message = run_chat_model(runnable, CHAT_MODEL_MODES[MODES.index(mode)], messages)
-        usage = message.usage_metadata or {}
+        usage = message.usage_metadata
         return Reply(
             text=str(message.text),
             finish=message.response_metadata.get("finish_reason"),
             reasoning=str(message.additional_kwargs.get("reasoning_content") or ""),
             tool_calls=len(message.tool_calls),
-            prompt_tokens=usage.get("input_tokens"),
+            prompt_tokens=usage["input_tokens"] if usage else None,
             message=message,
         )
 
@@ -156,8 +165,8 @@ class LlamaIndexSide(Side):
     def __init__(self, make_llm: Callable[..., Any]) -> None:
         self.make_llm = make_llm
 
-    def model(self, scenario: str | None = None, **fields: Any) -> Any:
-        return self.make_llm(scenario=unique_scenario(scenario) if scenario else None, **fields)
+    def model(self, scenario: str, **fields: Any) -> Any:
+        return self.make_llm(scenario=unique_scenario(scenario), **fields)
 
     def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: bool = False) -> Reply:
         chosen = LLM_MODES[MODES.index(mode)]
@@ -239,7 +248,7 @@ def _finish(response: ChatResponse) -> str | None:
     if "finish_reason" in raw:  # a stream's last response
         return str(raw["finish_reason"])
     choices = raw.get("choices") or [{}]
-    return choices[0].get("finish_reason")
+    return str(choices[0].get("finish_reason"))
 
 
 def _kwargs(value: Any) -> dict[str, Any]:

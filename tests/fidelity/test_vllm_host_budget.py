@@ -9,7 +9,6 @@ import pytest
 
 from modelslab_emulator import Emulator
 
-from ..emulator_requests import chat_log
 from ..llama_index.helpers import MakeLLM
 from ..long_prompts import RAG_QUESTION, emulator_context, rag_prompt
 from ..weather_agent import QUESTION
@@ -18,8 +17,8 @@ from .turns import FOLLOW_UP, Turn, assistant, parallel, system, user
 
 #: The emulator's default profile, and vLLM with its old (`{"object":"error"}`) and new
 #: (`{"error":{…}}`) context-overflow wording.
-PROFILES: dict[str, str | None] = {
-    "openrouter": None,
+PROFILES = {
+    "openrouter": "profile;name=openrouter",
     "vllm-old": "profile;name=vllm;context_error=old",
     "vllm-new": "profile;name=vllm;context_error=new",
 }
@@ -32,7 +31,7 @@ PLACEMENTS = ("system", "earlier-turn")
 
 def host(profile: str, tokens: int) -> str:
     """The scenario of a `tokens`-token host of `profile`."""
-    return ", ".join(filter(None, [PROFILES[profile], f"served-context;tokens={tokens}"]))
+    return f"{PROFILES[profile]}, served-context;tokens={tokens}"
 
 
 def rag_turns(placement: str) -> list[Turn]:
@@ -66,7 +65,7 @@ def test_a_30000_token_rag_prompt_is_answered(
         assert reply.prompt_tokens is not None and reply.prompt_tokens >= 30_000  # tekken's
         # Magistral thinks unless a custom system prompt holds the passages.
         assert bool(reply.reasoning) is (placement != "system")
-    [request] = chat_log(emulator)  # sized right the first time: no refusal
+    [request] = side.sent(emulator, model)  # sized right the first time: no refusal
     assert request.status == 200 and "max_tokens" in request.body
 
 
@@ -84,7 +83,7 @@ def test_three_calls_on_a_40000_token_host_cost_at_most_one_refusal(
     for turns in conversations:
         reply = side.ask(model, mode, side.messages(turns))
         assert reply.text and reply.finish == "stop"
-    statuses = [r.status for r in chat_log(emulator)]
+    statuses = [r.status for r in side.sent(emulator, model)]
     refusals = statuses.count(400)
     assert refusals <= 1 and statuses.count(200) == 3 and len(statuses) == 3 + refusals
     if refusals:  # the refused request was the first, resent once at the size the host stated
@@ -96,9 +95,11 @@ def test_a_limit_learned_through_one_adapter_spares_the_other_the_refusal(
     base_url: str, make_llm: MakeLLM, emulator: Emulator, profile: str
 ) -> None:
     sides: list[Side] = [LangChainSide(base_url), LlamaIndexSide(make_llm)]
+    statuses = []
     for side in [*sides, *reversed(sides)]:
         model = side.model(host(profile, 40_000))
         assert side.ask(model, "sync", side.messages([user("Hi")])).text == "You said: Hi"
+        statuses.append([r.status for r in side.sent(emulator, model)])
     # The default (40,435 for this prompt) overflows 40,000 once; learned per base URL and
     # model, process-wide, so neither adapter nor a new model object repeats it.
-    assert [r.status for r in chat_log(emulator)] == [400, 200, 200, 200, 200]
+    assert statuses == [[400, 200], [200], [200], [200]]

@@ -14,7 +14,6 @@ from modelslab_emulator import Emulator
 
 from ..adapter_calls import unique_scenario
 from ..emulator.wire import MAGISTRAL, call
-from ..emulator_requests import chat_log
 from ..weather_agent import QUESTION
 from .sides import MODES, Side
 from .turns import (
@@ -28,10 +27,10 @@ from .turns import (
     wire,
 )
 
-#: The host profiles: the emulator's default (OpenRouter-routed), and vLLM per request.
+#: The host profiles, chosen per request: the emulator's default (OpenRouter-routed), and vLLM.
 VLLM = "profile;name=vllm"
-PROFILES: dict[str, str | None] = {"openrouter": None, "vllm": VLLM}
-TOOL_AFTER_USER = "Unexpected role 'user' after role 'tool'"
+PROFILES = {"openrouter": "profile;name=openrouter", "vllm": VLLM}
+USER_AFTER_TOOL = "Unexpected role 'user' after role 'tool'"
 EMPTY_ASSISTANT = "Assistant message must have either content or tool_calls, but not none."
 TRAILING = (
     "Expected last role User or Tool (or Assistant with prefix True) for serving but got assistant"
@@ -47,7 +46,7 @@ def _bad_id(kept: str) -> str:
 WRITTEN: dict[str, tuple[list[Turn], str | None]] = {
     "second-turn-by-hand": (
         [*parallel("call_weather_01", "call_time_02"), user(FOLLOW_UP)],
-        TOOL_AFTER_USER,
+        USER_AFTER_TOOL,
     ),
     "ids-openai-long": (
         parallel("call_Xk3f9QpL2mN7vR4sT8wY1zA6", "call_Bq5h2RtK9pW3xN6vM1sL4yC7"),
@@ -65,7 +64,11 @@ WRITTEN: dict[str, tuple[list[Turn], str | None]] = {
         parallel("toolu_weather_abcdef123", "toolu_time_abcdef123"),
         "Duplicate tool call id abcdef123 in assistant message",
     ),
-    "ids-sharing-a-prefix": (parallel("call_1", "call_2"), _bad_id("call_1")),
+    "ids-sharing-a-prefix": (
+        parallel("call_weather_0001", "call_weather_0002"),
+        _bad_id("ther_0001"),
+    ),
+    "ids-short-numbered": (parallel("call_1", "call_2"), _bad_id("call_1")),
     "an-id-reused-next-turn": (
         [
             user(QUESTION),
@@ -81,13 +84,13 @@ BUILT = ("agent-second-turn", "answer-cut-in-reasoning")
 
 
 def build(
-    side: Side, case: str, model: Any, scenario: str | None, mode: str
+    side: Side, case: str, model: Any, scenario: str, mode: str
 ) -> tuple[list[Any], str | None]:
     """The case's history in the framework's own messages, and the host's refusal of it."""
     if case == "agent-second-turn":
         first = side.agent_turn(model, QUESTION)
         assert side.turns(first)[-1].role == "tool"  # the agent stopped on its tool's result
-        return [*first, *side.messages([user(FOLLOW_UP)])], TOOL_AFTER_USER
+        return [*first, *side.messages([user(FOLLOW_UP)])], USER_AFTER_TOOL
     if case == "answer-cut-in-reasoning":
         # The package's own empty message: an answer cut inside Magistral's reasoning, the
         # reasoning kept out of history (the default).
@@ -137,9 +140,9 @@ def test_a_conversation_the_host_refuses_unshaped_is_answered(
     turns = side.turns(history)
     if profile == "vllm":
         assert_host_answers_unshaped(emulator, turns, refusal)
-    start = len(chat_log(emulator))
+    start = len(side.sent(emulator, model))
     reply = side.ask(model, mode, history, tools=case == "agent-second-turn")
-    [request] = chat_log(emulator)[start:]  # one request, answered: no refusal, no retry
+    [request] = side.sent(emulator, model)[start:]  # one request, answered: no refusal, no retry
     assert request.status == 200
     assert (reply.text, reply.finish) == (expected_answer(turns), "stop")
     assert_nothing_lost(turns, request.body["messages"])
@@ -167,9 +170,8 @@ def test_a_trailing_assistant_message_is_refused_before_sending(
     if profile == "vllm":
         assert_host_answers_unshaped(emulator, turns, TRAILING)
     model = side.model(PROFILES[profile])
-    before = len(emulator.requests)
     with pytest.raises(side.refusal) as info:
         side.ask(model, mode, side.messages(turns))
     assert isinstance(info.value, ValueError)
     assert TRAILING in str(info.value)
-    assert len(emulator.requests) == before  # refused before any request
+    assert side.sent(emulator, model) == []  # refused before any request
