@@ -5,31 +5,29 @@ astream."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import uuid
 from typing import Any
 
 import pytest
 from langchain_core.messages import (
     AIMessage,
-    AIMessageChunk,
-    BaseMessage,
     HumanMessage,
     SystemMessage,
     ToolMessage,
 )
 
-from langchain_modelslab import ChatModelsLab, ModelsLabInvalidConversationError
+from langchain_modelslab import ModelsLabInvalidConversationError
 from modelslab_emulator import Emulator
 from modelslab_transport import BRIDGE_TEXT, InvalidInputError, normalize_tool_call_id
 
+from ..adapter_calls import CHAT_MODEL_MODES
+from ..adapter_calls import make_chat_model as make
+from ..adapter_calls import run_chat_model as run
 from ..long_prompts import RAG_QUESTION, emulator_context, rag_prompt
 
-KEY = "test-key-mistral-host-0123"
 MAGISTRAL = "mistralai-Magistral-Small-2506"
 LLAMA = "meta-llama-llama-3.1-8b-instruct"
-MODES = ["invoke", "ainvoke", "stream", "astream"]
+MODES = list(CHAT_MODEL_MODES)
 
 QUESTION = HumanMessage("What is the weather in Paris?")
 CALL = AIMessage(
@@ -39,30 +37,6 @@ RESULT = ToolMessage("sunny, 21 C", tool_call_id="call_weather_01")
 FOLLOW_UP = HumanMessage("And what should I wear?")
 # An answer cut inside its reasoning, reasoning kept out of history: no content, no calls.
 CUT = AIMessage("", additional_kwargs={"reasoning_content": "Let me think about"})
-
-
-def make(base_url: str, scenario: str | None = None, **kwargs: Any) -> ChatModelsLab:
-    headers = {"X-Emulator-Scenario": f"{scenario};id={uuid.uuid4().hex[:8]}"} if scenario else None
-    return ChatModelsLab(api_key=KEY, base_url=base_url, default_headers=headers, **kwargs)
-
-
-def run(llm: ChatModelsLab, mode: str, messages: list[BaseMessage]) -> AIMessage:
-    if mode == "invoke":
-        return llm.invoke(messages)
-    if mode == "ainvoke":
-        return asyncio.run(llm.ainvoke(messages))
-    if mode == "stream":
-        chunks = list(llm.stream(messages))
-    else:
-
-        async def collect() -> list[AIMessageChunk]:
-            return [chunk async for chunk in llm.astream(messages)]
-
-        chunks = asyncio.run(collect())
-    total = chunks[0]
-    for chunk in chunks[1:]:
-        total = total + chunk
-    return total
 
 
 def sent(emulator: Emulator) -> list[dict[str, Any]]:

@@ -5,29 +5,28 @@ astream_chat."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import uuid
 from typing import Any
 
 import pytest
 from llama_index.core.base.llms.types import (
     ChatMessage,
-    ChatResponse,
     MessageRole,
     TextBlock,
     ThinkingBlock,
     ToolCallBlock,
 )
 
-from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
 from modelslab_transport import BRIDGE_TEXT, InvalidConversationError, normalize_tool_call_id
 
+from ..adapter_calls import LLM_MODES
+from ..adapter_calls import run_llm as run
+from ..adapter_calls import unique_scenario as unique
 from ..long_prompts import RAG_QUESTION, emulator_context, rag_prompt
 from .helpers import PLAIN_MODEL, MakeLLM
 
-MODES = ["chat", "achat", "stream_chat", "astream_chat"]
+MODES = list(LLM_MODES)
 
 QUESTION = ChatMessage(role=MessageRole.USER, content="What is the weather in Paris?")
 CALL = ChatMessage(
@@ -46,25 +45,6 @@ RESULT = ChatMessage(
 FOLLOW_UP = ChatMessage(role=MessageRole.USER, content="And what should I wear?")
 # An answer cut inside its reasoning, reasoning kept out of history: no content, no calls.
 CUT = ChatMessage(role=MessageRole.ASSISTANT, blocks=[ThinkingBlock(content="Let me think")])
-
-
-def run(llm: ModelsLabLLM, mode: str, messages: list[ChatMessage]) -> ChatResponse:
-    """One chat through `mode`; for streams, the last response (the whole message)."""
-    if mode == "chat":
-        return llm.chat(messages)
-    if mode == "achat":
-        return asyncio.run(llm.achat(messages))
-    if mode == "stream_chat":
-        return list(llm.stream_chat(messages))[-1]
-
-    async def collect() -> ChatResponse:
-        return [r async for r in await llm.astream_chat(messages)][-1]
-
-    return asyncio.run(collect())
-
-
-def unique(scenario: str) -> str:
-    return f"{scenario};id={uuid.uuid4().hex[:8]}"
 
 
 def sent(emulator: Emulator) -> list[dict[str, Any]]:
