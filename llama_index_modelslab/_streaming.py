@@ -24,7 +24,8 @@ class ChatStream:
 
     `feed()` returns a response for every event that changes the message (text, thinking or a
     tool-call fragment) and None for bookkeeping events; `final()` returns the closing response:
-    the whole message with `delta=""`, the finish reason and the usage. Only choice 0 is used.
+    the whole message with `delta=""`, the finish reason, the usage and the `max_tokens` sent.
+    Only choice 0 is used.
     """
 
     __slots__ = ("_acc",)
@@ -74,6 +75,8 @@ class ChatStream:
             if usage is not None:
                 raw["usage"] = dict(usage.raw) if usage.raw else usage_to_dict(usage)
                 additional_kwargs.update(usage_to_dict(usage))
+            if start is not None and start.max_tokens_sent is not None:
+                additional_kwargs["max_tokens"] = start.max_tokens_sent
         if thinking_delta is not None:
             additional_kwargs["thinking_delta"] = thinking_delta
         return ChatResponse(

@@ -292,7 +292,8 @@ def _complete_arguments(arguments: str) -> dict[str, Any] | str:
 
 
 def completion_to_chat_response(completion: ChatCompletion) -> ChatResponse:
-    """A whole (non-streamed) completion as a ChatResponse; usage in raw and additional_kwargs."""
+    """A whole (non-streamed) completion as a ChatResponse; usage in raw and additional_kwargs,
+    beside the `max_tokens` the answering request was sent with (for traces)."""
     choice = completion.first
     usage = usage_to_dict(completion.usage)
     message = make_assistant_message(
@@ -313,6 +314,8 @@ def completion_to_chat_response(completion: ChatCompletion) -> ChatResponse:
     if usage and "usage" not in raw:
         raw["usage"] = usage
     additional_kwargs: dict[str, Any] = dict(usage)
+    if completion.max_tokens_sent is not None:
+        additional_kwargs["max_tokens"] = completion.max_tokens_sent
     if choice.reasoning_state is not None:
         # "cut" (finish length while still reasoning) or "unterminated" (<think> never closed).
         raw["reasoning_state"] = additional_kwargs["reasoning_state"] = choice.reasoning_state

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._budget import fill_max_tokens, resized_payload
+from ._budget import fill_max_tokens, max_tokens_in, resized_payload
 from ._client import ClientCore, typed
 from ._decoding import completion_from
 from ._error_body import check_answer
@@ -104,7 +104,8 @@ class AsyncModelsLabClient(ClientCore):
 
         Without `max_tokens` (or `max_completion_tokens`) the catalogue's default is sent, never
         the server's 1000 (see `fill_max_tokens`); if the server refuses that default's size, the
-        request is sent once more with the limit it states.
+        request is sent once more with the limit it states. The answer's `max_tokens_sent` is
+        the value of the request that produced it.
         """
         body = for_call(payload, stream=False)
         defaulted = fill_max_tokens(body, self.settings.base_url)
@@ -113,16 +114,18 @@ class AsyncModelsLabClient(ClientCore):
         except APIStatusError as exc:
             if not defaulted:
                 raise
-            answer = await self._json(
-                "POST", CHAT_PATH, resized_payload(exc, body, self.settings.base_url)
-            )
-        return completion_from(answer, requested_model(payload))
+            body = resized_payload(exc, body, self.settings.base_url)
+            answer = await self._json("POST", CHAT_PATH, body)
+        completion = completion_from(answer, requested_model(payload))
+        completion.max_tokens_sent = max_tokens_in(body)
+        return completion
 
     async def stream_chat(self, payload: Mapping[str, Any]) -> AsyncGenerator[StreamEvent, None]:
         """Stream a chat completion as neutral events; closing the iterator aborts it.
 
         `max_tokens` as for `chat`: a refused default is resent once, smaller, provided nothing
-        was delivered yet. A failure is retried (by `retry_delay`) only before any event.
+        was delivered yet; the `StreamStart` carries the value sent. A failure is retried (by
+        `retry_delay`) only before any event.
         """
         body = for_call(payload, stream=True)
         resizable = fill_max_tokens(body, self.settings.base_url)
@@ -138,7 +141,8 @@ class AsyncModelsLabClient(ClientCore):
                 async with AsyncHeldSlot(self._hold_async()) as slot:
                     started = time.monotonic()
                     response = await self._open_stream(content, attempt, started)
-                    reader = StreamReader(self._secret, self.settings, started, model)
+                    sent = max_tokens_in(body)
+                    reader = StreamReader(self._secret, self.settings, started, model, sent)
                     complete = False
                     try:
                         if not is_event_stream(response.headers):
@@ -146,7 +150,7 @@ class AsyncModelsLabClient(ClientCore):
                                 whole = await response.aread()
                             except httpx.HTTPError as exc:
                                 raise error_from_transport(exc, streaming=True) from None
-                            for event in self._whole_answer(response, whole, model):
+                            for event in self._whole_answer(response, whole, model, sent):
                                 yield event
                             return
                         reader.arm(response, slot.release_soon)
@@ -178,9 +182,8 @@ class AsyncModelsLabClient(ClientCore):
                     if not (resizable and isinstance(error, APIStatusError)):
                         raise
                     resizable = False  # once: a second refusal is the answer
-                    content = encode_body(
-                        resized_payload(error, body, self.settings.base_url), self.settings
-                    )
+                    body = resized_payload(error, body, self.settings.base_url)
+                    content = encode_body(body, self.settings)
                     continue
             await asyncio.sleep(delay)
             attempt += 1

@@ -32,6 +32,7 @@ __all__ = [
     "default_max_tokens",
     "estimate_prompt_tokens",
     "fill_max_tokens",
+    "max_tokens_in",
     "resized_payload",
     "smaller_max_tokens",
 ]
@@ -161,6 +162,14 @@ def fill_max_tokens(payload: dict[str, Any], base_url: str | None = None) -> boo
         model, messages, _prompt_extras(payload), base_url=base_url
     )
     return True
+
+
+def max_tokens_in(body: Mapping[str, Any]) -> int | None:
+    """The output limit a chat body sets: `max_tokens`, else `max_completion_tokens`."""
+    value = body.get("max_tokens")
+    if value is None:
+        value = body.get("max_completion_tokens")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _model(payload: Mapping[str, Any]) -> str:

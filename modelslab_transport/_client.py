@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from ._budget import fill_max_tokens, resized_payload
+from ._budget import fill_max_tokens, max_tokens_in, resized_payload
 from ._decoding import completion_from
 from ._error_body import check_answer
 from ._errors import APIConnectionError, APIStatusError, InvalidInputError, ModelsLabError
@@ -66,8 +66,7 @@ def max_tokens_sent(payload: Mapping[str, Any], base_url: str | None = None) -> 
     """
     body = for_call(payload, stream=False)
     fill_max_tokens(body, base_url)
-    value = body.get("max_tokens") or body.get("max_completion_tokens")
-    return value if isinstance(value, int) else None
+    return max_tokens_in(body)
 
 
 class ClientCore:
@@ -148,11 +147,13 @@ class ClientCore:
         return error
 
     def _whole_answer(
-        self, response: httpx.Response, content: bytes, model: str | None
+        self, response: httpx.Response, content: bytes, model: str | None, sent: int | None
     ) -> list[StreamEvent]:
         """Events for a server that answered a streaming request with one JSON body."""
         value = check_answer(response.status_code, response.headers, content, self._secret)
-        return list(completion_events(completion_from(value, model)))
+        completion = completion_from(value, model)
+        completion.max_tokens_sent = sent
+        return list(completion_events(completion))
 
 
 class ModelsLabClient(ClientCore):
@@ -195,7 +196,8 @@ class ModelsLabClient(ClientCore):
 
         Without `max_tokens` (or `max_completion_tokens`) the catalogue's default is sent, never
         the server's 1000 (see `fill_max_tokens`); if the server refuses that default's size, the
-        request is sent once more with the limit it states.
+        request is sent once more with the limit it states. The answer's `max_tokens_sent` is
+        the value of the request that produced it.
         """
         body = for_call(payload, stream=False)
         defaulted = fill_max_tokens(body, self.settings.base_url)
@@ -204,16 +206,18 @@ class ModelsLabClient(ClientCore):
         except APIStatusError as exc:
             if not defaulted:
                 raise
-            answer = self._json(
-                "POST", CHAT_PATH, resized_payload(exc, body, self.settings.base_url)
-            )
-        return completion_from(answer, requested_model(payload))
+            body = resized_payload(exc, body, self.settings.base_url)
+            answer = self._json("POST", CHAT_PATH, body)
+        completion = completion_from(answer, requested_model(payload))
+        completion.max_tokens_sent = max_tokens_in(body)
+        return completion
 
     def stream_chat(self, payload: Mapping[str, Any]) -> Generator[StreamEvent, None, None]:
         """Stream a chat completion as neutral events; closing the iterator aborts it.
 
         `max_tokens` as for `chat`: a refused default is resent once, smaller, provided nothing
-        was delivered yet. A failure is retried (by `retry_delay`) only before any event.
+        was delivered yet; the `StreamStart` carries the value sent. A failure is retried (by
+        `retry_delay`) only before any event.
         """
         body = for_call(payload, stream=True)
         resizable = fill_max_tokens(body, self.settings.base_url)
@@ -229,14 +233,15 @@ class ModelsLabClient(ClientCore):
                 with HeldSlot(self._hold()) as slot:
                     started = time.monotonic()
                     response = self._open_stream(content, attempt, started)
-                    reader = StreamReader(self._secret, self.settings, started, model)
+                    sent = max_tokens_in(body)
+                    reader = StreamReader(self._secret, self.settings, started, model, sent)
                     try:
                         if not is_event_stream(response.headers):
                             try:
                                 whole = response.read()
                             except httpx.HTTPError as exc:
                                 raise error_from_transport(exc, streaming=True) from None
-                            yield from self._whole_answer(response, whole, model)
+                            yield from self._whole_answer(response, whole, model, sent)
                             return
                         reader.arm(response, slot.release)
                         try:
@@ -264,9 +269,8 @@ class ModelsLabClient(ClientCore):
                     if not (resizable and isinstance(error, APIStatusError)):
                         raise
                     resizable = False  # once: a second refusal is the answer
-                    content = encode_body(
-                        resized_payload(error, body, self.settings.base_url), self.settings
-                    )
+                    body = resized_payload(error, body, self.settings.base_url)
+                    content = encode_body(body, self.settings)
                     continue
             time.sleep(delay)
             attempt += 1

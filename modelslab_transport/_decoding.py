@@ -281,7 +281,8 @@ class StreamDecoder:
 
     `model` (the requested id) selects how inline reasoning is read: a model whose chat
     template opens `<think>` itself (catalogue style `template_opened`) streams reasoning up to
-    a lone `</think>`. Without it, the first chunk's `model` is looked up.
+    a lone `</think>`. Without it, the first chunk's `model` is looked up. `max_tokens_sent`
+    (the request's, from the client) is carried on the `StreamStart`.
 
     >>> decoder = StreamDecoder()
     >>> decoder.feed('{"id": "gen-1", "model": "m", "choices": [{"index": 0, '
@@ -302,14 +303,22 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         "_said",
         "_salt",
         "_secret",
+        "_sent",
         "_started",
         "_thought",
         "_usage",
     )
 
-    def __init__(self, secret: str | None = None, *, model: str | None = None) -> None:
+    def __init__(
+        self,
+        secret: str | None = None,
+        *,
+        model: str | None = None,
+        max_tokens_sent: int | None = None,
+    ) -> None:
         self._secret = secret
         self._model = model
+        self._sent = max_tokens_sent
         self._opened = template_opened(model)
         self._choices: dict[int, _ChoiceState] = {}
         self._started = False
@@ -363,7 +372,7 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
             self._started = True
             chunk_id = chunk.get("id")
             self._salt = chunk_id if isinstance(chunk_id, str) else ""
-            start = _start(chunk)
+            start = _start(chunk, self._sent)
             if self._model is None and start.model is not None:
                 self._model = start.model
                 self._opened = template_opened(start.model)
@@ -415,7 +424,7 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         events: list[StreamEvent] = []
         if not self._started:
             self._started = True
-            events.append(StreamStart(None, None, None))
+            events.append(StreamStart(None, None, None, self._sent))
         for index, state in self._choices.items():
             if not state.finished:
                 verdict = self._flush(state, index, None, events)
@@ -497,10 +506,11 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         return verdict
 
 
-def _start(chunk: dict[str, Any]) -> StreamStart:
+def _start(chunk: dict[str, Any], max_tokens_sent: int | None) -> StreamStart:
     chunk_id, model, created = chunk.get("id"), chunk.get("model"), chunk.get("created")
     return StreamStart(
         chunk_id if isinstance(chunk_id, str) else None,
         model if isinstance(model, str) else None,
         created if isinstance(created, int) and not isinstance(created, bool) else None,
+        max_tokens_sent,
     )

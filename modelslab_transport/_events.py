@@ -26,11 +26,16 @@ class Usage:
 
 @dataclass(slots=True, frozen=True)
 class StreamStart:
-    """First event of every stream: the completion's id and model, once known."""
+    """First event of every stream: the completion's id and model, once known.
+
+    `max_tokens_sent` is the `max_tokens` of the request this stream answers (the default
+    filled in, or the smaller one of a resize retry), when a client sent it: what traces record.
+    """
 
     id: str | None
     model: str | None
     created: int | None = None
+    max_tokens_sent: int | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True, frozen=True)
@@ -113,7 +118,10 @@ class Choice:
 
 @dataclass(slots=True)
 class ChatCompletion:
-    """A whole chat completion, from a plain response or an assembled stream."""
+    """A whole chat completion, from a plain response or an assembled stream.
+
+    `max_tokens_sent`: the `max_tokens` of the request that produced it (see `StreamStart`).
+    """
 
     id: str | None = None
     model: str | None = None
@@ -121,6 +129,7 @@ class ChatCompletion:
     choices: list[Choice] = field(default_factory=list)
     usage: Usage | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    max_tokens_sent: int | None = field(default=None, compare=False, repr=False)
 
     @property
     def first(self) -> Choice:
@@ -272,6 +281,7 @@ class StreamAccumulator:
             created=start.created if start else None,
             choices=[choice.result() for _, choice in sorted(self._choices.items())],
             usage=self._usage,
+            max_tokens_sent=start.max_tokens_sent if start else None,
         )
 
 

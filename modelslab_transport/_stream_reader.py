@@ -103,7 +103,9 @@ def is_event_stream(headers: Mapping[str, str]) -> bool:
 
 def completion_events(completion: ChatCompletion) -> Iterator[StreamEvent]:
     """Replay a whole completion as stream events (a server may ignore `stream: true`)."""
-    yield StreamStart(completion.id, completion.model, completion.created)
+    yield StreamStart(
+        completion.id, completion.model, completion.created, completion.max_tokens_sent
+    )
     for choice in completion.choices:
         if choice.reasoning:
             yield ReasoningDelta(choice.reasoning, choice.index)
@@ -140,11 +142,16 @@ class StreamReader:
     )
 
     def __init__(
-        self, secret: str, settings: ClientSettings, started: float, model: str | None = None
+        self,
+        secret: str,
+        settings: ClientSettings,
+        started: float,
+        model: str | None = None,
+        max_tokens_sent: int | None = None,
     ) -> None:
         self._sse = SSEDecoder()
         # The requested model decides how its inline reasoning is read (catalogue style).
-        self._decoder = StreamDecoder(secret=secret, model=model)
+        self._decoder = StreamDecoder(secret=secret, model=model, max_tokens_sent=max_tokens_sent)
         self._first, self._idle = stream_limits(settings)
         self._consumer = settings.stream_consumer_timeout
         self._limit = self._first

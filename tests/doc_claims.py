@@ -151,10 +151,15 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     ),
     'print(response.raw["usage"])': (
         r"\{'prompt_tokens': \d+, 'completion_tokens': \d+, 'total_tokens': \d+, "
-        r"'reasoning_tokens': \d+\}",
+        r"'reasoning_tokens': \d+, 'max_tokens': \d+\}",
         r"\{'prompt_tokens': \d+, 'completion_tokens': \d+, 'total_tokens': \d+, "
         r"'completion_tokens_details': \{'reasoning_tokens': \d+\}\}",
         r"\d+",
+    ),
+    "class MaxTokensSent(BaseEventHandler):": (
+        r"LLMChatEndEvent 4\d{4}",
+        r"LLMChatEndEvent 4\d{4}",
+        "LLMCompletionEndEvent 256",
     ),
     'ModelsLabLLM(model="no-such-model").complete("Hello")': (
         "not found: 404 Model not found: no-such-model",

@@ -246,10 +246,11 @@ def test_default_is_sent_and_magistral_answers_in_full(emulator: Emulator) -> No
         assert answer.first.finish_reason == "stop"
         assert "Let me check that once more." in answer.first.reasoning
     messages = [{"role": "user", "content": "Tell me about Paris"}]
-    for request in chat_requests(emulator):
+    for request, answer in zip(chat_requests(emulator), (result, streamed), strict=True):
         sent = request.body["max_tokens"]
         assert sent == default_max_tokens(MAGISTRAL, messages)
         assert 1000 < sent <= 40_960 - 4  # within the served context minus the prompt (4 words)
+        assert answer.max_tokens_sent == sent  # what traces record: the value sent
 
 
 def test_the_trap_whole_context_as_max_tokens_fails(emulator: Emulator) -> None:
@@ -266,8 +267,11 @@ def test_the_trap_whole_context_as_max_tokens_fails(emulator: Emulator) -> None:
 
 def test_caller_max_tokens_and_max_completion_tokens_are_kept(emulator: Emulator) -> None:
     with _client(emulator) as client:
-        client.chat(payload("Hi", max_tokens=7))
-        client.chat(payload("Hi", max_completion_tokens=9))
+        reported = [
+            client.chat(payload("Hi", max_tokens=7)).max_tokens_sent,
+            client.chat(payload("Hi", max_completion_tokens=9)).max_tokens_sent,
+        ]
+    assert reported == [7, 9]
     first, second = chat_requests(emulator)
     assert first.body["max_tokens"] == 7
     assert second.body["max_completion_tokens"] == 9 and "max_tokens" not in second.body
@@ -300,6 +304,7 @@ def test_refused_default_is_retried_once_with_the_stated_limit(
     assert result.first.content == "You said: a b"
     sent, retried = _retried(emulator, headers, 3000)
     assert sent == default_max_tokens(MAGISTRAL, [{"role": "user", "content": "a b"}])
+    assert result.max_tokens_sent == retried  # the request that produced the answer
     [record] = [r for r in caplog.records if "retrying once" in r.getMessage()]
     assert record.levelno == logging.WARNING
     message = record.getMessage()
@@ -321,8 +326,34 @@ def test_refused_default_is_retried_once_async(emulator: Emulator, stream: bool)
                 return accumulate(events)
             return await client.chat(body)
 
-    assert asyncio.run(run()).first.content == "You said: a b"
-    _retried(emulator, headers, 2500)
+    result = asyncio.run(run())
+    assert result.first.content == "You said: a b"
+    assert result.max_tokens_sent == _retried(emulator, headers, 2500)[1]
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_a_stream_answered_with_one_json_body_reports_the_max_tokens_sent(
+    emulator: Emulator, asynchronous: bool
+) -> None:
+    # A server that ignores `stream: true` (one JSON body): its replayed events carry it too.
+    headers = scenario("status-success")
+    body = payload("a b", model=MAGISTRAL)
+
+    async def astream() -> list[mt.StreamEvent]:
+        async with AsyncModelsLabClient(
+            api_key=KEY, base_url=emulator.base_url, default_headers=headers
+        ) as client:
+            return [event async for event in client.stream_chat(body)]
+
+    if asynchronous:
+        events = asyncio.run(astream())
+    else:
+        with _client(emulator, headers) as client:
+            events = list(client.stream_chat(body))
+    [request] = chat_requests(emulator, headers)
+    assert request.body["stream"] is True  # answered with `{"status": "success", ...}`
+    assert accumulate(events).first.content == "You said: a b"
+    assert accumulate(events).max_tokens_sent == request.body["max_tokens"] > 1000
 
 
 def test_only_one_retry_and_not_for_a_prompt_that_cannot_fit(emulator: Emulator) -> None:
