@@ -11,6 +11,9 @@ rewritten so that nothing the user gave is lost:
   content or tool_calls, but not none."): dropped, since it holds nothing (the package itself
   leaves one when an answer was cut inside its reasoning and reasoning stays out of history);
 - tool-call ids: mapped to 9 alphanumerics by `normalize_tool_call_id` (idempotent);
+- a `system` message right after an assistant or tool message ("Unexpected role 'system' after
+  role 'assistant'", a history-aware RAG prompt: history, then the retrieved context as a system
+  message, then the question): moved, whole, to the end of the leading system messages;
 - a conversation that ends on an assistant message ("Expected last role User or Tool (or
   Assistant with prefix True) for serving but got assistant"): refused here with
   `InvalidConversationError`, before any request, unless the caller marked it `prefix: true`.
@@ -72,9 +75,18 @@ def shape_mistral_conversation(
     shaped: list[Mapping[str, Any]] = []
     changed = False
     previous = None
+    leading = 0  # the system messages before the first other one
     for message in messages:
         role = message.get("role")
-        if role == "assistant":
+        if role == "system":
+            if previous in ("assistant", "tool"):
+                shaped.insert(leading, message)  # system→system and system→user are accepted
+                leading += 1
+                changed = True
+                continue
+            if len(shaped) == leading:
+                leading += 1
+        elif role == "assistant":
             calls = message.get("tool_calls")
             if not calls and not _has_content(message.get("content")):
                 changed = True  # holds nothing: mistral-common refuses it, nothing is lost

@@ -23,6 +23,7 @@ from .turns import (
     assistant,
     one_call,
     parallel,
+    system,
     user,
     wire,
 )
@@ -31,6 +32,10 @@ from .turns import (
 VLLM = "profile;name=vllm"
 PROFILES = {"openrouter": "profile;name=openrouter", "vllm": VLLM}
 USER_AFTER_TOOL = "Unexpected role 'user' after role 'tool'"
+SYSTEM_AFTER_ASSISTANT = "Unexpected role 'system' after role 'assistant'"
+SYSTEM_AFTER_TOOL = "Unexpected role 'system' after role 'tool'"
+#: A history-aware RAG prompt's retrieved context, sent as a system message after the history.
+CONTEXT = "Answer from these passages only: Paris is sunny today; Lisbon is cloudy."
 EMPTY_ASSISTANT = "Assistant message must have either content or tool_calls, but not none."
 TRAILING = (
     "Expected last role User or Tool (or Assistant with prefix True) for serving but got assistant"
@@ -69,6 +74,20 @@ WRITTEN: dict[str, tuple[list[Turn], str | None]] = {
         _bad_id("ther_0001"),
     ),
     "ids-short-numbered": (parallel("call_1", "call_2"), _bad_id("call_1")),
+    "rag-context-after-history": (
+        [
+            system("You are a travel assistant."),
+            user(QUESTION),
+            assistant("It is sunny in Paris."),
+            system(CONTEXT),
+            user(FOLLOW_UP),
+        ],
+        SYSTEM_AFTER_ASSISTANT,
+    ),
+    "rag-context-after-a-tool-result": (
+        [*one_call("call_weather_01", "Paris"), system(CONTEXT), user(FOLLOW_UP)],
+        SYSTEM_AFTER_TOOL,
+    ),
     "an-id-reused-next-turn": (
         [
             user(QUESTION),

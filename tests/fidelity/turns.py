@@ -149,10 +149,30 @@ def _sent_events(sent: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
     return events
 
 
+def _late_systems_moved_up(turns: Sequence[Turn]) -> list[Turn]:
+    """`turns` with each system message that follows an assistant or tool message moved to the
+    end of the leading system messages (what the shaping does for Mistral's tokenizer)."""
+    moved: list[Turn] = []
+    leading = 0
+    previous: str | None = None
+    for turn in turns:
+        if turn.role == "system" and previous in ("assistant", "tool"):
+            moved.insert(leading, turn)
+            leading += 1
+            continue
+        if turn.role == "system" and len(moved) == leading:
+            leading += 1
+        moved.append(turn)
+        previous = turn.role
+    return moved
+
+
 def assert_nothing_lost(turns: Sequence[Turn], sent: Sequence[Mapping[str, Any]]) -> None:
     """Every system and user message, every assistant text, every tool call (name and
-    arguments) and every tool result reached the server, in order and word for word; each
-    result still answers the call it answered; the only message added is the bridge."""
+    arguments) and every tool result reached the server, in order and word for word (a system
+    message after an assistant or tool message moved up among the leading ones); each result
+    still answers the call it answered; the only message added is the bridge."""
+    turns = _late_systems_moved_up(turns)  # every conversation here is for Magistral
     for role in ("system", "user"):
         given = [t.text for t in turns if t.role == role]
         assert [text_of(m.get("content")) for m in sent if m["role"] == role] == given, role

@@ -75,11 +75,31 @@ def test_user_after_tool_gets_the_bridge_and_keeps_everything() -> None:
     assert conversation == [USER, CALLS, RESULT, FOLLOW_UP]  # the caller's list is not changed
 
 
-def test_a_system_message_is_left_where_it_is() -> None:
-    # mistral-common also refuses a system message after an assistant or tool message; a bridge
-    # cannot fix that (assistant -> system is refused too), so it is sent as given.
+@pytest.mark.parametrize("after", ["assistant", "tool"])
+def test_a_system_message_after_an_answer_moves_up_among_the_leading_ones(after: str) -> None:
+    # A history-aware RAG prompt: history, the retrieved context as a system message, the
+    # question. mistral-common refuses system after assistant or tool; the message moves, whole,
+    # to the end of the leading system messages (order among system messages kept).
+    lead = {"role": "system", "content": "You are a travel assistant."}
+    context = {"role": "system", "content": "Answer from these passages: Paris is sunny."}
+    history = [USER, CALLS, RESULT] if after == "tool" else [USER, ANSWER]
+    conversation = [lead, *history, context, FOLLOW_UP]
+    with pytest.raises(MistralCommonException, match="Unexpected role 'system'"):
+        validate(conversation)
+    shaped = shape_conversation(MAGISTRAL, conversation)
+    validate(shaped)
+    assert shaped[:2] == [lead, context]
+    assert [m for m in shaped if m["role"] != "system" and m.get("content") != BRIDGE_TEXT] == [
+        *history,
+        FOLLOW_UP,
+    ]
+    assert shape_conversation(LLAMA, conversation) is conversation  # other models: as given
+
+
+def test_a_system_message_after_a_user_message_stays_where_it_is() -> None:
     note = {"role": "system", "content": "Answer in French."}
-    conversation = [USER, CALLS, RESULT, note, FOLLOW_UP]
+    conversation = [USER, note, ANSWER, FOLLOW_UP]
+    validate(conversation)
     assert shape_conversation(MAGISTRAL, conversation) is conversation
 
 
