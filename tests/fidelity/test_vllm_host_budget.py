@@ -103,3 +103,25 @@ def test_a_limit_learned_through_one_adapter_spares_the_other_the_refusal(
     # The default (40,435 for this prompt) overflows 40,000 once; learned per base URL and
     # model, process-wide, so neither adapter nor a new model object repeats it.
     assert statuses == [[400, 200], [200], [200], [200]]
+
+
+@pytest.mark.parametrize("placement", PLACEMENTS)
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("mode", MODES)
+def test_a_prompt_near_the_edge_costs_one_cheap_refusal_at_most_then_is_answered(
+    side: Side, emulator: Emulator, mode: str, profile: str, placement: str
+) -> None:
+    # 37,500 of a 40,000-token host's context: too little room to guess, enough to answer. The
+    # default must not be a sliver that gets a paid, cut answer: a refusal (free, stating the
+    # exact numbers) resent once at the room the host states, or the right size at once.
+    passages, question = rag_prompt(37_500)
+    turns = (
+        [system(passages), user(question)]
+        if placement == "system"
+        else [user(passages), assistant("I have read the documents."), user(question)]
+    )
+    model = side.model(host(profile, served(profile, 40_000, turns)))
+    reply = side.ask(model, mode, side.messages(turns))
+    assert (reply.text, reply.finish) == (f"You said: {RAG_QUESTION}", "stop")
+    statuses = [r.status for r in side.sent(emulator, model)]
+    assert statuses in ([200], [400, 200]), statuses
