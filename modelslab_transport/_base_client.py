@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 import httpx
 
 from ._decoding import completion_from
-from ._error_body import check_answer
-from ._errors import APIConnectionError, InvalidInputError, ModelsLabError
+from ._errors import APIConnectionError, InvalidInputError
 from ._events import StreamEvent
+from ._failures import check_answer, error_from_transport
 from ._limiter import KeySlots, slots_for_key
-from ._retry import error_from_transport, log_attempt
+from ._retry import log_attempt
 from ._settings import MACHINE_LIMITER, PROCESS_LIMITER, ClientSettings, SettingsKwargs
 from ._stream_reader import completion_events
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ._machine_limiter import MachineSlots
     from ._redis_limiter import RedisSlots
 
-__all__ = ["ClientCore", "typed"]
+__all__ = ["ClientCore"]
 
 
 class ClientCore:
@@ -110,12 +110,3 @@ class ClientCore:
         completion = completion_from(value, model)
         completion.max_tokens_sent = sent
         return list(completion_events(completion))
-
-
-def typed(failure: Exception) -> ModelsLabError:
-    """A stream's failure as a typed error (httpx errors become connection errors)."""
-    if isinstance(failure, ModelsLabError):
-        return failure
-    if isinstance(failure, httpx.HTTPError):
-        return error_from_transport(failure, streaming=True)
-    raise failure  # pragma: no cover - the reader returns only the two kinds above

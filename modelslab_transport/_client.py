@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._base_client import ClientCore, typed
+from ._base_client import ClientCore
 from ._budget import fill_max_tokens, max_tokens_in, resized_payload
 from ._decoding import completion_from
-from ._error_body import check_answer
 from ._errors import APIStatusError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
+from ._failures import check_answer, error_from_transport, typed
 from ._limiter import HeldSlot
 from ._payload import (
     count_tokens_body,
@@ -24,7 +24,7 @@ from ._payload import (
     models_from_body,
     requested_model,
 )
-from ._retry import Retries, error_from_transport, log_attempt
+from ._retry import Retries, log_attempt
 from ._settings import (
     CHAT_PATH,
     COUNT_TOKENS_PATH,

@@ -92,6 +92,28 @@ def test_the_twins_share_their_public_calls() -> None:
     )
 
 
+def _imported(path: Path) -> set[str]:
+    """Every module `path` imports from its package (module level, TYPE_CHECKING, functions)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found.add(node.module or "")
+            if node.module is None:
+                found.update(alias.name for alias in node.names)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [alias.name for alias in getattr(node, "names", [])]
+            found.update(n.rpartition(".")[2] for n in names if n.startswith("modelslab_transport"))
+    return found
+
+
+def test_neither_client_imports_the_other() -> None:
+    pkg = ROOT / "modelslab_transport"
+    assert "_async_client" not in _imported(pkg / "_client.py")
+    assert "_client" not in _imported(pkg / "_async_client.py")
+    assert {"_base_client"} <= _imported(pkg / "_client.py") & _imported(pkg / "_async_client.py")
+
+
 def _copy(tmp_path: Path) -> Path:
     pkg = tmp_path / "modelslab_transport"
     pkg.mkdir()
