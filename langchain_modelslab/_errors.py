@@ -24,7 +24,6 @@ from langchain_core.exceptions import (
 )
 
 import modelslab_transport as mt
-from modelslab_transport._errors import rebuild_as
 
 # The error classes are exported by the package (`langchain_modelslab.__all__`).
 __all__ = ["langchain_errors", "to_langchain_error"]
@@ -165,7 +164,7 @@ def to_langchain_error(error: mt.ModelsLabError) -> mt.ModelsLabError:
         return error
     for transport_cls, langchain_cls in _MAPPING:
         if isinstance(error, transport_cls):
-            return rebuild_as(error, langchain_cls)  # the transport's own rebuild (as pickle)
+            return error.rebuilt_as(langchain_cls)  # the transport's own rebuild (as pickle)
     return error
 
 

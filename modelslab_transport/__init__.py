@@ -32,7 +32,8 @@ from ._catalog import (
     model_info,
     sampling_defaults,
 )
-from ._client import ClientCache, ModelsLabClient, max_tokens_sent
+from ._client import ModelsLabClient, max_tokens_sent
+from ._client_cache import ClientCache
 from ._conversation import BRIDGE_TEXT, shape_conversation
 from ._decoding import StreamDecoder, parse_completion
 from ._errors import (

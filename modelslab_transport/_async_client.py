@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ._base_client import ClientCore
 from ._budget import fill_max_tokens, max_tokens_in, resized_payload
-from ._client import ClientCore, typed
 from ._decoding import completion_from
-from ._error_body import check_answer
 from ._errors import APIStatusError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
+from ._failures import check_answer, error_from_transport, typed
 from ._limiter import AsyncHeldSlot
 from ._payload import (
     count_tokens_body,
@@ -25,7 +25,7 @@ from ._payload import (
     models_from_body,
     requested_model,
 )
-from ._retry import Retries, error_from_transport, log_attempt
+from ._retry import Retries, log_attempt
 from ._settings import (
     CHAT_PATH,
     COUNT_TOKENS_PATH,
@@ -137,7 +137,7 @@ class AsyncModelsLabClient(ClientCore):
         while True:
             delivered = False
             try:
-                # Released early (on this loop) if the consumer stops pulling: see `arm`.
+                # Released early (async: on its loop) if the consumer stops pulling: see `arm`.
                 async with AsyncHeldSlot(self._hold_async()) as slot:
                     started = time.monotonic()
                     response = await self._open_stream(content, attempt, started)
@@ -192,10 +192,9 @@ class AsyncModelsLabClient(ClientCore):
         self, model: str, messages: Sequence[Mapping[str, Any]], system: str | None = None
     ) -> int:
         """Exact prompt token count from ModelsLab's count_tokens endpoint."""
-        body = await self._json(
-            "POST", COUNT_TOKENS_PATH, count_tokens_body(model, messages, system)
-        )
-        return input_tokens_from_body(body)
+        sent = count_tokens_body(model, messages, system)
+        answer = await self._json("POST", COUNT_TOKENS_PATH, sent)
+        return input_tokens_from_body(answer)
 
     async def list_models(self) -> list[dict[str, Any]]:
         """The models this key may use (`id`, `owned_by`, ...)."""

@@ -1,23 +1,21 @@
-"""The synchronous client (one pooled httpx.Client: retries, limits, streaming), what both
-clients share, and the cache of clients an adapter model keeps."""
+"""The synchronous client: one pooled httpx.Client, retries, limits, streaming. Its methods
+are the async client's twins (tests/architecture/test_twins.py checks them line by line)."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Generator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Generator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ._base_client import ClientCore
 from ._budget import fill_max_tokens, max_tokens_in, resized_payload
 from ._decoding import completion_from
-from ._error_body import check_answer
-from ._errors import APIConnectionError, APIStatusError, InvalidInputError, ModelsLabError
+from ._errors import APIStatusError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
-from ._limiter import HeldSlot, KeySlots, slots_for_key
+from ._failures import check_answer, error_from_transport, typed
+from ._limiter import HeldSlot
 from ._payload import (
     count_tokens_body,
     encode_body,
@@ -26,20 +24,17 @@ from ._payload import (
     models_from_body,
     requested_model,
 )
-from ._retry import Retries, error_from_transport, log_attempt
+from ._retry import Retries, log_attempt
 from ._settings import (
     CHAT_PATH,
     COUNT_TOKENS_PATH,
-    MACHINE_LIMITER,
     MODELS_PATH,
     POOL_LIMITS,
-    PROCESS_LIMITER,
     ClientSettings,
     SettingsKwargs,
 )
 from ._stream_reader import (
     StreamReader,
-    completion_events,
     header_timeouts,
     is_event_stream,
     stream_timeout,
@@ -48,11 +43,7 @@ from ._stream_reader import (
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ._async_client import AsyncModelsLabClient
-    from ._machine_limiter import MachineSlots
-    from ._redis_limiter import RedisSlots
-
-__all__ = ["ClientCache", "ClientCore", "ModelsLabClient", "max_tokens_sent"]
+__all__ = ["ModelsLabClient", "max_tokens_sent"]
 
 
 def max_tokens_sent(payload: Mapping[str, Any], base_url: str | None = None) -> int | None:
@@ -67,93 +58,6 @@ def max_tokens_sent(payload: Mapping[str, Any], base_url: str | None = None) -> 
     body = for_call(payload, stream=False)
     fill_max_tokens(body, base_url)
     return max_tokens_in(body)
-
-
-class ClientCore:
-    """What the sync and async clients share: settings and the key's in-flight gate."""
-
-    def __init__(self, settings: ClientSettings | None, kw: SettingsKwargs) -> None:
-        if settings is None:
-            settings = ClientSettings.from_kwargs(**kw)
-        elif kw:
-            raise InvalidInputError(
-                f"Pass either settings= or keyword settings, not both ({', '.join(sorted(kw))})"
-            )
-        elif not isinstance(settings, ClientSettings):
-            raise InvalidInputError(
-                f"settings must be a ClientSettings, not {type(settings).__name__}"
-            )
-        self.settings: ClientSettings = settings
-        self._local: KeySlots = slots_for_key(self._secret)
-        self._shared: RedisSlots | MachineSlots | None = None
-        if settings.limiter_url in (None, MACHINE_LIMITER):
-            from ._machine_limiter import machine_slots  # None where it cannot work (logged)
-
-            self._shared = machine_slots(
-                self._secret, settings.base_url, acquire_timeout=settings.acquire_timeout
-            )
-        elif settings.limiter_url != PROCESS_LIMITER:
-            from ._redis_limiter import redis_slots  # redis loads only when asked for
-
-            self._shared = redis_slots(
-                settings.limiter_url,
-                self._secret,
-                acquire_timeout=settings.acquire_timeout,
-                fallback_to_local=settings.limiter_fallback,
-            )
-
-    def _limit(self) -> int | None:
-        """This request's in-flight limit: the setting, or the plan's limit a 429 stated when
-        lower and the user left the setting at its default."""
-        limit = self.settings.max_concurrent_requests
-        learned = self._local.learned
-        if learned is not None and self.settings.learn_queue_limit:
-            limit = learned if limit is None else min(limit, learned)
-        return limit
-
-    def _hold(self) -> AbstractContextManager[None]:
-        """The slot a sync request holds while in flight (shared by this machine's processes by
-        default, or through Redis)."""
-        if self._shared is not None:
-            return self._shared.hold(self._limit())
-        return self._local.hold(self._limit(), self.settings.acquire_timeout)
-
-    def _hold_async(self) -> AbstractAsyncContextManager[None]:
-        """The same for an async request (never blocks the event loop)."""
-        if self._shared is not None:
-            return self._shared.hold_async(self._limit())
-        return self._local.hold_async(self._limit(), self.settings.acquire_timeout)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
-
-    @property
-    def _secret(self) -> str:
-        return self.settings.api_key.get_secret_value()
-
-    def _unsent(
-        self,
-        exc: httpx.HTTPError,
-        method: str,
-        url: str,
-        attempt: int,
-        started: float,
-        *,
-        streaming: bool = False,
-    ) -> APIConnectionError:
-        """The typed error for a request that got no response (logged like an answer)."""
-        error = error_from_transport(exc, streaming=streaming)
-        log_attempt(method, url, None, attempt, started, error)
-        return error
-
-    def _whole_answer(
-        self, response: httpx.Response, content: bytes, model: str | None, sent: int | None
-    ) -> list[StreamEvent]:
-        """Events for a server that answered a streaming request with one JSON body."""
-        value = check_answer(response.status_code, response.headers, content, self._secret)
-        completion = completion_from(value, model)
-        completion.max_tokens_sent = sent
-        return list(completion_events(completion))
 
 
 class ModelsLabClient(ClientCore):
@@ -229,19 +133,21 @@ class ModelsLabClient(ClientCore):
         while True:
             delivered = False
             try:
-                # Released early (by the watchdog) if the consumer stops pulling: see `arm`.
+                # Released early (async: on its loop) if the consumer stops pulling: see `arm`.
                 with HeldSlot(self._hold()) as slot:
                     started = time.monotonic()
                     response = self._open_stream(content, attempt, started)
                     sent = max_tokens_in(body)
                     reader = StreamReader(self._secret, self.settings, started, model, sent)
+                    complete = False
                     try:
                         if not is_event_stream(response.headers):
                             try:
                                 whole = response.read()
                             except httpx.HTTPError as exc:
                                 raise error_from_transport(exc, streaming=True) from None
-                            yield from self._whole_answer(response, whole, model, sent)
+                            for event in self._whole_answer(response, whole, model, sent):
+                                yield event
                             return
                         reader.arm(response, slot.release)
                         try:
@@ -254,12 +160,15 @@ class ModelsLabClient(ClientCore):
                                         yield event
                                         reader.taken()  # back within stream_consumer_timeout?
                                     reader.resume()
-                            yield from reader.close()
+                            complete = True
+                            for event in reader.close():
+                                yield event
                         except (httpx.HTTPError, ModelsLabError) as exc:
                             raise typed(reader.failure(exc)) from None
                     finally:
                         reader.release()
-                        response.close()
+                        # Before the slot is freed: the connection must really be closed.
+                        close_response(response, complete)
                 return
             except ModelsLabError as error:
                 if delivered:
@@ -279,8 +188,9 @@ class ModelsLabClient(ClientCore):
         self, model: str, messages: Sequence[Mapping[str, Any]], system: str | None = None
     ) -> int:
         """Exact prompt token count from ModelsLab's count_tokens endpoint."""
-        body = self._json("POST", COUNT_TOKENS_PATH, count_tokens_body(model, messages, system))
-        return input_tokens_from_body(body)
+        sent = count_tokens_body(model, messages, system)
+        answer = self._json("POST", COUNT_TOKENS_PATH, sent)
+        return input_tokens_from_body(answer)
 
     def list_models(self) -> list[dict[str, Any]]:
         """The models this key may use (`id`, `owned_by`, ...)."""
@@ -324,13 +234,12 @@ class ModelsLabClient(ClientCore):
         return check_answer(response.status_code, response.headers, response.content, self._secret)
 
     def _open_stream(self, content: bytes, attempt: int, started: float) -> httpx.Response:
-        """Send a streaming request; a response with an error status is read and raised.
-
-        The wait for the headers counts toward `first_byte_timeout` (see `header_timeouts`)."""
+        """Send a streaming request; a response with an error status is read and raised."""
         settings = self.settings
         url = settings.url(CHAT_PATH)
-        timeouts = header_timeouts(settings)
-        request = self._http.build_request(
+        http = self._http
+        timeouts = header_timeouts(settings)  # the headers' wait counts as first-byte time
+        request = http.build_request(
             "POST",
             url,
             content=content,
@@ -338,7 +247,7 @@ class ModelsLabClient(ClientCore):
             extensions={"timeout": timeouts},
         )
         try:
-            response = self._http.send(request, stream=True, follow_redirects=False)
+            response = http.send(request, stream=True, follow_redirects=False)
         except httpx.HTTPError as exc:
             raise self._unsent(exc, "POST", url, attempt, started, streaming=True) from None
         timeouts["read"] = stream_timeout(settings).read  # the body's: the reader's backstop
@@ -353,87 +262,7 @@ class ModelsLabClient(ClientCore):
         raise AssertionError("unreachable: an error status always raises")  # pragma: no cover
 
 
-def typed(failure: Exception) -> ModelsLabError:
-    """A stream's failure as a typed error (httpx errors become connection errors)."""
-    if isinstance(failure, ModelsLabError):
-        return failure
-    if isinstance(failure, httpx.HTTPError):
-        return error_from_transport(failure, streaming=True)
-    raise failure  # pragma: no cover - the reader returns only the two kinds above
-
-
-_CACHE_SIZE = 16
-
-
-class ClientCache:
-    """The clients of one adapter model: a sync and an async client per distinct settings.
-
-    Keyed by `(settings, http_client)`, so a model whose fields changed never talks through a
-    client built for other settings. At most 16 of each are kept; an evicted client is not
-    closed (a call may still be using it), `close`/`aclose` close every one still held. A copy
-    (deepcopy, pickle) starts empty: clients hold pools and locks, neither copyable nor
-    picklable.
-    """
-
-    __slots__ = ("_async", "_lock", "_sync")
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sync: OrderedDict[tuple[ClientSettings, object], ModelsLabClient] = OrderedDict()
-        self._async: OrderedDict[tuple[ClientSettings, object], AsyncModelsLabClient]
-        self._async = OrderedDict()
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> ClientCache:
-        return ClientCache()
-
-    def __reduce__(self) -> tuple[type[ClientCache], tuple[()]]:
-        return (ClientCache, ())
-
-    def sync(
-        self, settings: ClientSettings, http_client: httpx.Client | None = None
-    ) -> ModelsLabClient:
-        """The sync client for these settings, built on first use."""
-        return _cached(self._lock, self._sync, (settings, http_client), ModelsLabClient)
-
-    def async_(
-        self, settings: ClientSettings, http_client: httpx.AsyncClient | None = None
-    ) -> AsyncModelsLabClient:
-        """The async client for these settings (safe across event loops)."""
-        from ._async_client import AsyncModelsLabClient  # asyncio loads on first async use
-
-        return _cached(self._lock, self._async, (settings, http_client), AsyncModelsLabClient)
-
-    def close(self) -> None:
-        """Close the sync clients' connection pools; later calls open new ones."""
-        with self._lock:
-            clients, self._sync = list(self._sync.values()), OrderedDict()
-        for client in clients:
-            client.close()
-
-    async def aclose(self) -> None:
-        """Close every pool: the sync ones, and the async ones of the running event loop."""
-        self.close()
-        with self._lock:
-            clients, self._async = list(self._async.values()), OrderedDict()
-        for client in clients:
-            await client.aclose()
-
-
-_C = TypeVar("_C", "ModelsLabClient", "AsyncModelsLabClient")
-
-
-def _cached(
-    lock: threading.Lock,
-    clients: OrderedDict[tuple[ClientSettings, object], _C],
-    key: tuple[ClientSettings, Any],
-    build: Callable[..., _C],
-) -> _C:
-    with lock:
-        client = clients.get(key)
-        if client is None:
-            client = clients[key] = build(key[0], http_client=key[1])
-            if len(clients) > _CACHE_SIZE:
-                clients.popitem(last=False)
-        else:
-            clients.move_to_end(key)
-        return client
+def close_response(response: httpx.Response, complete: bool) -> None:
+    """Close a stream's response: a plain close, finished or not (the async twin's closing may be
+    cancelled by its task's scope; a sync close never is)."""
+    response.close()

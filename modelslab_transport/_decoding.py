@@ -13,16 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from ._error_body import error_from_payload
-from ._errors import (
-    APIStatusError,
-    BadRequestError,
-    IncompleteStreamError,
-    ModelsLabError,
-    ServerError,
-    UnexpectedResponseError,
-    scrub,
-)
+from ._errors import ModelsLabError, UnexpectedResponseError, scrub
 from ._events import (
     ChatCompletion,
     Choice,
@@ -35,6 +26,7 @@ from ._events import (
     Usage,
     UsageEvent,
 )
+from ._failures import error_from_payload, failed_mid_answer, provider_failed, stream_ended_early
 from ._reasoning import (
     REASONING_UNTERMINATED,
     ThinkSplitter,
@@ -101,11 +93,7 @@ def completion_from(body: object, model: str | None = None) -> ChatCompletion:
     ]
     if choices and choices[0].finish_reason == "error":
         # A gateway's provider failure: what the message holds is not a complete answer.
-        error = ServerError(
-            "ModelsLab's answer ended with finish_reason 'error': the provider failed before "
-            "the answer was complete",
-            body=body,
-        )
+        error = provider_failed("ModelsLab's answer", body=body)
         error.partial_text, error.partial_reasoning = choices[0].content, choices[0].reasoning
         raise error
     for choice in choices:
@@ -358,15 +346,7 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         if "error" in chunk or "status" in chunk or chunk.get("object") == "error":
             error = error_from_payload(chunk, status=None, secret=self._secret)
             if error is not None:
-                if self._started and type(error) in (BadRequestError, APIStatusError):
-                    # The request was accepted and the answer begun: a 4xx-coded error event
-                    # now is the provider failing mid-answer, not a refusal of the request.
-                    error = ServerError(
-                        error.message,
-                        body=error.body,
-                        request_id=error.request_id,
-                    )
-                raise self.fail(error)
+                raise self.fail(failed_mid_answer(error) if self._started else error)
         events: list[StreamEvent] = []
         if not self._started:
             self._started = True
@@ -395,12 +375,7 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
             elif isinstance(event, FinishEvent) and event.finish_reason == "error":
                 # A gateway's way of saying the provider failed mid-answer, with no error
                 # object: the text so far is not an answer.
-                raise self.fail(
-                    ServerError(
-                        "The stream ended with finish_reason 'error': the provider failed "
-                        "before the answer was complete"
-                    )
-                )
+                raise self.fail(provider_failed("The stream"))
         return events
 
     def fail(self, error: _E) -> _E:
@@ -415,12 +390,7 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
             return []
         self._closed = True
         if not self._done and not self._finished:
-            raise self.fail(
-                IncompleteStreamError(
-                    "the stream ended before the answer was complete (no [DONE] and no finish "
-                    "reason): partial output is not an answer"
-                )
-            )
+            raise self.fail(stream_ended_early("unfinished"))
         events: list[StreamEvent] = []
         if not self._started:
             self._started = True

@@ -50,6 +50,9 @@ def retryable_status(status: int, should_retry: bool | None = None) -> bool:
     return status in RETRY_STATUSES or status >= 500
 
 
+_E = TypeVar("_E", bound="ModelsLabError")
+
+
 class ModelsLabError(Exception):
     """Base of every error this package raises.
 
@@ -108,8 +111,20 @@ class ModelsLabError(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), self.message, self.__dict__.copy()))
 
+    def rebuilt_as(self, cls: type[_E]) -> _E:
+        """This error as an instance of `cls` (a subclass, e.g. a framework's twin of this
+        class), with the same state and traceback: what an adapter raises in its framework's
+        terms without losing `status_code`, `retry_after`, the partial output or the chain.
 
-_E = TypeVar("_E", bound=ModelsLabError)
+        >>> error = RateLimitError("slow down", status_code=429)
+        >>> class FrameworkRateLimit(RateLimitError): ...
+        >>> again = error.rebuilt_as(FrameworkRateLimit)
+        >>> type(again).__name__, again.status_code, again.message
+        ('FrameworkRateLimit', 429, 'slow down')
+        """
+        rebuilt = _rebuild(cls, self.message, self.__dict__.copy())
+        rebuilt.__traceback__ = self.__traceback__
+        return rebuilt
 
 
 def _rebuild(cls: type[_E], message: str, state: dict[str, Any]) -> _E:
@@ -122,10 +137,8 @@ def _rebuild(cls: type[_E], message: str, state: dict[str, Any]) -> _E:
 
 
 def rebuild_as(error: ModelsLabError, cls: type[_E]) -> _E:
-    """`error` as an instance of `cls` (a subclass, e.g. a framework's twin), same state."""
-    rebuilt = _rebuild(cls, error.message, error.__dict__.copy())
-    rebuilt.__traceback__ = error.__traceback__
-    return rebuilt
+    """Deprecated spelling of `error.rebuilt_as(cls)`, kept for one release."""
+    return error.rebuilt_as(cls)
 
 
 class InvalidInputError(ModelsLabError, ValueError):

@@ -6,13 +6,11 @@ import logging
 import random
 import time
 
-import httpx
-
-from ._errors import APIConnectionError, APITimeoutError, ModelsLabError, RateLimitError
+from ._errors import ModelsLabError, RateLimitError
 from ._limiter import slots_for_key
 from ._settings import ClientSettings
 
-__all__ = ["Retries", "backoff", "error_from_transport", "log_attempt", "logger", "retry_delay"]
+__all__ = ["Retries", "backoff", "log_attempt", "logger", "retry_delay"]
 
 logger = logging.getLogger("modelslab_transport")
 
@@ -101,25 +99,6 @@ class Retries:
             else:
                 self.attempt += 1
         return delay
-
-
-def error_from_transport(exc: httpx.HTTPError, *, streaming: bool) -> APIConnectionError:
-    """Type an httpx failure; `resend_safe` says whether sending again cannot bill twice."""
-    if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
-        return APITimeoutError(f"Timed out connecting to ModelsLab: {exc}")
-    if isinstance(exc, httpx.TimeoutException):
-        what = (
-            "waiting for the stream to start (first_byte_timeout, capped by the read timeout)"
-            if streaming
-            else "waiting for ModelsLab's answer"
-        )
-        error = APITimeoutError(f"Timed out {what} ({type(exc).__name__})")
-        # The request was sent and may be running (and billed): do not send it again.
-        error.resend_safe = False
-        return error
-    if isinstance(exc, httpx.ConnectError):
-        return APIConnectionError(f"Could not connect to ModelsLab: {exc}")
-    return APIConnectionError(f"Connection to ModelsLab failed: {type(exc).__name__}: {exc}")
 
 
 def log_attempt(

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import httpx
 
 from ._decoding import StreamDecoder
-from ._errors import APITimeoutError, IncompleteStreamError, UnexpectedResponseError
+from ._errors import APITimeoutError, UnexpectedResponseError
 from ._events import (
     ChatCompletion,
     FinishEvent,
@@ -40,6 +40,7 @@ from ._events import (
     ToolCallDelta,
     UsageEvent,
 )
+from ._failures import stream_ended_early, stream_silent
 from ._settings import ClientSettings
 from ._sse import SSEDecoder
 
@@ -262,11 +263,7 @@ class StreamReader:
                 if not self._sse.unterminated:
                     raise
                 # The connection closed inside a `data:` line: the event was cut, not bad JSON.
-                raise self._decoder.fail(
-                    IncompleteStreamError(
-                        "the stream was cut in the middle of an event: the answer is incomplete"
-                    )
-                ) from None
+                raise self._decoder.fail(stream_ended_early("mid_event")) from None
         return events + self._decoder.close()
 
     def failure(self, exc: Exception) -> Exception:
@@ -281,31 +278,12 @@ class StreamReader:
             return self._decoder.fail(self._timeout())
         begun = self._sse.activity or self._sse.buffered
         if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)) and begun:
-            return self._decoder.fail(
-                IncompleteStreamError(
-                    "the connection closed in the middle of the stream: the answer is incomplete"
-                )
-            )
+            return self._decoder.fail(stream_ended_early("connection"))
         return exc
 
     def _timeout(self, *, consumer: bool = False) -> APITimeoutError:
-        if consumer:
-            error = APITimeoutError(
-                f"The stream's consumer did not ask for its next event within {self._consumer:g} "
-                "s (stream_consumer_timeout): the stream was closed and its in-flight slot freed"
-            )
-        elif self._waiting:
-            error = APITimeoutError(
-                f"The stream sent no event (nor keep-alive) for {self._limit:g} s while "
-                "waiting for its first one (first_byte_timeout)"
-            )
-        else:
-            error = APITimeoutError(
-                f"The stream sent no event for {self._limit:g} s (stream_idle_timeout)"
-            )
-        # A timed-out request may still be running (and billed): never sent again.
-        error.resend_safe = False
-        return error
+        limit = self._consumer if consumer else self._limit
+        return stream_silent(limit, waiting=self._waiting, consumer=consumer)
 
 
 # -- the watchdog -------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ MUTATIONS = (
         "the x-should-retry response header is ignored",
         (
             Edit(
-                TRANSPORT + "_error_body.py",
+                TRANSPORT + "_failures.py",
                 '    error.should_retry = {"true": True, "false": False}.get(should or "")\n',
                 "    error.should_retry = None  # MUTATION\n",
             ),

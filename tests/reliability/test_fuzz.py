@@ -22,7 +22,7 @@ from modelslab_transport import (
     ToolCallDelta,
     parse_completion,
 )
-from modelslab_transport._error_body import error_from_payload, error_from_response
+from modelslab_transport._failures import error_from_payload, error_from_response
 
 from ..wire_bytes import decode_bytes, json_values, split_bytes
 

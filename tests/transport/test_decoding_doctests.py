@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["_sse", "_reasoning", "_tool_calls", "_decoding", "_events", "_settings"]
+MODULES = ["_sse", "_reasoning", "_tool_calls", "_decoding", "_events", "_settings", "_errors"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import modelslab_transport as mt
-from modelslab_transport._error_body import (
+from modelslab_transport._failures import (
     error_from_payload,
     error_from_response,
     parse_retry_after,

@@ -16,7 +16,8 @@ from modelslab_transport import (
     RateLimitError,
     ServerError,
 )
-from modelslab_transport._retry import error_from_transport  # the one httpx-error mapping
+from modelslab_transport._errors import rebuild_as
+from modelslab_transport._failures import error_from_transport  # the one httpx-error mapping
 
 from ._helpers import chat_requests, payload, scenario
 from .test_client_faults import RUNNERS, expect, run
@@ -54,6 +55,28 @@ def test_a_read_timeout_after_sending_is_not_retryable_a_connect_failure_is() ->
     connect = error_from_transport(httpx.ConnectError("refused", request=request), streaming=False)
     assert isinstance(read, APIConnectionError) and read.is_retryable is False
     assert connect.is_retryable is True
+
+
+def test_rebuilt_as_keeps_the_state_and_the_traceback() -> None:
+    class Twin(RateLimitError):
+        pass
+
+    try:
+        raise RateLimitError("slow down", status_code=429, body={"error": {}}, request_id="r1")
+    except RateLimitError as caught:
+        error = caught
+    error.retry_after, error.partial_text, error.is_retryable = 3.0, "Par", False
+    again = error.rebuilt_as(Twin)
+    assert type(again) is Twin and str(again) == str(error)
+    assert (again.message, again.status_code, again.body, again.request_id) == (
+        "slow down",
+        429,
+        {"error": {}},
+        "r1",
+    )
+    assert (again.retry_after, again.partial_text, again.is_retryable) == (3.0, "Par", False)
+    assert again.__traceback__ is error.__traceback__ is not None
+    assert type(rebuild_as(error, Twin)) is Twin  # the old spelling, for one release
 
 
 def test_is_retryable_can_be_set_on_an_error_built_by_hand() -> None:

@@ -18,7 +18,7 @@ from modelslab_transport import (
     is_format_refusal,
     json_mode_instruction,
 )
-from modelslab_transport._error_body import error_from_response
+from modelslab_transport._failures import error_from_response
 
 from ._helpers import LLAMA, payload, scenario
 

@@ -1,6 +1,7 @@
-"""Recognise ModelsLab's error bodies (both shapes, any status) and turn them into typed errors.
+"""Every failure typed in one place: ModelsLab's error bodies (both shapes, any status), httpx
+failures, and a stream's failures (cut short, silent, a provider failing mid-answer).
 
-Two shapes occur at any HTTP status, 200 included, and inside a stream:
+Two body shapes occur at any HTTP status, 200 included, and inside a stream:
 `{"error": {"message", "type", "code"}}` (OpenAI) and `{"status": "error", "message": ...}`
 (ModelsLab, with the legacy misspelling `messege`). A proxy may answer with an HTML page.
 Every message is one readable line, with the API key scrubbed out.
@@ -8,19 +9,19 @@ Every message is one readable line, with the API key scrubbed out.
 
 from __future__ import annotations
 
-import email.utils
 import json
-import math
-import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ._errors import (
+    APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     AuthenticationError,
     BadGatewayError,
     BadRequestError,
     ContextLengthExceededError,
+    IncompleteStreamError,
     InsufficientCreditsError,
     ModelsLabError,
     NotFoundError,
@@ -39,13 +40,23 @@ from ._errors import (
     scrub_obj,
     truncate,
 )
+from ._retry_hints import parse_retry_after
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "check_answer",
     "error_from_payload",
     "error_from_response",
+    "error_from_transport",
+    "failed_mid_answer",
     "parse_retry_after",
+    "provider_failed",
     "scrub",
+    "stream_ended_early",
+    "stream_silent",
+    "typed",
 ]
 
 _MAX_MESSAGE = 500
@@ -339,85 +350,93 @@ def _as_status(code: object) -> int | None:
     return None
 
 
-# -- retry hints ------------------------------------------------------------------------------
+# -- httpx failures and a stream's own --------------------------------------------------------
 
 
-def parse_retry_after(headers: Mapping[str, str], body: object) -> float | None:
-    """Seconds the server asks us to wait, from headers or body; None when it gives no hint.
+def error_from_transport(exc: httpx.HTTPError, *, streaming: bool) -> APIConnectionError:
+    """Type an httpx failure; `resend_safe` says whether sending again cannot bill twice."""
+    import httpx  # loaded already: the failure came from it
 
-    OpenRouter puts the upstream's rate-limit headers inside the body, in
-    `error.metadata.headers`; they are honoured like the same HTTP headers, after them.
-    """
-    inner = body.get("error") if isinstance(body, Mapping) else None
-    inner = inner if isinstance(inner, Mapping) else {}
-    metadata = inner.get("metadata")
-    embedded = metadata.get("headers") if isinstance(metadata, Mapping) else None
-    sources: tuple[Mapping[str, object], ...] = (headers,)
-    if isinstance(embedded, Mapping):
-        sources = (headers, embedded)
-    for source in sources:
-        value = _retry_after_headers(source)
-        if value is not None:
-            return value
-    if isinstance(body, Mapping):
-        for part in (body, inner):
-            value = _number(part.get("retry_after"))
-            if value is not None:
-                return max(value, 0.0)
-    for source in sources:
-        value = _number(header(source, "x-ratelimit-reset"))
-        if value is not None:
-            if value > 1e12:  # an epoch time in milliseconds
-                value = value / 1000.0 - time.time()
-            elif value > 1e9:  # an epoch time in seconds
-                value -= time.time()
-            return max(value, 0.0)
-    return None
+    if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return APITimeoutError(f"Timed out connecting to ModelsLab: {exc}")
+    if isinstance(exc, httpx.TimeoutException):
+        what = (
+            "waiting for the stream to start (first_byte_timeout, capped by the read timeout)"
+            if streaming
+            else "waiting for ModelsLab's answer"
+        )
+        error = APITimeoutError(f"Timed out {what} ({type(exc).__name__})")
+        # The request was sent and may be running (and billed): do not send it again.
+        error.resend_safe = False
+        return error
+    if isinstance(exc, httpx.ConnectError):
+        return APIConnectionError(f"Could not connect to ModelsLab: {exc}")
+    return APIConnectionError(f"Connection to ModelsLab failed: {type(exc).__name__}: {exc}")
 
 
-def _retry_after_headers(headers: Mapping[str, object]) -> float | None:
-    value = _number(header(headers, "retry-after-ms"))
-    if value is not None:
-        return max(value / 1000.0, 0.0)
-    raw = header(headers, "retry-after")
-    if raw is not None:
-        value = _number(raw)
-        if value is None and isinstance(raw, str):
-            value = _seconds_until_date(raw)
-        if value is not None:
-            return max(value, 0.0)
-    return None
+def typed(failure: Exception) -> ModelsLabError:
+    """A stream's failure as a typed error (httpx errors become connection errors)."""
+    import httpx  # loaded already: a stream was read
+
+    if isinstance(failure, ModelsLabError):
+        return failure
+    if isinstance(failure, httpx.HTTPError):
+        return error_from_transport(failure, streaming=True)
+    raise failure  # pragma: no cover - the reader returns only the two kinds above
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, str):
-        value = value.strip().lower()
-        scale = 1.0
-        if value.endswith("ms"):
-            value, scale = value[:-2], 0.001
-        elif value.endswith("s"):
-            value = value[:-1]
-        try:
-            number = float(value) * scale
-        except ValueError:
-            return None
-    elif isinstance(value, (int, float)):
-        number = float(value)
+_E = TypeVar("_E", bound=ModelsLabError)
+
+
+def failed_mid_answer(error: _E) -> _E | ServerError:
+    """An error event once the answer had begun: the request was accepted, so a 4xx-coded
+    event is the provider failing mid-answer, not a refusal of the request."""
+    if type(error) in (BadRequestError, APIStatusError):
+        return ServerError(error.message, body=error.body, request_id=error.request_id)
+    return error
+
+
+def provider_failed(answer: str, *, body: Any = None) -> ServerError:
+    """`finish_reason: "error"` (a gateway's provider failure, with no error object) ending
+    `answer` ("The stream", "ModelsLab's answer"): what came is not a complete answer."""
+    return ServerError(
+        f"{answer} ended with finish_reason 'error': the provider failed before the answer was "
+        "complete",
+        body=body,
+    )
+
+
+_ENDED = {
+    "unfinished": "the stream ended before the answer was complete (no [DONE] and no finish "
+    "reason): partial output is not an answer",
+    "mid_event": "the stream was cut in the middle of an event: the answer is incomplete",
+    "connection": "the connection closed in the middle of the stream: the answer is incomplete",
+}
+
+
+def stream_ended_early(
+    how: Literal["unfinished", "mid_event", "connection"],
+) -> IncompleteStreamError:
+    """A stream cut short: ended without [DONE] or a finish reason, inside an event, or by the
+    connection closing after it had begun."""
+    return IncompleteStreamError(_ENDED[how])
+
+
+def stream_silent(limit: float | None, *, waiting: bool, consumer: bool = False) -> APITimeoutError:
+    """A stream's silence limit passed: the first event's (`waiting`), the idle one, or the
+    consumer's (`consumer`: the caller held an event too long). Never sent again."""
+    if consumer:
+        error = APITimeoutError(
+            f"The stream's consumer did not ask for its next event within {limit:g} "
+            "s (stream_consumer_timeout): the stream was closed and its in-flight slot freed"
+        )
+    elif waiting:
+        error = APITimeoutError(
+            f"The stream sent no event (nor keep-alive) for {limit:g} s while "
+            "waiting for its first one (first_byte_timeout)"
+        )
     else:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _seconds_until_date(value: str) -> float | None:
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when is None:
-        return None
-    try:
-        return when.timestamp() - time.time()
-    except (OverflowError, OSError, ValueError):
-        return None
+        error = APITimeoutError(f"The stream sent no event for {limit:g} s (stream_idle_timeout)")
+    # A timed-out request may still be running (and billed): never sent again.
+    error.resend_safe = False
+    return error

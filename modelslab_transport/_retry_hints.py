@@ -1,0 +1,95 @@
+"""How long the server asks us to wait before a retry: Retry-After (seconds or an HTTP date),
+retry-after-ms, x-ratelimit-reset, and the same hints inside an error body (OpenRouter's
+`error.metadata.headers`)."""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import time
+from collections.abc import Mapping
+
+from ._errors import header
+
+__all__ = ["parse_retry_after"]
+
+
+def parse_retry_after(headers: Mapping[str, str], body: object) -> float | None:
+    """Seconds the server asks us to wait, from headers or body; None when it gives no hint.
+
+    OpenRouter puts the upstream's rate-limit headers inside the body, in
+    `error.metadata.headers`; they are honoured like the same HTTP headers, after them.
+    """
+    inner = body.get("error") if isinstance(body, Mapping) else None
+    inner = inner if isinstance(inner, Mapping) else {}
+    metadata = inner.get("metadata")
+    embedded = metadata.get("headers") if isinstance(metadata, Mapping) else None
+    sources: tuple[Mapping[str, object], ...] = (headers,)
+    if isinstance(embedded, Mapping):
+        sources = (headers, embedded)
+    for source in sources:
+        value = _retry_after_headers(source)
+        if value is not None:
+            return value
+    if isinstance(body, Mapping):
+        for part in (body, inner):
+            value = _number(part.get("retry_after"))
+            if value is not None:
+                return max(value, 0.0)
+    for source in sources:
+        value = _number(header(source, "x-ratelimit-reset"))
+        if value is not None:
+            if value > 1e12:  # an epoch time in milliseconds
+                value = value / 1000.0 - time.time()
+            elif value > 1e9:  # an epoch time in seconds
+                value -= time.time()
+            return max(value, 0.0)
+    return None
+
+
+def _retry_after_headers(headers: Mapping[str, object]) -> float | None:
+    value = _number(header(headers, "retry-after-ms"))
+    if value is not None:
+        return max(value / 1000.0, 0.0)
+    raw = header(headers, "retry-after")
+    if raw is not None:
+        value = _number(raw)
+        if value is None and isinstance(raw, str):
+            value = _seconds_until_date(raw)
+        if value is not None:
+            return max(value, 0.0)
+    return None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip().lower()
+        scale = 1.0
+        if value.endswith("ms"):
+            value, scale = value[:-2], 0.001
+        elif value.endswith("s"):
+            value = value[:-1]
+        try:
+            number = float(value) * scale
+        except ValueError:
+            return None
+    elif isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _seconds_until_date(value: str) -> float | None:
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    try:
+        return when.timestamp() - time.time()
+    except (OverflowError, OSError, ValueError):
+        return None
