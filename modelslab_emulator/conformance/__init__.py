@@ -12,7 +12,8 @@ See ``docs/conformance.md``.
 from __future__ import annotations
 
 from ._cli import main
-from ._probes import Probe, plan
+from ._plan import plan
+from ._probes import Probe
 from ._recording import load_fixture
 from ._shape import Shape, shape_of
 

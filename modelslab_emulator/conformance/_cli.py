@@ -18,7 +18,8 @@ from .._catalog import find_model
 from .._emulator import Emulator
 from ._compare import differences
 from ._host import HOST, classify
-from ._probes import DEFAULT_MODEL, MAX_PROBES, Planned, budget, plan
+from ._plan import Planned, budget, plan
+from ._probes import DEFAULT_MODEL, MAX_PROBES
 from ._recording import fixture, write_fixture
 from ._redact import Redactor
 from ._replay import compare_recordings

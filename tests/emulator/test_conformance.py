@@ -19,7 +19,7 @@ import pytest
 from modelslab_emulator import Emulator
 from modelslab_emulator.conformance import main, plan
 from modelslab_emulator.conformance._cli import LOCAL_KEY, _parser
-from modelslab_emulator.conformance._probes import budget
+from modelslab_emulator.conformance._plan import budget
 
 from .conformance_stub import Answer, Plant, stub_server
 
