@@ -4,8 +4,8 @@
 
 Counts each corpus with the tekken tokenizer shipped in mistral-common's wheel
 (`mistral_common/data/tekken_240911.json`, no download) and with
-`modelslab_transport.models._budget._text_tokens`, and prints bytes per token and estimate/real per
-corpus. The ratios in `_budget` (`LETTERS_PER_TOKEN`, `PUNCTUATION_PER_TOKEN`,
+`modelslab_transport.models._budget._text_tokens`, and prints bytes per token and
+estimate/real per corpus. The ratios in `_budget` (`LETTERS_PER_TOKEN`, `PUNCTUATION_PER_TOKEN`,
 `SPACES_PER_TOKEN`) were chosen from this table: every text corpus within 0-15 % above.
 mistral-common is in the `benchmark` and `test` extras only, never a runtime dependency.
 """
