@@ -4,8 +4,8 @@
 
 Counts each corpus with the tekken tokenizer shipped in mistral-common's wheel
 (`mistral_common/data/tekken_240911.json`, no download) and with
-`modelslab_transport._budget._text_tokens`, and prints bytes per token and estimate/real per
-corpus. The ratios in `_budget` (`LETTERS_PER_TOKEN`, `PUNCTUATION_PER_TOKEN`,
+`modelslab_transport.models._budget._text_tokens`, and prints bytes per token and
+estimate/real per corpus. The ratios in `_budget` (`LETTERS_PER_TOKEN`, `PUNCTUATION_PER_TOKEN`,
 `SPACES_PER_TOKEN`) were chosen from this table: every text corpus within 0-15 % above.
 mistral-common is in the `benchmark` and `test` extras only, never a runtime dependency.
 """
@@ -17,7 +17,7 @@ import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 
-from modelslab_transport._budget import _text_tokens
+from modelslab_transport.models._budget import _text_tokens
 
 __all__ = ["corpora", "main", "tekken_counter"]
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from modelslab_transport import build_chat_payload, fill_max_tokens
+from modelslab_transport import build_chat_payload
 
 __all__ = ["cases", "main", "measure"]
 
@@ -62,9 +62,9 @@ def cases() -> dict[str, Callable[[], dict[str, Any]]]:
     rag = _rag()
 
     def prepared(model: str, messages: list[dict[str, Any]], **params: Any) -> dict[str, Any]:
-        body = build_chat_payload(model, messages, **params)
-        fill_max_tokens(body, "https://modelslab.com/api/v7/llm")
-        return body
+        return build_chat_payload(
+            model, messages, base_url="https://modelslab.com/api/v7/llm", **params
+        )
 
     return {
         "one-line prompt, Magistral": lambda: prepared(MAGISTRAL, short),

@@ -291,7 +291,7 @@ class ChatModelsLab(PromptTracing):
         if isinstance(params.get("max_tokens"), int):
             ls_params["ls_max_tokens"] = params["max_tokens"]
         elif (prompt := traced_prompt()) is not None:
-            # The default the transport fills in, from this prompt: the value sent.
+            # The default the payload holds, from this prompt: the value sent.
             try:
                 payload = self._payload(prompt, stop, stream=False, **kwargs)[1]
                 sent = max_tokens_sent(payload, self._settings().base_url)
@@ -315,7 +315,7 @@ class ChatModelsLab(PromptTracing):
     ) -> tuple[str, dict[str, Any]]:
         """The requested model and the checked request body (no key: the transport adds it).
 
-        Without `max_tokens` the transport sends the catalogue's default for the model.
+        Without `max_tokens` it holds the catalogue's default for the model and this host.
         """
         kwargs.pop("stream", None)
         kwargs.pop("ls_structured_output_format", None)  # tracing only, never sent
@@ -330,8 +330,9 @@ class ChatModelsLab(PromptTracing):
         if stream and (params.get("n") or 1) > 1:
             raise ModelsLabInvalidInputError("n > 1 cannot be streamed: use invoke or batch")
         wire = convert_messages(messages, reasoning_in_history=self.reasoning_in_history)
+        base_url = self._settings().base_url  # the default max_tokens is sized for this host
         payload = build_chat_payload(
-            model, wire, stream=stream, include_usage=include_usage, **params
+            model, wire, stream=stream, include_usage=include_usage, base_url=base_url, **params
         )
         return model, payload
 

@@ -284,8 +284,8 @@ class ModelsLabLLM(FunctionCallingLLM):
     def _payload(
         self, messages: Sequence[ChatMessage], *, stream: bool, **kwargs: Any
     ) -> dict[str, Any]:
-        """The checked request body; without `max_tokens` the transport sends the catalogue's
-        default for the model. Unknown keywords are refused; `extra_body` is sent as given."""
+        """The checked request body; without `max_tokens` it holds the catalogue's default for
+        the model and this host. Unknown keywords are refused; `extra_body` is sent as given."""
         check_call_kwargs(kwargs, self.additional_kwargs)
         kwargs.pop("timeout", None)  # a transport setting (see _call_settings), not a body field
         extra_body = kwargs.pop("extra_body", None) or {}
@@ -309,7 +309,8 @@ class ModelsLabLLM(FunctionCallingLLM):
         if choice is not None:
             params["tool_choice"] = choice
         wire = to_wire_messages(messages, reasoning_in_history=self.reasoning_in_history)
-        return build_chat_payload(self.model, wire, stream=stream, **params)
+        base_url = self._settings().base_url  # the default max_tokens is sized for this host
+        return build_chat_payload(self.model, wire, stream=stream, base_url=base_url, **params)
 
     # -- chat ---------------------------------------------------------------------------------
 

@@ -13,28 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._budget import (
-    MAX_TOKENS_FLOOR,
-    PROMPT_MARGIN,
-    REASONING_MAX_TOKENS_FLOOR,
-    default_max_tokens,
-    estimate_prompt_tokens,
-    fill_max_tokens,
-    resized_payload,
-    smaller_max_tokens,
-)
-from ._catalog import (
-    MODELS,
-    UNKNOWN_MODEL_MAX_TOKENS,
-    ConversationRules,
-    ModelInfo,
-    ReasoningStyle,
-    model_info,
-    sampling_defaults,
-)
-from ._client import ModelsLabClient, max_tokens_sent
+from ._client import ModelsLabClient
 from ._client_cache import ClientCache
-from ._conversation import BRIDGE_TEXT, shape_conversation
 from ._decoding import StreamDecoder, parse_completion
 from ._errors import (
     APIConnectionError,
@@ -77,16 +57,7 @@ from ._events import (
     UsageEvent,
     accumulate,
 )
-from ._host_limits import HostLimits, forget_host_limits, host_limits
-from ._payload import (
-    FALLBACK_ORDER,
-    StructuredMethod,
-    build_chat_payload,
-    fallback_methods,
-    is_format_refusal,
-    json_mode_instruction,
-    validate_params,
-)
+from ._payload import build_chat_payload, max_tokens_sent
 from ._reasoning import ThinkSplitter
 from ._redis_store import limiter_url_has_password, masked_limiter_url
 from ._settings import (
@@ -109,6 +80,34 @@ from ._tool_calls import (
     normalize_tool_call_id,
     tool_choice_for_wire,
     wire_tool_call,
+)
+from .models import (
+    BRIDGE_TEXT,
+    FALLBACK_ORDER,
+    MAX_TOKENS_FLOOR,
+    MODELS,
+    PROMPT_MARGIN,
+    REASONING_MAX_TOKENS_FLOOR,
+    UNKNOWN_MODEL_MAX_TOKENS,
+    ConversationRules,
+    HostLimits,
+    ModelInfo,
+    ReasoningStyle,
+    StructuredMethod,
+    default_max_tokens,
+    estimate_prompt_tokens,
+    fallback_methods,
+    fill_max_tokens,
+    forget_host_limits,
+    host_limits,
+    is_format_refusal,
+    json_mode_instruction,
+    model_info,
+    resized_payload,
+    sampling_defaults,
+    shape_conversation,
+    smaller_max_tokens,
+    validate_params,
 )
 
 if TYPE_CHECKING:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._base_client import ClientCore
-from ._budget import fill_max_tokens, max_tokens_in, resized_payload
 from ._decoding import completion_from
 from ._errors import APIStatusError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
@@ -22,8 +21,10 @@ from ._payload import (
     encode_body,
     for_call,
     input_tokens_from_body,
+    max_tokens_in,
     models_from_body,
     requested_model,
+    resized_payload,
 )
 from ._retry import Retries, log_attempt
 from ._settings import (
@@ -107,12 +108,11 @@ class AsyncModelsLabClient(ClientCore):
         request is sent once more with the limit it states. The answer's `max_tokens_sent` is
         the value of the request that produced it.
         """
-        body = for_call(payload, stream=False)
-        defaulted = fill_max_tokens(body, self.settings.base_url)
+        body = for_call(payload, stream=False, base_url=self.settings.base_url)
         try:
             answer = await self._json("POST", CHAT_PATH, body)
         except APIStatusError as exc:
-            if not defaulted:
+            if not body.max_tokens_defaulted:
                 raise
             body = resized_payload(exc, body, self.settings.base_url)
             answer = await self._json("POST", CHAT_PATH, body)
@@ -127,8 +127,8 @@ class AsyncModelsLabClient(ClientCore):
         was delivered yet; the `StreamStart` carries the value sent. A failure is retried (by
         `retry_delay`) only before any event.
         """
-        body = for_call(payload, stream=True)
-        resizable = fill_max_tokens(body, self.settings.base_url)
+        body = for_call(payload, stream=True, base_url=self.settings.base_url)
+        resizable = body.max_tokens_defaulted
         content = encode_body(body, self.settings)
         model = requested_model(payload)
         attempt = 0

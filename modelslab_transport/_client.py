@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._base_client import ClientCore
-from ._budget import fill_max_tokens, max_tokens_in, resized_payload
 from ._decoding import completion_from
 from ._errors import APIStatusError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
@@ -21,8 +20,10 @@ from ._payload import (
     encode_body,
     for_call,
     input_tokens_from_body,
+    max_tokens_in,
     models_from_body,
     requested_model,
+    resized_payload,
 )
 from ._retry import Retries, log_attempt
 from ._settings import (
@@ -43,21 +44,7 @@ from ._stream_reader import (
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["ModelsLabClient", "max_tokens_sent"]
-
-
-def max_tokens_sent(payload: Mapping[str, Any], base_url: str | None = None) -> int | None:
-    """The `max_tokens` a client for `base_url` sends for `payload` (before any resize retry):
-    the caller's, else the default it fills in from the prompt and what it learned of that
-    host. What traces should record.
-
-    >>> max_tokens_sent(build_chat_payload(DEFAULT_MODEL, [{"role": "user", "content": "Hi"}]))
-    ... # doctest: +SKIP
-    40427
-    """
-    body = for_call(payload, stream=False)
-    fill_max_tokens(body, base_url)
-    return max_tokens_in(body)
+__all__ = ["ModelsLabClient"]
 
 
 class ModelsLabClient(ClientCore):
@@ -103,12 +90,11 @@ class ModelsLabClient(ClientCore):
         request is sent once more with the limit it states. The answer's `max_tokens_sent` is
         the value of the request that produced it.
         """
-        body = for_call(payload, stream=False)
-        defaulted = fill_max_tokens(body, self.settings.base_url)
+        body = for_call(payload, stream=False, base_url=self.settings.base_url)
         try:
             answer = self._json("POST", CHAT_PATH, body)
         except APIStatusError as exc:
-            if not defaulted:
+            if not body.max_tokens_defaulted:
                 raise
             body = resized_payload(exc, body, self.settings.base_url)
             answer = self._json("POST", CHAT_PATH, body)
@@ -123,8 +109,8 @@ class ModelsLabClient(ClientCore):
         was delivered yet; the `StreamStart` carries the value sent. A failure is retried (by
         `retry_delay`) only before any event.
         """
-        body = for_call(payload, stream=True)
-        resizable = fill_max_tokens(body, self.settings.base_url)
+        body = for_call(payload, stream=True, base_url=self.settings.base_url)
+        resizable = body.max_tokens_defaulted
         content = encode_body(body, self.settings)
         model = requested_model(payload)
         attempt = 0

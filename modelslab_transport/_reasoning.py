@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from ._catalog import model_info
+from .models import model_info
 
 __all__ = [
     "REASONING_CUT",

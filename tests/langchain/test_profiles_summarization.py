@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from langchain_modelslab import ChatModelsLab
 from modelslab_emulator import Emulator
-from modelslab_transport._catalog import MODELS
+from modelslab_transport.models._catalog import MODELS
 
 KEY = "sk-lc-profiles-6d2f"
 NAMES = [(info, name) for info in MODELS for name in (info.id, *info.aliases)]

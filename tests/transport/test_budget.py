@@ -30,7 +30,7 @@ from modelslab_transport import (
     model_info,
     smaller_max_tokens,
 )
-from modelslab_transport._budget import _text_tokens
+from modelslab_transport.models._budget import _text_tokens
 
 from ._helpers import LLAMA, MAGISTRAL, chat_requests, payload, scenario
 
@@ -40,7 +40,9 @@ KEY = "sk-budget-test-5d1e"
 HI = [{"role": "user", "content": "Hi"}]
 
 
-@pytest.mark.parametrize("module", [mt._budget, mt._catalog])
+@pytest.mark.parametrize(
+    "module", [mt.models._budget, mt.models._catalog, mt.models._sampling, mt._payload]
+)
 def test_docstring_examples(module: Any) -> None:
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

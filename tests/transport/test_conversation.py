@@ -54,7 +54,7 @@ ANSWER = {"role": "assistant", "content": "It is sunny."}
 
 
 def test_docstring_examples() -> None:
-    result = doctest.testmod(mt._conversation)
+    result = doctest.testmod(mt.models._conversation)
     assert result.attempted > 0 and result.failed == 0
 
 

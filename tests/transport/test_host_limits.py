@@ -21,7 +21,7 @@ from modelslab_transport import (
     host_limits,
     resized_payload,
 )
-from modelslab_transport._host_limits import learn_host_limits
+from modelslab_transport.models._host_limits import learn_host_limits
 
 from ..long_prompts import RAG_QUESTION, emulator_context, rag_prompt, tekken
 from ._helpers import MAGISTRAL, chat_requests, payload, scenario

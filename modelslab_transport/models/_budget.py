@@ -17,8 +17,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._errors import APIStatusError, ContextLengthExceededError, ModelsLabError
 from ._catalog import UNKNOWN_MODEL_MAX_TOKENS, model_info
-from ._errors import APIStatusError, ContextLengthExceededError, ModelsLabError
 from ._host_limits import host_limits, learn_host_limits
 
 __all__ = [
@@ -29,10 +29,12 @@ __all__ = [
     "PUNCTUATION_PER_TOKEN",
     "REASONING_MAX_TOKENS_FLOOR",
     "SPACES_PER_TOKEN",
+    "ChatPayload",
     "default_max_tokens",
     "estimate_prompt_tokens",
     "fill_max_tokens",
     "max_tokens_in",
+    "needs_max_tokens",
     "resized_payload",
     "smaller_max_tokens",
 ]
@@ -147,21 +149,49 @@ def default_max_tokens(
     return max(min(floor, info.max_output_tokens), min(info.max_output_tokens, room))
 
 
+class ChatPayload(dict[str, Any]):
+    """A chat/completions body that knows whether its `max_tokens` is the default.
+
+    `build_chat_payload` returns one. `max_tokens_defaulted` is True while `max_tokens` holds the
+    value `fill_max_tokens` put in: the client may then resend the request once, smaller, when a
+    server refuses that size and states its limit (`resized_payload`). A caller's own value (or
+    one changed after the fill) is never resized; a plain `dict(payload)` copy forgets the fill.
+    """
+
+    #: The `max_tokens` `fill_max_tokens` put in, or None when the caller set the limit.
+    filled_max_tokens: int | None = None
+
+    @property
+    def max_tokens_defaulted(self) -> bool:
+        """Whether `max_tokens` is still the default filled in (one resize retry allowed)."""
+        return self.filled_max_tokens is not None and self.get("max_tokens") == (
+            self.filled_max_tokens
+        )
+
+
 def fill_max_tokens(payload: dict[str, Any], base_url: str | None = None) -> bool:
     """Give a chat payload the default `max_tokens` if it has none; True when it was added.
 
-    The clients call this on every chat payload, so both adapters share it; True allows one
-    retry with a smaller value (`resized_payload`) if the server refuses the size. A caller's
-    own value is never touched.
+    `build_chat_payload` calls this (both adapters pass their base URL, so what that host
+    stated is used), and a client calls it for a body that reaches it without a limit. A
+    `ChatPayload` remembers the value, which allows one retry with a smaller value
+    (`resized_payload`) if the server refuses the size. A caller's own value is never touched.
     """
-    if payload.get("max_tokens") is not None or payload.get("max_completion_tokens") is not None:
+    if not needs_max_tokens(payload):
         return False
     model = _model(payload)
     messages = payload.get("messages") or []
-    payload["max_tokens"] = default_max_tokens(
-        model, messages, _prompt_extras(payload), base_url=base_url
-    )
+    filled = default_max_tokens(model, messages, _prompt_extras(payload), base_url=base_url)
+    payload["max_tokens"] = filled
+    if isinstance(payload, ChatPayload):
+        payload.filled_max_tokens = filled
     return True
+
+
+def needs_max_tokens(payload: Mapping[str, Any]) -> bool:
+    """Whether a chat body sets no output limit (neither `max_tokens` nor
+    `max_completion_tokens`): the server's 1000-token default would apply."""
+    return payload.get("max_tokens") is None and payload.get("max_completion_tokens") is None
 
 
 def max_tokens_in(body: Mapping[str, Any]) -> int | None:
@@ -269,11 +299,12 @@ def _stated_context(text: str, sent: int) -> tuple[int, int] | None:
 
 def resized_payload(
     error: ModelsLabError, payload: Mapping[str, Any], base_url: str | None = None
-) -> dict[str, Any]:
+) -> ChatPayload:
     """`payload` with the smaller `max_tokens` `error` allows; raises `error` when none does.
 
-    Called by the clients once, and only when the payload's `max_tokens` was our default (a
-    caller's own value that is refused is the caller's to change). The served context and the
+    Called by the clients once, and only when the payload's `max_tokens` was our default
+    (`ChatPayload.max_tokens_defaulted`: a caller's own value that is refused is the caller's
+    to change). The served context and the
     prompt count the refusal states are learned for `base_url` and the model, so later
     defaults fit at once. Logged at WARNING: the model and both figures, never the key or a
     body.
@@ -300,7 +331,7 @@ def resized_payload(
         type(error).__name__,
         smaller,
     )
-    return {**payload, "max_tokens": smaller}
+    return ChatPayload(payload, max_tokens=smaller)  # not resized again: not the default
 
 
 # -- estimate helpers ---------------------------------------------------------------------------

@@ -21,7 +21,6 @@ __all__ = [
     "ModelInfo",
     "ReasoningStyle",
     "model_info",
-    "sampling_defaults",
 ]
 
 #: How a model's reasoning reaches the client:
@@ -260,15 +259,3 @@ def model_info(model: str) -> ModelInfo | None:
     40960
     """
     return _BY_ID.get(model.lower())
-
-
-def sampling_defaults(model: str) -> dict[str, float]:
-    """The model card's recommended sampling, for the fields a caller left unset.
-
-    >>> sampling_defaults("mistralai-Magistral-Small-2506")
-    {'temperature': 0.7, 'top_p': 0.95}
-    >>> sampling_defaults("some-new-model")
-    {}
-    """
-    info = model_info(model)
-    return dict(info.sampling) if info is not None else {}
