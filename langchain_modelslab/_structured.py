@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from langchain_core.exceptions import ModelRefusalError
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.messages.content import RefusalContentBlock
 from langchain_core.output_parsers import (
@@ -30,9 +31,6 @@ from modelslab_transport import StructuredMethod
 from ._errors import ModelsLabInvalidInputError
 from ._format_fallback import FormatFallback, schema_instruction
 from ._tools import format_tools, tool_name
-
-if TYPE_CHECKING:
-    from .chat_models import ChatModelsLab
 
 __all__ = [
     "StructuredMethod",
@@ -136,14 +134,15 @@ def assemble(
 
 
 def build_structured(
-    model: ChatModelsLab,
+    model: BaseChatModel,
     schema: dict[str, Any] | type | None,
     *,
+    model_id: str,
     method: StructuredMethod,
     include_raw: bool,
     strict: bool | None,
 ) -> Runnable[Any, Any]:
-    """The runnable behind `ChatModelsLab.with_structured_output`."""
+    """The runnable behind `ChatModelsLab.with_structured_output` (`model_id`: for the log)."""
     if schema is None and method != "json_mode":
         raise ModelsLabInvalidInputError(f"method={method!r} needs a schema")
     trace_format = {"kwargs": {"method": method, "strict": strict}, "schema": _trace(schema)}
@@ -165,7 +164,7 @@ def build_structured(
         return assemble(json_mode, json_parser(schema), include_raw=include_raw)
     if method == "json_schema" and schema is not None:
         return _json_schema_chain(
-            model, schema, trace_format, include_raw=include_raw, strict=strict
+            model, schema, trace_format, model_id=model_id, include_raw=include_raw, strict=strict
         )
     raise ModelsLabInvalidInputError(
         f"method must be 'function_calling', 'json_mode' or 'json_schema', not {method!r}"
@@ -173,10 +172,11 @@ def build_structured(
 
 
 def _json_schema_chain(
-    model: ChatModelsLab,
+    model: BaseChatModel,
     schema: dict[str, Any] | type,
     trace_format: dict[str, Any],
     *,
+    model_id: str,
     include_raw: bool,
     strict: bool | None,
 ) -> Runnable[Any, Any]:
@@ -207,7 +207,7 @@ def _json_schema_chain(
         ("json_mode", assemble(json_mode, json_parser(schema), include_raw=include_raw)),
         ("function_calling", assemble(tools, tool_parser(schema, name), include_raw=include_raw)),
     ]
-    return FormatFallback(steps, model=model.model)
+    return FormatFallback(steps, model=model_id)
 
 
 def _trace(schema: dict[str, Any] | type | None) -> dict[str, Any] | None:

@@ -40,6 +40,7 @@ from modelslab_transport import (
     ClientSettings,
     ModelsLabClient,
     ModelsLabError,
+    StructuredMethod,
     build_chat_payload,
     default_of,
     limiter_url_has_password,
@@ -53,7 +54,6 @@ from ._errors import ModelsLabInvalidInputError, langchain_errors
 from ._messages import convert_messages
 from ._outputs import PROVIDER, StreamConverter, combine_llm_outputs, completion_to_result
 from ._profiles import model_profile
-from ._structured import StructuredMethod, build_structured
 from ._tools import ToolChoice, ToolLike, format_tool_choice, format_tools
 from ._tracing import PromptTracing, traced_prompt
 
@@ -473,7 +473,12 @@ class ChatModelsLab(PromptTracing):
         """
         if kwargs:
             raise ModelsLabInvalidInputError(f"Unsupported arguments: {sorted(kwargs)}")
-        return build_structured(self, schema, method=method, include_raw=include_raw, strict=strict)
+        # Loaded on first use (parsers, runnables): a faster `import langchain_modelslab`.
+        from ._structured import build_structured
+
+        return build_structured(
+            self, schema, model_id=self.model, method=method, include_raw=include_raw, strict=strict
+        )
 
     # -- tokens and models --------------------------------------------------------------------
 

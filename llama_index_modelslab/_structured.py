@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, Generator
 from contextlib import aclosing, closing
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 from llama_index.core.base.llms.types import ChatResponse
 from llama_index.core.instrumentation.events.llm import (
@@ -21,16 +21,14 @@ from llama_index.core.instrumentation.events.llm import (
 )
 
 # The dispatcher LLM.structured_predict reports to: instrumentation sees the same events.
+from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import dispatcher
 from llama_index.core.program.function_program import FunctionCallingProgram
 from llama_index.core.program.utils import FlexibleModel, process_streaming_objects
 from llama_index.core.prompts import BasePromptTemplate
 from llama_index.core.types import Model
 
-from ._format_fallback import advance, methods, parse_json_answer, request_kwargs
-
-if TYPE_CHECKING:
-    from .base import ModelsLabLLM
+from ._format_fallback import MethodChain, parse_json_answer, request_kwargs
 
 __all__ = ["apredict_structured", "astream_structured", "predict_structured", "stream_structured"]
 
@@ -40,13 +38,13 @@ Partial: TypeAlias = Model | list[Model] | FlexibleModel | list[FlexibleModel]
 
 
 def _messages(
-    llm: ModelsLabLLM, prompt: BasePromptTemplate, prompt_args: dict[str, Any]
+    llm: FunctionCallingLLM, prompt: BasePromptTemplate, prompt_args: dict[str, Any]
 ) -> list[Any]:
     return llm._extend_messages(prompt.format_messages(llm=llm, **prompt_args))
 
 
 def _program(
-    llm: ModelsLabLLM, output_cls: type[Model], prompt: BasePromptTemplate
+    llm: FunctionCallingLLM, output_cls: type[Model], prompt: BasePromptTemplate
 ) -> FunctionCallingProgram[Model]:
     return FunctionCallingProgram.from_defaults(
         output_cls=output_cls, llm=llm, prompt=prompt, tool_required=True
@@ -64,19 +62,20 @@ def _result(output_cls: type[Model], result: Any) -> Model:
 
 @dispatcher.span
 def predict_structured(
-    llm: ModelsLabLLM,
+    llm: FunctionCallingLLM,
+    chain: MethodChain,
     output_cls: type[Model],
     prompt: BasePromptTemplate,
     llm_kwargs: dict[str, Any] | None,
     prompt_args: dict[str, Any],
 ) -> Model:
-    """`structured_predict` through the method chain of `llm.structured_output_method`."""
+    """`structured_predict` through `chain`'s methods (the LLM's `structured_output_method`)."""
     dispatcher.event(
         LLMStructuredPredictStartEvent(
             output_cls=output_cls, template=prompt, template_args=prompt_args
         )
     )
-    tried = methods(llm)
+    tried = chain.methods()
     for index, method in enumerate(tried):
         try:
             if method == "function_calling":
@@ -89,7 +88,7 @@ def predict_structured(
                 )
                 result = parse_json_answer(output_cls, llm.chat(**kwargs).message.content or "")
         except Exception as exc:
-            if advance(llm, tried, index, exc):
+            if chain.advance(tried, index, exc):
                 continue
             raise
         output = _result(output_cls, result)
@@ -100,7 +99,8 @@ def predict_structured(
 
 @dispatcher.span
 async def apredict_structured(
-    llm: ModelsLabLLM,
+    llm: FunctionCallingLLM,
+    chain: MethodChain,
     output_cls: type[Model],
     prompt: BasePromptTemplate,
     llm_kwargs: dict[str, Any] | None,
@@ -112,7 +112,7 @@ async def apredict_structured(
             output_cls=output_cls, template=prompt, template_args=prompt_args
         )
     )
-    tried = methods(llm)
+    tried = chain.methods()
     for index, method in enumerate(tried):
         try:
             if method == "function_calling":
@@ -126,7 +126,7 @@ async def apredict_structured(
                 response = await llm.achat(**kwargs)
                 result = parse_json_answer(output_cls, response.message.content or "")
         except Exception as exc:
-            if advance(llm, tried, index, exc):
+            if chain.advance(tried, index, exc):
                 continue
             raise
         output = _result(output_cls, result)
@@ -136,7 +136,7 @@ async def apredict_structured(
 
 
 def _responses(
-    llm: ModelsLabLLM, method: str, kwargs: dict[str, Any]
+    llm: FunctionCallingLLM, method: str, kwargs: dict[str, Any]
 ) -> Generator[ChatResponse, None, None]:
     responses: Generator[ChatResponse, None, None]
     if method == "function_calling":
@@ -147,7 +147,8 @@ def _responses(
 
 
 def stream_structured(
-    llm: ModelsLabLLM,
+    llm: FunctionCallingLLM,
+    chain: MethodChain,
     output_cls: type[Model],
     prompt: BasePromptTemplate,
     llm_kwargs: dict[str, Any] | None,
@@ -155,7 +156,7 @@ def stream_structured(
 ) -> Generator[Partial[Model], None, None]:
     """Yield ever more complete `output_cls` objects while the answer streams in."""
     messages = _messages(llm, prompt, prompt_args)
-    tried = methods(llm)
+    tried = chain.methods()
     for index, method in enumerate(tried):
         kwargs = request_kwargs(method, output_cls, messages, llm_kwargs)
         current: list[Any] | None = None
@@ -176,12 +177,13 @@ def stream_structured(
             return
         except Exception as exc:
             # Once the answer has started, another method cannot take over.
-            if started or not advance(llm, tried, index, exc):
+            if started or not chain.advance(tried, index, exc):
                 raise
 
 
 async def astream_structured(
-    llm: ModelsLabLLM,
+    llm: FunctionCallingLLM,
+    chain: MethodChain,
     output_cls: type[Model],
     prompt: BasePromptTemplate,
     llm_kwargs: dict[str, Any] | None,
@@ -189,7 +191,7 @@ async def astream_structured(
 ) -> AsyncGenerator[Partial[Model], None]:
     """Async form of `stream_structured`."""
     messages = _messages(llm, prompt, prompt_args)
-    tried = methods(llm)
+    tried = chain.methods()
     for index, method in enumerate(tried):
         kwargs = request_kwargs(method, output_cls, messages, llm_kwargs)
         current: list[Any] | None = None
@@ -213,5 +215,5 @@ async def astream_structured(
                     yield objects
             return
         except Exception as exc:
-            if started or not advance(llm, tried, index, exc):
+            if started or not chain.advance(tried, index, exc):
                 raise

@@ -45,6 +45,7 @@ from modelslab_transport import (
 )
 
 from ._clients import InjectedHTTP
+from ._format_fallback import MethodChain
 from ._kwargs import CALL_SWITCHES, check_call_kwargs, check_init_kwargs
 from ._streaming import ChatStream, TextChunks
 from ._structured import (
@@ -559,6 +560,9 @@ class ModelsLabLLM(FunctionCallingLLM):
 
     # -- structured prediction ----------------------------------------------------------------
 
+    def _method_chain(self) -> MethodChain:
+        return MethodChain(self.model, self.structured_output_method, self._structured_memo)
+
     def _own_structured(self) -> bool:
         # Other program modes are LlamaIndex's own (text completion, guidance, ...).
         return self.pydantic_program_mode == PydanticProgramMode.DEFAULT
@@ -575,7 +579,9 @@ class ModelsLabLLM(FunctionCallingLLM):
                 output_cls, prompt, llm_kwargs, **prompt_args
             )
         else:
-            result = predict_structured(self, output_cls, prompt, llm_kwargs, prompt_args)
+            result = predict_structured(
+                self, self._method_chain(), output_cls, prompt, llm_kwargs, prompt_args
+            )
         return result
 
     async def astructured_predict(
@@ -590,7 +596,9 @@ class ModelsLabLLM(FunctionCallingLLM):
                 output_cls, prompt, llm_kwargs, **prompt_args
             )
         else:
-            result = await apredict_structured(self, output_cls, prompt, llm_kwargs, prompt_args)
+            result = await apredict_structured(
+                self, self._method_chain(), output_cls, prompt, llm_kwargs, prompt_args
+            )
         return result
 
     def _structured_stream_call(
@@ -602,7 +610,9 @@ class ModelsLabLLM(FunctionCallingLLM):
     ) -> Generator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None, None]:
         if not self._own_structured():
             return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)
-        return stream_structured(self, output_cls, prompt, llm_kwargs, prompt_args)
+        return stream_structured(
+            self, self._method_chain(), output_cls, prompt, llm_kwargs, prompt_args
+        )
 
     async def _structured_astream_call(
         self,
@@ -615,7 +625,9 @@ class ModelsLabLLM(FunctionCallingLLM):
             return await super()._structured_astream_call(
                 output_cls, prompt, llm_kwargs, **prompt_args
             )
-        return astream_structured(self, output_cls, prompt, llm_kwargs, prompt_args)
+        return astream_structured(
+            self, self._method_chain(), output_cls, prompt, llm_kwargs, prompt_args
+        )
 
     def to_payload(self) -> dict[str, Any]:
         """What instrumentation and callbacks may see of this LLM: never the key or headers."""
