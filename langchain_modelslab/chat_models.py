@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -49,6 +48,7 @@ from modelslab_transport import (
     sampling_defaults,
     validate_params,
 )
+from modelslab_transport.adapters import RESERVED_BODY_FIELDS, check_call_keywords, with_hints
 
 from ._errors import ModelsLabInvalidInputError, langchain_errors
 from ._messages import convert_messages
@@ -71,27 +71,10 @@ _SAMPLING_FIELDS = (
     "seed",
     "n",
 )
-# Body fields the model sets itself; in model_kwargs they would bypass checks or the secret.
-_RESERVED_KWARGS = frozenset({"key", "api_key", "model_id", "messages", "stream", "streaming"})
-# What a call (or `bind`) may pass: the documented body fields, plus what LangChain itself
-# passes per call. Anything else is a typo until proven otherwise: it goes in `extra_body`.
-_CALL_KWARGS = frozenset(
-    {
-        *_SAMPLING_FIELDS,
-        "stop",
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "response_format",
-        "max_completion_tokens",
-        "stream_options",
-        "stream_usage",
-        "stream",
-        "model",
-        "model_name",
-        "extra_body",
-        "ls_structured_output_format",
-    }
+# What LangChain itself passes per call, beside the call keywords both adapters accept
+# (`modelslab_transport.adapters.CALL_KEYWORDS`); anything else is a typo until proven otherwise.
+_FRAMEWORK_KEYS = frozenset(
+    {"stream", "stream_usage", "model", "model_name", "ls_structured_output_format"}
 )
 # The key may be set after construction (or come from the environment at the first request):
 # the settings are checked up front with this stand-in, and again with the real key per request.
@@ -205,7 +188,7 @@ class ChatModelsLab(PromptTracing):
         unknown = sorted(str(k) for k in values if k not in known)
         if unknown:
             raise ValueError(
-                f"ChatModelsLab got unknown parameter(s) {_with_hints(unknown, known)}; "
+                f"ChatModelsLab got unknown parameter(s) {with_hints(unknown, known)}; "
                 "pass extra API fields in model_kwargs={...}"
             )
         for name in ("stop", "stop_sequences"):
@@ -216,7 +199,7 @@ class ChatModelsLab(PromptTracing):
     @model_validator(mode="after")
     def _check_settings(self) -> Self:
         reserved = sorted(
-            set(self.model_kwargs) & (_RESERVED_KWARGS | set(type(self).model_fields))
+            set(self.model_kwargs) & (RESERVED_BODY_FIELDS | set(type(self).model_fields))
         )
         if reserved:
             raise ValueError(
@@ -319,7 +302,14 @@ class ChatModelsLab(PromptTracing):
         """
         kwargs.pop("stream", None)
         kwargs.pop("ls_structured_output_format", None)  # tracing only, never sent
-        extra_body = _check_call_kwargs(kwargs)
+        # `extra_body` is the explicit channel for body fields this class does not name.
+        extra_body = check_call_keywords(
+            kwargs,
+            what="ChatModelsLab got unknown call argument(s)",
+            framework_keys=_FRAMEWORK_KEYS,
+            channel="extra_body={...} or model_kwargs={...}",
+        )
+        kwargs.pop("extra_body", None)
         include_usage = bool(kwargs.pop("stream_usage", self.stream_usage))
         model = str(kwargs.pop("model", None) or kwargs.pop("model_name", None) or self.model)
         params = {**sampling_defaults(model), **self._explicit_params(), **self.model_kwargs}
@@ -543,37 +533,6 @@ class ChatModelsLab(PromptTracing):
 _SETTINGS_FIELDS = tuple(
     name for name in ClientSettings.__dataclass_fields__ if name != "learn_queue_limit"
 )
-
-
-def _check_call_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Refuse unknown call keywords (with a did-you-mean hint); return the checked `extra_body`.
-
-    `extra_body` is the explicit channel for body fields this class does not name.
-    """
-    unknown = sorted(k for k in kwargs if k not in _CALL_KWARGS)
-    if unknown:
-        raise ModelsLabInvalidInputError(
-            f"ChatModelsLab got unknown call argument(s) {_with_hints(unknown, _CALL_KWARGS)}; "
-            "pass extra API fields in extra_body={...} or model_kwargs={...}"
-        )
-    extra = kwargs.pop("extra_body", None) or {}
-    if not isinstance(extra, dict):
-        raise ModelsLabInvalidInputError("extra_body must be a dict of body fields")
-    reserved = sorted(set(extra) & _RESERVED_KWARGS)
-    if reserved:
-        raise ModelsLabInvalidInputError(
-            f"extra_body must not set {', '.join(reserved)}: use the parameter itself"
-        )
-    return dict(extra)
-
-
-def _with_hints(unknown: list[str], known: set[str] | frozenset[str]) -> str:
-    """The unknown names, each with the closest known one as a did-you-mean hint."""
-    hints = []
-    for name in unknown:
-        close = difflib.get_close_matches(name, sorted(known), n=1)
-        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    return ", ".join(hints)
 
 
 def _snapshot(values: list[Any]) -> list[Any]:

@@ -287,9 +287,9 @@ class ModelsLabLLM(FunctionCallingLLM):
     ) -> dict[str, Any]:
         """The checked request body; without `max_tokens` the transport sends the catalogue's
         default for the model. Unknown keywords are refused; `extra_body` is sent as given."""
-        check_call_kwargs(kwargs, self.additional_kwargs)
+        extra_body = check_call_kwargs(kwargs, self.additional_kwargs)
         kwargs.pop("timeout", None)  # a transport setting (see _call_settings), not a body field
-        extra_body = kwargs.pop("extra_body", None) or {}
+        kwargs.pop("extra_body", None)
         params: dict[str, Any] = {
             **sampling_defaults(self.model),
             **_set(temperature=self.temperature, max_tokens=self.max_tokens, top_p=self.top_p),
