@@ -24,7 +24,6 @@ from pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
-    field_serializer,
     model_validator,
 )
 from typing_extensions import Self
@@ -33,7 +32,6 @@ from modelslab_transport import (
     API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_MODEL,
-    LIMITER_URL_ENV,
     AsyncModelsLabClient,
     ClientCache,
     ClientSettings,
@@ -41,14 +39,17 @@ from modelslab_transport import (
     ModelsLabError,
     StructuredMethod,
     build_chat_payload,
-    default_of,
-    limiter_url_has_password,
-    masked_limiter_url,
     max_tokens_sent,
     sampling_defaults,
     validate_params,
 )
-from modelslab_transport.adapters import RESERVED_BODY_FIELDS, check_call_keywords, with_hints
+from modelslab_transport.adapters import (
+    RESERVED_BODY_FIELDS,
+    SETTINGS_FIELDS,
+    TransportFields,
+    check_call_keywords,
+    with_hints,
+)
 
 from ._errors import ModelsLabInvalidInputError, langchain_errors
 from ._messages import convert_messages
@@ -81,7 +82,7 @@ _FRAMEWORK_KEYS = frozenset(
 _PLACEHOLDER_KEY = "placeholder-checked-later"
 
 
-class ChatModelsLab(PromptTracing):
+class ChatModelsLab(PromptTracing, TransportFields):
     """ModelsLab's LLM API (Magistral Small 2506 and friends) as a LangChain chat model.
 
     Reasoning goes to `additional_kwargs["reasoning_content"]` (and `content_blocks`), never
@@ -123,39 +124,11 @@ class ChatModelsLab(PromptTracing):
     """Number of choices (1-10; not with streaming)."""
     timeout: float | httpx.Timeout | None = Field(default=None, alias="request_timeout")
     """Seconds, or an httpx.Timeout; default connect 5 s, read 600 s."""
-    stream_idle_timeout: float | None = default_of("stream_idle_timeout")
-    """Longest silence between stream events before the stream fails."""
-    first_byte_timeout: float | None = default_of("first_byte_timeout")
-    """Longest wait for a stream's first event, from sending the request, response headers
-    included (requests queue per account); SSE comments restart it. Never longer than the read
-    timeout."""
-    stream_consumer_timeout: float | None = default_of("stream_consumer_timeout")
-    """Longest wait for the consumer to ask for the next chunk (a web endpoint whose client
-    left); then the stream is closed, its slot freed, and the next pull raises
-    ModelsLabAPITimeoutError. None: wait for ever."""
-    max_retries: int = Field(default=default_of("max_retries"), ge=0)
-    """Retries of 408/409/429/5xx and connection failures (backoff with jitter)."""
-    max_retry_wait: float = Field(default=default_of("max_retry_wait"), ge=0.0)
-    """Longest server-requested wait honoured before a RateLimitError is raised at once."""
-    max_concurrent_requests: int | None = Field(default=default_of("max_concurrent_requests"), ge=1)
-    """In-flight requests per API key, shared process-wide (sync and async); None: no limit.
-    Left unset, a 429 stating the plan's queue limit lowers it to that limit."""
-    limiter_url: str | None = Field(default=default_of("limiter_url"), repr=False)
-    """Redis (redis://, rediss://, unix://) holding max_concurrent_requests across processes
-    and machines; default `MODELSLAB_LIMITER_URL`, else the in-process limit."""
-    limiter_fallback: bool = default_of("limiter_fallback")
-    """Redis unreachable: fall back to the in-process limit (logged) instead of raising."""
-    queue_wait_budget: float = Field(default=default_of("queue_wait_budget"), ge=0.0)
-    """Seconds in all spent resending 429 "queue full" refusals (never run), apart from
-    max_retries."""
-    acquire_timeout: float = Field(default=default_of("acquire_timeout"), gt=0.0)
-    """Longest wait for an in-flight slot before LimiterTimeoutError."""
+    # Timeouts, retries, the in-flight limit and reasoning_in_history: `TransportFields`.
     streaming: bool = False
     """Stream under the hood even for `invoke`."""
     stream_usage: bool = True
     """Ask for token usage on streams (`stream_options.include_usage`)."""
-    reasoning_in_history: bool = False
-    """Send earlier turns' reasoning back to the model (inline `<think>`); off by default."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra body fields passed through unchanged (e.g. `{"logprobs": True}`)."""
     default_headers: dict[str, str] | None = None
@@ -236,14 +209,7 @@ class ChatModelsLab(PromptTracing):
     def lc_secrets(self) -> dict[str, str]:
         # A limiter URL with a Redis password is a secret too: `dumps` writes a reference to
         # MODELSLAB_LIMITER_URL in its place (`loads` takes it from `secrets_map` or the env).
-        if limiter_url_has_password(self.limiter_url):
-            return {"api_key": API_KEY_ENV, "limiter_url": LIMITER_URL_ENV}
-        return {"api_key": API_KEY_ENV}
-
-    @field_serializer("limiter_url")
-    def _limiter_url_without_password(self, url: str | None) -> str | None:
-        """model_dump / model_dump_json: the Redis password masked (the rest kept)."""
-        return masked_limiter_url(url)
+        return {"api_key": API_KEY_ENV, **self.secret_fields()}
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
@@ -337,7 +303,7 @@ class ChatModelsLab(PromptTracing):
     # `llm.base_url = ...`) is used by the next call; the cache keeps one client per settings.
     def _settings(self) -> ClientSettings:
         # Rebuilt only when a field changed: building and checking them costs ~50 us.
-        values = [getattr(self, name) for name in _SETTINGS_FIELDS]
+        values = [getattr(self, name) for name in SETTINGS_FIELDS]
         if (memo := self._memo) is None or memo[0] != values:
             memo = self._memo = (_snapshot(values), ClientSettings.from_fields(self))
         return memo[1]
@@ -528,11 +494,6 @@ class ChatModelsLab(PromptTracing):
         """Async `list_models`."""
         with langchain_errors():
             return await self._async_client().list_models()
-
-
-_SETTINGS_FIELDS = tuple(
-    name for name in ClientSettings.__dataclass_fields__ if name != "learn_queue_limit"
-)
 
 
 def _snapshot(values: list[Any]) -> list[Any]:

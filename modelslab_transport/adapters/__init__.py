@@ -6,6 +6,7 @@ The transport never imports this package; the adapters do.
 
 from __future__ import annotations
 
+from ._fields import SETTINGS_FIELDS, TransportFields
 from ._keywords import (
     CALL_KEYWORDS,
     RESERVED_BODY_FIELDS,
@@ -17,7 +18,9 @@ from ._keywords import (
 __all__ = [
     "CALL_KEYWORDS",
     "RESERVED_BODY_FIELDS",
+    "SETTINGS_FIELDS",
     "WIRE_PARAMS",
+    "TransportFields",
     "check_call_keywords",
     "with_hints",
 ]

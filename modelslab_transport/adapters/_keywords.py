@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from .._errors import InvalidInputError
+from .. import InvalidInputError
 
 __all__ = [
     "CALL_KEYWORDS",
