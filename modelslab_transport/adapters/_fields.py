@@ -8,6 +8,8 @@ Every value is checked again by `ClientSettings` when a client is built from the
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field, field_serializer
 
 # The package's public names: they stay put while the modules behind them move.
@@ -28,68 +30,69 @@ SETTINGS_FIELDS = tuple(
 )
 
 
+def _setting(name: str, description: str, **bounds: Any) -> Any:
+    """A field whose default is `ClientSettings`' own, so the two cannot drift."""
+    return Field(default=default_of(name), description=description, **bounds)
+
+
 class TransportFields(BaseModel):
     """Timeouts, retries and the per-key in-flight limit, as fields of a framework model."""
 
-    stream_idle_timeout: float | None = Field(
-        default=default_of("stream_idle_timeout"),
+    stream_idle_timeout: float | None = _setting(
+        "stream_idle_timeout",
+        "Longest silence between stream events before the stream fails, in seconds.",
         gt=0,
-        description="Longest silence between stream events before the stream fails, in seconds.",
     )
-    first_byte_timeout: float | None = Field(
-        default=default_of("first_byte_timeout"),
+    first_byte_timeout: float | None = _setting(
+        "first_byte_timeout",
+        "Longest wait for a stream's first event, from sending the request, response headers "
+        "included (requests queue per account), in seconds; SSE comments restart it. Never "
+        "longer than the read timeout.",
         gt=0,
-        description="Longest wait for a stream's first event, from sending the request, "
-        "response headers included (requests queue per account), in seconds; SSE comments "
-        "restart it. Never longer than the read timeout.",
     )
-    stream_consumer_timeout: float | None = Field(
-        default=default_of("stream_consumer_timeout"),
+    stream_consumer_timeout: float | None = _setting(
+        "stream_consumer_timeout",
+        "Longest wait for the consumer to ask for the next event (a web endpoint whose client "
+        "left), in seconds; then the stream is closed, its slot freed, and the next pull raises "
+        "APITimeoutError. None: wait for ever.",
         gt=0,
-        description="Longest wait for the consumer to ask for the next event (a web endpoint "
-        "whose client left), in seconds; then the stream is closed, its slot freed, and the "
-        "next pull raises APITimeoutError. None: wait for ever.",
     )
-    max_retries: int = Field(
-        default=default_of("max_retries"),
+    max_retries: int = _setting(
+        "max_retries",
+        "Retries of 408/409/429/5xx and connection failures (backoff with jitter).",
         ge=0,
-        description="Retries of 408/409/429/5xx and connection failures (backoff with jitter).",
     )
-    max_retry_wait: float = Field(
-        default=default_of("max_retry_wait"),
+    max_retry_wait: float = _setting(
+        "max_retry_wait",
+        "Longest server-requested wait honoured before a RateLimitError is raised at once.",
         ge=0.0,
-        description="Longest server-requested wait honoured before a RateLimitError is raised "
-        "at once.",
     )
-    max_concurrent_requests: int | None = Field(
-        default=default_of("max_concurrent_requests"),
+    max_concurrent_requests: int | None = _setting(
+        "max_concurrent_requests",
+        "In-flight requests per API key, shared process-wide (sync and async); None: no limit. "
+        "Left unset, a 429 stating the plan's queue limit lowers it to that limit.",
         ge=1,
-        description="In-flight requests per API key, shared process-wide (sync and async); "
-        "None: no limit. Left unset, a 429 stating the plan's queue limit lowers it to that "
-        "limit.",
     )
-    limiter_url: str | None = Field(
-        default=default_of("limiter_url"),
+    limiter_url: str | None = _setting(
+        "limiter_url",
+        "Redis (redis://, rediss://, unix://) holding max_concurrent_requests across processes "
+        "and machines; default MODELSLAB_LIMITER_URL, else the in-process limit.",
         repr=False,
-        description="Redis (redis://, rediss://, unix://) holding max_concurrent_requests "
-        "across processes and machines; default MODELSLAB_LIMITER_URL, else the in-process "
-        "limit.",
     )
-    limiter_fallback: bool = Field(
-        default=default_of("limiter_fallback"),
-        description="Redis unreachable: fall back to the in-process limit (logged) instead of "
-        "raising.",
+    limiter_fallback: bool = _setting(
+        "limiter_fallback",
+        "Redis unreachable: fall back to the in-process limit (logged) instead of raising.",
     )
-    queue_wait_budget: float = Field(
-        default=default_of("queue_wait_budget"),
+    queue_wait_budget: float = _setting(
+        "queue_wait_budget",
+        "Seconds in all spent resending 429 'queue full' refusals (never run), apart from "
+        "max_retries.",
         ge=0.0,
-        description="Seconds in all spent resending 429 'queue full' refusals (never run), "
-        "apart from max_retries.",
     )
-    acquire_timeout: float = Field(
-        default=default_of("acquire_timeout"),
+    acquire_timeout: float = _setting(
+        "acquire_timeout",
+        "Longest wait for an in-flight slot before LimiterTimeoutError.",
         gt=0.0,
-        description="Longest wait for an in-flight slot before LimiterTimeoutError.",
     )
     reasoning_in_history: bool = Field(
         default=False,
