@@ -146,17 +146,10 @@ def build_structured(
     if schema is None and method != "json_mode":
         raise ModelsLabInvalidInputError(f"method={method!r} needs a schema")
     trace_format = {"kwargs": {"method": method, "strict": strict}, "schema": _trace(schema)}
-    llm: Runnable[Any, Any]
     if method == "function_calling" and schema is not None:
-        name = tool_name(format_tools([schema], strict=strict)[0])
-        llm = model.bind_tools(
-            [schema],
-            tool_choice=name,
-            strict=strict,
-            parallel_tool_calls=False,
-            ls_structured_output_format=trace_format,
+        return _function_calling(
+            model, schema, trace_format, include_raw=include_raw, strict=strict
         )
-        return assemble(llm, tool_parser(schema, name), include_raw=include_raw)
     json_mode = model.bind(
         response_format={"type": "json_object"}, ls_structured_output_format=trace_format
     )
@@ -188,26 +181,39 @@ def _json_schema_chain(
     """
     response_format = json_schema_format(schema, strict=strict)
     spec = response_format["json_schema"]
-    name = tool_name(format_tools([schema], strict=strict)[0])
     json_schema = model.bind(
         response_format=response_format, ls_structured_output_format=trace_format
     )
     json_mode = schema_instruction(model, spec["schema"], spec["name"]) | model.bind(
         response_format={"type": "json_object"}, ls_structured_output_format=trace_format
     )
-    tools = model.bind_tools(
+    tools = _function_calling(model, schema, trace_format, include_raw=include_raw, strict=strict)
+    steps: list[tuple[StructuredMethod, Runnable[Any, Any]]] = [
+        ("json_schema", assemble(json_schema, json_parser(schema), include_raw=include_raw)),
+        ("json_mode", assemble(json_mode, json_parser(schema), include_raw=include_raw)),
+        ("function_calling", tools),
+    ]
+    return FormatFallback(steps, model=model_id)
+
+
+def _function_calling(
+    model: BaseChatModel,
+    schema: dict[str, Any] | type,
+    trace_format: dict[str, Any],
+    *,
+    include_raw: bool,
+    strict: bool | None,
+) -> Runnable[Any, Any]:
+    """The forced call of the one tool `schema` describes, parsed."""
+    name = tool_name(format_tools([schema], strict=strict)[0])
+    llm = model.bind_tools(
         [schema],
         tool_choice=name,
         strict=strict,
         parallel_tool_calls=False,
         ls_structured_output_format=trace_format,
     )
-    steps: list[tuple[StructuredMethod, Runnable[Any, Any]]] = [
-        ("json_schema", assemble(json_schema, json_parser(schema), include_raw=include_raw)),
-        ("json_mode", assemble(json_mode, json_parser(schema), include_raw=include_raw)),
-        ("function_calling", assemble(tools, tool_parser(schema, name), include_raw=include_raw)),
-    ]
-    return FormatFallback(steps, model=model_id)
+    return assemble(llm, tool_parser(schema, name), include_raw=include_raw)
 
 
 def _trace(schema: dict[str, Any] | type | None) -> dict[str, Any] | None:

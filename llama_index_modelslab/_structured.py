@@ -28,6 +28,8 @@ from llama_index.core.program.utils import FlexibleModel, process_streaming_obje
 from llama_index.core.prompts import BasePromptTemplate
 from llama_index.core.types import Model
 
+from modelslab_transport import StructuredMethod
+
 from ._format_fallback import MethodChain, parse_json_answer, request_kwargs
 
 __all__ = ["apredict_structured", "astream_structured", "predict_structured", "stream_structured"]
@@ -51,12 +53,40 @@ def _program(
     )
 
 
-def _result(output_cls: type[Model], result: Any) -> Model:
+def _json_request(
+    llm: FunctionCallingLLM,
+    method: StructuredMethod,
+    output_cls: type[Model],
+    prompt: BasePromptTemplate,
+    prompt_args: dict[str, Any],
+    llm_kwargs: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return request_kwargs(method, output_cls, _messages(llm, prompt, prompt_args), llm_kwargs)
+
+
+def _started(
+    chain: MethodChain,
+    output_cls: type[Model],
+    prompt: BasePromptTemplate,
+    prompt_args: dict[str, Any],
+) -> tuple[StructuredMethod, ...]:
+    """Report the start (as LLM.structured_predict does); the methods to try, in order."""
+    dispatcher.event(
+        LLMStructuredPredictStartEvent(
+            output_cls=output_cls, template=prompt, template_args=prompt_args
+        )
+    )
+    return chain.methods()
+
+
+def _ended(output_cls: type[Model], result: Any) -> Model:
+    """The checked result, its end reported."""
     if not isinstance(result, output_cls):
         raise TypeError(
             f"structured_predict expected a {output_cls.__name__} instance but got "
             f"{type(result).__name__}: the model did not produce valid structured output"
         )
+    dispatcher.event(LLMStructuredPredictEndEvent(output=result))
     return result
 
 
@@ -70,12 +100,7 @@ def predict_structured(
     prompt_args: dict[str, Any],
 ) -> Model:
     """`structured_predict` through `chain`'s methods (the LLM's `structured_output_method`)."""
-    dispatcher.event(
-        LLMStructuredPredictStartEvent(
-            output_cls=output_cls, template=prompt, template_args=prompt_args
-        )
-    )
-    tried = chain.methods()
+    tried = _started(chain, output_cls, prompt, prompt_args)
     for index, method in enumerate(tried):
         try:
             if method == "function_calling":
@@ -83,17 +108,13 @@ def predict_structured(
                     llm_kwargs=dict(llm_kwargs or {}), **prompt_args
                 )
             else:
-                kwargs = request_kwargs(
-                    method, output_cls, _messages(llm, prompt, prompt_args), llm_kwargs
-                )
+                kwargs = _json_request(llm, method, output_cls, prompt, prompt_args, llm_kwargs)
                 result = parse_json_answer(output_cls, llm.chat(**kwargs).message.content or "")
         except Exception as exc:
             if chain.advance(tried, index, exc):
                 continue
             raise
-        output = _result(output_cls, result)
-        dispatcher.event(LLMStructuredPredictEndEvent(output=output))
-        return output
+        return _ended(output_cls, result)
     raise AssertionError("unreachable: function calling never falls back")
 
 
@@ -107,12 +128,7 @@ async def apredict_structured(
     prompt_args: dict[str, Any],
 ) -> Model:
     """Async form of `predict_structured`."""
-    dispatcher.event(
-        LLMStructuredPredictStartEvent(
-            output_cls=output_cls, template=prompt, template_args=prompt_args
-        )
-    )
-    tried = chain.methods()
+    tried = _started(chain, output_cls, prompt, prompt_args)
     for index, method in enumerate(tried):
         try:
             if method == "function_calling":
@@ -120,18 +136,14 @@ async def apredict_structured(
                     llm_kwargs=dict(llm_kwargs or {}), **prompt_args
                 )
             else:
-                kwargs = request_kwargs(
-                    method, output_cls, _messages(llm, prompt, prompt_args), llm_kwargs
-                )
+                kwargs = _json_request(llm, method, output_cls, prompt, prompt_args, llm_kwargs)
                 response = await llm.achat(**kwargs)
                 result = parse_json_answer(output_cls, response.message.content or "")
         except Exception as exc:
             if chain.advance(tried, index, exc):
                 continue
             raise
-        output = _result(output_cls, result)
-        dispatcher.event(LLMStructuredPredictEndEvent(output=output))
-        return output
+        return _ended(output_cls, result)
     raise AssertionError("unreachable: function calling never falls back")
 
 
