@@ -24,7 +24,7 @@ from langchain_core.exceptions import (
 )
 
 import modelslab_transport as mt
-from modelslab_transport import rebuild_as
+from modelslab_transport._errors import rebuild_as
 
 # The error classes are exported by the package (`langchain_modelslab.__all__`).
 __all__ = ["langchain_errors", "to_langchain_error"]

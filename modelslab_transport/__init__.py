@@ -59,7 +59,6 @@ from ._errors import (
     ServerError,
     UnexpectedResponseError,
 )
-from ._errors import rebuild_as as rebuild_as  # public until ModelsLabError.rebuilt_as (r2clients)
 from ._events import (
     ChatCompletion,
     Choice,
