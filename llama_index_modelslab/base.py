@@ -226,9 +226,9 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
     ) -> dict[str, Any]:
         """The checked request body; without `max_tokens` the transport sends the catalogue's
         default for the model. Unknown keywords are refused; `extra_body` is sent as given."""
-        extra_body = check_call_kwargs(kwargs, self.additional_kwargs)
+        check_call_kwargs(kwargs, self.additional_kwargs)
         kwargs.pop("timeout", None)  # a transport setting (see _call_settings), not a body field
-        kwargs.pop("extra_body", None)
+        extra_body = kwargs.pop("extra_body", None) or {}
         params: dict[str, Any] = {
             **sampling_defaults(self.model),
             **_set(temperature=self.temperature, max_tokens=self.max_tokens, top_p=self.top_p),
