@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
-from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import BaseMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from modelslab_transport import StructuredMethod, is_format_refusal, json_mode_instruction
-
-if TYPE_CHECKING:
-    from .chat_models import ChatModelsLab
 
 __all__ = ["FormatFallback", "schema_instruction"]
 
@@ -29,7 +26,7 @@ logger = logging.getLogger("langchain_modelslab")
 
 
 def schema_instruction(
-    model: ChatModelsLab, schema: dict[str, Any], name: str
+    model: BaseChatModel, schema: dict[str, Any], name: str
 ) -> Runnable[LanguageModelInput, list[BaseMessage]]:
     """A step that tells the model the schema in the system message (JSON mode has no schema)."""
     instruction = json_mode_instruction(schema, name=name)

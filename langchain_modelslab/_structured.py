@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from langchain_core.exceptions import ModelRefusalError
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.messages.content import RefusalContentBlock
 from langchain_core.output_parsers import (
@@ -30,9 +31,6 @@ from modelslab_transport import StructuredMethod
 from ._errors import ModelsLabInvalidInputError
 from ._format_fallback import FormatFallback, schema_instruction
 from ._tools import format_tools, tool_name
-
-if TYPE_CHECKING:
-    from .chat_models import ChatModelsLab
 
 __all__ = [
     "StructuredMethod",
@@ -136,28 +134,22 @@ def assemble(
 
 
 def build_structured(
-    model: ChatModelsLab,
+    model: BaseChatModel,
     schema: dict[str, Any] | type | None,
     *,
+    model_id: str,
     method: StructuredMethod,
     include_raw: bool,
     strict: bool | None,
 ) -> Runnable[Any, Any]:
-    """The runnable behind `ChatModelsLab.with_structured_output`."""
+    """The runnable behind `ChatModelsLab.with_structured_output` (`model_id`: for the log)."""
     if schema is None and method != "json_mode":
         raise ModelsLabInvalidInputError(f"method={method!r} needs a schema")
     trace_format = {"kwargs": {"method": method, "strict": strict}, "schema": _trace(schema)}
-    llm: Runnable[Any, Any]
     if method == "function_calling" and schema is not None:
-        name = tool_name(format_tools([schema], strict=strict)[0])
-        llm = model.bind_tools(
-            [schema],
-            tool_choice=name,
-            strict=strict,
-            parallel_tool_calls=False,
-            ls_structured_output_format=trace_format,
+        return _function_calling(
+            model, schema, trace_format, include_raw=include_raw, strict=strict
         )
-        return assemble(llm, tool_parser(schema, name), include_raw=include_raw)
     json_mode = model.bind(
         response_format={"type": "json_object"}, ls_structured_output_format=trace_format
     )
@@ -165,7 +157,7 @@ def build_structured(
         return assemble(json_mode, json_parser(schema), include_raw=include_raw)
     if method == "json_schema" and schema is not None:
         return _json_schema_chain(
-            model, schema, trace_format, include_raw=include_raw, strict=strict
+            model, schema, trace_format, model_id=model_id, include_raw=include_raw, strict=strict
         )
     raise ModelsLabInvalidInputError(
         f"method must be 'function_calling', 'json_mode' or 'json_schema', not {method!r}"
@@ -173,10 +165,11 @@ def build_structured(
 
 
 def _json_schema_chain(
-    model: ChatModelsLab,
+    model: BaseChatModel,
     schema: dict[str, Any] | type,
     trace_format: dict[str, Any],
     *,
+    model_id: str,
     include_raw: bool,
     strict: bool | None,
 ) -> Runnable[Any, Any]:
@@ -188,26 +181,39 @@ def _json_schema_chain(
     """
     response_format = json_schema_format(schema, strict=strict)
     spec = response_format["json_schema"]
-    name = tool_name(format_tools([schema], strict=strict)[0])
     json_schema = model.bind(
         response_format=response_format, ls_structured_output_format=trace_format
     )
     json_mode = schema_instruction(model, spec["schema"], spec["name"]) | model.bind(
         response_format={"type": "json_object"}, ls_structured_output_format=trace_format
     )
-    tools = model.bind_tools(
+    tools = _function_calling(model, schema, trace_format, include_raw=include_raw, strict=strict)
+    steps: list[tuple[StructuredMethod, Runnable[Any, Any]]] = [
+        ("json_schema", assemble(json_schema, json_parser(schema), include_raw=include_raw)),
+        ("json_mode", assemble(json_mode, json_parser(schema), include_raw=include_raw)),
+        ("function_calling", tools),
+    ]
+    return FormatFallback(steps, model=model_id)
+
+
+def _function_calling(
+    model: BaseChatModel,
+    schema: dict[str, Any] | type,
+    trace_format: dict[str, Any],
+    *,
+    include_raw: bool,
+    strict: bool | None,
+) -> Runnable[Any, Any]:
+    """The forced call of the one tool `schema` describes, parsed."""
+    name = tool_name(format_tools([schema], strict=strict)[0])
+    llm = model.bind_tools(
         [schema],
         tool_choice=name,
         strict=strict,
         parallel_tool_calls=False,
         ls_structured_output_format=trace_format,
     )
-    steps: list[tuple[StructuredMethod, Runnable[Any, Any]]] = [
-        ("json_schema", assemble(json_schema, json_parser(schema), include_raw=include_raw)),
-        ("json_mode", assemble(json_mode, json_parser(schema), include_raw=include_raw)),
-        ("function_calling", assemble(tools, tool_parser(schema, name), include_raw=include_raw)),
-    ]
-    return FormatFallback(steps, model=model.model)
+    return assemble(llm, tool_parser(schema, name), include_raw=include_raw)
 
 
 def _trace(schema: dict[str, Any] | type | None) -> dict[str, Any] | None:

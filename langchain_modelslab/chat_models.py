@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -25,7 +24,6 @@ from pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
-    field_serializer,
     model_validator,
 )
 from typing_extensions import Self
@@ -34,26 +32,29 @@ from modelslab_transport import (
     API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_MODEL,
-    LIMITER_URL_ENV,
     AsyncModelsLabClient,
     ClientCache,
     ClientSettings,
     ModelsLabClient,
     ModelsLabError,
+    StructuredMethod,
     build_chat_payload,
-    default_of,
-    limiter_url_has_password,
-    masked_limiter_url,
     max_tokens_sent,
     sampling_defaults,
     validate_params,
+)
+from modelslab_transport.adapters import (
+    RESERVED_BODY_FIELDS,
+    SETTINGS_FIELDS,
+    TransportFields,
+    check_call_keywords,
+    with_hints,
 )
 
 from ._errors import ModelsLabInvalidInputError, langchain_errors
 from ._messages import convert_messages
 from ._outputs import PROVIDER, StreamConverter, combine_llm_outputs, completion_to_result
 from ._profiles import model_profile
-from ._structured import StructuredMethod, build_structured
 from ._tools import ToolChoice, ToolLike, format_tool_choice, format_tools
 from ._tracing import PromptTracing, traced_prompt
 
@@ -71,34 +72,17 @@ _SAMPLING_FIELDS = (
     "seed",
     "n",
 )
-# Body fields the model sets itself; in model_kwargs they would bypass checks or the secret.
-_RESERVED_KWARGS = frozenset({"key", "api_key", "model_id", "messages", "stream", "streaming"})
-# What a call (or `bind`) may pass: the documented body fields, plus what LangChain itself
-# passes per call. Anything else is a typo until proven otherwise: it goes in `extra_body`.
-_CALL_KWARGS = frozenset(
-    {
-        *_SAMPLING_FIELDS,
-        "stop",
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "response_format",
-        "max_completion_tokens",
-        "stream_options",
-        "stream_usage",
-        "stream",
-        "model",
-        "model_name",
-        "extra_body",
-        "ls_structured_output_format",
-    }
+# What LangChain itself passes per call, beside the call keywords both adapters accept
+# (`modelslab_transport.adapters.CALL_KEYWORDS`); anything else is a typo until proven otherwise.
+_FRAMEWORK_KEYS = frozenset(
+    {"stream", "stream_usage", "model", "model_name", "ls_structured_output_format"}
 )
 # The key may be set after construction (or come from the environment at the first request):
 # the settings are checked up front with this stand-in, and again with the real key per request.
 _PLACEHOLDER_KEY = "placeholder-checked-later"
 
 
-class ChatModelsLab(PromptTracing):
+class ChatModelsLab(PromptTracing, TransportFields):
     """ModelsLab's LLM API (Magistral Small 2506 and friends) as a LangChain chat model.
 
     Reasoning goes to `additional_kwargs["reasoning_content"]` (and `content_blocks`), never
@@ -140,39 +124,11 @@ class ChatModelsLab(PromptTracing):
     """Number of choices (1-10; not with streaming)."""
     timeout: float | httpx.Timeout | None = Field(default=None, alias="request_timeout")
     """Seconds, or an httpx.Timeout; default connect 5 s, read 600 s."""
-    stream_idle_timeout: float | None = default_of("stream_idle_timeout")
-    """Longest silence between stream events before the stream fails."""
-    first_byte_timeout: float | None = default_of("first_byte_timeout")
-    """Longest wait for a stream's first event, from sending the request, response headers
-    included (requests queue per account); SSE comments restart it. Never longer than the read
-    timeout."""
-    stream_consumer_timeout: float | None = default_of("stream_consumer_timeout")
-    """Longest wait for the consumer to ask for the next chunk (a web endpoint whose client
-    left); then the stream is closed, its slot freed, and the next pull raises
-    ModelsLabAPITimeoutError. None: wait for ever."""
-    max_retries: int = Field(default=default_of("max_retries"), ge=0)
-    """Retries of 408/409/429/5xx and connection failures (backoff with jitter)."""
-    max_retry_wait: float = Field(default=default_of("max_retry_wait"), ge=0.0)
-    """Longest server-requested wait honoured before a RateLimitError is raised at once."""
-    max_concurrent_requests: int | None = Field(default=default_of("max_concurrent_requests"), ge=1)
-    """In-flight requests per API key, shared process-wide (sync and async); None: no limit.
-    Left unset, a 429 stating the plan's queue limit lowers it to that limit."""
-    limiter_url: str | None = Field(default=default_of("limiter_url"), repr=False)
-    """Redis (redis://, rediss://, unix://) holding max_concurrent_requests across processes
-    and machines; default `MODELSLAB_LIMITER_URL`, else the in-process limit."""
-    limiter_fallback: bool = default_of("limiter_fallback")
-    """Redis unreachable: fall back to the in-process limit (logged) instead of raising."""
-    queue_wait_budget: float = Field(default=default_of("queue_wait_budget"), ge=0.0)
-    """Seconds in all spent resending 429 "queue full" refusals (never run), apart from
-    max_retries."""
-    acquire_timeout: float = Field(default=default_of("acquire_timeout"), gt=0.0)
-    """Longest wait for an in-flight slot before LimiterTimeoutError."""
+    # Timeouts, retries, the in-flight limit and reasoning_in_history: `TransportFields`.
     streaming: bool = False
     """Stream under the hood even for `invoke`."""
     stream_usage: bool = True
     """Ask for token usage on streams (`stream_options.include_usage`)."""
-    reasoning_in_history: bool = False
-    """Send earlier turns' reasoning back to the model (inline `<think>`); off by default."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra body fields passed through unchanged (e.g. `{"logprobs": True}`)."""
     default_headers: dict[str, str] | None = None
@@ -205,7 +161,7 @@ class ChatModelsLab(PromptTracing):
         unknown = sorted(str(k) for k in values if k not in known)
         if unknown:
             raise ValueError(
-                f"ChatModelsLab got unknown parameter(s) {_with_hints(unknown, known)}; "
+                f"ChatModelsLab got unknown parameter(s) {with_hints(unknown, known)}; "
                 "pass extra API fields in model_kwargs={...}"
             )
         for name in ("stop", "stop_sequences"):
@@ -216,7 +172,7 @@ class ChatModelsLab(PromptTracing):
     @model_validator(mode="after")
     def _check_settings(self) -> Self:
         reserved = sorted(
-            set(self.model_kwargs) & (_RESERVED_KWARGS | set(type(self).model_fields))
+            set(self.model_kwargs) & (RESERVED_BODY_FIELDS | set(type(self).model_fields))
         )
         if reserved:
             raise ValueError(
@@ -253,14 +209,7 @@ class ChatModelsLab(PromptTracing):
     def lc_secrets(self) -> dict[str, str]:
         # A limiter URL with a Redis password is a secret too: `dumps` writes a reference to
         # MODELSLAB_LIMITER_URL in its place (`loads` takes it from `secrets_map` or the env).
-        if limiter_url_has_password(self.limiter_url):
-            return {"api_key": API_KEY_ENV, "limiter_url": LIMITER_URL_ENV}
-        return {"api_key": API_KEY_ENV}
-
-    @field_serializer("limiter_url")
-    def _limiter_url_without_password(self, url: str | None) -> str | None:
-        """model_dump / model_dump_json: the Redis password masked (the rest kept)."""
-        return masked_limiter_url(url)
+        return {"api_key": API_KEY_ENV, **self.secret_fields()}
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
@@ -319,7 +268,14 @@ class ChatModelsLab(PromptTracing):
         """
         kwargs.pop("stream", None)
         kwargs.pop("ls_structured_output_format", None)  # tracing only, never sent
-        extra_body = _check_call_kwargs(kwargs)
+        # `extra_body` is the explicit channel for body fields this class does not name.
+        extra_body = check_call_keywords(
+            kwargs,
+            what="ChatModelsLab got unknown call argument(s)",
+            framework_keys=_FRAMEWORK_KEYS,
+            channel="extra_body={...} or model_kwargs={...}",
+        )
+        kwargs.pop("extra_body", None)
         include_usage = bool(kwargs.pop("stream_usage", self.stream_usage))
         model = str(kwargs.pop("model", None) or kwargs.pop("model_name", None) or self.model)
         params = {**sampling_defaults(model), **self._explicit_params(), **self.model_kwargs}
@@ -348,7 +304,7 @@ class ChatModelsLab(PromptTracing):
     # `llm.base_url = ...`) is used by the next call; the cache keeps one client per settings.
     def _settings(self) -> ClientSettings:
         # Rebuilt only when a field changed: building and checking them costs ~50 us.
-        values = [getattr(self, name) for name in _SETTINGS_FIELDS]
+        values = [getattr(self, name) for name in SETTINGS_FIELDS]
         if (memo := self._memo) is None or memo[0] != values:
             memo = self._memo = (_snapshot(values), ClientSettings.from_fields(self))
         return memo[1]
@@ -474,7 +430,12 @@ class ChatModelsLab(PromptTracing):
         """
         if kwargs:
             raise ModelsLabInvalidInputError(f"Unsupported arguments: {sorted(kwargs)}")
-        return build_structured(self, schema, method=method, include_raw=include_raw, strict=strict)
+        # Loaded on first use (parsers, runnables): a faster `import langchain_modelslab`.
+        from ._structured import build_structured
+
+        return build_structured(
+            self, schema, model_id=self.model, method=method, include_raw=include_raw, strict=strict
+        )
 
     # -- tokens and models --------------------------------------------------------------------
 
@@ -534,42 +495,6 @@ class ChatModelsLab(PromptTracing):
         """Async `list_models`."""
         with langchain_errors():
             return await self._async_client().list_models()
-
-
-_SETTINGS_FIELDS = tuple(
-    name for name in ClientSettings.__dataclass_fields__ if name != "learn_queue_limit"
-)
-
-
-def _check_call_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Refuse unknown call keywords (with a did-you-mean hint); return the checked `extra_body`.
-
-    `extra_body` is the explicit channel for body fields this class does not name.
-    """
-    unknown = sorted(k for k in kwargs if k not in _CALL_KWARGS)
-    if unknown:
-        raise ModelsLabInvalidInputError(
-            f"ChatModelsLab got unknown call argument(s) {_with_hints(unknown, _CALL_KWARGS)}; "
-            "pass extra API fields in extra_body={...} or model_kwargs={...}"
-        )
-    extra = kwargs.pop("extra_body", None) or {}
-    if not isinstance(extra, dict):
-        raise ModelsLabInvalidInputError("extra_body must be a dict of body fields")
-    reserved = sorted(set(extra) & _RESERVED_KWARGS)
-    if reserved:
-        raise ModelsLabInvalidInputError(
-            f"extra_body must not set {', '.join(reserved)}: use the parameter itself"
-        )
-    return dict(extra)
-
-
-def _with_hints(unknown: list[str], known: set[str] | frozenset[str]) -> str:
-    """The unknown names, each with the closest known one as a did-you-mean hint."""
-    hints = []
-    for name in unknown:
-        close = difflib.get_close_matches(name, sorted(known), n=1)
-        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    return ", ".join(hints)
 
 
 def _snapshot(values: list[Any]) -> list[Any]:

@@ -5,13 +5,15 @@ With `structured_output_method="json_schema"` a ModelsLabLLM asks for a `json_sc
 returned error", usually with HTTP 200), a few refuse `json_object` too; then the next method of
 `modelslab_transport.FALLBACK_ORDER` is used (JSON mode with the schema told in the system
 message, then a forced function call), and remembered per LLM instance and model id.
+The LLM hands its state in (`MethodChain`): nothing here imports the model class back.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.output_parsers import PydanticOutputParser
@@ -25,10 +27,7 @@ from modelslab_transport import (
     json_mode_instruction,
 )
 
-if TYPE_CHECKING:
-    from .base import ModelsLabLLM
-
-__all__ = ["advance", "methods", "parse_json_answer", "request_kwargs"]
+__all__ = ["MethodChain", "parse_json_answer", "request_kwargs"]
 
 logger = logging.getLogger("llama_index_modelslab")
 
@@ -36,32 +35,41 @@ logger = logging.getLogger("llama_index_modelslab")
 _PROGRAM_KWARGS = ("tool_required", "tool_choice", "allow_parallel_tool_calls")
 
 
-def methods(llm: ModelsLabLLM) -> tuple[StructuredMethod, ...]:
-    """The methods to try, in order, starting from the one remembered for this model."""
-    chosen = llm.structured_output_method
-    remembered = llm._structured_memo.get((llm.model, chosen))
-    return fallback_methods(remembered or chosen)
+@dataclass(frozen=True)
+class MethodChain:
+    """The structured-output methods one LLM tries for `model`, and what it remembers.
 
+    `memo` is the LLM's own dict, (model, chosen method) -> the method that worked after a
+    format refusal, so later calls start there.
+    """
 
-def advance(
-    llm: ModelsLabLLM, tried: Sequence[StructuredMethod], index: int, error: BaseException
-) -> bool:
-    """Whether to try `tried[index + 1]` after `tried[index]` failed with `error` (then log it)."""
-    if index + 1 >= len(tried) or not is_format_refusal(error):
-        return False
-    failed, used = tried[index], tried[index + 1]
-    status = getattr(error, "status_code", None)
-    # Only method names, model and status: the message could quote the request.
-    logger.warning(
-        "ModelsLab refused structured output method %r for model %s (HTTP %s); "
-        "using %r for this and later calls of this LLM",
-        failed,
-        llm.model,
-        status if status is not None else "-",
-        used,
-    )
-    llm._structured_memo[(llm.model, llm.structured_output_method)] = used
-    return True
+    model: str
+    chosen: StructuredMethod
+    memo: dict[tuple[str, str], StructuredMethod]
+
+    def methods(self) -> tuple[StructuredMethod, ...]:
+        """The methods to try, in order, starting from the one remembered for this model."""
+        remembered = self.memo.get((self.model, self.chosen))
+        return fallback_methods(remembered or self.chosen)
+
+    def advance(self, tried: Sequence[StructuredMethod], index: int, error: BaseException) -> bool:
+        """Whether to try `tried[index + 1]` after `tried[index]` failed with `error` (then log
+        it and remember it)."""
+        if index + 1 >= len(tried) or not is_format_refusal(error):
+            return False
+        failed, used = tried[index], tried[index + 1]
+        status = getattr(error, "status_code", None)
+        # Only method names, model and status: the message could quote the request.
+        logger.warning(
+            "ModelsLab refused structured output method %r for model %s (HTTP %s); "
+            "using %r for this and later calls of this LLM",
+            failed,
+            self.model,
+            status if status is not None else "-",
+            used,
+        )
+        self.memo[(self.model, self.chosen)] = used
+        return True
 
 
 def request_kwargs(

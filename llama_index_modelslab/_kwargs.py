@@ -1,16 +1,16 @@
 """Keyword checks: constructor and per-call keywords are refused with a hint, never ignored.
 
-A misspelled keyword (`temprature=`, `max_token=`) silently dropped or sent is a bug the user
-cannot see; refusing it before anything is sent, with the closest known name, costs nothing.
+The per-call list and its check are the transport's, shared with the LangChain adapter
+(`modelslab_transport.adapters`); here are LlamaIndex's own switches and constructor aliases.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Set
 from typing import Any
 
 from modelslab_transport import InvalidInputError
+from modelslab_transport.adapters import WIRE_PARAMS, check_call_keywords, with_hints
 
 __all__ = ["CALL_SWITCHES", "WIRE_PARAMS", "check_call_kwargs", "check_init_kwargs"]
 
@@ -26,34 +26,6 @@ CALL_SWITCHES = frozenset(
         "formatted",
     }
 )
-
-# Request-body parameters a call may set (ModelsLab's chat/completions, OpenAI-shaped). Anything
-# else goes through the explicit channels: `additional_kwargs` or a per-call `extra_body={...}`.
-WIRE_PARAMS = frozenset(
-    {
-        "temperature",
-        "max_tokens",
-        "max_completion_tokens",
-        "top_p",
-        "top_k",
-        "seed",
-        "stop",
-        "n",
-        "presence_penalty",
-        "frequency_penalty",
-        "repetition_penalty",
-        "response_format",
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "logprobs",
-        "top_logprobs",
-        "logit_bias",
-        "user",
-        "stream_options",
-    }
-)
-
 # Other LlamaIndex integrations' spellings of our settings (OpenAI/OpenAILike: `api_base`;
 # Ollama and others: `request_timeout`).
 ALIASES = {"api_base": "base_url", "request_timeout": "timeout"}
@@ -91,20 +63,19 @@ def check_init_kwargs(kwargs: dict[str, Any], known: Iterable[str]) -> dict[str,
     return kwargs
 
 
-def check_call_kwargs(kwargs: dict[str, Any], extra: Iterable[str]) -> None:
-    """Refuse a per-call keyword that is neither a request parameter nor a LlamaIndex switch."""
-    names = WIRE_PARAMS | CALL_SWITCHES | {"timeout", "extra_body"} | set(extra)
-    _refuse_unknown("ModelsLabLLM got unknown call keyword(s)", kwargs, names, "extra_body")
+def check_call_kwargs(kwargs: dict[str, Any], extra: Iterable[str]) -> dict[str, Any]:
+    """Refuse a per-call keyword that is neither a request parameter nor a LlamaIndex switch
+    (nor a key of `additional_kwargs`, `extra`); return the checked `extra_body`."""
+    return check_call_keywords(
+        kwargs,
+        what="ModelsLabLLM got unknown call keyword(s)",
+        framework_keys=CALL_SWITCHES | {"timeout"} | set(extra),
+    )
 
 
 def _refuse_unknown(what: str, kwargs: dict[str, Any], names: Set[str], channel: str) -> None:
     unknown = sorted(str(k) for k in kwargs if k not in names)
-    if not unknown:
-        return
-    hints = []
-    for name in unknown:
-        close = difflib.get_close_matches(name, sorted(names), n=1)
-        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    raise InvalidInputError(
-        f"{what} {', '.join(hints)}; pass extra API fields in {channel}={{...}}"
-    )
+    if unknown:
+        raise InvalidInputError(
+            f"{what} {with_hints(unknown, names)}; pass extra API fields in {channel}={{...}}"
+        )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, Generator
 from contextlib import aclosing, closing
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 from llama_index.core.base.llms.types import ChatResponse
 from llama_index.core.instrumentation.events.llm import (
@@ -21,16 +21,16 @@ from llama_index.core.instrumentation.events.llm import (
 )
 
 # The dispatcher LLM.structured_predict reports to: instrumentation sees the same events.
+from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import dispatcher
 from llama_index.core.program.function_program import FunctionCallingProgram
 from llama_index.core.program.utils import FlexibleModel, process_streaming_objects
 from llama_index.core.prompts import BasePromptTemplate
 from llama_index.core.types import Model
 
-from ._format_fallback import advance, methods, parse_json_answer, request_kwargs
+from modelslab_transport import StructuredMethod
 
-if TYPE_CHECKING:
-    from .base import ModelsLabLLM
+from ._format_fallback import MethodChain, parse_json_answer, request_kwargs
 
 __all__ = ["apredict_structured", "astream_structured", "predict_structured", "stream_structured"]
 
@@ -40,43 +40,67 @@ Partial: TypeAlias = Model | list[Model] | FlexibleModel | list[FlexibleModel]
 
 
 def _messages(
-    llm: ModelsLabLLM, prompt: BasePromptTemplate, prompt_args: dict[str, Any]
+    llm: FunctionCallingLLM, prompt: BasePromptTemplate, prompt_args: dict[str, Any]
 ) -> list[Any]:
     return llm._extend_messages(prompt.format_messages(llm=llm, **prompt_args))
 
 
 def _program(
-    llm: ModelsLabLLM, output_cls: type[Model], prompt: BasePromptTemplate
+    llm: FunctionCallingLLM, output_cls: type[Model], prompt: BasePromptTemplate
 ) -> FunctionCallingProgram[Model]:
     return FunctionCallingProgram.from_defaults(
         output_cls=output_cls, llm=llm, prompt=prompt, tool_required=True
     )
 
 
-def _result(output_cls: type[Model], result: Any) -> Model:
-    if not isinstance(result, output_cls):
-        raise TypeError(
-            f"structured_predict expected a {output_cls.__name__} instance but got "
-            f"{type(result).__name__}: the model did not produce valid structured output"
-        )
-    return result
-
-
-@dispatcher.span
-def predict_structured(
-    llm: ModelsLabLLM,
+def _json_request(
+    llm: FunctionCallingLLM,
+    method: StructuredMethod,
     output_cls: type[Model],
     prompt: BasePromptTemplate,
-    llm_kwargs: dict[str, Any] | None,
     prompt_args: dict[str, Any],
-) -> Model:
-    """`structured_predict` through the method chain of `llm.structured_output_method`."""
+    llm_kwargs: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return request_kwargs(method, output_cls, _messages(llm, prompt, prompt_args), llm_kwargs)
+
+
+def _started(
+    chain: MethodChain,
+    output_cls: type[Model],
+    prompt: BasePromptTemplate,
+    prompt_args: dict[str, Any],
+) -> tuple[StructuredMethod, ...]:
+    """Report the start (as LLM.structured_predict does); the methods to try, in order."""
     dispatcher.event(
         LLMStructuredPredictStartEvent(
             output_cls=output_cls, template=prompt, template_args=prompt_args
         )
     )
-    tried = methods(llm)
+    return chain.methods()
+
+
+def _ended(output_cls: type[Model], result: Any) -> Model:
+    """The checked result, its end reported."""
+    if not isinstance(result, output_cls):
+        raise TypeError(
+            f"structured_predict expected a {output_cls.__name__} instance but got "
+            f"{type(result).__name__}: the model did not produce valid structured output"
+        )
+    dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+    return result
+
+
+@dispatcher.span
+def predict_structured(
+    llm: FunctionCallingLLM,
+    chain: MethodChain,
+    output_cls: type[Model],
+    prompt: BasePromptTemplate,
+    llm_kwargs: dict[str, Any] | None,
+    prompt_args: dict[str, Any],
+) -> Model:
+    """`structured_predict` through `chain`'s methods (the LLM's `structured_output_method`)."""
+    tried = _started(chain, output_cls, prompt, prompt_args)
     for index, method in enumerate(tried):
         try:
             if method == "function_calling":
@@ -84,35 +108,27 @@ def predict_structured(
                     llm_kwargs=dict(llm_kwargs or {}), **prompt_args
                 )
             else:
-                kwargs = request_kwargs(
-                    method, output_cls, _messages(llm, prompt, prompt_args), llm_kwargs
-                )
+                kwargs = _json_request(llm, method, output_cls, prompt, prompt_args, llm_kwargs)
                 result = parse_json_answer(output_cls, llm.chat(**kwargs).message.content or "")
         except Exception as exc:
-            if advance(llm, tried, index, exc):
+            if chain.advance(tried, index, exc):
                 continue
             raise
-        output = _result(output_cls, result)
-        dispatcher.event(LLMStructuredPredictEndEvent(output=output))
-        return output
+        return _ended(output_cls, result)
     raise AssertionError("unreachable: function calling never falls back")
 
 
 @dispatcher.span
 async def apredict_structured(
-    llm: ModelsLabLLM,
+    llm: FunctionCallingLLM,
+    chain: MethodChain,
     output_cls: type[Model],
     prompt: BasePromptTemplate,
     llm_kwargs: dict[str, Any] | None,
     prompt_args: dict[str, Any],
 ) -> Model:
     """Async form of `predict_structured`."""
-    dispatcher.event(
-        LLMStructuredPredictStartEvent(
-            output_cls=output_cls, template=prompt, template_args=prompt_args
-        )
-    )
-    tried = methods(llm)
+    tried = _started(chain, output_cls, prompt, prompt_args)
     for index, method in enumerate(tried):
         try:
             if method == "function_calling":
@@ -120,23 +136,19 @@ async def apredict_structured(
                     llm_kwargs=dict(llm_kwargs or {}), **prompt_args
                 )
             else:
-                kwargs = request_kwargs(
-                    method, output_cls, _messages(llm, prompt, prompt_args), llm_kwargs
-                )
+                kwargs = _json_request(llm, method, output_cls, prompt, prompt_args, llm_kwargs)
                 response = await llm.achat(**kwargs)
                 result = parse_json_answer(output_cls, response.message.content or "")
         except Exception as exc:
-            if advance(llm, tried, index, exc):
+            if chain.advance(tried, index, exc):
                 continue
             raise
-        output = _result(output_cls, result)
-        dispatcher.event(LLMStructuredPredictEndEvent(output=output))
-        return output
+        return _ended(output_cls, result)
     raise AssertionError("unreachable: function calling never falls back")
 
 
 def _responses(
-    llm: ModelsLabLLM, method: str, kwargs: dict[str, Any]
+    llm: FunctionCallingLLM, method: str, kwargs: dict[str, Any]
 ) -> Generator[ChatResponse, None, None]:
     responses: Generator[ChatResponse, None, None]
     if method == "function_calling":
@@ -147,7 +159,8 @@ def _responses(
 
 
 def stream_structured(
-    llm: ModelsLabLLM,
+    llm: FunctionCallingLLM,
+    chain: MethodChain,
     output_cls: type[Model],
     prompt: BasePromptTemplate,
     llm_kwargs: dict[str, Any] | None,
@@ -155,7 +168,7 @@ def stream_structured(
 ) -> Generator[Partial[Model], None, None]:
     """Yield ever more complete `output_cls` objects while the answer streams in."""
     messages = _messages(llm, prompt, prompt_args)
-    tried = methods(llm)
+    tried = chain.methods()
     for index, method in enumerate(tried):
         kwargs = request_kwargs(method, output_cls, messages, llm_kwargs)
         current: list[Any] | None = None
@@ -176,12 +189,13 @@ def stream_structured(
             return
         except Exception as exc:
             # Once the answer has started, another method cannot take over.
-            if started or not advance(llm, tried, index, exc):
+            if started or not chain.advance(tried, index, exc):
                 raise
 
 
 async def astream_structured(
-    llm: ModelsLabLLM,
+    llm: FunctionCallingLLM,
+    chain: MethodChain,
     output_cls: type[Model],
     prompt: BasePromptTemplate,
     llm_kwargs: dict[str, Any] | None,
@@ -189,7 +203,7 @@ async def astream_structured(
 ) -> AsyncGenerator[Partial[Model], None]:
     """Async form of `stream_structured`."""
     messages = _messages(llm, prompt, prompt_args)
-    tried = methods(llm)
+    tried = chain.methods()
     for index, method in enumerate(tried):
         kwargs = request_kwargs(method, output_cls, messages, llm_kwargs)
         current: list[Any] | None = None
@@ -213,5 +227,5 @@ async def astream_structured(
                     yield objects
             return
         except Exception as exc:
-            if started or not advance(llm, tried, index, exc):
+            if started or not chain.advance(tried, index, exc):
                 raise

@@ -19,7 +19,7 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr, field_serializer
+from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
@@ -37,14 +37,14 @@ from modelslab_transport import (
     ModelsLabClient,
     StructuredMethod,
     build_chat_payload,
-    default_of,
-    masked_limiter_url,
     model_info,
     sampling_defaults,
     validate_params,
 )
+from modelslab_transport.adapters import SETTINGS_FIELDS, TransportFields
 
 from ._clients import InjectedHTTP
+from ._format_fallback import MethodChain
 from ._kwargs import CALL_SWITCHES, check_call_kwargs, check_init_kwargs
 from ._streaming import ChatStream, TextChunks
 from ._structured import (
@@ -71,7 +71,7 @@ if TYPE_CHECKING:
 __all__ = ["ModelsLabLLM"]
 
 
-class ModelsLabLLM(FunctionCallingLLM):
+class ModelsLabLLM(FunctionCallingLLM, TransportFields):
     """ModelsLab's LLM API (Magistral Small 2506 and friends) as a LlamaIndex LLM.
 
     Chat, completion and streaming (sync and async), tool calling for agents, structured
@@ -111,56 +111,7 @@ class ModelsLabLLM(FunctionCallingLLM):
     timeout: float | None = Field(
         default=None, gt=0, description="Read/write timeout in seconds (connect stays 5 s)."
     )
-    stream_idle_timeout: float | None = Field(
-        default=default_of("stream_idle_timeout"),
-        gt=0,
-        description="Longest silence between stream events, in seconds.",
-    )
-    first_byte_timeout: float | None = Field(
-        default=default_of("first_byte_timeout"),
-        gt=0,
-        description="Longest wait for a stream's first event, response headers included, in "
-        "seconds (requests queue).",
-    )
-    stream_consumer_timeout: float | None = Field(
-        default=default_of("stream_consumer_timeout"),
-        gt=0,
-        description="Longest wait for the consumer to ask for the next event, in seconds; then "
-        "the stream is closed, its slot freed, and the next pull raises APITimeoutError.",
-    )
-    max_retries: int = Field(
-        default=default_of("max_retries"), ge=0, description="Retries of retryable failures."
-    )
-    max_concurrent_requests: int | None = Field(
-        default=default_of("max_concurrent_requests"),
-        ge=1,
-        description="In-flight requests per API key, process-wide.",
-    )
-    max_retry_wait: float = Field(
-        default=default_of("max_retry_wait"),
-        ge=0,
-        description="Longest server-requested wait honoured before retrying.",
-    )
-    limiter_url: str | None = Field(
-        default=default_of("limiter_url"),
-        repr=False,
-        description="Redis URL sharing max_concurrent_requests across processes (redis://, "
-        "rediss://, unix://); default MODELSLAB_LIMITER_URL, else the in-process limit.",
-    )
-    limiter_fallback: bool = Field(
-        default=default_of("limiter_fallback"),
-        description="Redis unreachable: use the in-process limit (logged) instead of raising.",
-    )
-    queue_wait_budget: float = Field(
-        default=default_of("queue_wait_budget"),
-        ge=0,
-        description="Seconds in all spent resending 429 'queue full' refusals (never run).",
-    )
-    acquire_timeout: float = Field(
-        default=default_of("acquire_timeout"),
-        gt=0,
-        description="Longest wait for an in-flight slot before LimiterTimeoutError.",
-    )
+    # Timeouts, retries, the in-flight limit and reasoning_in_history: `TransportFields`.
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra request parameters (seed, stop, top_k, ...)."
     )
@@ -169,11 +120,6 @@ class ModelsLabLLM(FunctionCallingLLM):
     )
     is_function_calling_model: bool = Field(
         default=True, description="Whether the model supports tool calling."
-    )
-    reasoning_in_history: bool = Field(
-        default=False,
-        description="Send earlier turns' thinking back to the model (inline <think>); off, as "
-        "the model card recommends.",
     )
     structured_output_method: StructuredMethod = Field(
         default="function_calling",
@@ -216,12 +162,6 @@ class ModelsLabLLM(FunctionCallingLLM):
     def class_name(cls) -> str:
         return "ModelsLabLLM"
 
-    @field_serializer("limiter_url")
-    def _limiter_url_without_password(self, url: str | None) -> str | None:
-        """to_dict / to_json / model_dump: the Redis password masked (the rest kept); a model
-        rebuilt from it is refused until it gets the real URL, as the key is not kept either."""
-        return masked_limiter_url(url)
-
     @property
     def metadata(self) -> LLMMetadata:
         """Window, output room and tool support from the transport's catalogue."""
@@ -243,7 +183,7 @@ class ModelsLabLLM(FunctionCallingLLM):
     # LlamaIndex does not validate assignment: a bad value fails typed at the next request.
     def _settings(self) -> ClientSettings:
         # Rebuilt only when a field changed: building and checking them costs ~50 us.
-        values = [self._api_key, *(getattr(self, name) for name in _SETTINGS_FIELDS)]
+        values = [self._api_key, *(getattr(self, name) for name in _OWN_SETTINGS_FIELDS)]
         if (memo := self._memo) is None or memo[0] != values:
             settings = ClientSettings.from_fields(self, api_key=self._api_key)
             memo = self._memo = ([dict(v) if isinstance(v, dict) else v for v in values], settings)
@@ -560,6 +500,9 @@ class ModelsLabLLM(FunctionCallingLLM):
 
     # -- structured prediction ----------------------------------------------------------------
 
+    def _method_chain(self) -> MethodChain:
+        return MethodChain(self.model, self.structured_output_method, self._structured_memo)
+
     def _own_structured(self) -> bool:
         # Other program modes are LlamaIndex's own (text completion, guidance, ...).
         return self.pydantic_program_mode == PydanticProgramMode.DEFAULT
@@ -576,7 +519,9 @@ class ModelsLabLLM(FunctionCallingLLM):
                 output_cls, prompt, llm_kwargs, **prompt_args
             )
         else:
-            result = predict_structured(self, output_cls, prompt, llm_kwargs, prompt_args)
+            result = predict_structured(
+                self, self._method_chain(), output_cls, prompt, llm_kwargs, prompt_args
+            )
         return result
 
     async def astructured_predict(
@@ -591,7 +536,9 @@ class ModelsLabLLM(FunctionCallingLLM):
                 output_cls, prompt, llm_kwargs, **prompt_args
             )
         else:
-            result = await apredict_structured(self, output_cls, prompt, llm_kwargs, prompt_args)
+            result = await apredict_structured(
+                self, self._method_chain(), output_cls, prompt, llm_kwargs, prompt_args
+            )
         return result
 
     def _structured_stream_call(
@@ -603,7 +550,9 @@ class ModelsLabLLM(FunctionCallingLLM):
     ) -> Generator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None, None]:
         if not self._own_structured():
             return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)
-        return stream_structured(self, output_cls, prompt, llm_kwargs, prompt_args)
+        return stream_structured(
+            self, self._method_chain(), output_cls, prompt, llm_kwargs, prompt_args
+        )
 
     async def _structured_astream_call(
         self,
@@ -616,7 +565,9 @@ class ModelsLabLLM(FunctionCallingLLM):
             return await super()._structured_astream_call(
                 output_cls, prompt, llm_kwargs, **prompt_args
             )
-        return astream_structured(self, output_cls, prompt, llm_kwargs, prompt_args)
+        return astream_structured(
+            self, self._method_chain(), output_cls, prompt, llm_kwargs, prompt_args
+        )
 
     def to_payload(self) -> dict[str, Any]:
         """What instrumentation and callbacks may see of this LLM: never the key or headers."""
@@ -624,11 +575,7 @@ class ModelsLabLLM(FunctionCallingLLM):
 
 
 # The key is kept private (`_api_key`), not a field.
-_SETTINGS_FIELDS = tuple(
-    name
-    for name in ClientSettings.__dataclass_fields__
-    if name not in ("api_key", "learn_queue_limit")
-)
+_OWN_SETTINGS_FIELDS = tuple(name for name in SETTINGS_FIELDS if name != "api_key")
 
 
 def _names(tools: Sequence[Mapping[str, Any]]) -> list[str]:

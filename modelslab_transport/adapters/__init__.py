@@ -1,0 +1,26 @@
+"""What both framework adapters share at their boundary, framework-free: the call keywords
+they accept (one list, one did-you-mean check) and the transport fields they declare.
+
+The transport never imports this package; the adapters do.
+"""
+
+from __future__ import annotations
+
+from ._fields import SETTINGS_FIELDS, TransportFields
+from ._keywords import (
+    CALL_KEYWORDS,
+    RESERVED_BODY_FIELDS,
+    WIRE_PARAMS,
+    check_call_keywords,
+    with_hints,
+)
+
+__all__ = [
+    "CALL_KEYWORDS",
+    "RESERVED_BODY_FIELDS",
+    "SETTINGS_FIELDS",
+    "WIRE_PARAMS",
+    "TransportFields",
+    "check_call_keywords",
+    "with_hints",
+]

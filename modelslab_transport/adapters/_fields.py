@@ -1,0 +1,112 @@
+"""The transport fields both adapters declare, written once with their defaults and bounds.
+
+`ChatModelsLab(BaseChatModel, TransportFields)` and `ModelsLabLLM(FunctionCallingLLM,
+TransportFields)` inherit them; each still declares `api_key`, `base_url`, `timeout`,
+`default_headers` and its httpx clients itself, in its framework's own way (docs/architecture.md).
+Every value is checked again by `ClientSettings` when a client is built from the fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, field_serializer
+
+# The package's public names: they stay put while the modules behind them move.
+from .. import LIMITER_URL_ENV, ClientSettings, default_of
+
+__all__ = ["SETTINGS_FIELDS", "TransportFields"]
+
+# The `ClientSettings` fields an adapter reads from itself per request (`from_fields`); whether
+# the limit may be learned follows from whether max_concurrent_requests was set.
+SETTINGS_FIELDS = tuple(
+    name for name in ClientSettings.__dataclass_fields__ if name != "learn_queue_limit"
+)
+
+
+def _setting(name: str, description: str, **bounds: Any) -> Any:
+    """A field whose default is `ClientSettings`' own, so the two cannot drift."""
+    return Field(default=default_of(name), description=description, **bounds)
+
+
+class TransportFields(BaseModel):
+    """Timeouts, retries and the per-key in-flight limit, as fields of a framework model."""
+
+    stream_idle_timeout: float | None = _setting(
+        "stream_idle_timeout",
+        "Longest silence between stream events before the stream fails, in seconds.",
+        gt=0,
+    )
+    first_byte_timeout: float | None = _setting(
+        "first_byte_timeout",
+        "Longest wait for a stream's first event, from sending the request, response headers "
+        "included (requests queue per account), in seconds; SSE comments restart it. Never "
+        "longer than the read timeout.",
+        gt=0,
+    )
+    stream_consumer_timeout: float | None = _setting(
+        "stream_consumer_timeout",
+        "Longest wait for the consumer to ask for the next event (a web endpoint whose client "
+        "left), in seconds; then the stream is closed, its slot freed, and the next pull raises "
+        "APITimeoutError. None: wait for ever.",
+        gt=0,
+    )
+    max_retries: int = _setting(
+        "max_retries",
+        "Retries of 408/409/429/5xx and connection failures (backoff with jitter).",
+        ge=0,
+    )
+    max_retry_wait: float = _setting(
+        "max_retry_wait",
+        "Longest server-requested wait honoured before a RateLimitError is raised at once.",
+        ge=0.0,
+    )
+    max_concurrent_requests: int | None = _setting(
+        "max_concurrent_requests",
+        "In-flight requests per API key, shared process-wide (sync and async); None: no limit. "
+        "Left unset, a 429 stating the plan's queue limit lowers it to that limit.",
+        ge=1,
+    )
+    limiter_url: str | None = _setting(
+        "limiter_url",
+        "Redis (redis://, rediss://, unix://) holding max_concurrent_requests across processes "
+        "and machines; default MODELSLAB_LIMITER_URL, else the in-process limit.",
+        repr=False,
+    )
+    limiter_fallback: bool = _setting(
+        "limiter_fallback",
+        "Redis unreachable: fall back to the in-process limit (logged) instead of raising.",
+    )
+    queue_wait_budget: float = _setting(
+        "queue_wait_budget",
+        "Seconds in all spent resending 429 'queue full' refusals (never run), apart from "
+        "max_retries.",
+        ge=0.0,
+    )
+    acquire_timeout: float = _setting(
+        "acquire_timeout",
+        "Longest wait for an in-flight slot before LimiterTimeoutError.",
+        gt=0.0,
+    )
+    reasoning_in_history: bool = Field(
+        default=False,
+        description="Send earlier turns' reasoning back to the model (inline <think>); off, as "
+        "the model card recommends.",
+    )
+
+    @field_serializer("limiter_url")
+    def _limiter_url_without_password(self, url: str | None) -> str | None:
+        """model_dump / to_json: the Redis password masked (the rest kept); a model rebuilt
+        from it is refused until it gets the real URL, as the key is not kept either."""
+        from .. import masked_limiter_url  # the limiter URL's rules: not needed at import
+
+        return masked_limiter_url(url)
+
+    def secret_fields(self) -> dict[str, str]:
+        """Transport fields that are secrets now, each with the environment variable that
+        holds it (LangChain's `lc_secrets`): a limiter URL with a Redis password."""
+        from .. import limiter_url_has_password  # not needed at import
+
+        if limiter_url_has_password(self.limiter_url):
+            return {"limiter_url": LIMITER_URL_ENV}
+        return {}
