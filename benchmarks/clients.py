@@ -12,6 +12,7 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 
+from ._floor_sse import adeltas, asse_chunks, deltas, sse_chunks
 from .server import MODEL, TOKEN
 
 __all__ = ["RUNNERS", "Runner"]
@@ -69,14 +70,13 @@ class Runner:
 # -- the floor: raw httpx + json.loads ---------------------------------------------------------
 
 
-class RawHttpx(Runner):
-    key = "raw"
-    label = "raw httpx + json.loads"
-    group = "transport"
-    kind = "floor"
-    import_module = "httpx"
+class _Wire:
+    """One httpx client pair, the URL, headers and bodies: what every floor sends the same way."""
 
-    def setup(self) -> None:
+    n: int
+    base_url: str
+
+    def open_wire(self) -> None:
         import httpx
 
         self._httpx = httpx
@@ -85,54 +85,62 @@ class RawHttpx(Runner):
         self.aclient: Any = None
         self.url = self.base_url + "/chat/completions"
         self.headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
-        self.stream_body = json.dumps(
-            {"model": MODEL, "messages": _WIRE_MESSAGES, "stream": True, "max_tokens": self.n}
-        ).encode()
-        self.plain_body = json.dumps({"model": MODEL, "messages": _WIRE_MESSAGES}).encode()
 
-    def _async(self) -> Any:
+    def body(self, messages: list[dict[str, Any]], *, stream: bool) -> bytes:
+        payload: dict[str, Any] = {"model": MODEL, "messages": messages}
+        if stream:
+            payload.update(stream=True, max_tokens=self.n)
+        return json.dumps(payload).encode()
+
+    def async_client(self) -> Any:
         if self.aclient is None:
             limits = self._httpx.Limits(max_connections=1000, max_keepalive_connections=100)
             self.aclient = self._httpx.AsyncClient(limits=limits, timeout=60)
         return self.aclient
 
+    async def close_async_wire(self) -> None:
+        if self.aclient is not None:
+            await self.aclient.aclose()
+            self.aclient = None
+
+
+class RawHttpx(_Wire, Runner):
+    key = "raw"
+    label = "raw httpx + json.loads"
+    group = "transport"
+    kind = "floor"
+    import_module = "httpx"
+
+    def setup(self) -> None:
+        self.open_wire()
+        self.stream_body = self.body(_WIRE_MESSAGES, stream=True)
+        self.plain_body = self.body(_WIRE_MESSAGES, stream=False)
+
     def iter_stream(self) -> Iterator[str]:
         with self.client.stream(
             "POST", self.url, content=self.stream_body, headers=self.headers
         ) as response:
-            for line in response.iter_lines():
-                if line.startswith("data: "):
-                    data = line[6:]
-                    if data == "[DONE]":
-                        break
-                    choices = json.loads(data)["choices"]
-                    if choices and (text := choices[0]["delta"].get("content")):
-                        yield text
+            yield from deltas(response.iter_lines())
 
     async def aiter_stream(self) -> AsyncIterator[str]:
-        async with self._async().stream(
+        async with self.async_client().stream(
             "POST", self.url, content=self.stream_body, headers=self.headers
         ) as response:
-            async for line in response.aiter_lines():
-                if line.startswith("data: "):
-                    data = line[6:]
-                    if data == "[DONE]":
-                        break
-                    choices = json.loads(data)["choices"]
-                    if choices and (text := choices[0]["delta"].get("content")):
-                        yield text
+            async for text in adeltas(response.aiter_lines()):
+                yield text
 
     def request_sync(self) -> int:
         response = self.client.post(self.url, content=self.plain_body, headers=self.headers)
         return len(json.loads(response.content)["choices"][0]["message"]["content"])
 
     async def request_async(self) -> int:
-        response = await self._async().post(self.url, content=self.plain_body, headers=self.headers)
+        response = await self.async_client().post(
+            self.url, content=self.plain_body, headers=self.headers
+        )
         return len(json.loads(response.content)["choices"][0]["message"]["content"])
 
     async def aclose(self) -> None:
-        if self.aclient is not None:
-            await self.aclient.aclose()
+        await self.close_async_wire()
 
     def close(self) -> None:
         self.client.close()
@@ -382,6 +390,123 @@ class LangChainFloor(_LangChain):
         ]
 
 
+class LangChainHttpFloor(_Wire, _LangChain):
+    """A minimal BaseChatModel on httpx: the same SSE read as raw httpx, LangChain's chunks only.
+
+    What any LangChain adapter of this API costs at least: it posts, reads `data:` lines with
+    `iter_lines` + `json.loads`, and builds one `ChatGenerationChunk(AIMessageChunk)` per text
+    delta plus a last chunk with the finish reason and usage. No validation, no errors, no limits.
+    """
+
+    key = "lc_http_floor"
+    label = "langchain-core HTTP floor (BaseChatModel + httpx)"
+    kind = "framework floor"
+    import_module = "langchain_core.language_models.chat_models"
+    metrics = frozenset({"stream_sync", "stream_async", "request_sync", "concurrent"})
+
+    def setup(self) -> None:
+        from langchain_core.language_models.chat_models import BaseChatModel
+        from langchain_core.messages import AIMessage, AIMessageChunk
+        from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+        self.open_wire()
+        self.messages = self._messages()
+        wire = self
+        roles = {"human": "user", "ai": "assistant", "system": "system"}
+
+        def body(messages: Any, *, stream: bool) -> bytes:
+            return wire.body(
+                [{"role": roles[m.type], "content": m.content} for m in messages], stream=stream
+            )
+
+        def chunk_of(chunk: dict[str, Any]) -> ChatGenerationChunk | None:
+            choices = chunk["choices"]
+            if choices:
+                if text := choices[0]["delta"].get("content"):
+                    return ChatGenerationChunk(message=AIMessageChunk(content=text))
+                if finish := choices[0].get("finish_reason"):
+                    wire.finish = finish
+            if usage := chunk.get("usage"):
+                return ChatGenerationChunk(
+                    message=AIMessageChunk(
+                        content="",
+                        response_metadata={"finish_reason": wire.finish, "model_name": MODEL},
+                        usage_metadata={
+                            "input_tokens": usage["prompt_tokens"],
+                            "output_tokens": usage["completion_tokens"],
+                            "total_tokens": usage["total_tokens"],
+                        },
+                        chunk_position="last",
+                    )
+                )
+            return None
+
+        def result_of(content: bytes) -> ChatResult:
+            answer = json.loads(content)
+            choice, usage = answer["choices"][0], answer["usage"]
+            message = AIMessage(
+                content=choice["message"]["content"] or "",
+                response_metadata={"finish_reason": choice["finish_reason"], "model_name": MODEL},
+                usage_metadata={
+                    "input_tokens": usage["prompt_tokens"],
+                    "output_tokens": usage["completion_tokens"],
+                    "total_tokens": usage["total_tokens"],
+                },
+            )
+            return ChatResult(generations=[ChatGeneration(message=message)])
+
+        class HttpFloorChatModel(BaseChatModel):
+            @property
+            def _llm_type(self) -> str:
+                return "bench-http-floor"
+
+            def _generate(
+                self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+            ) -> ChatResult:
+                content = body(messages, stream=False)
+                response = wire.client.post(wire.url, content=content, headers=wire.headers)
+                return result_of(response.content)
+
+            async def _agenerate(
+                self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+            ) -> ChatResult:
+                content = body(messages, stream=False)
+                client = wire.async_client()
+                response = await client.post(wire.url, content=content, headers=wire.headers)
+                return result_of(response.content)
+
+            def _stream(
+                self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+            ) -> Iterator[ChatGenerationChunk]:
+                content = body(messages, stream=True)
+                with wire.client.stream(
+                    "POST", wire.url, content=content, headers=wire.headers
+                ) as response:
+                    for chunk in sse_chunks(response.iter_lines()):
+                        if (out := chunk_of(chunk)) is not None:
+                            yield out
+
+            async def _astream(
+                self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+            ) -> AsyncIterator[ChatGenerationChunk]:
+                content = body(messages, stream=True)
+                async with wire.async_client().stream(
+                    "POST", wire.url, content=content, headers=wire.headers
+                ) as response:
+                    async for chunk in asse_chunks(response.aiter_lines()):
+                        if (out := chunk_of(chunk)) is not None:
+                            yield out
+
+        self.finish: str | None = None
+        self.llm = HttpFloorChatModel()
+
+    async def aclose(self) -> None:
+        await self.close_async_wire()
+
+    def close(self) -> None:
+        self.client.close()
+
+
 # -- LlamaIndex: ModelsLabLLM, OpenAI, and the framework's own floor ----------------------------
 
 
@@ -533,6 +658,120 @@ class LlamaIndexFloor(_LlamaIndex):
         ]
 
 
+class LlamaIndexHttpFloor(_Wire, _LlamaIndex):
+    """A minimal CustomLLM on httpx: the same SSE read as raw httpx, LlamaIndex's responses only.
+
+    Posts, reads `data:` lines with `iter_lines` + `json.loads`, and builds one
+    `ChatResponse(message, delta)` per text delta (the message holds the text so far, as
+    LlamaIndex's streaming contract asks), inside LlamaIndex's `llm_chat_callback`.
+    """
+
+    key = "li_http_floor"
+    label = "llama-index-core HTTP floor (CustomLLM + httpx)"
+    kind = "framework floor"
+    import_module = "llama_index.core.llms.custom"
+    metrics = frozenset({"stream_sync", "stream_async", "request_sync", "concurrent"})
+
+    def setup(self) -> None:
+        from llama_index.core.base.llms.types import (
+            ChatMessage,
+            ChatResponse,
+            CompletionResponse,
+            LLMMetadata,
+        )
+        from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+        from llama_index.core.llms.custom import CustomLLM
+
+        self.open_wire()
+        self.messages = self._messages()
+        wire = self
+
+        def body(messages: Any, *, stream: bool) -> bytes:
+            return wire.body(
+                [{"role": m.role.value, "content": m.content} for m in messages], stream=stream
+            )
+
+        def response_of(text: str, delta: str, chunk: dict[str, Any]) -> ChatResponse:
+            return ChatResponse(
+                message=ChatMessage(role="assistant", content=text), delta=delta, raw=chunk
+            )
+
+        def answer_of(content: bytes) -> ChatResponse:
+            answer = json.loads(content)
+            message = answer["choices"][0]["message"]
+            return ChatResponse(
+                message=ChatMessage(role="assistant", content=message["content"]), raw=answer
+            )
+
+        class HttpFloorLLM(CustomLLM):
+            @property
+            def metadata(self) -> LLMMetadata:
+                return LLMMetadata(model_name=MODEL, is_chat_model=True)
+
+            @llm_completion_callback()
+            def complete(self, prompt: str, formatted: bool = False, **kw: Any) -> Any:
+                return CompletionResponse(text="unused")
+
+            @llm_completion_callback()
+            def stream_complete(self, prompt: str, formatted: bool = False, **kw: Any) -> Any:
+                yield CompletionResponse(text="unused", delta="unused")
+
+            @llm_chat_callback()
+            def chat(self, messages: Any, **kw: Any) -> Any:
+                content = body(messages, stream=False)
+                response = wire.client.post(wire.url, content=content, headers=wire.headers)
+                return answer_of(response.content)
+
+            @llm_chat_callback()
+            def stream_chat(self, messages: Any, **kw: Any) -> Any:
+                content = body(messages, stream=True)
+
+                def gen() -> Iterator[ChatResponse]:
+                    text = ""
+                    with wire.client.stream(
+                        "POST", wire.url, content=content, headers=wire.headers
+                    ) as response:
+                        for chunk in sse_chunks(response.iter_lines()):
+                            choices = chunk["choices"]
+                            if choices and (delta := choices[0]["delta"].get("content")):
+                                text += delta
+                                yield response_of(text, delta, chunk)
+
+                return gen()
+
+            @llm_chat_callback()
+            async def achat(self, messages: Any, **kw: Any) -> Any:
+                content = body(messages, stream=False)
+                client = wire.async_client()
+                response = await client.post(wire.url, content=content, headers=wire.headers)
+                return answer_of(response.content)
+
+            @llm_chat_callback()
+            async def astream_chat(self, messages: Any, **kw: Any) -> Any:
+                content = body(messages, stream=True)
+
+                async def gen() -> AsyncIterator[ChatResponse]:
+                    text = ""
+                    async with wire.async_client().stream(
+                        "POST", wire.url, content=content, headers=wire.headers
+                    ) as response:
+                        async for chunk in asse_chunks(response.aiter_lines()):
+                            choices = chunk["choices"]
+                            if choices and (delta := choices[0]["delta"].get("content")):
+                                text += delta
+                                yield response_of(text, delta, chunk)
+
+                return gen()
+
+        self.llm = HttpFloorLLM()
+
+    async def aclose(self) -> None:
+        await self.close_async_wire()
+
+    def close(self) -> None:
+        self.client.close()
+
+
 RUNNERS: dict[str, type[Runner]] = {
     runner.key: runner
     for runner in (
@@ -542,9 +781,11 @@ RUNNERS: dict[str, type[Runner]] = {
         OpenAISDK,
         ChatModelsLabRunner,
         LangChainFloor,
+        LangChainHttpFloor,
         ChatOpenAIRunner,
         ModelsLabLLMRunner,
         LlamaIndexFloor,
+        LlamaIndexHttpFloor,
         LlamaIndexOpenAIRunner,
     )
 }
