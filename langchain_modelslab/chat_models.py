@@ -7,9 +7,8 @@ import json
 import math
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import aclosing, closing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput, ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
@@ -35,29 +34,33 @@ from modelslab_transport import (
     BASE_URL_ENV,
     DEFAULT_MODEL,
     LIMITER_URL_ENV,
-    AsyncModelsLabClient,
-    ClientCache,
     ClientSettings,
-    ModelsLabClient,
     ModelsLabError,
+    StructuredMethod,
     build_chat_payload,
     default_of,
-    limiter_url_has_password,
-    masked_limiter_url,
-    max_tokens_sent,
     sampling_defaults,
     validate_params,
 )
 
 from ._errors import ModelsLabInvalidInputError, langchain_errors
+from ._httpx_fields import HttpxAsyncClient, HttpxClient, HttpxTimeout
 from ._messages import convert_messages
 from ._outputs import PROVIDER, StreamConverter, combine_llm_outputs, completion_to_result
 from ._profiles import model_profile
-from ._structured import StructuredMethod, build_structured
 from ._tools import ToolChoice, ToolLike, format_tool_choice, format_tools
 from ._tracing import PromptTracing, traced_prompt
 
+if TYPE_CHECKING:
+    from modelslab_transport import AsyncModelsLabClient, ClientCache, ModelsLabClient
+
 __all__ = ["ChatModelsLab"]
+
+
+def _client_cache() -> ClientCache:
+    from modelslab_transport import ClientCache  # the clients (and httpx) load on first use
+
+    return ClientCache()
 
 
 _SAMPLING_FIELDS = (
@@ -138,7 +141,7 @@ class ChatModelsLab(PromptTracing):
     seed: int | None = None
     n: int | None = Field(default=None, ge=1, le=10)
     """Number of choices (1-10; not with streaming)."""
-    timeout: float | httpx.Timeout | None = Field(default=None, alias="request_timeout")
+    timeout: float | HttpxTimeout | None = Field(default=None, alias="request_timeout")
     """Seconds, or an httpx.Timeout; default connect 5 s, read 600 s."""
     stream_idle_timeout: float | None = default_of("stream_idle_timeout")
     """Longest silence between stream events before the stream fails."""
@@ -177,12 +180,12 @@ class ChatModelsLab(PromptTracing):
     """Extra body fields passed through unchanged (e.g. `{"logprobs": True}`)."""
     default_headers: dict[str, str] | None = None
     """Extra request headers (never credentials)."""
-    http_client: httpx.Client | None = Field(default=None, exclude=True)
+    http_client: HttpxClient | None = Field(default=None, exclude=True)
     """Your own httpx.Client (proxies, certificates); you close it."""
-    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
+    http_async_client: HttpxAsyncClient | None = Field(default=None, exclude=True)
     """Your own httpx.AsyncClient; you close it."""
 
-    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
+    _clients: ClientCache = PrivateAttr(default_factory=_client_cache)
     _memo: tuple[list[Any], ClientSettings] | None = PrivateAttr(default=None)
 
     model_config = ConfigDict(
@@ -253,6 +256,8 @@ class ChatModelsLab(PromptTracing):
     def lc_secrets(self) -> dict[str, str]:
         # A limiter URL with a Redis password is a secret too: `dumps` writes a reference to
         # MODELSLAB_LIMITER_URL in its place (`loads` takes it from `secrets_map` or the env).
+        from modelslab_transport import limiter_url_has_password  # not needed at import
+
         if limiter_url_has_password(self.limiter_url):
             return {"api_key": API_KEY_ENV, "limiter_url": LIMITER_URL_ENV}
         return {"api_key": API_KEY_ENV}
@@ -260,6 +265,8 @@ class ChatModelsLab(PromptTracing):
     @field_serializer("limiter_url")
     def _limiter_url_without_password(self, url: str | None) -> str | None:
         """model_dump / model_dump_json: the Redis password masked (the rest kept)."""
+        from modelslab_transport import masked_limiter_url  # not needed at import
+
         return masked_limiter_url(url)
 
     @classmethod
@@ -294,6 +301,8 @@ class ChatModelsLab(PromptTracing):
             # The default the transport fills in, from this prompt: the value sent.
             try:
                 payload = self._payload(prompt, stop, stream=False, **kwargs)[1]
+                from modelslab_transport import max_tokens_sent  # loads the clients
+
                 sent = max_tokens_sent(payload, self._settings().base_url)
             except (ModelsLabError, TypeError, ValueError):
                 sent = None  # a bad call: `_generate` raises it, typed, in the run
@@ -473,6 +482,8 @@ class ChatModelsLab(PromptTracing):
         """
         if kwargs:
             raise ModelsLabInvalidInputError(f"Unsupported arguments: {sorted(kwargs)}")
+        from ._structured import build_structured  # not needed at import
+
         return build_structured(self, schema, method=method, include_raw=include_raw, strict=strict)
 
     # -- tokens and models --------------------------------------------------------------------

@@ -7,7 +7,6 @@ from contextlib import aclosing, closing
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -30,15 +29,11 @@ from pydantic import SecretStr
 from modelslab_transport import (
     DEFAULT_MODEL,
     UNKNOWN_MODEL_MAX_TOKENS,
-    AsyncModelsLabClient,
-    ClientCache,
     ClientSettings,
     ModelInfo,
-    ModelsLabClient,
     StructuredMethod,
     build_chat_payload,
     default_of,
-    masked_limiter_url,
     model_info,
     sampling_defaults,
     validate_params,
@@ -65,10 +60,19 @@ from .utils import (
 )
 
 if TYPE_CHECKING:
+    import httpx
     from llama_index.core.program.utils import FlexibleModel
     from llama_index.core.tools.types import BaseTool
 
+    from modelslab_transport import AsyncModelsLabClient, ClientCache, ModelsLabClient
+
 __all__ = ["ModelsLabLLM"]
+
+
+def _client_cache() -> ClientCache:
+    from modelslab_transport import ClientCache  # the clients (and httpx) load on first use
+
+    return ClientCache()
 
 
 class ModelsLabLLM(FunctionCallingLLM):
@@ -183,7 +187,7 @@ class ModelsLabLLM(FunctionCallingLLM):
 
     _api_key: SecretStr = PrivateAttr()
     _http: InjectedHTTP = PrivateAttr(default_factory=InjectedHTTP)
-    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
+    _clients: ClientCache = PrivateAttr(default_factory=_client_cache)
     _memo: tuple[list[Any], ClientSettings] | None = PrivateAttr(default=None)
     # (model, structured_output_method) -> the method that worked after a format refusal
     _structured_memo: dict[tuple[str, str], StructuredMethod] = PrivateAttr(default_factory=dict)
@@ -220,6 +224,8 @@ class ModelsLabLLM(FunctionCallingLLM):
     def _limiter_url_without_password(self, url: str | None) -> str | None:
         """to_dict / to_json / model_dump: the Redis password masked (the rest kept); a model
         rebuilt from it is refused until it gets the real URL, as the key is not kept either."""
+        from modelslab_transport import masked_limiter_url  # not needed at import
+
         return masked_limiter_url(url)
 
     @property
