@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import platform
@@ -618,6 +619,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", help="comma-separated subset of: " + ", ".join(RUNNERS))
     parser.add_argument("--metrics", help="comma-separated subset of: " + ", ".join(METRICS))
     parser.add_argument("--profile", action="store_true", help="profile the transport always")
+    parser.add_argument(
+        "--import-samples", type=int, help="fresh interpreters per import (more on a busy machine)"
+    )
     parser.add_argument("--python", default=sys.executable, help="interpreter for the clients")
     parser.add_argument(
         "--output", default="latest", help="results/<OUTPUT>.md and .json (default: latest)"
@@ -631,6 +635,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    if args.import_samples:
+        plan = dataclasses.replace(plan, import_samples=args.import_samples)
     METRIC_TITLE["concurrent"] = f"{plan.concurrency} concurrent async requests"
     clients = args.clients.split(",") if args.clients else list(RUNNERS)
     metrics = args.metrics.split(",") if args.metrics else list(METRICS)
