@@ -96,10 +96,13 @@ class Wire:
             self.aclient = self._httpx.AsyncClient(limits=limits, timeout=60)
         return self.aclient
 
-    async def close_async_wire(self) -> None:
+    async def aclose(self) -> None:
         if self.aclient is not None:
             await self.aclient.aclose()
             self.aclient = None
+
+    def close(self) -> None:
+        self.client.close()
 
 
 class LangChainRunner(Runner):

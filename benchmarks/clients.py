@@ -58,12 +58,6 @@ class RawHttpx(Wire, Runner):
         )
         return len(json.loads(response.content)["choices"][0]["message"]["content"])
 
-    async def aclose(self) -> None:
-        await self.close_async_wire()
-
-    def close(self) -> None:
-        self.client.close()
-
 
 # -- the transport and its peer, the openai SDK -----------------------------------------------
 

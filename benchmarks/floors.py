@@ -206,11 +206,27 @@ class LangChainHttpFloor(Wire, LangChainRunner):
         self.finish: str | None = None
         self.llm = HttpFloorChatModel()
 
-    async def aclose(self) -> None:
-        await self.close_async_wire()
 
-    def close(self) -> None:
-        self.client.close()
+def _chat_only_llm() -> Any:
+    """A CustomLLM with its completion half filled in: the floors are only chatted with."""
+    from llama_index.core.base.llms.types import CompletionResponse, LLMMetadata
+    from llama_index.core.llms.callbacks import llm_completion_callback
+    from llama_index.core.llms.custom import CustomLLM
+
+    class ChatOnlyLLM(CustomLLM):
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(model_name=MODEL, is_chat_model=True)
+
+        @llm_completion_callback()
+        def complete(self, prompt: str, formatted: bool = False, **kw: Any) -> Any:
+            return CompletionResponse(text="unused")
+
+        @llm_completion_callback()
+        def stream_complete(self, prompt: str, formatted: bool = False, **kw: Any) -> Any:
+            yield CompletionResponse(text="unused", delta="unused")
+
+    return ChatOnlyLLM
 
 
 class LlamaIndexFloor(LlamaIndexRunner):
@@ -228,11 +244,8 @@ class LlamaIndexFloor(LlamaIndexRunner):
         from llama_index.core.base.llms.types import (
             ChatMessage,
             ChatResponse,
-            CompletionResponse,
-            LLMMetadata,
         )
-        from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
-        from llama_index.core.llms.custom import CustomLLM
+        from llama_index.core.llms.callbacks import llm_chat_callback
 
         self.messages = self._messages()
         runner = self
@@ -251,19 +264,7 @@ class LlamaIndexFloor(LlamaIndexRunner):
             message=ChatMessage(role="assistant", content="Hello! How can I help?")
         )
 
-        class FloorLLM(CustomLLM):
-            @property
-            def metadata(self) -> LLMMetadata:
-                return LLMMetadata(model_name=MODEL, is_chat_model=True)
-
-            @llm_completion_callback()
-            def complete(self, prompt: str, formatted: bool = False, **kw: Any) -> Any:
-                return CompletionResponse(text="Hello! How can I help?")
-
-            @llm_completion_callback()
-            def stream_complete(self, prompt: str, formatted: bool = False, **kw: Any) -> Any:
-                yield CompletionResponse(text="Hello! How can I help?", delta="Hello!")
-
+        class FloorLLM(_chat_only_llm()):
             @llm_chat_callback()
             def chat(self, messages: Any, **kw: Any) -> Any:
                 return answer
@@ -318,11 +319,8 @@ class LlamaIndexHttpFloor(Wire, LlamaIndexRunner):
         from llama_index.core.base.llms.types import (
             ChatMessage,
             ChatResponse,
-            CompletionResponse,
-            LLMMetadata,
         )
-        from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
-        from llama_index.core.llms.custom import CustomLLM
+        from llama_index.core.llms.callbacks import llm_chat_callback
 
         self.open_wire()
         self.messages = self._messages()
@@ -345,19 +343,7 @@ class LlamaIndexHttpFloor(Wire, LlamaIndexRunner):
                 message=ChatMessage(role="assistant", content=message["content"]), raw=answer
             )
 
-        class HttpFloorLLM(CustomLLM):
-            @property
-            def metadata(self) -> LLMMetadata:
-                return LLMMetadata(model_name=MODEL, is_chat_model=True)
-
-            @llm_completion_callback()
-            def complete(self, prompt: str, formatted: bool = False, **kw: Any) -> Any:
-                return CompletionResponse(text="unused")
-
-            @llm_completion_callback()
-            def stream_complete(self, prompt: str, formatted: bool = False, **kw: Any) -> Any:
-                yield CompletionResponse(text="unused", delta="unused")
-
+        class HttpFloorLLM(_chat_only_llm()):
             @llm_chat_callback()
             def chat(self, messages: Any, **kw: Any) -> Any:
                 content = body(messages, stream=False)
@@ -406,9 +392,3 @@ class LlamaIndexHttpFloor(Wire, LlamaIndexRunner):
                 return gen()
 
         self.llm = HttpFloorLLM()
-
-    async def aclose(self) -> None:
-        await self.close_async_wire()
-
-    def close(self) -> None:
-        self.client.close()
