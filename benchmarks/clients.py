@@ -12,64 +12,18 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 
-from .server import MODEL, TOKEN
+from ._floor_sse import adeltas, deltas
+from ._runner import API_KEY, WIRE_MESSAGES, LangChainRunner, LlamaIndexRunner, Runner, Wire
+from .floors import LangChainFloor, LangChainHttpFloor, LlamaIndexFloor, LlamaIndexHttpFloor
+from .server import MODEL
 
 __all__ = ["RUNNERS", "Runner"]
-
-API_KEY = "bench-key"
-PROMPT = "Say something."
-_WIRE_MESSAGES = [{"role": "user", "content": PROMPT}]
-
-
-class Runner:
-    """A client under test. `n` is the number of chunks a stream should carry."""
-
-    key: ClassVar[str]
-    label: ClassVar[str]
-    group: ClassVar[str]  # "transport", "langchain" or "llama-index"
-    kind: ClassVar[str]  # "floor", "ours", "peer" or "framework floor"
-    import_module: ClassVar[str]
-    uses_server: ClassVar[bool] = True
-    metrics: ClassVar[frozenset[str]] = frozenset(
-        {"stream_sync", "stream_async", "request_sync", "concurrent", "memory", "import"}
-    )
-
-    def __init__(self, base_url: str, n: int, *, unlimited: bool = False) -> None:
-        self.base_url = base_url
-        self.n = n
-        self.unlimited = unlimited  # max_concurrent_requests=None on our clients
-
-    def setup(self) -> None:
-        """Import and build the client (not timed)."""
-
-    def before_run(self) -> None:
-        """Reset per-run state (not timed)."""
-
-    def iter_stream(self) -> Iterator[str]:
-        """Stream one answer, yielding the text of each chunk that carried text."""
-        raise NotImplementedError
-
-    def aiter_stream(self) -> AsyncIterator[str]:
-        """The async `iter_stream`."""
-        raise NotImplementedError
-
-    def request_sync(self) -> int:
-        raise NotImplementedError
-
-    async def request_async(self) -> int:
-        raise NotImplementedError
-
-    async def aclose(self) -> None:
-        """Close async resources inside the loop that used them."""
-
-    def close(self) -> None:
-        """Close sync resources."""
 
 
 # -- the floor: raw httpx + json.loads ---------------------------------------------------------
 
 
-class RawHttpx(Runner):
+class RawHttpx(Wire, Runner):
     key = "raw"
     label = "raw httpx + json.loads"
     group = "transport"
@@ -77,65 +31,32 @@ class RawHttpx(Runner):
     import_module = "httpx"
 
     def setup(self) -> None:
-        import httpx
-
-        self._httpx = httpx
-        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
-        self.client = httpx.Client(limits=limits, timeout=60)
-        self.aclient: Any = None
-        self.url = self.base_url + "/chat/completions"
-        self.headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
-        self.stream_body = json.dumps(
-            {"model": MODEL, "messages": _WIRE_MESSAGES, "stream": True, "max_tokens": self.n}
-        ).encode()
-        self.plain_body = json.dumps({"model": MODEL, "messages": _WIRE_MESSAGES}).encode()
-
-    def _async(self) -> Any:
-        if self.aclient is None:
-            limits = self._httpx.Limits(max_connections=1000, max_keepalive_connections=100)
-            self.aclient = self._httpx.AsyncClient(limits=limits, timeout=60)
-        return self.aclient
+        self.open_wire()
+        self.stream_body = self.body(WIRE_MESSAGES, stream=True)
+        self.plain_body = self.body(WIRE_MESSAGES, stream=False)
 
     def iter_stream(self) -> Iterator[str]:
         with self.client.stream(
             "POST", self.url, content=self.stream_body, headers=self.headers
         ) as response:
-            for line in response.iter_lines():
-                if line.startswith("data: "):
-                    data = line[6:]
-                    if data == "[DONE]":
-                        break
-                    choices = json.loads(data)["choices"]
-                    if choices and (text := choices[0]["delta"].get("content")):
-                        yield text
+            yield from deltas(response.iter_lines())
 
     async def aiter_stream(self) -> AsyncIterator[str]:
-        async with self._async().stream(
+        async with self.async_client().stream(
             "POST", self.url, content=self.stream_body, headers=self.headers
         ) as response:
-            async for line in response.aiter_lines():
-                if line.startswith("data: "):
-                    data = line[6:]
-                    if data == "[DONE]":
-                        break
-                    choices = json.loads(data)["choices"]
-                    if choices and (text := choices[0]["delta"].get("content")):
-                        yield text
+            async for text in adeltas(response.aiter_lines()):
+                yield text
 
     def request_sync(self) -> int:
         response = self.client.post(self.url, content=self.plain_body, headers=self.headers)
         return len(json.loads(response.content)["choices"][0]["message"]["content"])
 
     async def request_async(self) -> int:
-        response = await self._async().post(self.url, content=self.plain_body, headers=self.headers)
+        response = await self.async_client().post(
+            self.url, content=self.plain_body, headers=self.headers
+        )
         return len(json.loads(response.content)["choices"][0]["message"]["content"])
-
-    async def aclose(self) -> None:
-        if self.aclient is not None:
-            await self.aclient.aclose()
-
-    def close(self) -> None:
-        self.client.close()
 
 
 # -- the transport and its peer, the openai SDK -----------------------------------------------
@@ -161,7 +82,7 @@ class Transport(Runner):
             kw["limiter_url"] = self.limiter_url
         self.client = mt.ModelsLabClient(max_concurrent_requests=limit, **kw)
         self.aclient = mt.AsyncModelsLabClient(max_concurrent_requests=limit, **kw)
-        self.payload = mt.build_chat_payload(MODEL, _WIRE_MESSAGES, max_tokens=self.n)
+        self.payload = mt.build_chat_payload(MODEL, WIRE_MESSAGES, max_tokens=self.n)
 
     def iter_stream(self) -> Iterator[str]:
         text_delta = self._mt.TextDelta
@@ -215,7 +136,7 @@ class OpenAISDK(Runner):
         self.aclient = openai.AsyncOpenAI(api_key=API_KEY, base_url=self.base_url)
 
     def _args(self, stream: bool) -> dict[str, Any]:
-        return {"model": MODEL, "messages": _WIRE_MESSAGES, "stream": stream, "max_tokens": self.n}
+        return {"model": MODEL, "messages": WIRE_MESSAGES, "stream": stream, "max_tokens": self.n}
 
     def iter_stream(self) -> Iterator[str]:
         for chunk in self.client.chat.completions.create(**self._args(True)):
@@ -242,36 +163,10 @@ class OpenAISDK(Runner):
         self.client.close()
 
 
-# -- LangChain: ChatModelsLab, ChatOpenAI, and the framework's own floor ------------------------
+# -- LangChain: ChatModelsLab and ChatOpenAI (its floors: floors.py) --------------------------
 
 
-class _LangChain(Runner):
-    group = "langchain"
-    llm: Any
-
-    def _messages(self) -> Any:
-        from langchain_core.messages import HumanMessage
-
-        return [HumanMessage(PROMPT)]
-
-    def iter_stream(self) -> Iterator[str]:
-        for chunk in self.llm.stream(self.messages):
-            if chunk.content:
-                yield chunk.content
-
-    async def aiter_stream(self) -> AsyncIterator[str]:
-        async for chunk in self.llm.astream(self.messages):
-            if chunk.content:
-                yield chunk.content
-
-    def request_sync(self) -> int:
-        return len(self.llm.invoke(self.messages).content)
-
-    async def request_async(self) -> int:
-        return len((await self.llm.ainvoke(self.messages)).content)
-
-
-class ChatModelsLabRunner(_LangChain):
+class ChatModelsLabRunner(LangChainRunner):
     key = "chat_modelslab"
     label = "ChatModelsLab"
     kind = "ours"
@@ -290,7 +185,7 @@ class ChatModelsLabRunner(_LangChain):
         )
 
 
-class ChatOpenAIRunner(_LangChain):
+class ChatOpenAIRunner(LangChainRunner):
     key = "chat_openai"
     label = "ChatOpenAI"
     kind = "peer"
@@ -305,113 +200,10 @@ class ChatOpenAIRunner(_LangChain):
         )
 
 
-class LangChainFloor(_LangChain):
-    """A BaseChatModel whose _stream yields pre-built chunks: what langchain-core itself costs."""
-
-    key = "lc_floor"
-    label = "langchain-core floor (fake model)"
-    kind = "framework floor"
-    import_module = "langchain_core.language_models.chat_models"
-    uses_server = False
-    metrics = frozenset({"stream_sync", "stream_async", "request_sync", "memory", "import"})
-    build_per_chunk = False  # the memory run builds chunks as it goes: n pre-built won't fit
-
-    def setup(self) -> None:
-        from langchain_core.language_models.chat_models import BaseChatModel
-        from langchain_core.messages import AIMessage, AIMessageChunk
-        from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-
-        self.messages = self._messages()
-        runner = self
-
-        def chunks() -> Iterator[ChatGenerationChunk]:
-            if runner.build_per_chunk:
-                for _ in range(runner.n):
-                    yield ChatGenerationChunk(message=AIMessageChunk(content=TOKEN))
-            else:
-                yield from runner.prebuilt
-            yield ChatGenerationChunk(
-                message=AIMessageChunk(
-                    content="",
-                    response_metadata={"finish_reason": "stop", "model_name": MODEL},
-                    usage_metadata={
-                        "input_tokens": 8,
-                        "output_tokens": runner.n,
-                        "total_tokens": runner.n + 8,
-                    },
-                    chunk_position="last",
-                )
-            )
-
-        class FloorChatModel(BaseChatModel):
-            @property
-            def _llm_type(self) -> str:
-                return "bench-floor"
-
-            def _generate(
-                self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
-            ) -> ChatResult:
-                message = AIMessage(
-                    content="Hello! How can I help?",
-                    response_metadata={"finish_reason": "stop", "model_name": MODEL},
-                    usage_metadata={"input_tokens": 8, "output_tokens": 7, "total_tokens": 15},
-                )
-                return ChatResult(generations=[ChatGeneration(message=message)])
-
-            def _stream(
-                self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
-            ) -> Any:
-                yield from chunks()
-
-            async def _astream(
-                self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
-            ) -> Any:
-                for chunk in chunks():
-                    yield chunk
-
-        self._chunk_types = (ChatGenerationChunk, AIMessageChunk)
-        self.prebuilt: list[Any] = []
-        self.llm = FloorChatModel()
-
-    def before_run(self) -> None:
-        if self.build_per_chunk:
-            return
-        generation_chunk, message_chunk = self._chunk_types
-        self.prebuilt = [
-            generation_chunk(message=message_chunk(content=TOKEN)) for _ in range(self.n)
-        ]
+# -- LlamaIndex: ModelsLabLLM and OpenAI (its floors: floors.py) --------------------------------
 
 
-# -- LlamaIndex: ModelsLabLLM, OpenAI, and the framework's own floor ----------------------------
-
-
-class _LlamaIndex(Runner):
-    group = "llama-index"
-    llm: Any
-
-    def _messages(self) -> Any:
-        from llama_index.core.base.llms.types import ChatMessage
-
-        return [ChatMessage(role="user", content=PROMPT)]
-
-    def iter_stream(self) -> Iterator[str]:
-        for response in self.llm.stream_chat(self.messages):
-            if response.delta:
-                yield response.delta
-
-    async def aiter_stream(self) -> AsyncIterator[str]:
-        async for response in await self.llm.astream_chat(self.messages):
-            if response.delta:
-                yield response.delta
-
-    def request_sync(self) -> int:
-        return len(self.llm.chat(self.messages).message.content or "")
-
-    async def request_async(self) -> int:
-        return len((await self.llm.achat(self.messages)).message.content or "")
-
-
-class ModelsLabLLMRunner(_LlamaIndex):
+class ModelsLabLLMRunner(LlamaIndexRunner):
     key = "modelslab_llm"
     label = "ModelsLabLLM"
     kind = "ours"
@@ -430,7 +222,7 @@ class ModelsLabLLMRunner(_LlamaIndex):
         )
 
 
-class LlamaIndexOpenAIRunner(_LlamaIndex):
+class LlamaIndexOpenAIRunner(LlamaIndexRunner):
     key = "li_openai"
     label = "llama-index OpenAI"
     kind = "peer"
@@ -446,93 +238,6 @@ class LlamaIndexOpenAIRunner(_LlamaIndex):
         )
 
 
-class LlamaIndexFloor(_LlamaIndex):
-    """A CustomLLM yielding pre-built ChatResponses: what llama-index-core itself costs."""
-
-    key = "li_floor"
-    label = "llama-index-core floor (CustomLLM)"
-    kind = "framework floor"
-    import_module = "llama_index.core.llms.custom"
-    uses_server = False
-    metrics = frozenset({"stream_sync", "stream_async", "request_sync", "memory", "import"})
-    build_per_chunk = False
-
-    def setup(self) -> None:
-        from llama_index.core.base.llms.types import (
-            ChatMessage,
-            ChatResponse,
-            CompletionResponse,
-            LLMMetadata,
-        )
-        from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
-        from llama_index.core.llms.custom import CustomLLM
-
-        self.messages = self._messages()
-        runner = self
-
-        def responses() -> Iterator[ChatResponse]:
-            if runner.build_per_chunk:
-                text = ""
-                for _ in range(runner.n):
-                    text += TOKEN
-                    message = ChatMessage(role="assistant", content=text)
-                    yield ChatResponse(message=message, delta=TOKEN)
-            else:
-                yield from runner.prebuilt
-
-        answer = ChatResponse(
-            message=ChatMessage(role="assistant", content="Hello! How can I help?")
-        )
-
-        class FloorLLM(CustomLLM):
-            @property
-            def metadata(self) -> LLMMetadata:
-                return LLMMetadata(model_name=MODEL, is_chat_model=True)
-
-            @llm_completion_callback()
-            def complete(self, prompt: str, formatted: bool = False, **kw: Any) -> Any:
-                return CompletionResponse(text="Hello! How can I help?")
-
-            @llm_completion_callback()
-            def stream_complete(self, prompt: str, formatted: bool = False, **kw: Any) -> Any:
-                yield CompletionResponse(text="Hello! How can I help?", delta="Hello!")
-
-            @llm_chat_callback()
-            def chat(self, messages: Any, **kw: Any) -> Any:
-                return answer
-
-            @llm_chat_callback()
-            def stream_chat(self, messages: Any, **kw: Any) -> Any:
-                return responses()
-
-            @llm_chat_callback()
-            async def achat(self, messages: Any, **kw: Any) -> Any:
-                return answer
-
-            @llm_chat_callback()
-            async def astream_chat(self, messages: Any, **kw: Any) -> Any:
-                async def gen() -> Any:
-                    for response in responses():
-                        yield response
-
-                return gen()
-
-        self._types = (ChatMessage, ChatResponse)
-        self.prebuilt: list[Any] = []
-        self.llm = FloorLLM()
-
-    def before_run(self) -> None:
-        if self.build_per_chunk:
-            return
-        chat_message, chat_response = self._types
-        self.prebuilt = [
-            chat_response(
-                message=chat_message(role="assistant", content=TOKEN * (i + 1)), delta=TOKEN
-            )
-            for i in range(self.n)
-        ]
-
-
 RUNNERS: dict[str, type[Runner]] = {
     runner.key: runner
     for runner in (
@@ -542,9 +247,11 @@ RUNNERS: dict[str, type[Runner]] = {
         OpenAISDK,
         ChatModelsLabRunner,
         LangChainFloor,
+        LangChainHttpFloor,
         ChatOpenAIRunner,
         ModelsLabLLMRunner,
         LlamaIndexFloor,
+        LlamaIndexHttpFloor,
         LlamaIndexOpenAIRunner,
     )
 }

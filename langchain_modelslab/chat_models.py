@@ -6,9 +6,8 @@ import json
 import math
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import aclosing, closing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput, ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
@@ -32,10 +31,7 @@ from modelslab_transport import (
     API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_MODEL,
-    AsyncModelsLabClient,
-    ClientCache,
     ClientSettings,
-    ModelsLabClient,
     ModelsLabError,
     StructuredMethod,
     build_chat_payload,
@@ -52,13 +48,23 @@ from modelslab_transport.adapters import (
 )
 
 from ._errors import ModelsLabInvalidInputError, langchain_errors
+from ._httpx_fields import HttpxAsyncClient, HttpxClient, HttpxTimeout
 from ._messages import convert_messages
 from ._outputs import PROVIDER, StreamConverter, combine_llm_outputs, completion_to_result
 from ._profiles import model_profile
 from ._tools import ToolChoice, ToolLike, format_tool_choice, format_tools
 from ._tracing import PromptTracing, traced_prompt
 
+if TYPE_CHECKING:
+    from modelslab_transport import AsyncModelsLabClient, ClientCache, ModelsLabClient
+
 __all__ = ["ChatModelsLab"]
+
+
+def _client_cache() -> ClientCache:
+    from modelslab_transport import ClientCache  # the clients (and httpx) load on first use
+
+    return ClientCache()
 
 
 _SAMPLING_FIELDS = (
@@ -122,7 +128,7 @@ class ChatModelsLab(PromptTracing, TransportFields):
     seed: int | None = None
     n: int | None = Field(default=None, ge=1, le=10)
     """Number of choices (1-10; not with streaming)."""
-    timeout: float | httpx.Timeout | None = Field(default=None, alias="request_timeout")
+    timeout: float | HttpxTimeout | None = Field(default=None, alias="request_timeout")
     """Seconds, or an httpx.Timeout; default connect 5 s, read 600 s."""
     # Timeouts, retries, the in-flight limit and reasoning_in_history: `TransportFields`.
     streaming: bool = False
@@ -133,12 +139,12 @@ class ChatModelsLab(PromptTracing, TransportFields):
     """Extra body fields passed through unchanged (e.g. `{"logprobs": True}`)."""
     default_headers: dict[str, str] | None = None
     """Extra request headers (never credentials)."""
-    http_client: httpx.Client | None = Field(default=None, exclude=True)
+    http_client: HttpxClient | None = Field(default=None, exclude=True)
     """Your own httpx.Client (proxies, certificates); you close it."""
-    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
+    http_async_client: HttpxAsyncClient | None = Field(default=None, exclude=True)
     """Your own httpx.AsyncClient; you close it."""
 
-    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
+    _clients: ClientCache = PrivateAttr(default_factory=_client_cache)
     _memo: tuple[list[Any], ClientSettings] | None = PrivateAttr(default=None)
 
     model_config = ConfigDict(

@@ -7,7 +7,6 @@ from contextlib import aclosing, closing
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -30,11 +29,8 @@ from pydantic import SecretStr
 from modelslab_transport import (
     DEFAULT_MODEL,
     UNKNOWN_MODEL_MAX_TOKENS,
-    AsyncModelsLabClient,
-    ClientCache,
     ClientSettings,
     ModelInfo,
-    ModelsLabClient,
     StructuredMethod,
     build_chat_payload,
     model_info,
@@ -65,10 +61,19 @@ from .utils import (
 )
 
 if TYPE_CHECKING:
+    import httpx
     from llama_index.core.program.utils import FlexibleModel
     from llama_index.core.tools.types import BaseTool
 
+    from modelslab_transport import AsyncModelsLabClient, ClientCache, ModelsLabClient
+
 __all__ = ["ModelsLabLLM"]
+
+
+def _client_cache() -> ClientCache:
+    from modelslab_transport import ClientCache  # the clients (and httpx) load on first use
+
+    return ClientCache()
 
 
 class ModelsLabLLM(FunctionCallingLLM, TransportFields):
@@ -129,7 +134,7 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
 
     _api_key: SecretStr = PrivateAttr()
     _http: InjectedHTTP = PrivateAttr(default_factory=InjectedHTTP)
-    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
+    _clients: ClientCache = PrivateAttr(default_factory=_client_cache)
     _memo: tuple[list[Any], ClientSettings] | None = PrivateAttr(default=None)
     # (model, structured_output_method) -> the method that worked after a format refusal
     _structured_memo: dict[tuple[str, str], StructuredMethod] = PrivateAttr(default_factory=dict)

@@ -11,10 +11,9 @@ neutral stream events and typed errors, over httpx. No framework imports.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._client import ModelsLabClient
-from ._client_cache import ClientCache
 from ._decoding import StreamDecoder, parse_completion
 from ._errors import (
     APIConnectionError,
@@ -59,7 +58,6 @@ from ._events import (
 )
 from ._payload import build_chat_payload, max_tokens_sent
 from ._reasoning import ThinkSplitter
-from ._redis_store import limiter_url_has_password, masked_limiter_url
 from ._settings import (
     API_KEY_ENV,
     BASE_URL_ENV,
@@ -112,16 +110,27 @@ from .models import (
 
 if TYPE_CHECKING:
     from ._async_client import AsyncModelsLabClient
+    from ._client import ModelsLabClient
+    from ._client_cache import ClientCache
+    from ._redis_store import limiter_url_has_password, masked_limiter_url
+
+# Loaded on first use, for a faster `import`: the clients bring httpx (and the async one
+# asyncio), the limiter URL helpers the Redis store's scripts.
+_LAZY = {
+    "AsyncModelsLabClient": "._async_client",
+    "ClientCache": "._client_cache",
+    "ModelsLabClient": "._client",
+    "limiter_url_has_password": "._redis_store",
+    "masked_limiter_url": "._redis_store",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # The async client (and asyncio with it) loads on first use: a faster `import`.
-    if name == "AsyncModelsLabClient":
-        from ._async_client import AsyncModelsLabClient
-
-        globals()[name] = AsyncModelsLabClient
-        return AsyncModelsLabClient
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = getattr(importlib.import_module(module, __name__), name)
+    return value
 
 
 __all__ = [

@@ -9,16 +9,18 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, runtime_checkable
 
-import httpx
-
 from ._errors import InvalidInputError, MissingAPIKeyError
 
 if TYPE_CHECKING:
+    import httpx
     from typing_extensions import Unpack
+
+    POOL_LIMITS: httpx.Limits
 
 __all__ = [
     "API_KEY_ENV",
@@ -60,7 +62,15 @@ CHAT_PATH = "/chat/completions"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
 MODELS_PATH = "/v1/models"
 
-POOL_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+
+def __getattr__(name: str) -> Any:
+    # httpx loads with the first client, not with `import modelslab_transport`.
+    if name == "POOL_LIMITS":
+        import httpx
+
+        limits = globals()[name] = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+        return limits
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @runtime_checkable
@@ -120,6 +130,8 @@ class Timeouts:
         """The httpx form, built once per distinct value."""
         timeout = _HTTPX_TIMEOUTS.get(self)
         if timeout is None:
+            import httpx
+
             timeout = _HTTPX_TIMEOUTS[self] = httpx.Timeout(
                 connect=self.connect, read=self.read, write=self.write, pool=self.pool
             )
@@ -313,6 +325,8 @@ def _base_url(value: object) -> str:
 
 
 def _check_url(url: str) -> None:
+    import httpx  # settings are built per client, not at import
+
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
@@ -344,7 +358,8 @@ def _timeout(value: object) -> Timeouts:
         return Timeouts()
     if isinstance(value, Timeouts):
         return value
-    if isinstance(value, httpx.Timeout):
+    httpx = sys.modules.get("httpx")  # an httpx.Timeout means httpx is loaded already
+    if httpx is not None and isinstance(value, httpx.Timeout):
         return Timeouts(value.connect, value.read, value.write, value.pool)
     seconds = _positive("timeout", value)
     connect = Timeouts().connect or seconds
