@@ -87,7 +87,6 @@ from ._payload import (
     validate_params,
 )
 from ._reasoning import ThinkSplitter
-from ._redis_store import limiter_url_has_password, masked_limiter_url
 from ._settings import (
     API_KEY_ENV,
     BASE_URL_ENV,
@@ -109,6 +108,7 @@ from ._tool_calls import (
     tool_choice_for_wire,
     wire_tool_call,
 )
+from .limits import limiter_url_has_password, masked_limiter_url
 
 if TYPE_CHECKING:
     from ._async_client import AsyncModelsLabClient

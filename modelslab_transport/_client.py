@@ -17,7 +17,6 @@ from ._decoding import completion_from
 from ._error_body import check_answer
 from ._errors import APIConnectionError, APIStatusError, InvalidInputError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
-from ._limiter import HeldSlot, KeySlots, slots_for_key
 from ._payload import (
     count_tokens_body,
     encode_body,
@@ -30,10 +29,8 @@ from ._retry import Retries, error_from_transport, log_attempt
 from ._settings import (
     CHAT_PATH,
     COUNT_TOKENS_PATH,
-    MACHINE_LIMITER,
     MODELS_PATH,
     POOL_LIMITS,
-    PROCESS_LIMITER,
     ClientSettings,
     SettingsKwargs,
 )
@@ -44,13 +41,13 @@ from ._stream_reader import (
     is_event_stream,
     stream_timeout,
 )
+from .limits import Limiter, learn_queue_limit, limiter_for
+from .limits._slots import HeldSlot
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from ._async_client import AsyncModelsLabClient
-    from ._machine_limiter import MachineSlots
-    from ._redis_limiter import RedisSlots
 
 __all__ = ["ClientCache", "ClientCore", "ModelsLabClient", "max_tokens_sent"]
 
@@ -72,7 +69,9 @@ def max_tokens_sent(payload: Mapping[str, Any], base_url: str | None = None) -> 
 class ClientCore:
     """What the sync and async clients share: settings and the key's in-flight gate."""
 
-    def __init__(self, settings: ClientSettings | None, kw: SettingsKwargs) -> None:
+    def __init__(
+        self, settings: ClientSettings | None, kw: SettingsKwargs, limiter: Limiter | None = None
+    ) -> None:
         if settings is None:
             settings = ClientSettings.from_kwargs(**kw)
         elif kw:
@@ -84,29 +83,24 @@ class ClientCore:
                 f"settings must be a ClientSettings, not {type(settings).__name__}"
             )
         self.settings: ClientSettings = settings
-        self._local: KeySlots = slots_for_key(self._secret)
-        self._shared: RedisSlots | MachineSlots | None = None
-        if settings.limiter_url in (None, MACHINE_LIMITER):
-            from ._machine_limiter import machine_slots  # None where it cannot work (logged)
-
-            self._shared = machine_slots(
-                self._secret, settings.base_url, acquire_timeout=settings.acquire_timeout
-            )
-        elif settings.limiter_url != PROCESS_LIMITER:
-            from ._redis_limiter import redis_slots  # redis loads only when asked for
-
-            self._shared = redis_slots(
+        # The limiter `limiter_url` names (machine-local by default), unless one is passed in.
+        self.limiter: Limiter = (
+            limiter
+            if limiter is not None
+            else limiter_for(
                 settings.limiter_url,
                 self._secret,
+                base_url=settings.base_url,
+                fallback=settings.limiter_fallback,
                 acquire_timeout=settings.acquire_timeout,
-                fallback_to_local=settings.limiter_fallback,
             )
+        )
 
     def _limit(self) -> int | None:
         """This request's in-flight limit: the setting, or the plan's limit a 429 stated when
         lower and the user left the setting at its default."""
         limit = self.settings.max_concurrent_requests
-        learned = self._local.learned
+        learned = self.limiter.learned
         if learned is not None and self.settings.learn_queue_limit:
             limit = learned if limit is None else min(limit, learned)
         return limit
@@ -114,15 +108,20 @@ class ClientCore:
     def _hold(self) -> AbstractContextManager[None]:
         """The slot a sync request holds while in flight (shared by this machine's processes by
         default, or through Redis)."""
-        if self._shared is not None:
-            return self._shared.hold(self._limit())
-        return self._local.hold(self._limit(), self.settings.acquire_timeout)
+        return self.limiter.hold(self._limit())
 
     def _hold_async(self) -> AbstractAsyncContextManager[None]:
         """The same for an async request (never blocks the event loop)."""
-        if self._shared is not None:
-            return self._shared.hold_async(self._limit())
-        return self._local.hold_async(self._limit(), self.settings.acquire_timeout)
+        return self.limiter.hold_async(self._limit())
+
+    def _delay(self, retries: Retries, error: ModelsLabError) -> float | None:
+        """The retry policy's delay after `error` (None: raise it); a queue limit it learned
+        goes to the limiter here, the policy itself writes no state."""
+        decision = retries.decide(error)
+        if decision.learned_limit is not None:
+            configured = self.settings.max_concurrent_requests
+            learn_queue_limit(self.limiter, decision.learned_limit, configured)
+        return decision.delay
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
@@ -170,9 +169,10 @@ class ModelsLabClient(ClientCore):
         settings: ClientSettings | None = None,
         *,
         http_client: httpx.Client | None = None,
+        limiter: Limiter | None = None,
         **kw: Unpack[SettingsKwargs],
     ) -> None:
-        super().__init__(settings, kw)
+        super().__init__(settings, kw, limiter)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
             timeout=self.settings.timeout.httpx(), follow_redirects=False, limits=POOL_LIMITS
@@ -264,7 +264,7 @@ class ModelsLabClient(ClientCore):
             except ModelsLabError as error:
                 if delivered:
                     raise
-                delay = retries.delay(error)
+                delay = self._delay(retries, error)
                 if delay is None:
                     if not (resizable and isinstance(error, APIStatusError)):
                         raise
@@ -297,7 +297,7 @@ class ModelsLabClient(ClientCore):
             try:
                 return self._send(method, path, content, attempt)
             except ModelsLabError as error:
-                delay = retries.delay(error)
+                delay = self._delay(retries, error)
                 if delay is None:
                     raise
             time.sleep(delay)

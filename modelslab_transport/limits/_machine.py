@@ -36,8 +36,8 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._errors import LimiterTimeoutError
-from ._limiter import KeySlots, pending_cancels, raise_lost_cancel, slots_for_key
+from .._errors import LimiterTimeoutError
+from ._gates import pending_cancels, raise_lost_cancel
 from ._slot_files import (
     SLOT0,
     TURNSTILE,
@@ -49,6 +49,7 @@ from ._slot_files import (
     try_lock,
     unlock,
 )
+from ._slots import KeySlots, slots_for_key
 
 if TYPE_CHECKING:
     import asyncio

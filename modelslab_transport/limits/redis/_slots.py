@@ -5,7 +5,7 @@ request), so a client can use either. A slot is a lease with a TTL, renewed whil
 a holder that dies (SIGKILL) gives its slot back within `lease_seconds + poll_seconds`.
 Waiters block on Redis (BLPOP on their own wake-up list, pushed when a slot they fit in comes
 free) and are served in arrival order; within one process (one event loop) only `limit` of
-them go on to Redis, the rest queue in front (`ThreadGate`/`LoopGate` in `_limiter`). Redis is
+them go on to Redis, the rest queue in front (`ThreadGate`/`LoopGate` in `limits._gates`). Redis is
 imported on first use, never by `import modelslab_transport`.
 
 >>> slots = redis_slots("redis://localhost:6379/0", api_key)  # doctest: +SKIP
@@ -25,23 +25,16 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
-from ._errors import InvalidInputError, LimiterTimeoutError, LimiterUnavailableError
-from ._limiter import (
-    KeySlots,
-    LoopGate,
-    ThreadGate,
-    pending_cancels,
-    raise_lost_cancel,
-    slots_for_key,
-)
-from ._redis_store import (
+from ..._errors import InvalidInputError, LimiterTimeoutError, LimiterUnavailableError
+from .._gates import LoopGate, ThreadGate, pending_cancels, raise_lost_cancel
+from .._slots import KeySlots, slots_for_key
+from .._url import check_url, display_url
+from ._store import (
     LimiterKeys,
     RedisConn,
     RedisLimiterSettings,
     RedisLink,
     check_limit,
-    check_url,
-    display_url,
     redis_errors,
 )
 
