@@ -5,8 +5,8 @@ the `redis` extra)."""
 
 from __future__ import annotations
 
+from ._key_limiter import KeyLimiter, learn_queue_limit, limiter_for
 from ._protocol import Limiter
-from ._registry import KeyLimiter, learn_queue_limit, limiter_for
 from ._slots import KeySlots, slots_for_key
 from ._url import (
     MACHINE_LIMITER,

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from .._errors import EventLoopBlockedError, LimiterTimeoutError
 from ._gates import pending_cancels, raise_lost_cancel
+from ._registry import gates_of, one_per
 
 if TYPE_CHECKING:
     import asyncio
@@ -200,16 +201,10 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-_registry: dict[str, KeySlots] = {}
-_registry_lock = threading.Lock()
-
-
 def _after_fork_in_child() -> None:
     """A forked child (multiprocessing, gunicorn --preload, Celery prefork) starts with no slot
     held: slots its parent's threads held at the fork would otherwise never come back."""
-    global _registry_lock
-    _registry_lock = threading.Lock()
-    for slots in _registry.values():
+    for slots in gates_of(KeySlots):
         slots._forget_holders()
 
 
@@ -220,11 +215,7 @@ if hasattr(os, "register_at_fork"):  # not on Windows, which never forks
 def slots_for_key(api_key: str) -> KeySlots:
     """The process-wide gate for this key (looked up by a hash, never by the key itself)."""
     digest = hashlib.sha256(api_key.encode()).hexdigest()
-    with _registry_lock:
-        slots = _registry.get(digest)
-        if slots is None:
-            slots = _registry[digest] = KeySlots()
-        return slots
+    return one_per(("process", digest), KeySlots)
 
 
 class HeldSlot:

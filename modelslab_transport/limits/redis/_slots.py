@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from ..._errors import InvalidInputError, LimiterTimeoutError, LimiterUnavailableError
 from .._gates import LoopGate, ThreadGate, pending_cancels, raise_lost_cancel
+from .._registry import one_per
 from .._slots import KeySlots, slots_for_key
 from .._url import check_url, display_url
 from ._store import (
@@ -355,10 +356,6 @@ class RedisSlots:
         return int(leases), int(waiting)
 
 
-_registry: dict[tuple[str, str, RedisLimiterSettings], RedisSlots] = {}
-_registry_lock = threading.Lock()
-
-
 def redis_slots(
     url: str,
     api_key: str,
@@ -378,12 +375,10 @@ def redis_slots(
         lease_seconds, poll_seconds, redis_timeout, acquire_timeout, fallback_to_local
     )
     digest = hashlib.sha256(api_key.encode()).hexdigest()
-    with _registry_lock:
-        slots = _registry.get((url, digest, settings))
-        if slots is None:
-            slots = RedisSlots(url, digest, settings, local=slots_for_key(api_key))
-            _registry[(url, digest, settings)] = slots
-        return slots
+    local = slots_for_key(api_key)
+    return one_per(
+        ("redis", url, digest, settings), lambda: RedisSlots(url, digest, settings, local=local)
+    )
 
 
 class LeaseRenewer:
