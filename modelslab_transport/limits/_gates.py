@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import deque
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar
 
 if TYPE_CHECKING:
     import asyncio
     from collections.abc import Callable
 
-__all__ = ["LoopGate", "ThreadGate", "pending_cancels", "raise_lost_cancel"]
+__all__ = ["LoopGate", "PerLoop", "ThreadGate", "pending_cancels", "raise_lost_cancel"]
+
+_T = TypeVar("_T")
 
 
 def pending_cancels() -> int:
@@ -125,3 +128,35 @@ class LoopGate:
             if not future.done():
                 future.set_result(None)
                 self._held += 1
+
+
+class PerLoop(Generic[_T]):
+    """One value per event loop (an asyncio object belongs to the loop that made it), made by
+    `make` on first use on that loop; any thread. A value may keep its loop alive (a client's
+    connections reference it), so the values of closed loops are dropped."""
+
+    __slots__ = ("_lock", "_make", "_values")
+
+    def __init__(self, make: Callable[[], _T]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._values: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _T]
+        self._values = weakref.WeakKeyDictionary()
+
+    def get(self) -> _T:
+        """The running loop's value."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            for old in [old for old in self._values if old.is_closed()]:
+                del self._values[old]
+            value = self._values.get(loop)
+            if value is None:
+                value = self._values[loop] = self._make()
+            return value
+
+    def values(self) -> list[_T]:
+        """Every loop's value, as of now."""
+        with self._lock:
+            return list(self._values.values())

@@ -20,13 +20,12 @@ import os
 import secrets
 import threading
 import time
-import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
 from ..._errors import InvalidInputError, LimiterTimeoutError, LimiterUnavailableError
-from .._gates import LoopGate, ThreadGate, pending_cancels, raise_lost_cancel
+from .._gates import LoopGate, PerLoop, ThreadGate, pending_cancels, raise_lost_cancel
 from .._registry import one_per
 from .._slots import KeySlots, slots_for_key
 from .._url import check_url, display_url
@@ -40,7 +39,7 @@ from ._store import (
 )
 
 if TYPE_CHECKING:
-    import asyncio
+    pass
 
 __all__ = ["LeaseRenewer", "RedisSlots", "redis_slots"]
 
@@ -74,9 +73,7 @@ class RedisSlots:
         self._local = local
         # Only `limit` callers per process (per loop) wait in Redis; the rest queue here.
         self._threads, self._pid = ThreadGate(), os.getpid()
-        self._loop_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopGate]
-        self._loop_gates = weakref.WeakKeyDictionary()
-        self._gates_lock = threading.Lock()
+        self._loop_gates = PerLoop(LoopGate)
         self._renewer = LeaseRenewer(self._renew_sync, self._lease_lost, settings.lease_seconds / 3)
         # Outage flags, so that a long outage logs one warning, not one per request or lease.
         self._degraded = False
@@ -251,14 +248,7 @@ class RedisSlots:
         return self._threads
 
     def _loop_gate(self) -> LoopGate:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        with self._gates_lock:
-            gate = self._loop_gates.get(loop)
-            if gate is None:
-                gate = self._loop_gates[loop] = LoopGate()
-            return gate
+        return self._loop_gates.get()
 
     def _acquire_args(self, ticket: str, limit: int) -> list[str | int]:
         s, wake = self._settings, self._keys.wake_prefix

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..._errors import InvalidInputError
+from .._gates import PerLoop
 
 if TYPE_CHECKING:
-    import asyncio
+    pass
 
 __all__ = [
     "ACQUIRE",
@@ -250,8 +250,7 @@ class RedisLink:
         }
         self._lock = threading.Lock()
         self._sync: RedisConn | None = None
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisConn]
-        self._by_loop = weakref.WeakKeyDictionary()
+        self._by_loop = PerLoop(self._for_new_loop)
 
     def sync(self) -> RedisConn:
         with self._lock:
@@ -267,24 +266,17 @@ class RedisLink:
             return self._sync
 
     def for_running_loop(self) -> RedisConn:
-        import asyncio
+        return self._by_loop.get()
 
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            # A client keeps its loop alive (its connections reference it): drop closed ones.
-            for old in [old for old in self._by_loop if old.is_closed()]:
-                del self._by_loop[old]
-            conn = self._by_loop.get(loop)
-            if conn is None:
-                import redis.asyncio
-                from redis.asyncio.retry import Retry
-                from redis.backoff import NoBackoff
+    def _for_new_loop(self) -> RedisConn:
+        import redis.asyncio
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
-                client = redis.asyncio.Redis.from_url(
-                    self._url, retry=Retry(NoBackoff(), 1), **self._options
-                )
-                conn = self._by_loop[loop] = RedisConn(client)
-            return conn
+        client = redis.asyncio.Redis.from_url(
+            self._url, retry=Retry(NoBackoff(), 1), **self._options
+        )
+        return RedisConn(client)
 
     def close(self) -> None:
         """Close the sync client's pool (asyncio clients go with their loops)."""
