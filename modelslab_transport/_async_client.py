@@ -40,8 +40,7 @@ from ._stream_reader import (
     is_event_stream,
     stream_timeout,
 )
-from .limits import Limiter
-from .limits._slots import AsyncHeldSlot
+from .limits import AsyncHeldSlot, Limiter
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack

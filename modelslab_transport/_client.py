@@ -41,8 +41,7 @@ from ._stream_reader import (
     is_event_stream,
     stream_timeout,
 )
-from .limits import Limiter, learn_queue_limit, limiter_for
-from .limits._slots import HeldSlot
+from .limits import HeldSlot, Limiter, learn_queue_limit, limiter_for
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ._key_limiter import KeyLimiter, learn_queue_limit, limiter_for
 from ._protocol import Limiter
-from ._slots import KeySlots, slots_for_key
+from ._slots import AsyncHeldSlot, HeldSlot, KeySlots, slots_for_key
 from ._url import (
     MACHINE_LIMITER,
     PROCESS_LIMITER,
@@ -19,6 +19,8 @@ from ._url import (
 __all__ = [
     "MACHINE_LIMITER",
     "PROCESS_LIMITER",
+    "AsyncHeldSlot",
+    "HeldSlot",
     "KeyLimiter",
     "KeySlots",
     "Limiter",

@@ -15,15 +15,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import httpx
 
-if TYPE_CHECKING:
-    from .._settings import ClientSettings
-
 __all__ = [
     "Deadline",
+    "StreamSettings",
     "abort",
     "header_timeouts",
     "socket_of",
@@ -33,13 +31,37 @@ __all__ = [
 ]
 
 
+class _Timeouts(Protocol):
+    # What is read of `Timeouts` (typed here: limits import nothing of the settings module).
+    @property
+    def connect(self) -> float | None: ...
+    @property
+    def read(self) -> float | None: ...
+    @property
+    def write(self) -> float | None: ...
+    @property
+    def pool(self) -> float | None: ...
+    def httpx(self) -> httpx.Timeout: ...
+
+
+class StreamSettings(Protocol):
+    """What a stream's time limits read of `ClientSettings`."""
+
+    @property
+    def timeout(self) -> _Timeouts: ...
+    @property
+    def first_byte_timeout(self) -> float | None: ...
+    @property
+    def stream_idle_timeout(self) -> float | None: ...
+
+
 def _at_most(limit: float | None, cap: float | None) -> float | None:
     if limit is None:
         return cap
     return limit if cap is None else min(limit, cap)
 
 
-def stream_limits(settings: ClientSettings) -> tuple[float | None, float | None]:
+def stream_limits(settings: StreamSettings) -> tuple[float | None, float | None]:
     """A stream's longest silences: before its first event, and between events after it.
 
     Both are also bounded by the read timeout; None is no limit.
@@ -51,7 +73,7 @@ def stream_limits(settings: ClientSettings) -> tuple[float | None, float | None]
     )
 
 
-def stream_timeout(settings: ClientSettings) -> httpx.Timeout:
+def stream_timeout(settings: StreamSettings) -> httpx.Timeout:
     """httpx's per-read timeout for a stream: the longer of its two limits (the stream reader
     and its watchdog enforce whichever applies at the moment)."""
     timeout = settings.timeout
@@ -62,7 +84,7 @@ def stream_timeout(settings: ClientSettings) -> httpx.Timeout:
     return httpx.Timeout(connect=timeout.connect, read=read, write=timeout.write, pool=timeout.pool)
 
 
-def header_timeouts(settings: ClientSettings) -> dict[str, float | None]:
+def header_timeouts(settings: StreamSettings) -> dict[str, float | None]:
     """httpx's `timeout` extension for a stream request, until its headers are in: the read
     timeout is the first-byte limit, so a server holding back its headers fails in
     `first_byte_timeout`. The client then sets `read` to `stream_timeout`'s, before the body's
