@@ -112,16 +112,16 @@ if TYPE_CHECKING:
     from ._async_client import AsyncModelsLabClient
     from ._client import ModelsLabClient
     from ._client_cache import ClientCache
-    from ._redis_store import limiter_url_has_password, masked_limiter_url
+    from .limits._url import limiter_url_has_password, masked_limiter_url
 
 # Loaded on first use, for a faster `import`: the clients bring httpx (and the async one
-# asyncio), the limiter URL helpers the Redis store's scripts.
+# asyncio), the limiter URL helpers the limits package.
 _LAZY = {
     "AsyncModelsLabClient": "._async_client",
     "ClientCache": "._client_cache",
     "ModelsLabClient": "._client",
-    "limiter_url_has_password": "._redis_store",
-    "masked_limiter_url": "._redis_store",
+    "limiter_url_has_password": ".limits._url",
+    "masked_limiter_url": ".limits._url",
 }
 
 

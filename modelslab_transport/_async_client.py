@@ -15,7 +15,6 @@ from ._decoding import completion_from
 from ._errors import APIStatusError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
 from ._failures import check_answer, error_from_transport, typed
-from ._limiter import AsyncHeldSlot
 from ._payload import (
     count_tokens_body,
     encode_body,
@@ -42,6 +41,7 @@ from ._stream_reader import (
     is_event_stream,
     stream_timeout,
 )
+from .limits import AsyncHeldSlot, Limiter
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -62,9 +62,10 @@ class AsyncModelsLabClient(ClientCore):
         settings: ClientSettings | None = None,
         *,
         http_client: httpx.AsyncClient | None = None,
+        limiter: Limiter | None = None,
         **kw: Unpack[SettingsKwargs],
     ) -> None:
-        super().__init__(settings, kw)
+        super().__init__(settings, kw, limiter)
         self._injected = http_client
         # httpx.AsyncClient binds its connections to the loop that opened them: keep one per loop.
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
@@ -177,7 +178,7 @@ class AsyncModelsLabClient(ClientCore):
             except ModelsLabError as error:
                 if delivered:
                     raise
-                delay = retries.delay(error)
+                delay = self._delay(retries, error)
                 if delay is None:
                     if not (resizable and isinstance(error, APIStatusError)):
                         raise
@@ -211,7 +212,7 @@ class AsyncModelsLabClient(ClientCore):
             try:
                 return await self._send(method, path, content, attempt)
             except ModelsLabError as error:
-                delay = retries.delay(error)
+                delay = self._delay(retries, error)
                 if delay is None:
                     raise
             await asyncio.sleep(delay)

@@ -5,22 +5,17 @@ other."""
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import TYPE_CHECKING
 
 import httpx
 
 from ._decoding import completion_from
-from ._errors import APIConnectionError, InvalidInputError
+from ._errors import APIConnectionError, InvalidInputError, ModelsLabError
 from ._events import StreamEvent
 from ._failures import check_answer, error_from_transport
-from ._limiter import KeySlots, slots_for_key
-from ._retry import log_attempt
-from ._settings import MACHINE_LIMITER, PROCESS_LIMITER, ClientSettings, SettingsKwargs
+from ._retry import Retries, log_attempt
+from ._settings import ClientSettings, SettingsKwargs
 from ._stream_reader import completion_events
-
-if TYPE_CHECKING:
-    from ._machine_limiter import MachineSlots
-    from ._redis_limiter import RedisSlots
+from .limits import Limiter, learn_queue_limit, limiter_for
 
 __all__ = ["ClientCore"]
 
@@ -28,7 +23,9 @@ __all__ = ["ClientCore"]
 class ClientCore:
     """What the sync and async clients share: settings and the key's in-flight gate."""
 
-    def __init__(self, settings: ClientSettings | None, kw: SettingsKwargs) -> None:
+    def __init__(
+        self, settings: ClientSettings | None, kw: SettingsKwargs, limiter: Limiter | None = None
+    ) -> None:
         if settings is None:
             settings = ClientSettings.from_kwargs(**kw)
         elif kw:
@@ -40,29 +37,24 @@ class ClientCore:
                 f"settings must be a ClientSettings, not {type(settings).__name__}"
             )
         self.settings: ClientSettings = settings
-        self._local: KeySlots = slots_for_key(self._secret)
-        self._shared: RedisSlots | MachineSlots | None = None
-        if settings.limiter_url in (None, MACHINE_LIMITER):
-            from ._machine_limiter import machine_slots  # None where it cannot work (logged)
-
-            self._shared = machine_slots(
-                self._secret, settings.base_url, acquire_timeout=settings.acquire_timeout
-            )
-        elif settings.limiter_url != PROCESS_LIMITER:
-            from ._redis_limiter import redis_slots  # redis loads only when asked for
-
-            self._shared = redis_slots(
+        # The limiter `limiter_url` names (machine-local by default), unless one is passed in.
+        self.limiter: Limiter = (
+            limiter
+            if limiter is not None
+            else limiter_for(
                 settings.limiter_url,
                 self._secret,
+                base_url=settings.base_url,
+                fallback=settings.limiter_fallback,
                 acquire_timeout=settings.acquire_timeout,
-                fallback_to_local=settings.limiter_fallback,
             )
+        )
 
     def _limit(self) -> int | None:
         """This request's in-flight limit: the setting, or the plan's limit a 429 stated when
         lower and the user left the setting at its default."""
         limit = self.settings.max_concurrent_requests
-        learned = self._local.learned
+        learned = self.limiter.learned
         if learned is not None and self.settings.learn_queue_limit:
             limit = learned if limit is None else min(limit, learned)
         return limit
@@ -70,15 +62,20 @@ class ClientCore:
     def _hold(self) -> AbstractContextManager[None]:
         """The slot a sync request holds while in flight (shared by this machine's processes by
         default, or through Redis)."""
-        if self._shared is not None:
-            return self._shared.hold(self._limit())
-        return self._local.hold(self._limit(), self.settings.acquire_timeout)
+        return self.limiter.hold(self._limit())
 
     def _hold_async(self) -> AbstractAsyncContextManager[None]:
         """The same for an async request (never blocks the event loop)."""
-        if self._shared is not None:
-            return self._shared.hold_async(self._limit())
-        return self._local.hold_async(self._limit(), self.settings.acquire_timeout)
+        return self.limiter.hold_async(self._limit())
+
+    def _delay(self, retries: Retries, error: ModelsLabError) -> float | None:
+        """The retry policy's delay after `error` (None: raise it); a queue limit it learned
+        goes to the limiter here, the policy itself writes no state."""
+        decision = retries.decide(error)
+        if decision.learned_limit is not None:
+            configured = self.settings.max_concurrent_requests
+            learn_queue_limit(self.limiter, decision.learned_limit, configured)
+        return decision.delay
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.settings.base_url!r})"

@@ -14,7 +14,6 @@ from ._decoding import completion_from
 from ._errors import APIStatusError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
 from ._failures import check_answer, error_from_transport, typed
-from ._limiter import HeldSlot
 from ._payload import (
     count_tokens_body,
     encode_body,
@@ -40,6 +39,7 @@ from ._stream_reader import (
     is_event_stream,
     stream_timeout,
 )
+from .limits import HeldSlot, Limiter
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -61,9 +61,10 @@ class ModelsLabClient(ClientCore):
         settings: ClientSettings | None = None,
         *,
         http_client: httpx.Client | None = None,
+        limiter: Limiter | None = None,
         **kw: Unpack[SettingsKwargs],
     ) -> None:
-        super().__init__(settings, kw)
+        super().__init__(settings, kw, limiter)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
             timeout=self.settings.timeout.httpx(), follow_redirects=False, limits=POOL_LIMITS
@@ -159,7 +160,7 @@ class ModelsLabClient(ClientCore):
             except ModelsLabError as error:
                 if delivered:
                     raise
-                delay = retries.delay(error)
+                delay = self._delay(retries, error)
                 if delay is None:
                     if not (resizable and isinstance(error, APIStatusError)):
                         raise
@@ -193,7 +194,7 @@ class ModelsLabClient(ClientCore):
             try:
                 return self._send(method, path, content, attempt)
             except ModelsLabError as error:
-                delay = retries.delay(error)
+                delay = self._delay(retries, error)
                 if delay is None:
                     raise
             time.sleep(delay)

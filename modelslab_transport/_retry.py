@@ -5,12 +5,20 @@ from __future__ import annotations
 import logging
 import random
 import time
+from typing import NamedTuple
 
 from ._errors import ModelsLabError, RateLimitError
-from ._limiter import slots_for_key
 from ._settings import ClientSettings
 
-__all__ = ["Retries", "backoff", "log_attempt", "logger", "retry_delay"]
+__all__ = [
+    "Decision",
+    "Retries",
+    "backoff",
+    "learned_limit",
+    "log_attempt",
+    "logger",
+    "retry_delay",
+]
 
 logger = logging.getLogger("modelslab_transport")
 
@@ -51,9 +59,6 @@ def retry_delay(
 def _queue_delay(
     error: RateLimitError, attempt: int, settings: ClientSettings, queued: float
 ) -> float | None:
-    limit = error.queue_limit
-    if limit is not None and limit >= 1 and settings.learn_queue_limit:  # 0 would stop all
-        learn_queue_limit(settings, limit)
     hint = error.retry_after
     if hint is not None and hint > settings.max_retry_wait:
         return None  # one wait longer than max_retry_wait is not worth it, as for any 429
@@ -61,25 +66,29 @@ def _queue_delay(
     return None if queued + delay > settings.queue_wait_budget else delay
 
 
-def learn_queue_limit(settings: ClientSettings, limit: int) -> None:
-    """Lower this process's in-flight limit for the key to the plan's stated queue limit."""
-    current = settings.max_concurrent_requests
-    if current is not None and current <= limit:
-        return
-    if slots_for_key(settings.api_key.get_secret_value()).learn(limit):
-        logger.warning(
-            "ModelsLab refused a request: this plan queues at most %d requests; this process "
-            "now holds at most %d in flight for the key (set max_concurrent_requests to choose)",
-            limit,
-            limit,
-        )
+def learned_limit(error: ModelsLabError, settings: ClientSettings) -> int | None:
+    """The plan's queue limit a full-queue 429 states, for the client's limiter to learn (None:
+    nothing to learn, or `learn_queue_limit` is off). 0 would stop every request: not learned."""
+    if not (isinstance(error, RateLimitError) and error.queue_full and settings.learn_queue_limit):
+        return None
+    limit = error.queue_limit
+    return limit if limit is not None and limit >= 1 else None
+
+
+class Decision(NamedTuple):
+    """What the policy decided after a failure: seconds before the next attempt (None: raise
+    the error), and the queue limit the failure taught (None: nothing). It writes no state:
+    the client hands `learned_limit` to its limiter."""
+
+    delay: float | None
+    learned_limit: int | None
 
 
 class Retries:
     """One request's retry state: failed attempts and the time spent waiting on a full queue.
 
     >>> retries = Retries(settings)  # doctest: +SKIP
-    >>> delay = retries.delay(error)  # None: raise it
+    >>> decision = retries.decide(error)  # decision.delay None: raise it
     """
 
     __slots__ = ("attempt", "queued", "settings")
@@ -89,8 +98,9 @@ class Retries:
         self.attempt = 0
         self.queued = 0.0
 
-    def delay(self, error: ModelsLabError) -> float | None:
-        """Seconds before the next attempt after `error`, or None when it is the answer."""
+    def decide(self, error: ModelsLabError) -> Decision:
+        """After `error`: the delay before the next attempt (None when it is the answer) and
+        the queue limit it taught."""
         queue_full = isinstance(error, RateLimitError) and error.queue_full
         delay = retry_delay(error, self.attempt, self.settings, queued=self.queued)
         if delay is not None:
@@ -98,7 +108,7 @@ class Retries:
                 self.queued += delay  # a refusal never run does not spend max_retries
             else:
                 self.attempt += 1
-        return delay
+        return Decision(delay, learned_limit(error, self.settings))
 
 
 def log_attempt(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, runtime_checkable
 
 from ._errors import InvalidInputError, MissingAPIKeyError
+from .limits._url import MACHINE_LIMITER, PROCESS_LIMITER
 
 if TYPE_CHECKING:
     import httpx
@@ -52,9 +53,6 @@ USER_AGENT = f"modelslab-integrations/{__version__} (python-httpx)"
 API_KEY_ENV = "MODELSLAB_API_KEY"
 BASE_URL_ENV = "MODELSLAB_BASE_URL"
 LIMITER_URL_ENV = "MODELSLAB_LIMITER_URL"
-# limiter_url values that name a local limiter rather than a Redis URL.
-PROCESS_LIMITER = "process"  # this process only
-MACHINE_LIMITER = "machine"  # every process of this user on this machine (also the default)
 DEFAULT_BASE_URL = "https://modelslab.com/api/v7/llm"
 DEFAULT_MODEL = "mistralai-Magistral-Small-2506"
 
@@ -218,7 +216,7 @@ class ClientSettings:
             self, "acquire_timeout", _positive("acquire_timeout", self.acquire_timeout)
         )
         if self.limiter_url not in (None, PROCESS_LIMITER, MACHINE_LIMITER):
-            from ._redis_store import check_url  # no redis import: only the URL's form
+            from .limits._url import check_url  # no redis import: only the URL's form
 
             check_url(self.limiter_url)
         for name, _ in self.default_headers:

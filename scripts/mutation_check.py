@@ -147,12 +147,12 @@ MUTATIONS = (
         "the per-key in-flight limit is not enforced (sync and async)",
         (
             Edit(
-                TRANSPORT + "_limiter.py",
+                TRANSPORT + "limits/_slots.py",
                 "            while self._in_flight >= limit:\n",
                 "            while False:  # MUTATION\n",
             ),
             Edit(
-                TRANSPORT + "_limiter.py",
+                TRANSPORT + "limits/_slots.py",
                 "            if self._in_flight < limit and not self._waiters:\n",
                 "            if True:  # MUTATION\n",
             ),
@@ -177,7 +177,7 @@ MUTATIONS = (
         "a cancellation dropped by asyncio.wait_for (Python < 3.12) is not raised by the waits",
         (
             Edit(
-                TRANSPORT + "_limiter.py",
+                TRANSPORT + "limits/_gates.py",
                 "    if pending_cancels() > before:\n",
                 "    if False:  # MUTATION\n",
             ),
@@ -189,7 +189,7 @@ MUTATIONS = (
         "a serialized model keeps the limiter URL's Redis password",
         (
             Edit(
-                TRANSPORT + "_redis_store.py",
+                TRANSPORT + "limits/_url.py",
                 "    if not limiter_url_has_password(url):\n        return url\n",
                 "    return url  # MUTATION\n",
             ),
@@ -217,14 +217,14 @@ MUTATIONS = (
         "a Redis slot whose request raised is renewed forever, never released (sync and async)",
         (
             Edit(
-                TRANSPORT + "_redis_limiter.py",
+                TRANSPORT + "limits/redis/_slots.py",
                 "            try:\n                yield\n            finally:\n"
                 "                self._renewer.remove(ticket)\n",
                 "            yield  # MUTATION: nothing below runs when the request raised\n"
                 "            if True:\n                self._renewer.remove(ticket)\n",
             ),
             Edit(
-                TRANSPORT + "_redis_limiter.py",
+                TRANSPORT + "limits/redis/_slots.py",
                 "            try:\n                yield\n            finally:\n"
                 "                renewal.cancel()\n",
                 "            yield  # MUTATION: nothing below runs when the request raised\n"
@@ -238,7 +238,7 @@ MUTATIONS = (
         "a worker forked after its parent used the Redis limiter never renews its leases",
         (
             Edit(
-                TRANSPORT + "_redis_limiter.py",
+                TRANSPORT + "limits/redis/_slots.py",
                 "        if self._pid != os.getpid():\n"
                 "            # A forked child has the parent's bookkeeping",
                 "        if False:  # MUTATION\n"
@@ -252,7 +252,7 @@ MUTATIONS = (
         "a forked worker keeps its parent's in-process gate count (waits for the parent's holders)",
         (
             Edit(
-                TRANSPORT + "_redis_limiter.py",
+                TRANSPORT + "limits/redis/_slots.py",
                 "        if self._pid != os.getpid():\n"
                 "            # A forked child starts with nobody holding",
                 "        if False:  # MUTATION\n"
@@ -300,7 +300,7 @@ MUTATIONS = (
         "a Redis wait given up (cancelled, or past acquire_timeout) keeps its place in line",
         (
             Edit(
-                TRANSPORT + "_redis_limiter.py",
+                TRANSPORT + "limits/redis/_slots.py",
                 "        except BaseException:\n            try:\n"
                 "                conn.release(keys=self._keys.state,"
                 " args=self._release_args(ticket, limit))\n",
@@ -309,7 +309,7 @@ MUTATIONS = (
                 " args=self._release_args(ticket, limit))\n",
             ),
             Edit(
-                TRANSPORT + "_redis_limiter.py",
+                TRANSPORT + "limits/redis/_slots.py",
                 "        except BaseException:  # a timeout, or the task was cancelled"
                 " while waiting\n            try:\n",
                 "        except BaseException:  # a timeout, or the task was cancelled"
@@ -347,7 +347,7 @@ MUTATIONS = (
         "a forked worker keeps counting the in-process slots its parent's threads held",
         (
             Edit(
-                TRANSPORT + "_limiter.py",
+                TRANSPORT + "limits/_slots.py",
                 "    os.register_at_fork(after_in_child=_after_fork_in_child)\n",
                 "    pass  # MUTATION\n",
             ),

@@ -24,7 +24,7 @@ from starlette.routing import Route
 from langchain_modelslab import ChatModelsLab, ModelsLabAPITimeoutError
 from modelslab_emulator import Emulator
 from modelslab_transport import ChatCompletion, ModelsLabClient, build_chat_payload
-from modelslab_transport._limiter import slots_for_key
+from modelslab_transport.limits import slots_for_key
 
 from ..loopback_app import leave_after_first_bytes, serve, unique_key, wait_until
 

@@ -15,7 +15,7 @@ from llama_index.core.chat_engine import SimpleChatEngine
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
 from modelslab_transport import APITimeoutError
-from modelslab_transport._limiter import slots_for_key
+from modelslab_transport.limits import slots_for_key
 
 from ..loopback_app import leave_after_first_bytes, serve, unique_key, wait_until
 

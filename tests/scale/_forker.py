@@ -25,7 +25,7 @@ import traceback
 from typing import Any
 
 from modelslab_transport._errors import LimiterTimeoutError
-from modelslab_transport._redis_limiter import RedisSlots, redis_slots
+from modelslab_transport.limits.redis import RedisSlots, redis_slots
 
 ALARM = 40  # seconds: a hung process is ended well before the test's own timeout
 

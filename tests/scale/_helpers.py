@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from modelslab_transport._redis_limiter import RedisSlots
+from modelslab_transport.limits.redis import RedisSlots
 
 KEY = "test-key-0123456789"
 

@@ -22,7 +22,7 @@ from typing import Any
 import redis
 import redis.asyncio
 
-from modelslab_transport._redis_limiter import redis_slots
+from modelslab_transport.limits.redis import redis_slots
 
 INFLIGHT, PEAKS, DONE = "test:inflight", "test:peaks", "test:done"
 ENTERED, LEFT = "test:entered", "test:left"  # unix times, for the busy span of the crowd

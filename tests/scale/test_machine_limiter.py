@@ -18,7 +18,7 @@ import pytest
 
 from modelslab_emulator import Emulator
 from modelslab_transport import ClientSettings, LimiterTimeoutError
-from modelslab_transport._machine_limiter import MachineSlots, machine_slots
+from modelslab_transport.limits._machine import MachineSlots, machine_slots
 
 from ._adapters import go, result, start_worker, stats
 

@@ -23,7 +23,7 @@ from modelslab_transport import (
     LimiterTimeoutError,
     LimiterUnavailableError,
 )
-from modelslab_transport._redis_store import RedisLimiterSettings
+from modelslab_transport.limits.redis import RedisLimiterSettings
 
 from ._adapters import go, result, start_worker
 from .conftest import RedisServer

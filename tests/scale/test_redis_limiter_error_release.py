@@ -20,7 +20,7 @@ import pytest
 from modelslab_emulator import Emulator
 from modelslab_transport import AsyncModelsLabClient, ModelsLabClient, ModelsLabError
 from modelslab_transport._errors import LimiterTimeoutError
-from modelslab_transport._redis_limiter import redis_slots
+from modelslab_transport.limits.redis import redis_slots
 
 from ..emulator_requests import scenario_value
 from ..transport._helpers import payload

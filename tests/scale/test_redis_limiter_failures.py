@@ -12,7 +12,7 @@ import time
 import pytest
 
 from modelslab_transport._errors import LimiterUnavailableError
-from modelslab_transport._redis_limiter import redis_slots
+from modelslab_transport.limits.redis import redis_slots
 
 from ._helpers import KEY, held_in_thread, take_and_leave, wait_until
 from ._procs import held_elsewhere

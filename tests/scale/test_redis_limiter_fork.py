@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from modelslab_transport._errors import LimiterTimeoutError
-from modelslab_transport._redis_limiter import redis_slots
+from modelslab_transport.limits.redis import redis_slots
 
 from ._helpers import KEY
 from ._procs import read_event, spawn

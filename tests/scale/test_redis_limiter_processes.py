@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from modelslab_transport._redis_limiter import redis_slots
+from modelslab_transport.limits.redis import redis_slots
 
 from ._helpers import KEY
 from ._procs import read_event, start_holder

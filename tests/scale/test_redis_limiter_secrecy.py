@@ -14,7 +14,7 @@ import pytest
 
 from modelslab_transport import InvalidInputError
 from modelslab_transport._errors import LimiterTimeoutError, LimiterUnavailableError
-from modelslab_transport._redis_limiter import RedisSlots, redis_slots
+from modelslab_transport.limits.redis import RedisSlots, redis_slots
 
 from .conftest import RedisServer
 
@@ -134,7 +134,7 @@ def test_one_limiter_per_url_key_and_settings() -> None:
 
 def test_importing_the_transport_or_the_limiter_does_not_import_redis() -> None:
     code = (
-        "import sys, modelslab_transport, modelslab_transport._redis_limiter\n"
+        "import sys, modelslab_transport, modelslab_transport.limits.redis\n"
         "assert 'redis' not in sys.modules, 'redis imported'\n"
         "assert 'asyncio' not in sys.modules, 'asyncio imported'\n"
     )
@@ -144,7 +144,7 @@ def test_importing_the_transport_or_the_limiter_does_not_import_redis() -> None:
 def test_the_settings_docstring_example_holds() -> None:
     import doctest
 
-    from modelslab_transport import _redis_store
+    from modelslab_transport.limits.redis import _store as _redis_store
 
     result = doctest.testmod(_redis_store)
     assert result.attempted > 0 and result.failed == 0
@@ -154,7 +154,7 @@ def test_without_the_redis_client_the_error_names_the_extra() -> None:
     code = (
         "import sys\n"
         "sys.modules['redis'] = None  # as if not installed\n"
-        "from modelslab_transport._redis_limiter import redis_slots\n"
+        "from modelslab_transport.limits.redis import redis_slots\n"
         "try:\n"
         "    redis_slots('redis://127.0.0.1:1/0', 'k')\n"
         "except ImportError as exc:\n"

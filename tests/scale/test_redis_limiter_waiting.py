@@ -11,7 +11,7 @@ import time
 import pytest
 
 from modelslab_transport._errors import LimiterTimeoutError
-from modelslab_transport._redis_limiter import redis_slots
+from modelslab_transport.limits.redis import redis_slots
 
 from ._helpers import KEY, held_in_thread, take_and_leave, wait_until, waiting_here
 from ._procs import held_elsewhere, read_event, start_holder

@@ -17,7 +17,7 @@ from modelslab_transport import (
     StreamEvent,
     default_of,
 )
-from modelslab_transport._limiter import slots_for_key
+from modelslab_transport.limits import slots_for_key
 
 from ..loopback_app import unique_key, wait_until
 from ._helpers import payload, scenario

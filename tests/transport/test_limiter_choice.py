@@ -23,7 +23,7 @@ from modelslab_transport import (
     InvalidInputError,
     ModelsLabClient,
 )
-from modelslab_transport._machine_limiter import MachineSlots, machine_slots
+from modelslab_transport.limits._machine import MachineSlots, machine_slots
 
 from ._helpers import payload
 
@@ -40,15 +40,18 @@ def runtime_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_machine_local_is_the_default_and_process_opts_out(base_url: str) -> None:
-    assert isinstance(ModelsLabClient(api_key=KEY, base_url=base_url)._shared, MachineSlots)
+    assert isinstance(ModelsLabClient(api_key=KEY, base_url=base_url).limiter.shared, MachineSlots)
     named = ModelsLabClient(api_key=KEY, base_url=base_url, limiter_url="machine")
-    assert isinstance(named._shared, MachineSlots)
-    assert ModelsLabClient(api_key=KEY, base_url=base_url, limiter_url="process")._shared is None
+    assert isinstance(named.limiter.shared, MachineSlots)
+    assert (
+        ModelsLabClient(api_key=KEY, base_url=base_url, limiter_url="process").limiter.shared
+        is None
+    )
 
 
 def test_the_environment_can_choose_process(base_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELSLAB_LIMITER_URL", "process")
-    assert ModelsLabClient(api_key=KEY, base_url=base_url)._shared is None
+    assert ModelsLabClient(api_key=KEY, base_url=base_url).limiter.shared is None
 
 
 def test_an_unknown_limiter_is_refused_with_the_choices() -> None:
@@ -88,10 +91,10 @@ def test_an_unusable_directory_falls_back_with_one_warning(
     started = time.monotonic()
     for _ in range(2):
         client = ModelsLabClient(api_key=KEY, base_url=emulator.base_url)
-        assert client._shared is None  # the in-process limit only
+        assert client.limiter.shared is None  # the in-process limit only
         assert client.chat(payload("hi")).first.content == "You said: hi"
     aclient = AsyncModelsLabClient(api_key=KEY, base_url=emulator.base_url)
-    assert aclient._shared is None
+    assert aclient.limiter.shared is None
     assert time.monotonic() - started < 10  # never a hang
     warnings = [r for r in caplog.records if "machine-local limiter" in r.getMessage()]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]

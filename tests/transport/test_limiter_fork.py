@@ -16,7 +16,7 @@ import pytest
 
 from modelslab_emulator import Emulator
 from modelslab_transport import LimiterTimeoutError, ModelsLabClient
-from modelslab_transport._limiter import slots_for_key
+from modelslab_transport.limits import slots_for_key
 
 from ._helpers import payload
 

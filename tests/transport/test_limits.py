@@ -11,7 +11,8 @@ import pytest
 
 from modelslab_emulator import Emulator
 from modelslab_transport import AsyncModelsLabClient, ModelsLabClient, accumulate
-from modelslab_transport._limiter import KeySlots, LoopGate, slots_for_key
+from modelslab_transport.limits import KeySlots, slots_for_key
+from modelslab_transport.limits._gates import LoopGate
 
 from ._helpers import payload, scenario
 

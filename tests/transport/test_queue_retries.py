@@ -12,8 +12,8 @@ import pytest
 
 from modelslab_emulator import Emulator
 from modelslab_transport import ModelsLabClient, RateLimitError, build_chat_payload
-from modelslab_transport._limiter import slots_for_key
 from modelslab_transport._settings import ClientSettings
+from modelslab_transport.limits import slots_for_key
 
 # A client that never spends its budget resends forever: a bound makes that a failure.
 pytestmark = pytest.mark.timeout(30)

@@ -22,20 +22,18 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ._errors import InvalidInputError
+from ..._errors import InvalidInputError
+from .._gates import PerLoop
 
 if TYPE_CHECKING:
-    import asyncio
+    pass
 
 __all__ = [
     "ACQUIRE",
     "COUNT",
-    "MASKED_PASSWORD",
     "MAX_SLOT_RETURN_SECONDS",
     "RELEASE",
     "RENEW",
@@ -44,10 +42,6 @@ __all__ = [
     "RedisLimiterSettings",
     "RedisLink",
     "check_limit",
-    "check_url",
-    "display_url",
-    "limiter_url_has_password",
-    "masked_limiter_url",
     "redis_errors",
 ]
 
@@ -221,9 +215,6 @@ return {redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf'), redis.call('ZCARD', K
 """
 
 
-_SCHEMES = ("redis", "rediss", "unix")
-
-
 class RedisConn:
     """A Redis client (sync, or asyncio for one event loop) with the limiter's scripts."""
 
@@ -259,8 +250,7 @@ class RedisLink:
         }
         self._lock = threading.Lock()
         self._sync: RedisConn | None = None
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisConn]
-        self._by_loop = weakref.WeakKeyDictionary()
+        self._by_loop = PerLoop(self._for_new_loop)
 
     def sync(self) -> RedisConn:
         with self._lock:
@@ -276,24 +266,17 @@ class RedisLink:
             return self._sync
 
     def for_running_loop(self) -> RedisConn:
-        import asyncio
+        return self._by_loop.get()
 
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            # A client keeps its loop alive (its connections reference it): drop closed ones.
-            for old in [old for old in self._by_loop if old.is_closed()]:
-                del self._by_loop[old]
-            conn = self._by_loop.get(loop)
-            if conn is None:
-                import redis.asyncio
-                from redis.asyncio.retry import Retry
-                from redis.backoff import NoBackoff
+    def _for_new_loop(self) -> RedisConn:
+        import redis.asyncio
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
-                client = redis.asyncio.Redis.from_url(
-                    self._url, retry=Retry(NoBackoff(), 1), **self._options
-                )
-                conn = self._by_loop[loop] = RedisConn(client)
-            return conn
+        client = redis.asyncio.Redis.from_url(
+            self._url, retry=Retry(NoBackoff(), 1), **self._options
+        )
+        return RedisConn(client)
 
     def close(self) -> None:
         """Close the sync client's pool (asyncio clients go with their loops)."""
@@ -308,65 +291,3 @@ def redis_errors() -> tuple[type[BaseException], ...]:
     from redis.exceptions import RedisError
 
     return (RedisError, OSError)
-
-
-# What a serialized model keeps of the limiter URL's password (the `redis` client also takes one
-# as `?password=` in the query string).
-MASKED_PASSWORD = "**********"
-
-
-def check_url(url: str) -> None:
-    if not isinstance(url, str) or urlsplit(url).scheme not in _SCHEMES:
-        raise InvalidInputError(
-            "the limiter URL must be redis://host:port/db, rediss://host:port/db, "
-            "unix:///path/to/redis.sock, 'machine' (this machine's processes, the default) "
-            "or 'process' (this process only)"
-        )
-    if MASKED_PASSWORD in _passwords(url):
-        raise InvalidInputError(
-            "the limiter URL's password was masked when the model was serialized: pass "
-            "limiter_url with the real password (or leave it out and set MODELSLAB_LIMITER_URL)"
-        )
-
-
-def _passwords(url: str) -> list[str]:
-    parts = urlsplit(url)
-    query = [value for name, value in parse_qsl(parts.query) if name == "password"]
-    return query if parts.password is None else [parts.password, *query]
-
-
-def limiter_url_has_password(url: str | None) -> bool:
-    """Whether the limiter URL carries a password (in its user part or its query string)."""
-    return url is not None and bool(_passwords(url))
-
-
-def masked_limiter_url(url: str | None) -> str | None:
-    """The limiter URL as a serialized model keeps it: every password replaced by
-    `MASKED_PASSWORD`, the rest as given (a URL without a password is returned unchanged)."""
-    if not limiter_url_has_password(url):
-        return url
-    assert url is not None
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        userinfo, _, host = netloc.rpartition("@")
-        user = userinfo.partition(":")[0]
-        netloc = f"{user}:{MASKED_PASSWORD}@{host}"
-    query = [
-        (name, MASKED_PASSWORD if name == "password" else value)
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    tail = f"?{urlencode(query, safe='*')}" if query else ""
-    return f"{parts.scheme}://{netloc}{parts.path}{tail}"  # urlunsplit drops unix:///'s "//"
-
-
-def display_url(url: str) -> str:
-    """The URL without its password (or any query string), for messages and logs."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix://{parts.path}"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return f"{parts.scheme}://{parts.hostname or 'localhost'}{port}{parts.path}"

@@ -36,8 +36,9 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._errors import LimiterTimeoutError
-from ._limiter import KeySlots, pending_cancels, raise_lost_cancel, slots_for_key
+from .._errors import LimiterTimeoutError
+from ._gates import pending_cancels, raise_lost_cancel
+from ._registry import one_per
 from ._slot_files import (
     SLOT0,
     TURNSTILE,
@@ -49,6 +50,7 @@ from ._slot_files import (
     try_lock,
     unlock,
 )
+from ._slots import KeySlots, slots_for_key
 
 if TYPE_CHECKING:
     import asyncio
@@ -371,8 +373,6 @@ def _reopen(path: Path) -> int:
 
 _files: weakref.WeakSet[SlotFile] = weakref.WeakSet()
 _by_path: dict[Path, SlotFile] = {}
-_registry: dict[tuple[str, str, float | None, Path], MachineSlots] = {}
-_registry_lock = threading.Lock()
 _warned: set[str] = set()
 
 
@@ -393,26 +393,23 @@ def machine_slots(
     logged WARNING per reason) where it cannot work: then the caller uses `KeySlots` alone."""
     directory = slot_directory()
     digest = hashlib.sha256(api_key.encode()).hexdigest()
-    cache_key = (digest, base_url, acquire_timeout, directory)
-    with _registry_lock:
-        slots = _registry.get(cache_key)
-        if slots is None:
-            try:
-                path = slot_file_path(api_key, base_url, directory)
-                file = _by_path.get(path)  # never a second descriptor: see open_slot_file
-                if file is None:
-                    file = _by_path[path] = SlotFile(open_slot_file(path), path)
-            except SlotFileError as exc:
-                _warn_once(str(exc))
-                return None
-            slots = MachineSlots(file, slots_for_key(api_key), acquire_timeout)
-            _registry[cache_key] = slots
-        return slots
+    local = slots_for_key(api_key)
+
+    def build() -> MachineSlots:
+        path = slot_file_path(api_key, base_url, directory)
+        file = _by_path.get(path)  # never a second descriptor: see open_slot_file
+        if file is None:
+            file = _by_path[path] = SlotFile(open_slot_file(path), path)
+        return MachineSlots(file, local, acquire_timeout)
+
+    try:
+        return one_per(("machine", digest, base_url, acquire_timeout, directory), build)
+    except SlotFileError as exc:
+        _warn_once(str(exc))
+        return None
 
 
 def _reset_after_fork() -> None:
-    global _registry_lock
-    _registry_lock = threading.Lock()
     for file in list(_files):
         file._after_fork()
 

@@ -5,7 +5,7 @@ request), so a client can use either. A slot is a lease with a TTL, renewed whil
 a holder that dies (SIGKILL) gives its slot back within `lease_seconds + poll_seconds`.
 Waiters block on Redis (BLPOP on their own wake-up list, pushed when a slot they fit in comes
 free) and are served in arrival order; within one process (one event loop) only `limit` of
-them go on to Redis, the rest queue in front (`ThreadGate`/`LoopGate` in `_limiter`). Redis is
+them go on to Redis, the rest queue in front (`ThreadGate`/`LoopGate` in `limits._gates`). Redis is
 imported on first use, never by `import modelslab_transport`.
 
 >>> slots = redis_slots("redis://localhost:6379/0", api_key)  # doctest: +SKIP
@@ -20,33 +20,26 @@ import os
 import secrets
 import threading
 import time
-import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
-from ._errors import InvalidInputError, LimiterTimeoutError, LimiterUnavailableError
-from ._limiter import (
-    KeySlots,
-    LoopGate,
-    ThreadGate,
-    pending_cancels,
-    raise_lost_cancel,
-    slots_for_key,
-)
-from ._redis_store import (
+from ..._errors import InvalidInputError, LimiterTimeoutError, LimiterUnavailableError
+from .._gates import LoopGate, PerLoop, ThreadGate, pending_cancels, raise_lost_cancel
+from .._registry import one_per
+from .._slots import KeySlots, slots_for_key
+from .._url import check_url, display_url
+from ._store import (
     LimiterKeys,
     RedisConn,
     RedisLimiterSettings,
     RedisLink,
     check_limit,
-    check_url,
-    display_url,
     redis_errors,
 )
 
 if TYPE_CHECKING:
-    import asyncio
+    pass
 
 __all__ = ["LeaseRenewer", "RedisSlots", "redis_slots"]
 
@@ -80,9 +73,7 @@ class RedisSlots:
         self._local = local
         # Only `limit` callers per process (per loop) wait in Redis; the rest queue here.
         self._threads, self._pid = ThreadGate(), os.getpid()
-        self._loop_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopGate]
-        self._loop_gates = weakref.WeakKeyDictionary()
-        self._gates_lock = threading.Lock()
+        self._loop_gates = PerLoop(LoopGate)
         self._renewer = LeaseRenewer(self._renew_sync, self._lease_lost, settings.lease_seconds / 3)
         # Outage flags, so that a long outage logs one warning, not one per request or lease.
         self._degraded = False
@@ -257,14 +248,7 @@ class RedisSlots:
         return self._threads
 
     def _loop_gate(self) -> LoopGate:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        with self._gates_lock:
-            gate = self._loop_gates.get(loop)
-            if gate is None:
-                gate = self._loop_gates[loop] = LoopGate()
-            return gate
+        return self._loop_gates.get()
 
     def _acquire_args(self, ticket: str, limit: int) -> list[str | int]:
         s, wake = self._settings, self._keys.wake_prefix
@@ -362,10 +346,6 @@ class RedisSlots:
         return int(leases), int(waiting)
 
 
-_registry: dict[tuple[str, str, RedisLimiterSettings], RedisSlots] = {}
-_registry_lock = threading.Lock()
-
-
 def redis_slots(
     url: str,
     api_key: str,
@@ -385,12 +365,10 @@ def redis_slots(
         lease_seconds, poll_seconds, redis_timeout, acquire_timeout, fallback_to_local
     )
     digest = hashlib.sha256(api_key.encode()).hexdigest()
-    with _registry_lock:
-        slots = _registry.get((url, digest, settings))
-        if slots is None:
-            slots = RedisSlots(url, digest, settings, local=slots_for_key(api_key))
-            _registry[(url, digest, settings)] = slots
-        return slots
+    local = slots_for_key(api_key)
+    return one_per(
+        ("redis", url, digest, settings), lambda: RedisSlots(url, digest, settings, local=local)
+    )
 
 
 class LeaseRenewer:

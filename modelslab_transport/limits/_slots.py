@@ -1,13 +1,9 @@
-"""Limits on requests in flight per API key: the process-wide `KeySlots`, and the in-process
-gates that stand in front of the shared (Redis) limiter.
+"""Limits on requests in flight per API key: the process-wide `KeySlots`, and the slots a
+stream holds (`HeldSlot`, `AsyncHeldSlot`), released once.
 
 ModelsLab counts queued requests per account (5 on the smallest plan) and refuses the rest
 with 429, so every client using one key in this process draws from one counter. Each caller
 brings its own limit: a request may start while fewer than that many are in flight.
-
-With the shared limiter, at most `limit` callers of one process (per event loop, for async
-callers) go on to Redis at a time, the rest wait here in order (`ThreadGate`, `LoopGate`):
-without them a batch of 1,000 async calls would keep 1,000 Redis connections open in BLPOP.
 """
 
 from __future__ import annotations
@@ -27,48 +23,21 @@ from contextlib import (
     contextmanager,
 )
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
-from ._errors import EventLoopBlockedError, LimiterTimeoutError
+from .._errors import EventLoopBlockedError, LimiterTimeoutError
+from ._gates import pending_cancels, raise_lost_cancel
+from ._registry import gates_of, one_per
 
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import Callable
 
 __all__ = [
     "AsyncHeldSlot",
     "HeldSlot",
     "KeySlots",
-    "LoopGate",
-    "ThreadGate",
-    "pending_cancels",
-    "raise_lost_cancel",
     "slots_for_key",
 ]
-
-
-def pending_cancels() -> int:
-    """Cancellations requested of the running task and not yet handled (0 before Python 3.11).
-
-    `asyncio.wait_for` before Python 3.12 swallows a cancellation that arrives just as the
-    future it waits for completes (CPython gh-86296): it returns the result, and the task runs
-    on with its cancel requested but never raised. The gates here wait with `wait_for`, and
-    redis-py's asyncio client sends every command through it, so a wait compares this count
-    before and after (`raise_lost_cancel`) and raises the lost cancellation itself.
-    """
-    import asyncio
-
-    cancelling = getattr(asyncio.current_task(), "cancelling", None)
-    return cancelling() if cancelling is not None else 0
-
-
-def raise_lost_cancel(before: int) -> None:
-    """Raise CancelledError if the running task was cancelled since `pending_cancels()` gave
-    `before` and the cancellation was swallowed on the way."""
-    if pending_cancels() > before:
-        import asyncio
-
-        raise asyncio.CancelledError
 
 
 @dataclass(slots=True)
@@ -232,16 +201,10 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-_registry: dict[str, KeySlots] = {}
-_registry_lock = threading.Lock()
-
-
 def _after_fork_in_child() -> None:
     """A forked child (multiprocessing, gunicorn --preload, Celery prefork) starts with no slot
     held: slots its parent's threads held at the fork would otherwise never come back."""
-    global _registry_lock
-    _registry_lock = threading.Lock()
-    for slots in _registry.values():
+    for slots in gates_of(KeySlots):
         slots._forget_holders()
 
 
@@ -252,11 +215,7 @@ if hasattr(os, "register_at_fork"):  # not on Windows, which never forks
 def slots_for_key(api_key: str) -> KeySlots:
     """The process-wide gate for this key (looked up by a hash, never by the key itself)."""
     digest = hashlib.sha256(api_key.encode()).hexdigest()
-    with _registry_lock:
-        slots = _registry.get(digest)
-        if slots is None:
-            slots = _registry[digest] = KeySlots()
-        return slots
+    return one_per(("process", digest), KeySlots)
 
 
 class HeldSlot:
@@ -329,88 +288,3 @@ class AsyncHeldSlot:
 
 # Early releases in progress (a task without a reference may be garbage-collected mid-way).
 _RELEASING: set[asyncio.Task[None]] = set()
-
-
-class ThreadGate:
-    """A first-come-first-served counting gate for threads, with a deadline."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._held = 0
-        self._queue: deque[object] = deque()
-
-    @property
-    def waiting(self) -> int:
-        return len(self._queue)
-
-    def acquire(
-        self, limit: int, deadline: float | None, on_timeout: Callable[[], NoReturn]
-    ) -> None:
-        """Take a place under `limit`; past `deadline` (monotonic) call `on_timeout`, which
-        raises."""
-        me = object()
-        with self._cond:
-            self._queue.append(me)
-            try:
-                # Only the head may take a place, so a late arrival cannot overtake a waiter.
-                while self._queue[0] is not me or self._held >= limit:
-                    left = None if deadline is None else deadline - time.monotonic()
-                    if left is not None and left <= 0:
-                        on_timeout()
-                    self._cond.wait(left)
-            except BaseException:
-                self._queue.remove(me)
-                self._cond.notify_all()
-                raise
-            self._queue.popleft()
-            self._held += 1
-            self._cond.notify_all()  # the next in line may fit as well
-
-    def release(self) -> None:
-        with self._cond:
-            self._held -= 1
-            self._cond.notify_all()
-
-
-class LoopGate:
-    """The same for the tasks of one event loop (no locks: only that loop's thread uses it)."""
-
-    def __init__(self) -> None:
-        self._held = 0
-        self._queue: deque[tuple[asyncio.Future[None], int]] = deque()
-
-    @property
-    def waiting(self) -> int:
-        return len(self._queue)
-
-    async def acquire(self, limit: int, timeout: float | None) -> None:
-        """Take a place under `limit`; raises TimeoutError when `timeout` passes first."""
-        import asyncio
-
-        if self._held < limit and not self._queue:
-            self._held += 1
-            return
-        entry = (asyncio.get_running_loop().create_future(), limit)
-        self._queue.append(entry)
-        before = pending_cancels()
-        try:
-            await asyncio.wait_for(entry[0], timeout)
-            raise_lost_cancel(before)
-        except BaseException:
-            if entry[0].done() and not entry[0].cancelled():
-                self.release()  # granted as we gave up: pass the place on
-            elif entry in self._queue:
-                self._queue.remove(entry)
-                self._grant()
-            raise
-
-    def release(self) -> None:
-        self._held -= 1
-        self._grant()
-
-    def _grant(self) -> None:
-        while self._queue and self._held < self._queue[0][1]:
-            future, _ = self._queue.popleft()
-            if not future.done():
-                future.set_result(None)
-                self._held += 1
