@@ -18,7 +18,7 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import BaseMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
-from modelslab_transport import StructuredMethod, is_format_refusal, json_mode_instruction
+from modelslab_transport.models import StructuredMethod, is_format_refusal, json_mode_instruction
 
 __all__ = ["FormatFallback", "schema_instruction"]
 

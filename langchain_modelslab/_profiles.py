@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from langchain_core.language_models import ModelProfile
 
-from modelslab_transport import model_info
+from modelslab_transport.models import model_info
 
 __all__ = ["model_profile"]
 

@@ -26,7 +26,7 @@ from langchain_core.runnables import (
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
-from modelslab_transport import StructuredMethod
+from modelslab_transport.models import StructuredMethod
 
 from ._errors import ModelsLabInvalidInputError
 from ._format_fallback import FormatFallback, schema_instruction

@@ -33,11 +33,8 @@ from modelslab_transport import (
     DEFAULT_MODEL,
     ClientSettings,
     ModelsLabError,
-    StructuredMethod,
     build_chat_payload,
     max_tokens_sent,
-    sampling_defaults,
-    validate_params,
 )
 from modelslab_transport.adapters import (
     RESERVED_BODY_FIELDS,
@@ -46,6 +43,7 @@ from modelslab_transport.adapters import (
     check_call_keywords,
     with_hints,
 )
+from modelslab_transport.models import StructuredMethod, sampling_defaults, validate_params
 
 from ._errors import ModelsLabInvalidInputError, langchain_errors
 from ._httpx_fields import HttpxAsyncClient, HttpxClient, HttpxTimeout

@@ -20,7 +20,7 @@ from llama_index.core.output_parsers import PydanticOutputParser
 from llama_index.core.program.function_program import get_function_tool
 from llama_index.core.types import Model
 
-from modelslab_transport import (
+from modelslab_transport.models import (
     StructuredMethod,
     fallback_methods,
     is_format_refusal,

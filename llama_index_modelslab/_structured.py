@@ -28,7 +28,7 @@ from llama_index.core.program.utils import FlexibleModel, process_streaming_obje
 from llama_index.core.prompts import BasePromptTemplate
 from llama_index.core.types import Model
 
-from modelslab_transport import StructuredMethod
+from modelslab_transport.models import StructuredMethod
 
 from ._format_fallback import MethodChain, parse_json_answer, request_kwargs
 

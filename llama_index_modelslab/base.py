@@ -26,18 +26,16 @@ from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode, TokenAsyncGen, TokenGen
 from pydantic import SecretStr
 
-from modelslab_transport import (
-    DEFAULT_MODEL,
+from modelslab_transport import DEFAULT_MODEL, ClientSettings, build_chat_payload
+from modelslab_transport.adapters import SETTINGS_FIELDS, TransportFields
+from modelslab_transport.models import (
     UNKNOWN_MODEL_MAX_TOKENS,
-    ClientSettings,
     ModelInfo,
     StructuredMethod,
-    build_chat_payload,
     model_info,
     sampling_defaults,
     validate_params,
 )
-from modelslab_transport.adapters import SETTINGS_FIELDS, TransportFields
 
 from ._clients import InjectedHTTP
 from ._format_fallback import MethodChain

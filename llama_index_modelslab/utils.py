@@ -28,11 +28,11 @@ from modelslab_transport import (
     InvalidInputError,
     ToolCall,
     Usage,
-    model_info,
     normalize_tool_call_id,
     tool_choice_for_wire,
     wire_tool_call,
 )
+from modelslab_transport.models import model_info
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool

@@ -66,12 +66,11 @@ def test_import_defers_httpx_clients_redis_and_structured(package: str) -> None:
 
 
 def test_lazy_names_are_the_real_objects() -> None:
-    from modelslab_transport.limits._url import masked_limiter_url
-
     import modelslab_transport as mt
     from modelslab_transport._client import ModelsLabClient
     from modelslab_transport._client_cache import ClientCache
     from modelslab_transport._payload import max_tokens_sent
+    from modelslab_transport.limits._url import masked_limiter_url
 
     assert mt.ModelsLabClient is ModelsLabClient and mt.ClientCache is ClientCache
     assert mt.max_tokens_sent is max_tokens_sent and mt.masked_limiter_url is masked_limiter_url

@@ -98,14 +98,16 @@ class TransportFields(BaseModel):
     def _limiter_url_without_password(self, url: str | None) -> str | None:
         """model_dump / to_json: the Redis password masked (the rest kept); a model rebuilt
         from it is refused until it gets the real URL, as the key is not kept either."""
-        from .. import masked_limiter_url  # the limiter URL's rules: not needed at import
+        from ..limits._url import (
+            masked_limiter_url,  # the limiter URL's rules: not needed at import
+        )
 
         return masked_limiter_url(url)
 
     def secret_fields(self) -> dict[str, str]:
         """Transport fields that are secrets now, each with the environment variable that
         holds it (LangChain's `lc_secrets`): a limiter URL with a Redis password."""
-        from .. import limiter_url_has_password  # not needed at import
+        from ..limits._url import limiter_url_has_password  # not needed at import
 
         if limiter_url_has_password(self.limiter_url):
             return {"limiter_url": LIMITER_URL_ENV}
