@@ -1,5 +1,7 @@
 # Sourced by the other scripts: make (once) and activate the project's virtual environment,
 # then install the project with the extras named in $1.
+# PYTHON picks the interpreter, MODELSLAB_VENV the environment's folder (default .venv), and
+# MODELSLAB_CONSTRAINTS a pip constraints file (the test matrix's lowest-versions run).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -11,5 +13,14 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 # shellcheck disable=SC1091
 source "$VENV/bin/activate"
-python -m pip install --quiet --disable-pip-version-check --upgrade pip
-python -m pip install --quiet --disable-pip-version-check -e ".[$1]"
+# pip, less one notice per package about an index folder some machines configure but lack.
+pip_install() {
+  python -m pip install --quiet --disable-pip-version-check "$@" \
+    2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
+pip_install --upgrade pip
+if [ -n "${MODELSLAB_CONSTRAINTS:-}" ]; then
+  pip_install -c "$MODELSLAB_CONSTRAINTS" -e ".[$1]"
+else
+  pip_install -e ".[$1]"
+fi

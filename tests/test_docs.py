@@ -18,6 +18,7 @@ How each kind of block is handled (one test case per block, named ``FILE:LINE-LA
 
   - ``bash scripts/NAME.sh ARGS``: the script must exist (running it would build a new
     ``.venv``); ``test.sh``'s arguments go to pytest (paths must exist, markers be declared),
+    except ``--matrix``, its CI mode, which the script must have;
     ``bench.sh``'s must be options of ``benchmarks/run.py`` (after ``plan-limit``: of
     ``benchmarks/plan_limit.py``), ``conformance.sh``'s must parse.
   - ``pip install "modelslab-integrations[EXTRA]"``: every extra must be defined in
@@ -322,7 +323,9 @@ def test_bash_block_is_valid(block: Block) -> None:
         assert not env or words[:3] == ["python", "-m", "modelslab_emulator.conformance"], command
         if words[:1] == ["bash"] and len(words) >= 2:
             assert (ROOT / words[1]).is_file(), f"{words[1]} does not exist"
-            if words[1] == "scripts/test.sh":
+            if words[1:] == ["scripts/test.sh", "--matrix"]:  # CI's mode: the script has it
+                assert '"--matrix" ]' in (ROOT / words[1]).read_text(encoding="utf-8")
+            elif words[1] == "scripts/test.sh":
                 _check_pytest_arguments(words[2:])
             elif words[1] == "scripts/bench.sh":
                 known = BENCH_OPTIONS

@@ -6,19 +6,16 @@ kernel's environment so that its first cell starts the emulator. A cell that rai
 and so does a cell whose output no longer means what the committed output shows a reader: each
 code cell's printed lines must be the committed ones (as a multiset, since agents print from
 concurrent tool calls in any order; a line holding a Python literal is compared as its value, so
-dict order does not matter), and no output may contain a think tag.
+dict order does not matter), and no output may contain a think tag. Warnings that installed
+third-party packages print are left out of the comparison (cell_output.py).
 """
 
 from __future__ import annotations
 
-import ast
 import copy
 import os
-import re
 import sys
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import ipykernel  # noqa: F401  (a test dependency: missing, the run must fail, not skip)
 import nbclient
@@ -28,6 +25,7 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import KernelManager
 
 from tests.doc_claims import THINK_TAG
+from tests.notebooks.cell_output import meaning, printed
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
@@ -91,48 +89,14 @@ def test_notebook_runs_top_to_bottom(path: Path) -> None:
     for index, (shown, ran) in enumerate(zip(committed.cells, notebook.cells, strict=True)):
         if ran.cell_type != "code":
             continue
-        output, before = _printed(ran), _printed(shown)
+        output, before = printed(ran), printed(shown)
         assert not THINK_TAG.search(output), f"cell {index}: a think tag reached the output"
-        if sys.version_info < (3, 11) and "end=\"|\")" in "".join(ran.source):
+        if sys.version_info < (3, 11) and 'end="|")' in "".join(ran.source):
             # LangGraph streams an async run's tokens from Python 3.11 on (asyncio tasks carry
             # the callback context only from then); before, each message comes whole, so the
             # committed token boundaries are not compared there, only the text.
             output, before = output.replace("|", ""), before.replace("|", "")
-        assert _meaning(output) == _meaning(before), (
+        assert meaning(output) == meaning(before), (
             f"cell {index} of {path.name} no longer shows its committed output:\n"
-            f"--- committed\n{_printed(shown)}\n--- now\n{output}"
+            f"--- committed\n{printed(shown)}\n--- now\n{output}"
         )
-
-
-def _printed(cell: Any) -> str:
-    """A code cell's printed text and displayed results, as one string."""
-    parts = []
-    for out in cell.outputs:
-        if out.output_type == "stream":
-            parts.append(out.get("text", ""))
-        elif out.output_type in ("execute_result", "display_data"):
-            parts.append(str(out.get("data", {}).get("text/plain", "")) + "\n")
-    return "".join(parts)
-
-
-def _meaning(text: str) -> Counter[str]:
-    """The lines of `text`, in any order; literals as their value, ports and ids masked."""
-    lines: Counter[str] = Counter()
-    for line in text.splitlines():
-        line = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", line.rstrip())
-        line = re.sub(r"\b(gen|chat|call|run|msg)[-_][\w-]+", r"\1-ID", line)
-        try:
-            value = ast.literal_eval(line)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            lines[line] += 1
-        else:
-            lines[repr(_sorted(value))] += 1
-    return lines
-
-
-def _sorted(value: Any) -> Any:
-    if isinstance(value, dict):
-        return sorted((repr(k), _sorted(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [_sorted(v) for v in value]
-    return value
