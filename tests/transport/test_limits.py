@@ -12,8 +12,7 @@ import pytest
 from modelslab_emulator import Emulator
 from modelslab_transport import AsyncModelsLabClient, ModelsLabClient, accumulate
 from modelslab_transport._limiter import KeySlots, LoopGate, slots_for_key
-
-from ._helpers import payload, scenario
+from tests.support.transport_calls import payload, scenario
 
 
 def test_same_key_shares_one_gate_and_other_keys_do_not() -> None:
