@@ -52,7 +52,7 @@ def test_misspelled_call_keyword_is_refused_before_sending(
     mode: str, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
     with pytest.raises(ModelsLabInvalidInputError, match=r"'temprature' \(did you mean 'temp"):
-        _run(mode, make_chat_model(base_url=emulator.base_url), temprature=0.1)
+        _run(mode, make_chat_model(), temprature=0.1)
     assert chat_bodies(emulator) == []
 
 
@@ -60,7 +60,7 @@ def test_misspelled_call_keyword_is_refused_before_sending(
 def test_misspelled_bound_keyword_is_refused_before_sending(
     mode: str, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
-    bound = make_chat_model(base_url=emulator.base_url).bind(max_token=5)
+    bound = make_chat_model().bind(max_token=5)
     with pytest.raises(ModelsLabInvalidInputError, match=r"did you mean 'max_tokens'"):
         _run(mode, bound)
     assert chat_bodies(emulator) == []
@@ -70,7 +70,7 @@ def test_unknown_keyword_without_a_close_match_names_the_channel(
     emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
     with pytest.raises(ModelsLabInvalidInputError, match=r"'zzz'; pass extra API fields in extra"):
-        make_chat_model(base_url=emulator.base_url).invoke("hi", zzz=1)
+        make_chat_model().invoke("hi", zzz=1)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -79,7 +79,7 @@ def test_extra_body_fields_are_sent(
 ) -> None:
     _run(
         mode,
-        make_chat_model(base_url=emulator.base_url),
+        make_chat_model(),
         extra_body={"user": "u-42"},
         temperature=0.3,
     )
@@ -91,7 +91,7 @@ def test_extra_body_fields_are_sent(
 def test_extra_body_in_bind_and_model_kwargs_both_reach_the_body(
     emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
-    llm = make_chat_model(model_kwargs={"logprobs": False}, base_url=emulator.base_url)
+    llm = make_chat_model(model_kwargs={"logprobs": False})
     llm.bind(extra_body={"user": "u-7"}).invoke("hi")
     (body,) = chat_bodies(emulator)
     assert body["user"] == "u-7" and body["logprobs"] is False
@@ -102,14 +102,14 @@ def test_extra_body_cannot_set_reserved_fields(
     extra: Any, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
     with pytest.raises(ModelsLabInvalidInputError, match="extra_body"):
-        make_chat_model(base_url=emulator.base_url).invoke("hi", extra_body=extra)
+        make_chat_model().invoke("hi", extra_body=extra)
     assert chat_bodies(emulator) == []
 
 
 def test_what_langchain_passes_per_call_still_works(
     emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
-    llm = make_chat_model(base_url=emulator.base_url)
+    llm = make_chat_model()
     bound = llm.bind_tools([add], tool_choice="add", parallel_tool_calls=False)
     message = bound.invoke("add 2 and 3", stop=["zzz"], stream_usage=True)
     assert message.tool_calls and message.tool_calls[0]["name"] == "add"

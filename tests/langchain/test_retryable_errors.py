@@ -48,9 +48,7 @@ def _raise(mode: str, llm: ChatModelsLab) -> ModelError:
 def test_is_retryable_agrees_with_the_retry_policy(
     mode: str, status: int, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
-    llm = make_chat_model(
-        f"http-error;status={status};times=-1", max_retries=0, base_url=emulator.base_url
-    )
+    llm = make_chat_model(f"http-error;status={status};times=-1", max_retries=0)
     error = _raise(mode, llm)
     assert isinstance(error, mt.ModelsLabError) and error.status_code == status
     assert error.is_retryable is retryable_status(status)
@@ -63,7 +61,7 @@ def test_408_and_409_are_retryable(
 ) -> None:
     error = _raise(
         "invoke",
-        make_chat_model(f"http-error;status={status}", max_retries=0, base_url=emulator.base_url),
+        make_chat_model(f"http-error;status={status}", max_retries=0),
     )
     assert error.is_retryable is True
 
@@ -71,9 +69,7 @@ def test_408_and_409_are_retryable(
 def test_server_should_retry_header_decides(
     emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
-    llm = make_chat_model(
-        "server-error;status=503;should_retry=false", max_retries=0, base_url=emulator.base_url
-    )
+    llm = make_chat_model("server-error;status=503;should_retry=false", max_retries=0)
     assert _raise("invoke", llm).is_retryable is False
 
 
@@ -81,9 +77,7 @@ def test_server_should_retry_header_decides(
 def test_model_retry_middleware_retries_what_the_policy_retries(
     status: int, answered: bool, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
-    llm = make_chat_model(
-        f"http-error;status={status};times=1", max_retries=0, base_url=emulator.base_url
-    )
+    llm = make_chat_model(f"http-error;status={status};times=1", max_retries=0)
     agent = create_agent(
         llm, tools=[], middleware=[ModelRetryMiddleware(max_retries=1, initial_delay=0.0)]
     )
@@ -126,9 +120,7 @@ def test_raised_errors_agree_with_retry_delay(
     emulator: Emulator,
     make_chat_model: MakeChatModel,
 ) -> None:
-    error = _raise(
-        "invoke", make_chat_model(scenario, max_retries=0, **kwargs, base_url=emulator.base_url)
-    )
+    error = _raise("invoke", make_chat_model(scenario, max_retries=0, **kwargs))
     assert error.is_retryable is _policy_retries(error) is expected
 
 

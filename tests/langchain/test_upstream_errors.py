@@ -56,7 +56,7 @@ def test_mid_stream_errors_are_server_errors_with_partial_text(
     mode: str, scenario: str, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
     with pytest.raises(ModelsLabServerError) as info:
-        call(mode, make_chat_model(scenario, max_retries=0, base_url=emulator.base_url))
+        call(mode, make_chat_model(scenario, max_retries=0))
     assert isinstance(info.value, ModelAPIError)
     cases.check_mid_stream_error(info.value, KEY)
 
@@ -66,7 +66,7 @@ def test_whole_answer_ending_in_error_is_a_server_error(
     mode: str, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
     with pytest.raises(ModelsLabServerError) as info:
-        call(mode, make_chat_model("finish-error", max_retries=0, base_url=emulator.base_url))
+        call(mode, make_chat_model("finish-error", max_retries=0))
     assert info.value.partial_text == cases.ANSWER
 
 
@@ -75,9 +75,7 @@ def test_stream_cut_inside_a_line_is_incomplete(
     mode: str, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
     with pytest.raises(ModelsLabIncompleteStreamError) as info:
-        call(
-            mode, make_chat_model("cut-mid-line;after=2", max_retries=0, base_url=emulator.base_url)
-        )
+        call(mode, make_chat_model("cut-mid-line;after=2", max_retries=0))
     assert info.value.partial_text == "You said: "
 
 
@@ -85,7 +83,7 @@ def test_stream_cut_inside_a_line_is_incomplete(
 def test_non_json_200_is_retried(
     mode: str, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
-    llm = make_chat_model("non-json-200", base_url=emulator.base_url)
+    llm = make_chat_model("non-json-200")
     assert call(mode, llm) == cases.ANSWER
     assert cases.statuses(emulator, llm) == [200, 200]
 
@@ -94,7 +92,7 @@ def test_non_json_200_is_retried(
 def test_non_json_200_that_persists_is_a_server_error(
     mode: str, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
-    llm = make_chat_model("non-json-200;times=-1", max_retries=1, base_url=emulator.base_url)
+    llm = make_chat_model("non-json-200;times=-1", max_retries=1)
     with pytest.raises(ModelsLabBadGatewayError, match="not JSON") as info:
         call(mode, llm)
     assert isinstance(info.value, ModelsLabServerError) and isinstance(info.value, ModelAPIError)
@@ -102,24 +100,21 @@ def test_non_json_200_that_persists_is_a_server_error(
 
 
 def test_blank_lines_before_json_parse(emulator: Emulator, make_chat_model: MakeChatModel) -> None:
-    assert (
-        call("invoke", make_chat_model("blank-lines-200", base_url=emulator.base_url))
-        == cases.ANSWER
-    )
+    assert call("invoke", make_chat_model("blank-lines-200")) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_status_success_is_an_answer(
     mode: str, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
-    assert call(mode, make_chat_model("status-success", base_url=emulator.base_url)) == cases.ANSWER
+    assert call(mode, make_chat_model("status-success")) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_openrouter_429_hint_is_honoured(
     mode: str, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
-    llm = make_chat_model("openrouter-429;reset=0.6;code_str=1", base_url=emulator.base_url)
+    llm = make_chat_model("openrouter-429;reset=0.6;code_str=1")
     assert call(mode, llm) == cases.ANSWER
     first, second = [r for r in emulator.requests if r.path.endswith("/chat/completions")]
     assert (first.status, second.status) == (429, 200)
@@ -129,7 +124,7 @@ def test_openrouter_429_hint_is_honoured(
 def test_count_tokens_without_input_tokens_is_typed(
     emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
-    llm = make_chat_model("count-tokens-missing", base_url=emulator.base_url)
+    llm = make_chat_model("count-tokens-missing")
     with pytest.raises(ModelsLabUnexpectedResponseError):
         llm.count_tokens([HumanMessage(cases.TEXT)])
     with pytest.raises(ModelsLabUnexpectedResponseError):
@@ -137,7 +132,7 @@ def test_count_tokens_without_input_tokens_is_typed(
 
 
 def test_x_api_key_on_v1_endpoints(emulator: Emulator, make_chat_model: MakeChatModel) -> None:
-    llm = make_chat_model("require-x-api-key", base_url=emulator.base_url)
+    llm = make_chat_model("require-x-api-key")
     assert llm.list_models()
     assert llm.count_tokens([HumanMessage(cases.TEXT)]) > 0
     assert asyncio.run(llm.alist_models())
@@ -165,7 +160,7 @@ def test_out_of_range_fields_are_refused_at_construction(
 def test_out_of_range_call_arguments_are_refused_before_sending(
     params: dict[str, Any], documented: str, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
-    llm = make_chat_model(base_url=emulator.base_url)
+    llm = make_chat_model()
     with pytest.raises(ModelsLabInvalidInputError, match=documented):
         llm.invoke("hi", **params)
     with pytest.raises(ModelsLabInvalidInputError, match=documented):
@@ -176,7 +171,7 @@ def test_out_of_range_call_arguments_are_refused_before_sending(
 def test_developer_role_is_sent_as_system(
     emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
-    llm = make_chat_model(base_url=emulator.base_url)
+    llm = make_chat_model()
     llm.invoke([ChatMessage(role="developer", content="Be brief."), HumanMessage("hi")])
     (request,) = emulator.requests
     assert [m["role"] for m in request.body["messages"]] == ["system", "user"]
@@ -187,10 +182,7 @@ def test_queued_stream_waits_past_the_idle_timeout(
     mode: str, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
     scenario, settings = cases.QUEUED
-    assert (
-        call(mode, make_chat_model(scenario, **settings, base_url=emulator.base_url))
-        == cases.ANSWER
-    )
+    assert call(mode, make_chat_model(scenario, **settings)) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", STREAMS)
@@ -202,7 +194,7 @@ def test_first_byte_timeout_and_idle_timeout(
         (cases.STALLED, "stream_idle_timeout"),
     ):
         with pytest.raises(ModelTimeoutError, match=timeout):
-            call(mode, make_chat_model(scenario, **settings, base_url=emulator.base_url))
+            call(mode, make_chat_model(scenario, **settings))
 
 
 def test_first_byte_timeout_field(base_url: str) -> None:
