@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages import HumanMessage
 
 import modelslab_transport as mt
 from langchain_modelslab import ChatModelsLab, ModelsLabContextOverflowError
 from modelslab_emulator import Emulator
 from modelslab_transport import UNKNOWN_MODEL_MAX_TOKENS, default_max_tokens
+from tests.support.adapter_calls import run_chat_model
 from tests.support.emulator_log import chat_log
 from tests.support.models import MakeChatModel
 
@@ -20,32 +20,13 @@ KEY = "test-key-max-tokens-0123"
 MAGISTRAL = "mistralai-Magistral-Small-2506"
 PROMPT = "Tell me about Paris"
 ANSWER = f"You said: {PROMPT}"
+MESSAGES = [HumanMessage(PROMPT)]
 
 
 @pytest.fixture
 def chat_model_defaults() -> dict[str, Any]:
     """This file's key (and model) for `make_chat_model`."""
     return {"api_key": KEY}
-
-
-def run(llm: ChatModelsLab, mode: str) -> AIMessage:
-    """One call through `mode`: invoke, ainvoke, stream or astream (chunks summed)."""
-    if mode == "invoke":
-        return llm.invoke(PROMPT)
-    if mode == "ainvoke":
-        return asyncio.run(llm.ainvoke(PROMPT))
-    if mode == "stream":
-        chunks = list(llm.stream(PROMPT))
-    else:
-
-        async def collect() -> list[AIMessageChunk]:
-            return [chunk async for chunk in llm.astream(PROMPT)]
-
-        chunks = asyncio.run(collect())
-    total = chunks[0]
-    for chunk in chunks[1:]:
-        total = total + chunk
-    return total
 
 
 MODES = ["invoke", "ainvoke", "stream", "astream"]
@@ -66,7 +47,7 @@ def test_done_when_invoke_without_max_tokens_returns_the_answer(
 def test_no_max_tokens_gets_the_whole_answer_within_the_served_context(
     make_chat_model: MakeChatModel, emulator: Emulator, mode: str
 ) -> None:
-    message = run(make_chat_model(), mode)
+    message = run_chat_model(make_chat_model(), mode, MESSAGES)
     assert message.content == ANSWER
     assert "Let me check that once more." in message.additional_kwargs["reasoning_content"]
     [request] = chat_log(emulator)
@@ -111,7 +92,7 @@ def test_refused_default_is_retried_once_with_the_stated_limit(
     make_chat_model: MakeChatModel, emulator: Emulator, caplog: pytest.LogCaptureFixture, mode: str
 ) -> None:
     caplog.set_level(logging.WARNING, logger="modelslab_transport")
-    message = run(make_chat_model("served-context;tokens=3000"), mode)
+    message = run_chat_model(make_chat_model("served-context;tokens=3000"), mode, MESSAGES)
     assert message.content == ANSWER
     first, second = chat_log(emulator)
     assert (first.status, second.status) == (400, 200)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
@@ -12,6 +11,7 @@ import modelslab_transport as mt
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
 from modelslab_transport import UNKNOWN_MODEL_MAX_TOKENS, default_max_tokens
+from tests.support.adapter_calls import run_llm
 from tests.support.emulator_log import chat_log
 from tests.support.models import KEY, MakeLLM
 from tests.support.scenarios import unique
@@ -21,21 +21,6 @@ PROMPT = "Tell me about Paris"
 ANSWER = f"You said: {PROMPT}"
 USER = [ChatMessage(role=MessageRole.USER, content=PROMPT)]
 MODES = ["chat", "achat", "stream_chat", "astream_chat"]
-
-
-def run(llm: ModelsLabLLM, mode: str) -> ChatResponse:
-    """One chat through `mode`; for streams, the last response (the whole message)."""
-    if mode == "chat":
-        return llm.chat(USER)
-    if mode == "achat":
-        return asyncio.run(llm.achat(USER))
-    if mode == "stream_chat":
-        return list(llm.stream_chat(USER))[-1]
-
-    async def collect() -> ChatResponse:
-        return [r async for r in await llm.astream_chat(USER)][-1]
-
-    return asyncio.run(collect())
 
 
 def thinking(response: ChatResponse) -> str:
@@ -57,7 +42,7 @@ def test_done_when_chat_without_max_tokens_returns_the_answer(
 def test_no_max_tokens_gets_the_whole_answer_within_the_served_context(
     make_llm: MakeLLM, emulator: Emulator, mode: str
 ) -> None:
-    response = run(make_llm(), mode)
+    response = run_llm(make_llm(), mode, USER)
     assert response.message.content == ANSWER
     assert "Let me check that once more." in thinking(response)
     [request] = chat_log(emulator)
@@ -99,7 +84,7 @@ def test_refused_default_is_retried_once_with_the_stated_limit(
     make_llm: MakeLLM, emulator: Emulator, caplog: pytest.LogCaptureFixture, mode: str
 ) -> None:
     caplog.set_level(logging.WARNING, logger="modelslab_transport")
-    response = run(make_llm(unique("served-context;tokens=3000")), mode)
+    response = run_llm(make_llm(unique("served-context;tokens=3000")), mode, USER)
     assert response.message.content == ANSWER
     first, second = chat_log(emulator)
     assert (first.status, second.status) == (400, 200)
