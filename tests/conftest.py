@@ -6,13 +6,19 @@ import atexit
 import os
 import shutil
 import tempfile
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import settings
 
 from modelslab_emulator import Emulator
 from modelslab_transport import forget_host_limits
+from tests.support.models import MakeChatModel, MakeLLM, build_chat_model, build_llm
+
+if TYPE_CHECKING:
+    from langchain_modelslab import ChatModelsLab
+    from llama_index_modelslab import ModelsLabLLM
 
 # Tests must never pick up a developer's real key or endpoint by accident.
 os.environ.pop("MODELSLAB_BASE_URL", None)
@@ -58,6 +64,45 @@ def emulator(modelslab_emulator: Emulator) -> Emulator:
 @pytest.fixture
 def base_url(emulator: Emulator) -> str:
     return emulator.base_url
+
+
+@pytest.fixture
+def chat_model_defaults() -> dict[str, Any]:
+    """Keywords `make_chat_model` passes unless a call does: a test file overrides this fixture
+    to give its models a key of its own (limits and learned values are shared per key)."""
+    return {}
+
+
+@pytest.fixture
+def make_chat_model(base_url: str, chat_model_defaults: dict[str, Any]) -> Iterator[MakeChatModel]:
+    """Build ChatModelsLabs against the emulator, closed after the test; `scenario=` (made
+    unique) sets X-Emulator-Scenario."""
+    made: list[ChatModelsLab] = []
+
+    def make(scenario: str | None = None, **kwargs: Any) -> ChatModelsLab:
+        model = build_chat_model(base_url, scenario, **{**chat_model_defaults, **kwargs})
+        made.append(model)
+        return model
+
+    yield make
+    for model in made:
+        model.close()
+
+
+@pytest.fixture
+def make_llm(base_url: str) -> Iterator[MakeLLM]:
+    """Build ModelsLabLLMs against the emulator, closed after the test; `scenario=` sets
+    X-Emulator-Scenario (as given)."""
+    made: list[ModelsLabLLM] = []
+
+    def make(scenario: str | None = None, **kwargs: Any) -> ModelsLabLLM:
+        llm = build_llm(base_url, scenario, **kwargs)
+        made.append(llm)
+        return llm
+
+    yield make
+    for llm in made:
+        llm.close()
 
 
 # -- skips: the run fails when a test skips for a reason not listed here --------------------------

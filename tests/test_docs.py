@@ -62,7 +62,7 @@ import pytest
 
 from modelslab_emulator import Emulator
 from modelslab_emulator.conformance._cli import _parser as conformance_parser
-from tests.doc_claims import check_output, unused_markers
+from tests.support.doc_claims import check_output, unused_markers
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

@@ -18,8 +18,7 @@ from urllib.parse import urlsplit
 
 from modelslab_emulator import SCENARIO_HEADER, Emulator
 from modelslab_emulator.conformance import plan
-
-from ..quiet_handler import QuietHandler
+from tests.support.loopback_server import QuietHandler
 
 
 @dataclass

@@ -6,15 +6,14 @@ names it, so the report can tell the variants apart when the real service sends 
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 
 from modelslab_emulator import Emulator
 from modelslab_emulator.conformance import shape_of
-
-from .wire import LLAMA, MAGISTRAL, call, user
+from tests.support.scenarios import unique
+from tests.support.stdlib_http import LLAMA, MAGISTRAL, call, user
 
 TOOLS = [
     {"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}
@@ -78,7 +77,7 @@ def _shape(emu: Emulator, kind: str, scenario: str | None) -> dict[str, str]:
     if kind == "error":
         body["model_id"] = "no-such-model"
     if scenario is not None:  # one-shot scenarios fire once per distinct header value
-        scenario += f";id={uuid.uuid4().hex}"
+        scenario = unique(scenario)
     response = call(emu, "/chat/completions", body, scenario=scenario)
     text = response.body.decode("utf-8")
     return shape_of(response.status, response.headers, text).features

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from modelslab_emulator import Emulator
-
-from .wire import KEY, LLAMA, MAGISTRAL, ROOMY, call, chat, thought, user
+from tests.support.stdlib_http import KEY, LLAMA, MAGISTRAL, ROOMY, call, chat, thought, user
 
 
 def test_models_list(emu: Emulator) -> None:
@@ -172,7 +171,7 @@ def test_anthropic_thinking_and_tools(emu: Emulator) -> None:
 
 
 def test_anthropic_stream_events(emu: Emulator) -> None:
-    from .wire import sse_data
+    from tests.support.stdlib_http import sse_data
 
     body = {"model": MAGISTRAL, "max_tokens": ROOMY, "stream": True, "messages": user("Hi")}
     resp = call(emu, "/v1/messages", body)
@@ -201,7 +200,7 @@ def test_anthropic_stream_events(emu: Emulator) -> None:
 def test_anthropic_stream_tool_json(emu: Emulator) -> None:
     import json
 
-    from .wire import sse_data
+    from tests.support.stdlib_http import sse_data
 
     tools = [
         {

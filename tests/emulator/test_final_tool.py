@@ -9,9 +9,8 @@ import jsonschema
 import pytest
 
 from modelslab_emulator import Emulator
-
-from ..tool_specs import STRING, function_tool
-from .wire import chat, sse_data, user
+from tests.support.stdlib_http import chat, sse_data, user
+from tests.support.tool_specs import STRING, function_tool
 
 WEATHER = function_tool("get_weather", city=STRING)
 REPORT_SCHEMA = {

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from modelslab_emulator import Emulator
-
-from .wire import LLAMA, MAGISTRAL, call, chat, sse_data, user
+from tests.support.stdlib_http import LLAMA, MAGISTRAL, call, chat, sse_data, user
 
 REFUSED = {"status": "error", "message": "Provider returned error"}
 SCHEMA: dict[str, Any] = {

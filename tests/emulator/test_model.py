@@ -10,9 +10,8 @@ import jsonschema
 import pytest
 
 from modelslab_emulator import Emulator
-
-from ..tool_specs import INTEGER, STRING, function_tool
-from .wire import LLAMA, MAGISTRAL, ROOMY, THOUGHT_TOKENS, chat, thought, user
+from tests.support.stdlib_http import LLAMA, MAGISTRAL, ROOMY, THOUGHT_TOKENS, chat, thought, user
+from tests.support.tool_specs import INTEGER, STRING, function_tool
 
 THINK = "<think>\n{thought}\n</think>\n"
 WEATHER = function_tool("get_weather", "Weather for a city", city=STRING, unit={"enum": ["c", "f"]})

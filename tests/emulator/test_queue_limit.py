@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 from modelslab_emulator import Emulator
-
-from .cli import emulator_cli
-from .wire import KEY, LLAMA, Response, call, user
+from tests.support.emulator_cli import emulator_cli
+from tests.support.stdlib_http import KEY, LLAMA, Response, call, user
 
 BODY = {"model_id": LLAMA, "messages": user("hi")}
 #: Holds a request in flight long enough for the test to send another one meanwhile.

@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from modelslab_emulator import Emulator
-
-from .wire import LLAMA, MAGISTRAL, chat, stream_chunks, streamed_text, user
+from tests.support.stdlib_http import LLAMA, MAGISTRAL, chat, stream_chunks, streamed_text, user
 
 DEEPSEEK = "deepseek-deepseek-r1-distill-llama-70b"
 REASONING = "The user wrote 1 words. I will answer plainly."

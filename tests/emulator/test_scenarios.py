@@ -5,16 +5,14 @@ from __future__ import annotations
 import http.client
 import json
 import time
-import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from modelslab_emulator import Emulator
-
-from ..tool_specs import STRING, function_tool
-from .wire import (
+from tests.support.scenarios import unique
+from tests.support.stdlib_http import (
     KEY,
     LLAMA,
     MAGISTRAL,
@@ -29,13 +27,10 @@ from .wire import (
     thought,
     user,
 )
+from tests.support.tool_specs import STRING, function_tool
 
 TOOLS = [function_tool(name, city=STRING) for name in ("get_weather", "get_news")]
 STREAM = {"model_id": LLAMA, "messages": user("one two three four five"), "stream": True}
-
-
-def uid() -> str:
-    return uuid.uuid4().hex
 
 
 def test_content_blocks(emu: Emulator) -> None:
@@ -140,7 +135,7 @@ def test_error_mid_stream(emu: Emulator) -> None:
 
 
 def test_rate_limit_then_success(emu: Emulator) -> None:
-    scenario = f"rate-limit;times=2;retry_after=0.05;id={uid()}"
+    scenario = unique("rate-limit;times=2;retry_after=0.05")
     for _ in range(2):
         resp = chat(emu, scenario, messages=user("hi"))
         assert resp.status == 429
@@ -152,7 +147,7 @@ def test_rate_limit_then_success(emu: Emulator) -> None:
 
 
 def test_rate_limit_body_only_and_forever(emu: Emulator) -> None:
-    scenario = f"rate-limit;times=-1;retry_after=30;header=0;id={uid()}"
+    scenario = unique("rate-limit;times=-1;retry_after=30;header=0")
     for _ in range(3):
         resp = chat(emu, scenario, messages=user("hi"))
         assert resp.status == 429
@@ -161,7 +156,7 @@ def test_rate_limit_body_only_and_forever(emu: Emulator) -> None:
 
 
 def test_rate_limit_extra_headers(emu: Emulator) -> None:
-    scenario = f"rate-limit;retry_after=2;retry_after_ms=1500;reset=1;date=1;id={uid()}"
+    scenario = unique("rate-limit;retry_after=2;retry_after_ms=1500;reset=1;date=1")
     resp = chat(emu, scenario, messages=user("hi"))
     assert resp.headers["retry-after"].endswith("GMT")
     assert resp.headers["retry-after-ms"] == "1500"
@@ -169,7 +164,7 @@ def test_rate_limit_extra_headers(emu: Emulator) -> None:
 
 
 def test_counter_reset_by_clear(emu: Emulator) -> None:
-    scenario = f"rate-limit;times=1;id={uid()}"
+    scenario = unique("rate-limit;times=1")
     assert chat(emu, scenario, messages=user("hi")).status == 429
     assert chat(emu, scenario, messages=user("hi")).status == 200
     emu.clear()
@@ -177,13 +172,13 @@ def test_counter_reset_by_clear(emu: Emulator) -> None:
 
 
 def test_sequenced_faults(emu: Emulator) -> None:
-    scenario = f"rate-limit;times=1, server-error;times=1;status=502;id={uid()}"
+    scenario = unique("rate-limit;times=1, server-error;times=1;status=502")
     assert [chat(emu, scenario, messages=user("x")).status for _ in range(3)] == [429, 502, 200]
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_server_error_then_success(emu: Emulator, status: int) -> None:
-    scenario = f"server-error;times=1;status={status};should_retry=true;id={uid()}"
+    scenario = unique(f"server-error;times=1;status={status};should_retry=true")
     resp = chat(emu, scenario, messages=user("hi"))
     assert resp.status == status
     assert resp.json()["status"] == "error"
@@ -192,7 +187,7 @@ def test_server_error_then_success(emu: Emulator, status: int) -> None:
 
 
 def test_html_502(emu: Emulator) -> None:
-    scenario = f"html-502;times=1;id={uid()}"
+    scenario = unique("html-502;times=1")
     resp = chat(emu, scenario, messages=user("hi"))
     assert resp.status == 502
     assert resp.headers["content-type"] == "text/html"
@@ -378,7 +373,7 @@ def test_error_mid_stream_openai_shape(emu: Emulator) -> None:
 
 @pytest.mark.parametrize("status", [408, 409, 422, 504])
 def test_http_error(emu: Emulator, status: int) -> None:
-    scenario = f"http-error;status={status};times=1;id={uid()}"
+    scenario = unique(f"http-error;status={status};times=1")
     resp = chat(emu, scenario, messages=user("hi"))
     assert resp.status == status
     assert resp.json()["status"] == "error"

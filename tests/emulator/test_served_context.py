@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from modelslab_emulator import Emulator
-
-from .cli import emulator_cli
-from .wire import LLAMA, MAGISTRAL, chat, user
+from tests.support.emulator_cli import emulator_cli
+from tests.support.stdlib_http import LLAMA, MAGISTRAL, chat, user
 
 
 def vllm_body(context: int, prompt: int, completion: int) -> dict[str, object]:

@@ -14,8 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from modelslab_emulator import Emulator, RecordedRequest
-
-from .wire import KEY, LLAMA, call, chat, user
+from tests.support.stdlib_http import KEY, LLAMA, call, chat, user
 
 
 def test_request_log_redacts_key(emu: Emulator) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 
 from modelslab_emulator import Emulator
-
-from ..tool_specs import STRING, function_tool
-from .wire import (
+from tests.support.stdlib_http import (
     LLAMA,
     MAGISTRAL,
     ROOMY,
@@ -17,6 +15,7 @@ from .wire import (
     streamed_text,
     user,
 )
+from tests.support.tool_specs import STRING, function_tool
 
 TOOLS = [function_tool(name, city=STRING) for name in ("get_weather", "get_news")]
 
@@ -54,7 +53,7 @@ def test_streaming_alias_and_usage_chunk(emu: Emulator) -> None:
             "max_tokens": ROOMY,
         },
     )
-    from .wire import sse_data
+    from tests.support.stdlib_http import sse_data
 
     data = sse_data(resp.body)
     assert data[-1] == "[DONE]"

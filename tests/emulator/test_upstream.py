@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 import pytest
 
 from modelslab_emulator import Emulator
-
-from .wire import KEY, LLAMA, call, chat, dechunk, raw_exchange, sse_data, user
-
-
-def unique(name: str) -> str:
-    return f"{name};id={uuid.uuid4().hex[:8]}"
+from tests.support.scenarios import unique
+from tests.support.stdlib_http import KEY, LLAMA, call, chat, dechunk, raw_exchange, sse_data, user
 
 
 def stream_events(emu: Emulator, scenario: str) -> list[str]:

@@ -16,8 +16,7 @@ from mistral_common.tokens.tokenizers.tekken import Tekkenizer
 
 from modelslab_emulator import Emulator
 from modelslab_emulator._mistral_tokens import approximate_tokens
-
-from .wire import MAGISTRAL, call, sse_data, user
+from tests.support.stdlib_http import MAGISTRAL, call, sse_data, user
 
 VLLM = "profile;name=vllm"
 NEW = "profile;name=vllm;context_error=new"

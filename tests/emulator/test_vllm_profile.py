@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from modelslab_emulator import Emulator
-
-from .cli import emulator_cli
-from .wire import KEY, LLAMA, MAGISTRAL, call
+from tests.support.emulator_cli import emulator_cli
+from tests.support.stdlib_http import KEY, LLAMA, MAGISTRAL, call
 
 VLLM = "profile;name=vllm"
 OPENROUTER = "profile;name=openrouter"

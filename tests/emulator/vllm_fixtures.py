@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from modelslab_emulator import Emulator
-
-from .wire import MAGISTRAL, call
+from tests.support.stdlib_http import MAGISTRAL, call
 
 FOLDER = Path(__file__).resolve().parents[1] / "fixtures" / "wire" / "vllm"
 VLLM = "profile;name=vllm"

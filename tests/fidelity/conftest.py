@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from ..llama_index.conftest import make_llm  # noqa: F401 - the LlamaIndex fixture, reused
-from ..llama_index.helpers import MakeLLM
+from tests.support.models import MakeLLM
+
 from .sides import LangChainSide, LlamaIndexSide, Side
 
 
 @pytest.fixture(params=["langchain", "llama_index"])
-def side(request: pytest.FixtureRequest, base_url: str, make_llm: MakeLLM) -> Side:  # noqa: F811
+def side(request: pytest.FixtureRequest, base_url: str, make_llm: MakeLLM) -> Side:
     """ChatModelsLab, then ModelsLabLLM, on the session's emulator."""
     if request.param == "langchain":
         return LangChainSide(base_url)

@@ -31,17 +31,12 @@ from llama_index.core.tools import FunctionTool
 from langchain_modelslab import ModelsLabInvalidConversationError
 from modelslab_emulator import SCENARIO_HEADER, Emulator, RecordedRequest
 from modelslab_transport import InvalidConversationError
+from tests.support.adapter_calls import CHAT_MODEL_MODES, LLM_MODES, run_chat_model, run_llm
+from tests.support.emulator_log import chat_log
+from tests.support.models import build_chat_model
+from tests.support.scenarios import unique
+from tests.support.weather_agent import get_weather
 
-from ..adapter_calls import (
-    CHAT_MODEL_MODES,
-    LLM_MODES,
-    make_chat_model,
-    run_chat_model,
-    run_llm,
-    unique_scenario,
-)
-from ..emulator_requests import chat_log
-from ..weather_agent import get_weather
 from .turns import Call, Turn
 
 __all__ = ["MODES", "LangChainSide", "LlamaIndexSide", "Reply", "Side"]
@@ -104,7 +99,7 @@ class LangChainSide(Side):
         self.base_url = base_url
 
     def model(self, scenario: str, **fields: Any) -> Any:
-        return make_chat_model(self.base_url, scenario, **fields)
+        return build_chat_model(self.base_url, scenario, **fields)
 
     def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: bool = False) -> Reply:
         runnable = model.bind_tools([self.weather]) if tools else model
@@ -166,7 +161,7 @@ class LlamaIndexSide(Side):
         self.make_llm = make_llm
 
     def model(self, scenario: str, **fields: Any) -> Any:
-        return self.make_llm(scenario=unique_scenario(scenario), **fields)
+        return self.make_llm(scenario=unique(scenario), **fields)
 
     def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: bool = False) -> Reply:
         chosen = LLM_MODES[MODES.index(mode)]

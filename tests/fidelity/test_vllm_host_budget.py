@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 
 from modelslab_emulator import Emulator
+from tests.support.long_prompts import RAG_QUESTION, emulator_context, rag_prompt
+from tests.support.models import MakeLLM
+from tests.support.weather_agent import QUESTION
 
-from ..llama_index.helpers import MakeLLM
-from ..long_prompts import RAG_QUESTION, emulator_context, rag_prompt
-from ..weather_agent import QUESTION
 from .sides import MODES, LangChainSide, LlamaIndexSide, Side
 from .turns import FOLLOW_UP, Turn, assistant, parallel, system, user
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from modelslab_emulator import Emulator
+from tests.support.scenarios import unique
+from tests.support.stdlib_http import MAGISTRAL, call
+from tests.support.weather_agent import QUESTION
 
-from ..adapter_calls import unique_scenario
-from ..emulator.wire import MAGISTRAL, call
-from ..weather_agent import QUESTION
 from .sides import MODES, Side
 from .turns import (
     FOLLOW_UP,
@@ -126,7 +126,7 @@ def assert_host_answers_unshaped(
 ) -> None:
     """What the vLLM host says to the conversation sent as built (ids as given)."""
     body = {"model_id": MAGISTRAL, "messages": wire(turns), "max_tokens": 2000}
-    reply = call(emulator, "/chat/completions", body, scenario=unique_scenario(VLLM))
+    reply = call(emulator, "/chat/completions", body, scenario=unique(VLLM))
     if refusal is None:
         assert reply.status == 200, reply.json()
     else:

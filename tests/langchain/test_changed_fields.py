@@ -1,5 +1,5 @@
 """ChatModelsLab: connection settings changed after construction are used by the next request
-(issue 11). The checks live in tests/changed_fields.py, shared with ModelsLabLLM."""
+(issue 11). The checks live in tests/support/settings_changes.py, shared with ModelsLabLLM."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import asyncio
 from typing import Any
 
 from langchain_modelslab import ChatModelsLab
-
-from ..changed_fields import ChangedFieldsChecks
+from tests.support.settings_changes import ChangedFieldsChecks
 
 
 class TestChangedFields(ChangedFieldsChecks):

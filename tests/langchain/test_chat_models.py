@@ -14,17 +14,19 @@ from typing_extensions import TypedDict
 
 from langchain_modelslab import ChatModelsLab
 from modelslab_emulator import Emulator
-
-from ._chunks import aggregate
-from ._person import PROMPT, Person, PersonDict
+from tests.support.langchain_streams import aggregate
+from tests.support.models import MakeChatModel
+from tests.support.schemas import PROMPT, Person, PersonDict
 
 KEY = "test-key-chat-models-0123"
 MAGISTRAL = "mistralai-Magistral-Small-2506"
 LLAMA = "meta-llama-llama-3.1-8b-instruct"
 
 
-def make(base_url: str, **kwargs: Any) -> ChatModelsLab:
-    return ChatModelsLab(api_key=KEY, base_url=base_url, **kwargs)
+@pytest.fixture
+def chat_model_defaults() -> dict[str, Any]:
+    """This file's key (and model) for `make_chat_model`."""
+    return {"api_key": KEY}
 
 
 def same_answer(invoked: AIMessage, streamed: AIMessageChunk) -> None:
@@ -45,8 +47,10 @@ def same_answer(invoked: AIMessage, streamed: AIMessageChunk) -> None:
 # -- invoke / stream basics --------------------------------------------------------------------
 
 
-def test_invoke_answer_reasoning_usage_metadata(base_url: str, emulator: Emulator) -> None:
-    msg = make(base_url).invoke("Hello there")
+def test_invoke_answer_reasoning_usage_metadata(
+    make_chat_model: MakeChatModel, emulator: Emulator
+) -> None:
+    msg = make_chat_model().invoke("Hello there")
     assert isinstance(msg, AIMessage)
     assert msg.content == "You said: Hello there"
     reasoning = msg.additional_kwargs["reasoning_content"]
@@ -73,9 +77,8 @@ def test_invoke_answer_reasoning_usage_metadata(base_url: str, emulator: Emulato
     assert body["stream"] is False
 
 
-def test_explicit_params_reach_the_body(base_url: str, emulator: Emulator) -> None:
-    llm = make(
-        base_url,
+def test_explicit_params_reach_the_body(make_chat_model: MakeChatModel, emulator: Emulator) -> None:
+    llm = make_chat_model(
         model=LLAMA,
         temperature=0.1,
         max_tokens=50,
@@ -104,13 +107,13 @@ def test_explicit_params_reach_the_body(base_url: str, emulator: Emulator) -> No
     }.items():
         assert body[name] == value, name
     # Unset fields take the model's own card (Llama 3.1: 0.6 / 0.9), not Magistral's.
-    make(base_url, model=LLAMA).invoke("hi")
+    make_chat_model(model=LLAMA).invoke("hi")
     body = emulator.requests[-1].body
     assert (body["temperature"], body["top_p"]) == (0.6, 0.9)
 
 
-def test_stream_token_by_token_equals_invoke(base_url: str) -> None:
-    llm = make(base_url)
+def test_stream_token_by_token_equals_invoke(make_chat_model: MakeChatModel) -> None:
+    llm = make_chat_model()
     invoked = llm.invoke("Tell me about streaming now")
     chunks = list(llm.stream("Tell me about streaming now"))
     assert len([c for c in chunks if c.content]) >= 5  # one token per chunk
@@ -128,8 +131,8 @@ def test_stream_token_by_token_equals_invoke(base_url: str) -> None:
     same_answer(invoked, aggregate(chunks))
 
 
-async def test_astream_equals_ainvoke(base_url: str) -> None:
-    llm = make(base_url)
+async def test_astream_equals_ainvoke(make_chat_model: MakeChatModel) -> None:
+    llm = make_chat_model()
     invoked = await llm.ainvoke("Async streaming check")
     chunks = [c async for c in llm.astream("Async streaming check")]
     assert sum(1 for c in chunks if c.usage_metadata) == 1
@@ -140,8 +143,8 @@ async def test_astream_equals_ainvoke(base_url: str) -> None:
 @pytest.mark.parametrize(
     "scenario", ["reasoning-field", "reasoning-openrouter", "think-split", "content-blocks"]
 )
-def test_reasoning_never_reaches_content(base_url: str, scenario: str) -> None:
-    llm = make(base_url, default_headers={"X-Emulator-Scenario": scenario})
+def test_reasoning_never_reaches_content(make_chat_model: MakeChatModel, scenario: str) -> None:
+    llm = make_chat_model(default_headers={"X-Emulator-Scenario": scenario})
     invoked = llm.invoke("Where is the reasoning")
     streamed = aggregate(list(llm.stream("Where is the reasoning")))
     for msg in (invoked, streamed):
@@ -150,8 +153,8 @@ def test_reasoning_never_reaches_content(base_url: str, scenario: str) -> None:
     same_answer(invoked, streamed)
 
 
-def test_output_version_v1_gives_reasoning_and_text_blocks(base_url: str) -> None:
-    llm = make(base_url, output_version="v1")
+def test_output_version_v1_gives_reasoning_and_text_blocks(make_chat_model: MakeChatModel) -> None:
+    llm = make_chat_model(output_version="v1")
     msg = llm.invoke("version one")
     assert [b["type"] for b in msg.content] == ["reasoning", "text"]  # type: ignore[index]
     streamed = aggregate(list(llm.stream("version one")))
@@ -159,40 +162,40 @@ def test_output_version_v1_gives_reasoning_and_text_blocks(base_url: str) -> Non
     assert streamed.text == msg.text == "You said: version one"
 
 
-def test_usage_on_exactly_one_chunk_in_every_usage_variant(base_url: str) -> None:
+def test_usage_on_exactly_one_chunk_in_every_usage_variant(make_chat_model: MakeChatModel) -> None:
     for scenario in ("usage-on-last-chunk", ""):
-        llm = make(
-            base_url, default_headers={"X-Emulator-Scenario": scenario} if scenario else None
+        llm = make_chat_model(
+            default_headers={"X-Emulator-Scenario": scenario} if scenario else None
         )
         chunks = list(llm.stream("count my words please"))
         assert sum(1 for c in chunks if c.usage_metadata) == 1, scenario
-    quiet = make(base_url, default_headers={"X-Emulator-Scenario": "no-usage"})
+    quiet = make_chat_model(default_headers={"X-Emulator-Scenario": "no-usage"})
     chunks = list(quiet.stream("count my words please"))
     assert all(c.usage_metadata is None for c in chunks)
     assert aggregate(chunks).text == "You said: count my words please"
 
 
-def test_stream_usage_off_does_not_ask(base_url: str, emulator: Emulator) -> None:
-    list(make(base_url, stream_usage=False).stream("hi"))
+def test_stream_usage_off_does_not_ask(make_chat_model: MakeChatModel, emulator: Emulator) -> None:
+    list(make_chat_model(stream_usage=False).stream("hi"))
     assert emulator.requests[-1].body["stream_options"] == {"include_usage": False}
-    list(make(base_url).stream("hi"))
+    list(make_chat_model().stream("hi"))
     assert emulator.requests[-1].body["stream_options"] == {"include_usage": True}
 
 
-def test_max_tokens_stop_and_n(base_url: str) -> None:
-    llm = make(base_url, model=LLAMA)
+def test_max_tokens_stop_and_n(make_chat_model: MakeChatModel) -> None:
+    llm = make_chat_model(model=LLAMA)
     cut = llm.invoke("one two three four five six", max_tokens=3)
     assert cut.response_metadata["finish_reason"] == "length"
     stopped = llm.invoke("alpha beta gamma", stop=["beta"])
     assert "beta" not in stopped.text and "alpha" in stopped.text
-    result = make(base_url, model=LLAMA, n=2).generate([[HumanMessage("twice")]])
+    result = make_chat_model(model=LLAMA, n=2).generate([[HumanMessage("twice")]])
     assert [g.text for g in result.generations[0]] == ["You said: twice"] * 2
     with pytest.raises(ValueError, match="n > 1"):
-        list(make(base_url, model=LLAMA, n=2).stream("no"))
+        list(make_chat_model(model=LLAMA, n=2).stream("no"))
 
 
-def test_model_override_per_call(base_url: str, emulator: Emulator) -> None:
-    llm = make(base_url)
+def test_model_override_per_call(make_chat_model: MakeChatModel, emulator: Emulator) -> None:
+    llm = make_chat_model()
     msg = llm.invoke("hi", model=LLAMA)
     assert msg.response_metadata["model_name"] == LLAMA
     assert "reasoning_content" not in msg.additional_kwargs
@@ -200,19 +203,19 @@ def test_model_override_per_call(base_url: str, emulator: Emulator) -> None:
     assert llm._get_ls_params(model=LLAMA)["ls_model_name"] == LLAMA
 
 
-def test_batch_and_abatch(base_url: str) -> None:
-    llm = make(base_url)
+def test_batch_and_abatch(make_chat_model: MakeChatModel) -> None:
+    llm = make_chat_model()
     outs = llm.batch(["one", "two", "three"])
     assert [m.text for m in outs] == ["You said: one", "You said: two", "You said: three"]
 
 
-async def test_abatch(base_url: str) -> None:
-    outs = await make(base_url).abatch(["one", "two"])
+async def test_abatch(make_chat_model: MakeChatModel) -> None:
+    outs = await make_chat_model().abatch(["one", "two"])
     assert [m.text for m in outs] == ["You said: one", "You said: two"]
 
 
-async def test_astream_events(base_url: str) -> None:
-    llm = make(base_url)
+async def test_astream_events(make_chat_model: MakeChatModel) -> None:
+    llm = make_chat_model()
     events = [e async for e in llm.astream_events("events please", version="v2")]
     kinds = [e["event"] for e in events]
     assert kinds[0] == "on_chat_model_start" and kinds[-1] == "on_chat_model_end"
@@ -222,9 +225,13 @@ async def test_astream_events(base_url: str) -> None:
     assert KEY not in repr(events)
 
 
-def test_multimodal_input_is_sent_as_parts(base_url: str, emulator: Emulator) -> None:
+def test_multimodal_input_is_sent_as_parts(
+    make_chat_model: MakeChatModel, emulator: Emulator
+) -> None:
     image = {"type": "image", "url": "https://x.test/cat.png"}
-    msg = make(base_url).invoke([HumanMessage([{"type": "text", "text": "what is this"}, image])])
+    msg = make_chat_model().invoke(
+        [HumanMessage([{"type": "text", "text": "what is this"}, image])]
+    )
     assert msg.text == "You said: what is this"
     content = emulator.requests[-1].body["messages"][0]["content"]
     assert content[1] == {"type": "image_url", "image_url": {"url": "https://x.test/cat.png"}}
@@ -258,8 +265,10 @@ class Alarm(TypedDict):
     hour: int
 
 
-def test_tool_calls_invoke_and_stream_agree(base_url: str, emulator: Emulator) -> None:
-    llm = make(base_url).bind_tools([get_weather, get_time])
+def test_tool_calls_invoke_and_stream_agree(
+    make_chat_model: MakeChatModel, emulator: Emulator
+) -> None:
+    llm = make_chat_model().bind_tools([get_weather, get_time])
     prompt = 'Call get_weather and get_time for "Paris"'
     invoked = llm.invoke(prompt)
     assert isinstance(invoked, AIMessage)
@@ -278,8 +287,8 @@ def test_tool_calls_invoke_and_stream_agree(base_url: str, emulator: Emulator) -
 
 
 @pytest.mark.parametrize("scenario", ["multi-tool-chunk", "repeat-tool-id", "no-tool-index"])
-def test_tool_call_stream_variants(base_url: str, scenario: str) -> None:
-    llm = make(base_url, default_headers={"X-Emulator-Scenario": scenario})
+def test_tool_call_stream_variants(make_chat_model: MakeChatModel, scenario: str) -> None:
+    llm = make_chat_model(default_headers={"X-Emulator-Scenario": scenario})
     bound = llm.bind_tools([get_weather, get_time])
     full = aggregate(list(bound.stream('use get_weather and get_time for "Rome"')))
     assert [(c["name"], c["args"]) for c in full.tool_calls] == [
@@ -300,9 +309,9 @@ def test_tool_call_stream_variants(base_url: str, scenario: str) -> None:
     ],
 )
 def test_tool_choice_forms_force_calls(
-    base_url: str, emulator: Emulator, choice: Any, wire: Any
+    make_chat_model: MakeChatModel, emulator: Emulator, choice: Any, wire: Any
 ) -> None:
-    llm = make(base_url, model=LLAMA).bind_tools(
+    llm = make_chat_model(model=LLAMA).bind_tools(
         [Forecast, Alarm, get_weather], tool_choice=choice, parallel_tool_calls=False
     )
     msg = llm.invoke("Plan 3 days in Oslo, wake me at 7")
@@ -315,22 +324,22 @@ def test_tool_choice_forms_force_calls(
         assert msg.tool_calls[0]["args"]["days"] == 3
 
 
-def test_tool_choice_none_and_auto_do_not_force(base_url: str) -> None:
-    llm = make(base_url, model=LLAMA)
+def test_tool_choice_none_and_auto_do_not_force(make_chat_model: MakeChatModel) -> None:
+    llm = make_chat_model(model=LLAMA)
     assert (
         not llm.bind_tools([get_weather], tool_choice="none").invoke("get_weather now").tool_calls
     )
     assert not llm.bind_tools([get_weather], tool_choice="auto").invoke("just chat").tool_calls
 
 
-def test_unicode_tool_arguments(base_url: str) -> None:
-    llm = make(base_url, model=LLAMA).bind_tools([get_weather], tool_choice="get_weather")
+def test_unicode_tool_arguments(make_chat_model: MakeChatModel) -> None:
+    llm = make_chat_model(model=LLAMA).bind_tools([get_weather], tool_choice="get_weather")
     msg = llm.invoke('get_weather for "São Paulo 東京"')
     assert msg.tool_calls[0]["args"] == {"city": "São Paulo 東京"}
 
 
-def test_tool_round_trip_uses_results(base_url: str, emulator: Emulator) -> None:
-    llm = make(base_url).bind_tools([get_weather])
+def test_tool_round_trip_uses_results(make_chat_model: MakeChatModel, emulator: Emulator) -> None:
+    llm = make_chat_model().bind_tools([get_weather])
     question = HumanMessage('What does get_weather say for "Paris"?')
     call = llm.invoke([question])
     assert isinstance(call, AIMessage)
@@ -350,37 +359,41 @@ PERSON_SCHEMA = Person.model_json_schema()
 
 @pytest.mark.parametrize("method", ["function_calling", "json_schema"])
 @pytest.mark.parametrize("schema", [Person, PersonDict, PERSON_SCHEMA])
-def test_structured_output_methods(base_url: str, method: str, schema: Any) -> None:
-    structured = make(base_url).with_structured_output(schema, method=method)  # type: ignore[arg-type]
+def test_structured_output_methods(
+    make_chat_model: MakeChatModel, method: str, schema: Any
+) -> None:
+    structured = make_chat_model().with_structured_output(schema, method=method)  # type: ignore[arg-type]
     result = structured.invoke(PROMPT)
     as_dict = result.model_dump() if isinstance(result, BaseModel) else result
     assert as_dict == {"name": "Ada", "age": 36}
     assert isinstance(result, Person) == (schema is Person)
 
 
-async def test_structured_output_async_and_streaming(base_url: str) -> None:
-    structured = make(base_url).with_structured_output(Person)
+async def test_structured_output_async_and_streaming(make_chat_model: MakeChatModel) -> None:
+    structured = make_chat_model().with_structured_output(Person)
     assert await structured.ainvoke(PROMPT) == Person(name="Ada", age=36)
     chunks = list(structured.stream(PROMPT))
     assert chunks and chunks[-1] == Person(name="Ada", age=36)
 
 
-def test_json_mode(base_url: str, emulator: Emulator) -> None:
-    structured = make(base_url).with_structured_output({"type": "object"}, method="json_mode")
+def test_json_mode(make_chat_model: MakeChatModel, emulator: Emulator) -> None:
+    structured = make_chat_model().with_structured_output({"type": "object"}, method="json_mode")
     result = structured.invoke('Return JSON with "setup" and "punchline"')
     assert set(result) == {"setup", "punchline"}  # type: ignore[arg-type]
     assert emulator.requests[-1].body["response_format"] == {"type": "json_object"}
 
 
-def test_include_raw_reports_parse_errors(base_url: str) -> None:
+def test_include_raw_reports_parse_errors(make_chat_model: MakeChatModel) -> None:
     # json_mode with a schema the emulator's answer does not satisfy.
-    structured = make(base_url).with_structured_output(Person, method="json_mode", include_raw=True)
+    structured = make_chat_model().with_structured_output(
+        Person, method="json_mode", include_raw=True
+    )
     out = structured.invoke("no quoted keys here")
     assert isinstance(out, dict)
     assert isinstance(out["raw"], AIMessage)
     assert out["parsed"] is None
     assert out["parsing_error"] is not None
-    ok = make(base_url).with_structured_output(Person, include_raw=True).invoke(PROMPT)
+    ok = make_chat_model().with_structured_output(Person, include_raw=True).invoke(PROMPT)
     assert ok["parsed"] == Person(name="Ada", age=36) and ok["parsing_error"] is None  # type: ignore[index]
 
 
@@ -401,16 +414,16 @@ def test_refusal_raises_model_refusal_error() -> None:
     assert isinstance(out["parsing_error"], ModelRefusalError)
 
 
-def test_structured_output_rejects_bad_method(base_url: str) -> None:
+def test_structured_output_rejects_bad_method(make_chat_model: MakeChatModel) -> None:
     with pytest.raises(ValueError, match="method"):
-        make(base_url).with_structured_output(Person, method="xml")  # type: ignore[arg-type]
+        make_chat_model().with_structured_output(Person, method="xml")  # type: ignore[arg-type]
 
 
 # -- tokens, models, identity ------------------------------------------------------------------
 
 
-def test_token_counts_offline_and_exact(base_url: str) -> None:
-    llm = make(base_url)
+def test_token_counts_offline_and_exact(make_chat_model: MakeChatModel) -> None:
+    llm = make_chat_model()
     messages: list[BaseMessage] = [HumanMessage("one two three four")]
     approx = ChatModelsLab(api_key=KEY, base_url="http://127.0.0.1:9").get_num_tokens_from_messages(
         messages
@@ -420,16 +433,16 @@ def test_token_counts_offline_and_exact(base_url: str) -> None:
     assert llm.get_num_tokens("abcdefgh") == 2
 
 
-async def test_async_tokens_and_models(base_url: str) -> None:
-    llm = make(base_url)
+async def test_async_tokens_and_models(make_chat_model: MakeChatModel) -> None:
+    llm = make_chat_model()
     assert await llm.acount_tokens([HumanMessage("one two")]) == 2
     ids = [m["id"] for m in await llm.alist_models()]
     assert MAGISTRAL in ids
     assert [m["id"] for m in llm.list_models()] == ids
 
 
-def test_identity_and_profile(base_url: str) -> None:
-    llm = make(base_url, temperature=0.2, max_tokens=9, stop=["x"])
+def test_identity_and_profile(make_chat_model: MakeChatModel) -> None:
+    llm = make_chat_model(temperature=0.2, max_tokens=9, stop=["x"])
     assert llm._llm_type == "modelslab-chat"
     params = llm._get_ls_params()
     assert params["ls_provider"] == "modelslab"
@@ -437,10 +450,10 @@ def test_identity_and_profile(base_url: str) -> None:
     assert (params["ls_temperature"], params["ls_max_tokens"], params["ls_stop"]) == (0.2, 9, ["x"])
     assert llm.profile is not None and llm.profile["reasoning_output"] is True
     assert llm.profile["max_input_tokens"] == 40_960
-    llama = make(base_url, model=LLAMA).profile
+    llama = make_chat_model(model=LLAMA).profile
     assert llama is not None and llama["reasoning_output"] is False
     assert llama["max_input_tokens"] == 131_072
-    assert make(base_url, model="not-in-the-catalogue").profile is None
+    assert make_chat_model(model="not-in-the-catalogue").profile is None
 
 
 # -- server behaviours the emulator does not script (an httpx MockTransport stands in) -------

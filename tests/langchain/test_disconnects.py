@@ -25,8 +25,7 @@ from langchain_modelslab import ChatModelsLab, ModelsLabAPITimeoutError
 from modelslab_emulator import Emulator
 from modelslab_transport import ChatCompletion, ModelsLabClient, build_chat_payload
 from modelslab_transport.limits import slots_for_key
-
-from ..loopback_app import leave_after_first_bytes, serve, unique_key, wait_until
+from tests.support.loopback_app import leave_after_first_bytes, serve, unique_key, wait_until
 
 LLAMA = "meta-llama-llama-3.1-8b-instruct"
 LONG = " ".join(f"word{i}" for i in range(40))

@@ -31,13 +31,15 @@ from langchain_modelslab import (
     ModelsLabRateLimitError,
 )
 from modelslab_emulator import Emulator
+from tests.support.models import MakeChatModel
 
 SECRET = "sk-live-SECRET-4b1d-never-show-me"
 
 
-def make(base_url: str, scenario: str | None = None, **kwargs: Any) -> ChatModelsLab:
-    headers = {"X-Emulator-Scenario": scenario} if scenario else None
-    return ChatModelsLab(api_key=SECRET, base_url=base_url, default_headers=headers, **kwargs)
+@pytest.fixture
+def chat_model_defaults() -> dict[str, Any]:
+    """This file's key (and model) for `make_chat_model`."""
+    return {"api_key": SECRET}
 
 
 def assert_no_secret(error: BaseException) -> None:
@@ -55,8 +57,10 @@ def locked_emulator() -> Iterator[Emulator]:
 # -- status errors -----------------------------------------------------------------------------
 
 
-def test_invalid_key_is_authentication_error(locked_emulator: Emulator) -> None:
-    llm = make(locked_emulator.base_url)
+def test_invalid_key_is_authentication_error(
+    locked_emulator: Emulator, make_chat_model: MakeChatModel
+) -> None:
+    llm = make_chat_model(base_url=locked_emulator.base_url)
     for call in (lambda: llm.invoke("hi"), lambda: list(llm.stream("hi"))):
         with pytest.raises(ModelsLabAuthenticationError) as info:
             call()
@@ -66,9 +70,9 @@ def test_invalid_key_is_authentication_error(locked_emulator: Emulator) -> None:
         assert_no_secret(err)
 
 
-async def test_invalid_key_async(locked_emulator: Emulator) -> None:
+async def test_invalid_key_async(locked_emulator: Emulator, make_chat_model: MakeChatModel) -> None:
     with pytest.raises(ModelAuthenticationError) as info:
-        await make(locked_emulator.base_url).ainvoke("hi")
+        await make_chat_model(base_url=locked_emulator.base_url).ainvoke("hi")
     assert_no_secret(info.value)
 
 
@@ -98,7 +102,7 @@ def test_missing_key_names_the_variable(base_url: str, monkeypatch: pytest.Monke
     ],
 )
 def test_status_errors_map_to_both_hierarchies(
-    base_url: str,
+    make_chat_model: MakeChatModel,
     scenario: str | None,
     model: str | None,
     transport_cls: type[Exception],
@@ -106,7 +110,7 @@ def test_status_errors_map_to_both_hierarchies(
     status: int | None,
 ) -> None:
     extra = {"model": model} if model else {}
-    llm = make(base_url, scenario, max_retries=0, **extra)
+    llm = make_chat_model(scenario, max_retries=0, **extra)
     for call in (lambda: llm.invoke("hi"), lambda: list(llm.stream("hi"))):
         with pytest.raises(transport_cls) as info:
             call()
@@ -120,15 +124,14 @@ def test_status_errors_map_to_both_hierarchies(
         assert_no_secret(err)
 
 
-def test_rate_limit_retried_then_success_or_typed_error(base_url: str, emulator: Emulator) -> None:
-    ok = make(base_url, "rate-limit;times=2;retry_after=0.05;id=lc-ok", max_retries=2)
+def test_rate_limit_retried_then_success_or_typed_error(
+    make_chat_model: MakeChatModel, emulator: Emulator
+) -> None:
+    ok = make_chat_model("rate-limit;times=2;retry_after=0.05;id=lc-ok", max_retries=2)
     assert ok.invoke("hello again").text == "You said: hello again"
     assert [r.status for r in emulator.requests] == [429, 429, 200]
-    failing = make(
-        base_url,
-        "rate-limit;times=9;retry_after=0.05;id=lc-fail",
-        max_retries=0,
-        queue_wait_budget=0,
+    failing = make_chat_model(
+        "rate-limit;times=9;retry_after=0.05;id=lc-fail", max_retries=0, queue_wait_budget=0
     )
     with pytest.raises(ModelsLabRateLimitError) as info:
         failing.invoke("hi")
@@ -138,15 +141,15 @@ def test_rate_limit_retried_then_success_or_typed_error(base_url: str, emulator:
     assert_no_secret(err)
 
 
-async def test_server_error_retried_async(base_url: str) -> None:
-    llm = make(base_url, "server-error;times=1;id=lc-async", max_retries=1)
+async def test_server_error_retried_async(make_chat_model: MakeChatModel) -> None:
+    llm = make_chat_model("server-error;times=1;id=lc-async", max_retries=1)
     assert (await llm.ainvoke("once more")).text == "You said: once more"
-    chunks = [c async for c in make(base_url, "server-error;times=1;id=lc-astream").astream("s")]
+    chunks = [c async for c in make_chat_model("server-error;times=1;id=lc-astream").astream("s")]
     assert "".join(str(c.content) for c in chunks) == "You said: s"
 
 
-def test_context_overflow(base_url: str) -> None:
-    llm = make(base_url, max_retries=0)
+def test_context_overflow(make_chat_model: MakeChatModel) -> None:
+    llm = make_chat_model(max_retries=0)
     with pytest.raises(ModelsLabContextOverflowError) as info:
         llm.invoke("word " * 41_000)
     err = info.value
@@ -157,17 +160,19 @@ def test_context_overflow(base_url: str) -> None:
 
 
 @pytest.mark.parametrize("scenario", ["html-502;times=5", "redirect"])
-def test_non_api_replies_are_readable_errors(base_url: str, scenario: str) -> None:
+def test_non_api_replies_are_readable_errors(make_chat_model: MakeChatModel, scenario: str) -> None:
     with pytest.raises(mt.ModelsLabError) as info:
-        make(base_url, scenario, max_retries=0).invoke("hi")
+        make_chat_model(scenario, max_retries=0).invoke("hi")
     assert isinstance(info.value, ModelAPIError)
     assert "<html" not in str(info.value).lower()
     assert_no_secret(info.value)
 
 
 @pytest.mark.parametrize("scenario", ["error-mid-stream", "drop-mid-stream", "truncated"])
-def test_broken_streams_raise_never_pass_as_complete(base_url: str, scenario: str) -> None:
-    llm = make(base_url, scenario, max_retries=0)
+def test_broken_streams_raise_never_pass_as_complete(
+    make_chat_model: MakeChatModel, scenario: str
+) -> None:
+    llm = make_chat_model(scenario, max_retries=0)
     with pytest.raises(mt.ModelsLabError) as info:
         list(llm.stream("please stream this whole answer"))
     err = info.value
@@ -175,38 +180,35 @@ def test_broken_streams_raise_never_pass_as_complete(base_url: str, scenario: st
     assert_no_secret(err)
 
 
-def test_stream_without_done_but_finished_is_complete(base_url: str) -> None:
-    chunks = list(make(base_url, "no-done", max_retries=0).stream("finish reason arrived"))
+def test_stream_without_done_but_finished_is_complete(make_chat_model: MakeChatModel) -> None:
+    chunks = list(make_chat_model("no-done", max_retries=0).stream("finish reason arrived"))
     assert "".join(str(c.content) for c in chunks) == "You said: finish reason arrived"
     assert chunks[-1].response_metadata["finish_reason"] == "stop"
 
 
-def test_timeouts(base_url: str) -> None:
-    slow = make(base_url, "slow-first-byte;delay=1", timeout=0.2, max_retries=0)
+def test_timeouts(make_chat_model: MakeChatModel) -> None:
+    slow = make_chat_model("slow-first-byte;delay=1", timeout=0.2, max_retries=0)
     with pytest.raises(ModelsLabAPITimeoutError) as info:
         slow.invoke("hi")
     assert isinstance(info.value, ModelTimeoutError) and isinstance(
         info.value, ModelConnectionError
     )
-    trickle = make(base_url, "trickle;delay=0.6", stream_idle_timeout=0.2, max_retries=0)
+    trickle = make_chat_model("trickle;delay=0.6", stream_idle_timeout=0.2, max_retries=0)
     with pytest.raises(ModelTimeoutError):
         list(trickle.stream("one two three"))
 
 
-def test_errors_pickle_and_keep_their_class(base_url: str) -> None:
+def test_errors_pickle_and_keep_their_class(make_chat_model: MakeChatModel) -> None:
     with pytest.raises(ModelsLabRateLimitError) as info:
-        make(
-            base_url,
-            "rate-limit;times=9;retry_after=0.05;id=lc-p",
-            max_retries=0,
-            queue_wait_budget=0,
+        make_chat_model(
+            "rate-limit;times=9;retry_after=0.05;id=lc-p", max_retries=0, queue_wait_budget=0
         ).invoke("x")
     clone = pickle.loads(pickle.dumps(info.value))
     assert type(clone) is ModelsLabRateLimitError and str(clone) == str(info.value)
 
 
-def test_with_retry_uses_is_retryable(base_url: str) -> None:
-    llm = make(base_url, "server-error;times=1;id=lc-with-retry", max_retries=0)
+def test_with_retry_uses_is_retryable(make_chat_model: MakeChatModel) -> None:
+    llm = make_chat_model("server-error;times=1;id=lc-with-retry", max_retries=0)
     retrying = llm.with_retry(retry_if_exception_type=(ModelAPIError,), stop_after_attempt=2)
     assert retrying.invoke("retry me").text == "You said: retry me"
 
@@ -231,8 +233,8 @@ class _Recorder(BaseCallbackHandler):
         self.seen.append(repr((error, vars(error), kwargs)))
 
 
-def test_key_never_in_repr_dumps_params_or_callbacks(base_url: str) -> None:
-    llm = make(base_url)
+def test_key_never_in_repr_dumps_params_or_callbacks(make_chat_model: MakeChatModel) -> None:
+    llm = make_chat_model()
     for text in (repr(llm), str(llm), dumps(llm), repr(dumpd(llm)), repr(llm.model_dump())):
         assert SECRET not in text
     assert SECRET not in repr(llm._get_invocation_params())
@@ -245,13 +247,13 @@ def test_key_never_in_repr_dumps_params_or_callbacks(base_url: str) -> None:
         "call f", config={"callbacks": [recorder]}
     )
     with pytest.raises(mt.ModelsLabError):
-        make(base_url, "forbidden").invoke("hi", config={"callbacks": [recorder]})
+        make_chat_model("forbidden").invoke("hi", config={"callbacks": [recorder]})
     assert len(recorder.seen) > 5
     assert all(SECRET not in entry for entry in recorder.seen)
 
 
-async def test_key_never_in_astream_events(base_url: str) -> None:
-    events = [e async for e in make(base_url).astream_events("hi", version="v2")]
+async def test_key_never_in_astream_events(make_chat_model: MakeChatModel) -> None:
+    events = [e async for e in make_chat_model().astream_events("hi", version="v2")]
     assert events and SECRET not in repr(events)
 
 

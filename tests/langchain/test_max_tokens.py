@@ -2,55 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import uuid
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages import HumanMessage
 
 import modelslab_transport as mt
 from langchain_modelslab import ChatModelsLab, ModelsLabContextOverflowError
 from modelslab_emulator import Emulator
 from modelslab_transport import UNKNOWN_MODEL_MAX_TOKENS, default_max_tokens
+from tests.support.adapter_calls import run_chat_model
+from tests.support.emulator_log import chat_log
+from tests.support.models import MakeChatModel
 
 KEY = "test-key-max-tokens-0123"
 MAGISTRAL = "mistralai-Magistral-Small-2506"
 PROMPT = "Tell me about Paris"
 ANSWER = f"You said: {PROMPT}"
+MESSAGES = [HumanMessage(PROMPT)]
 
 
-def make(base_url: str, scenario: str | None = None, **kwargs: Any) -> ChatModelsLab:
-    headers = {"X-Emulator-Scenario": f"{scenario};id={uuid.uuid4().hex[:8]}"} if scenario else None
-    return ChatModelsLab(api_key=KEY, base_url=base_url, default_headers=headers, **kwargs)
-
-
-def run(llm: ChatModelsLab, mode: str) -> AIMessage:
-    """One call through `mode`: invoke, ainvoke, stream or astream (chunks summed)."""
-    if mode == "invoke":
-        return llm.invoke(PROMPT)
-    if mode == "ainvoke":
-        return asyncio.run(llm.ainvoke(PROMPT))
-    if mode == "stream":
-        chunks = list(llm.stream(PROMPT))
-    else:
-
-        async def collect() -> list[AIMessageChunk]:
-            return [chunk async for chunk in llm.astream(PROMPT)]
-
-        chunks = asyncio.run(collect())
-    total = chunks[0]
-    for chunk in chunks[1:]:
-        total = total + chunk
-    return total
+@pytest.fixture
+def chat_model_defaults() -> dict[str, Any]:
+    """This file's key (and model) for `make_chat_model`."""
+    return {"api_key": KEY}
 
 
 MODES = ["invoke", "ainvoke", "stream", "astream"]
-
-
-def chat_bodies(emulator: Emulator) -> list[Any]:
-    return [r for r in emulator.requests if r.path.endswith("/chat/completions")]
 
 
 def test_done_when_invoke_without_max_tokens_returns_the_answer(
@@ -66,12 +45,12 @@ def test_done_when_invoke_without_max_tokens_returns_the_answer(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_no_max_tokens_gets_the_whole_answer_within_the_served_context(
-    base_url: str, emulator: Emulator, mode: str
+    make_chat_model: MakeChatModel, emulator: Emulator, mode: str
 ) -> None:
-    message = run(make(base_url), mode)
+    message = run_chat_model(make_chat_model(), mode, MESSAGES)
     assert message.content == ANSWER
     assert "Let me check that once more." in message.additional_kwargs["reasoning_content"]
-    [request] = chat_bodies(emulator)
+    [request] = chat_log(emulator)
     sent = request.body["max_tokens"]
     assert sent == default_max_tokens(MAGISTRAL, [{"role": "user", "content": PROMPT}])
     usage = message.usage_metadata
@@ -80,40 +59,42 @@ def test_no_max_tokens_gets_the_whole_answer_within_the_served_context(
     assert request.body["temperature"] == 0.7 and request.body["top_p"] == 0.95  # Magistral's card
 
 
-def test_the_server_default_would_have_cut_the_answer(base_url: str) -> None:
+def test_the_server_default_would_have_cut_the_answer(make_chat_model: MakeChatModel) -> None:
     # What the default saves us from: 1000 tokens (the API's default) ends inside the thought.
-    cut = make(base_url, max_tokens=1000).invoke(PROMPT)
+    cut = make_chat_model(max_tokens=1000).invoke(PROMPT)
     assert cut.content == ""
     assert cut.response_metadata["finish_reason"] == "length"
 
 
 def test_the_whole_context_as_max_tokens_is_refused_typed(
-    base_url: str, emulator: Emulator
+    make_chat_model: MakeChatModel, emulator: Emulator
 ) -> None:
     # The trap: max_tokens=40960 on a 40,960-served Magistral; a caller's value is not retried.
     with pytest.raises(ModelsLabContextOverflowError) as info:
-        make(base_url, max_tokens=40_960).invoke(PROMPT)
+        make_chat_model(max_tokens=40_960).invoke(PROMPT)
     assert isinstance(info.value, mt.ContextLengthExceededError)
     assert "maximum context length is 40960" in str(info.value)
-    assert len(chat_bodies(emulator)) == 1
+    assert len(chat_log(emulator)) == 1
 
 
-def test_unknown_model_gets_the_documented_default(base_url: str, emulator: Emulator) -> None:
+def test_unknown_model_gets_the_documented_default(
+    make_chat_model: MakeChatModel, emulator: Emulator
+) -> None:
     with pytest.raises(Exception, match="Model not found"):
-        make(base_url, model="not-in-the-catalogue").invoke(PROMPT)
-    [request] = chat_bodies(emulator)
+        make_chat_model(model="not-in-the-catalogue").invoke(PROMPT)
+    [request] = chat_log(emulator)
     assert request.body["max_tokens"] == UNKNOWN_MODEL_MAX_TOKENS == 4096
     assert "temperature" not in request.body  # no card, no sampling defaults
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_refused_default_is_retried_once_with_the_stated_limit(
-    base_url: str, emulator: Emulator, caplog: pytest.LogCaptureFixture, mode: str
+    make_chat_model: MakeChatModel, emulator: Emulator, caplog: pytest.LogCaptureFixture, mode: str
 ) -> None:
     caplog.set_level(logging.WARNING, logger="modelslab_transport")
-    message = run(make(base_url, "served-context;tokens=3000"), mode)
+    message = run_chat_model(make_chat_model("served-context;tokens=3000"), mode, MESSAGES)
     assert message.content == ANSWER
-    first, second = chat_bodies(emulator)
+    first, second = chat_log(emulator)
     assert (first.status, second.status) == (400, 200)
     assert second.body["max_tokens"] == 3000 - 4 - 16  # served - prompt (4 words) - margin
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -121,10 +102,12 @@ def test_refused_default_is_retried_once_with_the_stated_limit(
     assert all(KEY not in r.getMessage() for r in warnings)
 
 
-def test_sampling_defaults_come_from_each_models_card(base_url: str, emulator: Emulator) -> None:
-    make(base_url, model="deepseek-deepseek-r1-distill-llama-70b").invoke(PROMPT)
-    make(base_url, temperature=0.2).invoke(PROMPT)  # the caller's field wins, the rest stay
-    deepseek, magistral = (r.body for r in chat_bodies(emulator))
+def test_sampling_defaults_come_from_each_models_card(
+    make_chat_model: MakeChatModel, emulator: Emulator
+) -> None:
+    make_chat_model(model="deepseek-deepseek-r1-distill-llama-70b").invoke(PROMPT)
+    make_chat_model(temperature=0.2).invoke(PROMPT)  # the caller's field wins, the rest stay
+    deepseek, magistral = (r.body for r in chat_log(emulator))
     assert (deepseek["temperature"], deepseek["top_p"]) == (0.6, 0.95)
     assert (magistral["temperature"], magistral["top_p"]) == (0.2, 0.95)
 

@@ -19,11 +19,10 @@ from langchain_core.messages import (
 from langchain_modelslab import ModelsLabInvalidConversationError
 from modelslab_emulator import Emulator
 from modelslab_transport import BRIDGE_TEXT, InvalidInputError, normalize_tool_call_id
-
-from ..adapter_calls import CHAT_MODEL_MODES
-from ..adapter_calls import make_chat_model as make
-from ..adapter_calls import run_chat_model as run
-from ..long_prompts import RAG_QUESTION, emulator_context, rag_prompt
+from tests.support.adapter_calls import CHAT_MODEL_MODES
+from tests.support.adapter_calls import run_chat_model as run
+from tests.support.long_prompts import RAG_QUESTION, emulator_context, rag_prompt
+from tests.support.models import MakeChatModel
 
 MAGISTRAL = "mistralai-Magistral-Small-2506"
 LLAMA = "meta-llama-llama-3.1-8b-instruct"
@@ -45,9 +44,9 @@ def sent(emulator: Emulator) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_user_after_a_tool_result_is_answered_with_the_bridge(
-    base_url: str, emulator: Emulator, mode: str
+    make_chat_model: MakeChatModel, emulator: Emulator, mode: str
 ) -> None:
-    message = run(make(base_url), mode, [QUESTION, CALL, RESULT, FOLLOW_UP])
+    message = run(make_chat_model(), mode, [QUESTION, CALL, RESULT, FOLLOW_UP])
     assert message.content and message.response_metadata["finish_reason"] == "stop"
     [body] = sent(emulator)
     wire_id = normalize_tool_call_id("call_weather_01")
@@ -72,10 +71,10 @@ def test_a_user_after_a_tool_result_is_answered_with_the_bridge(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_an_empty_assistant_message_is_left_out_and_the_rest_is_sent(
-    base_url: str, emulator: Emulator, mode: str
+    make_chat_model: MakeChatModel, emulator: Emulator, mode: str
 ) -> None:
     history = [SystemMessage("Be brief."), QUESTION, CUT, FOLLOW_UP]
-    message = run(make(base_url), mode, history)
+    message = run(make_chat_model(), mode, history)
     assert message.content == "You said: And what should I wear?"
     [body] = sent(emulator)
     assert body["messages"] == [
@@ -87,10 +86,10 @@ def test_an_empty_assistant_message_is_left_out_and_the_rest_is_sent(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_trailing_assistant_message_is_refused_before_any_request(
-    base_url: str, emulator: Emulator, mode: str
+    make_chat_model: MakeChatModel, emulator: Emulator, mode: str
 ) -> None:
     with pytest.raises(ModelsLabInvalidConversationError) as info:
-        run(make(base_url), mode, [QUESTION, AIMessage("It is sunny.")])
+        run(make_chat_model(), mode, [QUESTION, AIMessage("It is sunny.")])
     assert isinstance(info.value, InvalidInputError) and isinstance(info.value, ValueError)
     assert "Expected last role User or Tool (or Assistant with prefix True)" in str(info.value)
     assert sent(emulator) == []
@@ -98,9 +97,9 @@ def test_a_trailing_assistant_message_is_refused_before_any_request(
 
 @pytest.mark.parametrize("mode", ["invoke", "astream"])
 def test_other_models_get_the_conversation_as_built(
-    base_url: str, emulator: Emulator, mode: str
+    make_chat_model: MakeChatModel, emulator: Emulator, mode: str
 ) -> None:
-    run(make(base_url, model=LLAMA), mode, [QUESTION, CALL, RESULT, CUT, FOLLOW_UP])
+    run(make_chat_model(model=LLAMA), mode, [QUESTION, CALL, RESULT, CUT, FOLLOW_UP])
     [body] = sent(emulator)
     assert [m["role"] for m in body["messages"]] == [
         "user",
@@ -115,19 +114,21 @@ def test_other_models_get_the_conversation_as_built(
 @pytest.mark.parametrize("host", [40_000, 40_960])
 @pytest.mark.parametrize("mode", MODES)
 def test_a_30000_token_rag_prompt_is_answered(
-    base_url: str, emulator: Emulator, host: int, mode: str
+    make_chat_model: MakeChatModel, emulator: Emulator, host: int, mode: str
 ) -> None:
     system, question = rag_prompt(30_000)
     served = emulator_context(host, system, question)
-    llm = make(base_url, f"served-context;tokens={served}")
+    llm = make_chat_model(f"served-context;tokens={served}")
     message = run(llm, mode, [SystemMessage(system), HumanMessage(question)])
     assert message.content == f"You said: {RAG_QUESTION}"
     assert "Let me check that once more." in message.additional_kwargs["reasoning_content"]
     assert len(sent(emulator)) == 1  # no refusal
 
 
-def test_three_calls_on_a_40000_host_cost_one_refusal(base_url: str, emulator: Emulator) -> None:
-    llm = make(base_url, "served-context;tokens=40000")
+def test_three_calls_on_a_40000_host_cost_one_refusal(
+    make_chat_model: MakeChatModel, emulator: Emulator
+) -> None:
+    llm = make_chat_model("served-context;tokens=40000")
     for mode in ("invoke", "stream", "ainvoke", "astream"):
         assert run(llm, mode, [HumanMessage("Hi")]).content == "You said: Hi"
     statuses = [r.status for r in emulator.requests if r.path.endswith("/chat/completions")]

@@ -6,25 +6,29 @@ ainvoke and astream alike."""
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage
 
-from langchain_modelslab import ChatModelsLab
-
-from ..reasoning_shapes import ADAPTER_SHAPES, ANSWER, MAGISTRAL, REASONING, Shape, shape_id
-from ._chunks import aggregate
+from tests.support.langchain_streams import aggregate
+from tests.support.models import MakeChatModel
+from tests.support.reasoning_shapes import (
+    ADAPTER_SHAPES,
+    ANSWER,
+    MAGISTRAL,
+    REASONING,
+    Shape,
+    shape_id,
+)
 
 KEY = "test-key-reasoning-shapes-01"
 
 
-def make(base_url: str, name: str, model: str, max_tokens: int | None) -> ChatModelsLab:
-    headers = {"X-Emulator-Scenario": f"{name};id={uuid.uuid4().hex[:8]}"} if name else None
-    return ChatModelsLab(
-        api_key=KEY, base_url=base_url, model=model, max_tokens=max_tokens, default_headers=headers
-    )
+@pytest.fixture
+def chat_model_defaults() -> dict[str, Any]:
+    """This file's key (and model) for `make_chat_model`."""
+    return {"api_key": KEY}
 
 
 def check(message: AIMessage, shape: Shape) -> None:
@@ -41,8 +45,10 @@ def cut_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 
 @pytest.mark.parametrize("shape", ADAPTER_SHAPES, ids=shape_id)
-def test_invoke_and_stream(base_url: str, caplog: pytest.LogCaptureFixture, shape: Shape) -> None:
-    llm = make(base_url, shape.name, shape.model, shape.max_tokens)
+def test_invoke_and_stream(
+    make_chat_model: MakeChatModel, caplog: pytest.LogCaptureFixture, shape: Shape
+) -> None:
+    llm = make_chat_model(shape.name, model=shape.model, max_tokens=shape.max_tokens)
     with caplog.at_level(logging.WARNING):
         invoked = llm.invoke("Hello there")
         chunks = list(llm.stream("Hello there"))
@@ -55,9 +61,9 @@ def test_invoke_and_stream(base_url: str, caplog: pytest.LogCaptureFixture, shap
 
 @pytest.mark.parametrize("shape", ADAPTER_SHAPES, ids=shape_id)
 async def test_ainvoke_and_astream(
-    base_url: str, caplog: pytest.LogCaptureFixture, shape: Shape
+    make_chat_model: MakeChatModel, caplog: pytest.LogCaptureFixture, shape: Shape
 ) -> None:
-    llm = make(base_url, shape.name, shape.model, shape.max_tokens)
+    llm = make_chat_model(shape.name, model=shape.model, max_tokens=shape.max_tokens)
     with caplog.at_level(logging.WARNING):
         invoked = await llm.ainvoke("Hello there")
         chunks = [chunk async for chunk in llm.astream("Hello there")]
@@ -67,8 +73,14 @@ async def test_ainvoke_and_astream(
     await llm.aclose()
 
 
-def test_unterminated_stream_sends_the_answer_in_the_last_text_chunk(base_url: str) -> None:
-    chunks = list(make(base_url, "unterminated-think", MAGISTRAL, None).stream("Hello there"))
+def test_unterminated_stream_sends_the_answer_in_the_last_text_chunk(
+    make_chat_model: MakeChatModel,
+) -> None:
+    chunks = list(
+        make_chat_model("unterminated-think", model=MAGISTRAL, max_tokens=None).stream(
+            "Hello there"
+        )
+    )
     texts = [c for c in chunks if c.content]
     assert len(texts) == 1 and texts[0].content == f"{REASONING}\n\n{ANSWER}"
     reasoning_chunks = [c for c in chunks if c.additional_kwargs.get("reasoning_content")]
@@ -76,7 +88,7 @@ def test_unterminated_stream_sends_the_answer_in_the_last_text_chunk(base_url: s
     assert chunks[-1].response_metadata["reasoning_state"] == "unterminated"
 
 
-def test_plain_answers_carry_no_reasoning_state(base_url: str) -> None:
-    message: Any = make(base_url, "", MAGISTRAL, None).invoke("Hello there")
+def test_plain_answers_carry_no_reasoning_state(make_chat_model: MakeChatModel) -> None:
+    message: Any = make_chat_model("", model=MAGISTRAL, max_tokens=None).invoke("Hello there")
     assert message.content == ANSWER
     assert "reasoning_state" not in message.response_metadata

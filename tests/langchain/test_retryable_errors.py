@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from typing import Any
 
 import pytest
@@ -20,17 +19,17 @@ from modelslab_emulator import Emulator
 from modelslab_transport import ClientSettings
 from modelslab_transport._errors import retryable_status
 from modelslab_transport._retry import retry_delay
+from tests.support.models import MakeChatModel
 
 KEY = "sk-lc-retryable-5e21"
 MODEL = "meta-llama-llama-3.1-8b-instruct"
 STATUSES = [400, 401, 402, 403, 404, 408, 409, 422, 429, 500, 502, 503, 504]
 
 
-def make(base_url: str, scenario: str, **kwargs: Any) -> ChatModelsLab:
-    headers = {"X-Emulator-Scenario": f"{scenario};id={time.monotonic_ns()}"}
-    return ChatModelsLab(
-        model=MODEL, api_key=KEY, base_url=base_url, default_headers=headers, **kwargs
-    )
+@pytest.fixture
+def chat_model_defaults() -> dict[str, Any]:
+    """This file's key (and model) for `make_chat_model`."""
+    return {"api_key": KEY, "model": MODEL}
 
 
 def _raise(mode: str, llm: ChatModelsLab) -> ModelError:
@@ -47,9 +46,9 @@ def _raise(mode: str, llm: ChatModelsLab) -> ModelError:
 @pytest.mark.parametrize("mode", ["invoke", "stream", "ainvoke"])
 @pytest.mark.parametrize("status", STATUSES)
 def test_is_retryable_agrees_with_the_retry_policy(
-    mode: str, status: int, emulator: Emulator
+    mode: str, status: int, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
-    llm = make(emulator.base_url, f"http-error;status={status};times=-1", max_retries=0)
+    llm = make_chat_model(f"http-error;status={status};times=-1", max_retries=0)
     error = _raise(mode, llm)
     assert isinstance(error, mt.ModelsLabError) and error.status_code == status
     assert error.is_retryable is retryable_status(status)
@@ -57,21 +56,28 @@ def test_is_retryable_agrees_with_the_retry_policy(
 
 
 @pytest.mark.parametrize("status", [408, 409])
-def test_408_and_409_are_retryable(status: int, emulator: Emulator) -> None:
-    error = _raise("invoke", make(emulator.base_url, f"http-error;status={status}", max_retries=0))
+def test_408_and_409_are_retryable(
+    status: int, emulator: Emulator, make_chat_model: MakeChatModel
+) -> None:
+    error = _raise(
+        "invoke",
+        make_chat_model(f"http-error;status={status}", max_retries=0),
+    )
     assert error.is_retryable is True
 
 
-def test_server_should_retry_header_decides(emulator: Emulator) -> None:
-    llm = make(emulator.base_url, "server-error;status=503;should_retry=false", max_retries=0)
+def test_server_should_retry_header_decides(
+    emulator: Emulator, make_chat_model: MakeChatModel
+) -> None:
+    llm = make_chat_model("server-error;status=503;should_retry=false", max_retries=0)
     assert _raise("invoke", llm).is_retryable is False
 
 
 @pytest.mark.parametrize(("status", "answered"), [(409, True), (400, False)])
 def test_model_retry_middleware_retries_what_the_policy_retries(
-    status: int, answered: bool, emulator: Emulator
+    status: int, answered: bool, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
-    llm = make(emulator.base_url, f"http-error;status={status};times=1", max_retries=0)
+    llm = make_chat_model(f"http-error;status={status};times=1", max_retries=0)
     agent = create_agent(
         llm, tools=[], middleware=[ModelRetryMiddleware(max_retries=1, initial_delay=0.0)]
     )
@@ -108,9 +114,13 @@ def _policy_retries(error: Exception) -> bool:
     ],
 )
 def test_raised_errors_agree_with_retry_delay(
-    scenario: str, kwargs: dict[str, Any], expected: bool, emulator: Emulator
+    scenario: str,
+    kwargs: dict[str, Any],
+    expected: bool,
+    emulator: Emulator,
+    make_chat_model: MakeChatModel,
 ) -> None:
-    error = _raise("invoke", make(emulator.base_url, scenario, max_retries=0, **kwargs))
+    error = _raise("invoke", make_chat_model(scenario, max_retries=0, **kwargs))
     assert error.is_retryable is _policy_retries(error) is expected
 
 

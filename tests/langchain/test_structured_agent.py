@@ -12,9 +12,8 @@ from langchain_core.tools import tool
 
 from langchain_modelslab import ChatModelsLab
 from modelslab_emulator import Emulator
-
-from .. import weather_agent
-from ..weather_agent import QUESTION, WeatherReport, calls
+from tests.support import weather_agent
+from tests.support.weather_agent import QUESTION, WeatherReport, calls
 
 KEY = "test-key-structured-agent-0123"
 #: Far below LangChain's default recursion limit (25): a loop fails fast instead of at 25.

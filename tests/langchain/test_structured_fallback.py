@@ -8,7 +8,6 @@ call, and still returns the parsed object; other errors propagate unchanged.
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 import pytest
@@ -23,19 +22,17 @@ from langchain_modelslab import (
     ModelsLabServerError,
 )
 from modelslab_emulator import Emulator
-
-from ._person import PROMPT, Person, PersonDict
+from tests.support.models import MakeChatModel
+from tests.support.schemas import PROMPT, Person, PersonDict
 
 KEY = "test-key-structured-fallback-4c2b"
 ADA = {"name": "Ada", "age": 36}
 
 
-def make(base_url: str, scenario: str, **kwargs: Any) -> ChatModelsLab:
-    # a unique id per model: the emulator's counters and log are matched by header value
-    header = f"{scenario};id={uuid.uuid4().hex[:8]}"
-    return ChatModelsLab(
-        api_key=KEY, base_url=base_url, default_headers={"X-Emulator-Scenario": header}, **kwargs
-    )
+@pytest.fixture
+def chat_model_defaults() -> dict[str, Any]:
+    """This file's key (and model) for `make_chat_model`."""
+    return {"api_key": KEY}
 
 
 def sent(emulator: Emulator, llm: ChatModelsLab) -> list[str]:
@@ -59,9 +56,9 @@ def _requests(emulator: Emulator, llm: ChatModelsLab) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("scenario", ["refuse-json-schema", "refuse-json-schema;status=400"])
 @pytest.mark.parametrize("schema", [Person, PersonDict, Person.model_json_schema()])
 def test_refused_json_schema_falls_back_to_json_mode(
-    base_url: str, emulator: Emulator, scenario: str, schema: Any
+    make_chat_model: MakeChatModel, emulator: Emulator, scenario: str, schema: Any
 ) -> None:
-    llm = make(base_url, scenario)
+    llm = make_chat_model(scenario)
     result = llm.with_structured_output(schema, method="json_schema").invoke(PROMPT)
     assert (result.model_dump() if isinstance(result, BaseModel) else result) == ADA
     assert isinstance(result, Person) == (schema is Person)
@@ -75,9 +72,9 @@ def test_refused_json_schema_falls_back_to_json_mode(
 
 
 def test_refused_json_mode_falls_back_to_function_calling(
-    base_url: str, emulator: Emulator
+    make_chat_model: MakeChatModel, emulator: Emulator
 ) -> None:
-    llm = make(base_url, "refuse-json-mode")
+    llm = make_chat_model("refuse-json-mode")
     assert llm.with_structured_output(Person, method="json_schema").invoke(PROMPT) == Person(**ADA)
     assert sent(emulator, llm) == ["json_schema", "json_object", "tools"]
     forced = _requests(emulator, llm)[2]
@@ -85,12 +82,12 @@ def test_refused_json_mode_falls_back_to_function_calling(
     assert forced["messages"] == [{"role": "user", "content": PROMPT}]
 
 
-async def test_async_fallbacks(base_url: str, emulator: Emulator) -> None:
-    llm = make(base_url, "refuse-json-schema")
+async def test_async_fallbacks(make_chat_model: MakeChatModel, emulator: Emulator) -> None:
+    llm = make_chat_model("refuse-json-schema")
     structured = llm.with_structured_output(PersonDict, method="json_schema")
     assert await structured.ainvoke(PROMPT) == ADA
     assert sent(emulator, llm) == ["json_schema", "json_object"]
-    llm = make(base_url, "refuse-json-mode")
+    llm = make_chat_model("refuse-json-mode")
     structured = llm.with_structured_output(Person, method="json_schema")
     assert await structured.ainvoke(PROMPT) == Person(**ADA)
     assert sent(emulator, llm) == ["json_schema", "json_object", "tools"]
@@ -104,21 +101,21 @@ async def test_async_fallbacks(base_url: str, emulator: Emulator) -> None:
     ],
 )
 async def test_streaming_falls_back_before_the_first_chunk(
-    base_url: str, emulator: Emulator, scenario: str, expected: list[str]
+    make_chat_model: MakeChatModel, emulator: Emulator, scenario: str, expected: list[str]
 ) -> None:
-    llm = make(base_url, scenario)
+    llm = make_chat_model(scenario)
     chunks = list(llm.with_structured_output(Person, method="json_schema").stream(PROMPT))
     assert chunks and chunks[-1] == Person(**ADA)
     assert sent(emulator, llm) == expected
-    llm = make(base_url, scenario)
+    llm = make_chat_model(scenario)
     structured = llm.with_structured_output(PersonDict, method="json_schema")
     achunks = [c async for c in structured.astream(PROMPT)]
     assert achunks and achunks[-1] == ADA
     assert sent(emulator, llm) == expected
 
 
-def test_inside_a_chain_with_a_prompt(base_url: str, emulator: Emulator) -> None:
-    llm = make(base_url, "refuse-json-mode")
+def test_inside_a_chain_with_a_prompt(make_chat_model: MakeChatModel, emulator: Emulator) -> None:
+    llm = make_chat_model("refuse-json-mode")
     prompt = ChatPromptTemplate.from_messages([("system", "Be exact."), ("user", "{text}")])
     chain = prompt | llm.with_structured_output(Person, method="json_schema")
     assert list(chain.stream({"text": PROMPT}))[-1] == Person(**ADA)
@@ -132,9 +129,9 @@ def test_inside_a_chain_with_a_prompt(base_url: str, emulator: Emulator) -> None
     ("scenario", "method"), [("refuse-json-schema", "json_mode"), ("refuse-json-mode", "tools")]
 )
 def test_include_raw_shows_the_call_that_answered(
-    base_url: str, emulator: Emulator, scenario: str, method: str
+    make_chat_model: MakeChatModel, emulator: Emulator, scenario: str, method: str
 ) -> None:
-    llm = make(base_url, scenario)
+    llm = make_chat_model(scenario)
     out = llm.with_structured_output(Person, method="json_schema", include_raw=True).invoke(PROMPT)
     assert out["parsed"] == Person(**ADA) and out["parsing_error"] is None
     raw = out["raw"]
@@ -146,9 +143,9 @@ def test_include_raw_shows_the_call_that_answered(
 
 
 def test_the_working_method_is_remembered_per_runnable(
-    base_url: str, emulator: Emulator, caplog: pytest.LogCaptureFixture
+    make_chat_model: MakeChatModel, emulator: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    llm = make(base_url, "refuse-json-mode")
+    llm = make_chat_model("refuse-json-mode")
     structured = llm.with_structured_output(Person, method="json_schema")
     with caplog.at_level(logging.WARNING, logger="langchain_modelslab"):
         structured.invoke(PROMPT)
@@ -164,22 +161,24 @@ def test_the_working_method_is_remembered_per_runnable(
     assert sent(emulator, llm)[4:] == ["json_schema", "json_object", "tools"]
 
 
-def test_no_refusal_no_fallback(base_url: str, emulator: Emulator) -> None:
-    llm = make(base_url, "refuse-json-schema;times=0")
+def test_no_refusal_no_fallback(make_chat_model: MakeChatModel, emulator: Emulator) -> None:
+    llm = make_chat_model("refuse-json-schema;times=0")
     assert llm.with_structured_output(Person, method="json_schema").invoke(PROMPT) == Person(**ADA)
     assert sent(emulator, llm) == ["json_schema"]
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_unrelated_errors_propagate_typed(base_url: str, emulator: Emulator, stream: bool) -> None:
-    llm = make(base_url, "http-error;status=401;message=Invalid API key")
+def test_unrelated_errors_propagate_typed(
+    make_chat_model: MakeChatModel, emulator: Emulator, stream: bool
+) -> None:
+    llm = make_chat_model("http-error;status=401;message=Invalid API key")
     structured = llm.with_structured_output(Person, method="json_schema")
     with pytest.raises(ModelsLabAuthenticationError) as auth:
         list(structured.stream(PROMPT)) if stream else structured.invoke(PROMPT)
     assert isinstance(auth.value, mt.AuthenticationError) and auth.value.status_code == 401
     assert sent(emulator, llm) == ["json_schema"]
 
-    llm = make(base_url, "http-error;status=500;message=Provider returned error", max_retries=1)
+    llm = make_chat_model("http-error;status=500;message=Provider returned error", max_retries=1)
     structured = llm.with_structured_output(Person, method="json_schema")
     with pytest.raises(ModelsLabServerError) as server:
         list(structured.stream(PROMPT)) if stream else structured.invoke(PROMPT)
@@ -187,22 +186,26 @@ def test_unrelated_errors_propagate_typed(base_url: str, emulator: Emulator, str
     assert sent(emulator, llm) == ["json_schema", "json_schema"]  # retried, never fallen back
 
 
-async def test_unrelated_errors_propagate_typed_async(base_url: str, emulator: Emulator) -> None:
-    llm = make(base_url, "http-error;status=400;message=Invalid temperature")
+async def test_unrelated_errors_propagate_typed_async(
+    make_chat_model: MakeChatModel, emulator: Emulator
+) -> None:
+    llm = make_chat_model("http-error;status=400;message=Invalid temperature")
     structured = llm.with_structured_output(Person, method="json_schema")
     with pytest.raises(mt.BadRequestError, match="Invalid temperature"):
         await structured.ainvoke(PROMPT)
     assert sent(emulator, llm) == ["json_schema"]
 
 
-def test_other_methods_do_not_fall_back(base_url: str, emulator: Emulator) -> None:
-    llm = make(base_url, "refuse-json-mode")
+def test_other_methods_do_not_fall_back(make_chat_model: MakeChatModel, emulator: Emulator) -> None:
+    llm = make_chat_model("refuse-json-mode")
     with pytest.raises(mt.ModelsLabError, match="Provider returned error"):
         llm.with_structured_output(Person, method="json_mode").invoke(PROMPT)
     assert sent(emulator, llm) == ["json_object"]
 
 
-def test_one_traced_run_holds_every_attempt(base_url: str, emulator: Emulator) -> None:
+def test_one_traced_run_holds_every_attempt(
+    make_chat_model: MakeChatModel, emulator: Emulator
+) -> None:
     from langchain_core.callbacks import BaseCallbackHandler
 
     class Runs(BaseCallbackHandler):
@@ -217,7 +220,7 @@ def test_one_traced_run_holds_every_attempt(base_url: str, emulator: Emulator) -
             fmt = kwargs["invocation_params"].get("response_format") or {"type": "tools"}
             self.seen.append(fmt["type"])
 
-    llm = make(base_url, "refuse-json-mode")
+    llm = make_chat_model("refuse-json-mode")
     runs = Runs()
     structured = llm.with_structured_output(Person, method="json_schema")
     assert structured.invoke(PROMPT, config={"callbacks": [runs]}) == Person(**ADA)

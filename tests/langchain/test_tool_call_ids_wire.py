@@ -13,8 +13,7 @@ from langchain_core.tools import tool
 
 from langchain_modelslab import ChatModelsLab
 from modelslab_emulator import Emulator
-
-from ..tool_call_ids import NAMED_PAIRS, assert_distinct_and_paired, id_pairs
+from tests.support.tool_call_ids import NAMED_PAIRS, assert_distinct_and_paired, id_pairs
 
 LLAMA = "meta-llama-llama-3.1-8b-instruct"  # answers without thinking first
 ANSWER = 'Based on the tool results: get_weather returned "sunny, 21C"; get_time returned "09:00".'

@@ -21,8 +21,8 @@ from langchain_modelslab._errors import (
     ModelsLabUnexpectedResponseError,
 )
 from modelslab_emulator import Emulator
-
-from .. import upstream_cases as cases
+from tests.support import upstream_cases as cases
+from tests.support.models import MakeChatModel
 
 KEY = "sk-lc-upstream-91f0"
 MODEL = "meta-llama-llama-3.1-8b-instruct"
@@ -30,11 +30,10 @@ MODES = ["invoke", "stream", "ainvoke", "astream"]
 STREAMS = ["stream", "astream"]
 
 
-def make(base_url: str, scenario: str | None = None, **kwargs: Any) -> ChatModelsLab:
-    unique_scenario = cases.unique(scenario)
-    headers = {"X-Emulator-Scenario": unique_scenario} if unique_scenario else None
-    kwargs.setdefault("model", MODEL)
-    return ChatModelsLab(api_key=KEY, base_url=base_url, default_headers=headers, **kwargs)
+@pytest.fixture
+def chat_model_defaults() -> dict[str, Any]:
+    """This file's key (and model) for `make_chat_model`."""
+    return {"api_key": KEY, "model": MODEL}
 
 
 def call(mode: str, llm: ChatModelsLab, text: str = cases.TEXT) -> str:
@@ -54,72 +53,86 @@ def call(mode: str, llm: ChatModelsLab, text: str = cases.TEXT) -> str:
 @pytest.mark.parametrize("mode", STREAMS)
 @pytest.mark.parametrize("scenario", cases.MID_STREAM_ERRORS)
 def test_mid_stream_errors_are_server_errors_with_partial_text(
-    mode: str, scenario: str, emulator: Emulator
+    mode: str, scenario: str, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
     with pytest.raises(ModelsLabServerError) as info:
-        call(mode, make(emulator.base_url, scenario, max_retries=0))
+        call(mode, make_chat_model(scenario, max_retries=0))
     assert isinstance(info.value, ModelAPIError)
     cases.check_mid_stream_error(info.value, KEY)
 
 
 @pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
-def test_whole_answer_ending_in_error_is_a_server_error(mode: str, emulator: Emulator) -> None:
+def test_whole_answer_ending_in_error_is_a_server_error(
+    mode: str, emulator: Emulator, make_chat_model: MakeChatModel
+) -> None:
     with pytest.raises(ModelsLabServerError) as info:
-        call(mode, make(emulator.base_url, "finish-error", max_retries=0))
+        call(mode, make_chat_model("finish-error", max_retries=0))
     assert info.value.partial_text == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", STREAMS)
-def test_stream_cut_inside_a_line_is_incomplete(mode: str, emulator: Emulator) -> None:
+def test_stream_cut_inside_a_line_is_incomplete(
+    mode: str, emulator: Emulator, make_chat_model: MakeChatModel
+) -> None:
     with pytest.raises(ModelsLabIncompleteStreamError) as info:
-        call(mode, make(emulator.base_url, "cut-mid-line;after=2", max_retries=0))
+        call(mode, make_chat_model("cut-mid-line;after=2", max_retries=0))
     assert info.value.partial_text == "You said: "
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_non_json_200_is_retried(mode: str, emulator: Emulator) -> None:
-    llm = make(emulator.base_url, "non-json-200")
+def test_non_json_200_is_retried(
+    mode: str, emulator: Emulator, make_chat_model: MakeChatModel
+) -> None:
+    llm = make_chat_model("non-json-200")
     assert call(mode, llm) == cases.ANSWER
     assert cases.statuses(emulator, llm) == [200, 200]
 
 
 @pytest.mark.parametrize("mode", ["invoke", "stream"])
-def test_non_json_200_that_persists_is_a_server_error(mode: str, emulator: Emulator) -> None:
-    llm = make(emulator.base_url, "non-json-200;times=-1", max_retries=1)
+def test_non_json_200_that_persists_is_a_server_error(
+    mode: str, emulator: Emulator, make_chat_model: MakeChatModel
+) -> None:
+    llm = make_chat_model("non-json-200;times=-1", max_retries=1)
     with pytest.raises(ModelsLabBadGatewayError, match="not JSON") as info:
         call(mode, llm)
     assert isinstance(info.value, ModelsLabServerError) and isinstance(info.value, ModelAPIError)
     assert cases.statuses(emulator, llm) == [200, 200]
 
 
-def test_blank_lines_before_json_parse(emulator: Emulator) -> None:
-    assert call("invoke", make(emulator.base_url, "blank-lines-200")) == cases.ANSWER
+def test_blank_lines_before_json_parse(emulator: Emulator, make_chat_model: MakeChatModel) -> None:
+    assert call("invoke", make_chat_model("blank-lines-200")) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_status_success_is_an_answer(mode: str, emulator: Emulator) -> None:
-    assert call(mode, make(emulator.base_url, "status-success")) == cases.ANSWER
+def test_status_success_is_an_answer(
+    mode: str, emulator: Emulator, make_chat_model: MakeChatModel
+) -> None:
+    assert call(mode, make_chat_model("status-success")) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_openrouter_429_hint_is_honoured(mode: str, emulator: Emulator) -> None:
-    llm = make(emulator.base_url, "openrouter-429;reset=0.6;code_str=1")
+def test_openrouter_429_hint_is_honoured(
+    mode: str, emulator: Emulator, make_chat_model: MakeChatModel
+) -> None:
+    llm = make_chat_model("openrouter-429;reset=0.6;code_str=1")
     assert call(mode, llm) == cases.ANSWER
     first, second = [r for r in emulator.requests if r.path.endswith("/chat/completions")]
     assert (first.status, second.status) == (429, 200)
     assert second.received_at - first.received_at >= 0.45
 
 
-def test_count_tokens_without_input_tokens_is_typed(emulator: Emulator) -> None:
-    llm = make(emulator.base_url, "count-tokens-missing")
+def test_count_tokens_without_input_tokens_is_typed(
+    emulator: Emulator, make_chat_model: MakeChatModel
+) -> None:
+    llm = make_chat_model("count-tokens-missing")
     with pytest.raises(ModelsLabUnexpectedResponseError):
         llm.count_tokens([HumanMessage(cases.TEXT)])
     with pytest.raises(ModelsLabUnexpectedResponseError):
         asyncio.run(llm.acount_tokens([HumanMessage(cases.TEXT)]))
 
 
-def test_x_api_key_on_v1_endpoints(emulator: Emulator) -> None:
-    llm = make(emulator.base_url, "require-x-api-key")
+def test_x_api_key_on_v1_endpoints(emulator: Emulator, make_chat_model: MakeChatModel) -> None:
+    llm = make_chat_model("require-x-api-key")
     assert llm.list_models()
     assert llm.count_tokens([HumanMessage(cases.TEXT)]) > 0
     assert asyncio.run(llm.alist_models())
@@ -145,9 +158,9 @@ def test_out_of_range_fields_are_refused_at_construction(
     [({"top_k": 0}, "at least 1"), ({"repetition_penalty": 2.5}, "between 0.1 and 2")],
 )
 def test_out_of_range_call_arguments_are_refused_before_sending(
-    params: dict[str, Any], documented: str, emulator: Emulator
+    params: dict[str, Any], documented: str, emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
-    llm = make(emulator.base_url)
+    llm = make_chat_model()
     with pytest.raises(ModelsLabInvalidInputError, match=documented):
         llm.invoke("hi", **params)
     with pytest.raises(ModelsLabInvalidInputError, match=documented):
@@ -155,27 +168,33 @@ def test_out_of_range_call_arguments_are_refused_before_sending(
     assert emulator.requests == []
 
 
-def test_developer_role_is_sent_as_system(emulator: Emulator) -> None:
-    llm = make(emulator.base_url)
+def test_developer_role_is_sent_as_system(
+    emulator: Emulator, make_chat_model: MakeChatModel
+) -> None:
+    llm = make_chat_model()
     llm.invoke([ChatMessage(role="developer", content="Be brief."), HumanMessage("hi")])
     (request,) = emulator.requests
     assert [m["role"] for m in request.body["messages"]] == ["system", "user"]
 
 
 @pytest.mark.parametrize("mode", STREAMS)
-def test_queued_stream_waits_past_the_idle_timeout(mode: str, emulator: Emulator) -> None:
+def test_queued_stream_waits_past_the_idle_timeout(
+    mode: str, emulator: Emulator, make_chat_model: MakeChatModel
+) -> None:
     scenario, settings = cases.QUEUED
-    assert call(mode, make(emulator.base_url, scenario, **settings)) == cases.ANSWER
+    assert call(mode, make_chat_model(scenario, **settings)) == cases.ANSWER
 
 
 @pytest.mark.parametrize("mode", STREAMS)
-def test_first_byte_timeout_and_idle_timeout(mode: str, emulator: Emulator) -> None:
+def test_first_byte_timeout_and_idle_timeout(
+    mode: str, emulator: Emulator, make_chat_model: MakeChatModel
+) -> None:
     for (scenario, settings), timeout in (
         (cases.SILENT, "first_byte_timeout"),
         (cases.STALLED, "stream_idle_timeout"),
     ):
         with pytest.raises(ModelTimeoutError, match=timeout):
-            call(mode, make(emulator.base_url, scenario, **settings))
+            call(mode, make_chat_model(scenario, **settings))
 
 
 def test_first_byte_timeout_field(base_url: str) -> None:

@@ -1,5 +1,5 @@
 """ModelsLabLLM: connection settings changed after construction are used by the next request
-(issue 11). The checks live in tests/changed_fields.py, shared with ChatModelsLab. Before
+(issue 11). The checks live in tests/support/settings_changes.py, shared with ChatModelsLab. Before
 issue 11 a ModelsLabLLM froze its settings at construction and kept the old ones.
 """
 
@@ -13,8 +13,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
-
-from ..changed_fields import ChangedFieldsChecks
+from tests.support.settings_changes import ChangedFieldsChecks
 
 
 class TestChangedFields(ChangedFieldsChecks):

@@ -16,8 +16,7 @@ from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
 from modelslab_transport import APITimeoutError
 from modelslab_transport.limits import slots_for_key
-
-from ..loopback_app import leave_after_first_bytes, serve, unique_key, wait_until
+from tests.support.loopback_app import leave_after_first_bytes, serve, unique_key, wait_until
 
 LLAMA = "meta-llama-llama-3.1-8b-instruct"
 LONG = " ".join(f"word{i}" for i in range(40))

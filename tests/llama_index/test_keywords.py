@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from typing import Any
 
 import pytest
@@ -19,8 +18,8 @@ from pydantic import BaseModel
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
 from modelslab_transport import APITimeoutError, InvalidInputError
-
-from .helpers import KEY, PLAIN_MODEL
+from tests.support.models import KEY, PLAIN_MODEL
+from tests.support.scenarios import unique
 
 USER = [ChatMessage(role=MessageRole.USER, content="hi")]
 MODES = ["sync", "async"]
@@ -64,7 +63,7 @@ def test_api_base_and_base_url_must_agree(emulator: Emulator) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_request_timeout_is_an_alias_of_timeout(emulator: Emulator, mode: str) -> None:
-    scenario = f"slow-first-byte;delay=1.5;times=1;id={uuid.uuid4().hex}"
+    scenario = unique("slow-first-byte;delay=1.5;times=1")
     llm = ModelsLabLLM(
         api_key=KEY,
         base_url=emulator.base_url,
@@ -176,7 +175,7 @@ def test_extra_fields_go_through_extra_body(emulator: Emulator) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_per_call_timeout_is_honoured(emulator: Emulator, mode: str) -> None:
-    scenario = f"slow-first-byte;delay=1.5;times=1;id={uuid.uuid4().hex}"
+    scenario = unique("slow-first-byte;delay=1.5;times=1")
     llm = ModelsLabLLM(
         api_key=KEY,
         base_url=emulator.base_url,
@@ -196,7 +195,7 @@ def test_per_call_timeout_is_honoured(emulator: Emulator, mode: str) -> None:
 
 
 def test_per_call_timeout_on_a_stream(emulator: Emulator) -> None:
-    scenario = f"slow-first-byte;delay=1.5;times=1;id={uuid.uuid4().hex}"
+    scenario = unique("slow-first-byte;delay=1.5;times=1")
     llm = ModelsLabLLM(
         api_key=KEY,
         base_url=emulator.base_url,

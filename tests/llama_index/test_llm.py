@@ -22,8 +22,8 @@ from modelslab_transport import (
     RateLimitError,
     ServerError,
 )
-
-from .helpers import KEY, PLAIN_MODEL, MakeLLM
+from tests.support.models import KEY, PLAIN_MODEL, MakeLLM
+from tests.support.scenarios import unique
 
 USER = [ChatMessage(role=MessageRole.USER, content="Tell me about Paris")]
 ANSWER = "You said: Tell me about Paris"
@@ -210,11 +210,11 @@ async def test_typed_errors_async(make_llm: MakeLLM) -> None:
 
 
 def test_one_retry_layer(make_llm: MakeLLM, emulator: Emulator) -> None:
-    scenario = f"rate-limit;times=2;retry_after=0.05;id={uuid.uuid4().hex}"
+    scenario = unique("rate-limit;times=2;retry_after=0.05")
     assert make_llm(scenario=scenario, max_retries=2).chat(USER).message.content == ANSWER
     assert [r.status for r in emulator.requests] == [429, 429, 200]
     emulator.clear()
-    scenario = f"rate-limit;times=1;retry_after=0.05;id={uuid.uuid4().hex}"
+    scenario = unique("rate-limit;times=1;retry_after=0.05")
     with pytest.raises(RateLimitError) as info:
         make_llm(scenario=scenario, max_retries=0, queue_wait_budget=0).chat(USER)
     assert info.value.status_code == 429
@@ -222,7 +222,7 @@ def test_one_retry_layer(make_llm: MakeLLM, emulator: Emulator) -> None:
 
 
 def test_stream_retries_before_first_event(make_llm: MakeLLM, emulator: Emulator) -> None:
-    scenario = f"server-error;times=1;id={uuid.uuid4().hex}"
+    scenario = unique("server-error;times=1")
     responses = list(make_llm(scenario=scenario).stream_chat(USER))
     assert responses[-1].message.content == ANSWER
     assert [r.status for r in emulator.requests] == [500, 200]

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import uuid
-from typing import Any
 
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole, ThinkingBlock
@@ -14,37 +11,16 @@ import modelslab_transport as mt
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
 from modelslab_transport import UNKNOWN_MODEL_MAX_TOKENS, default_max_tokens
-
-from .helpers import KEY, MakeLLM
+from tests.support.adapter_calls import run_llm
+from tests.support.emulator_log import chat_log
+from tests.support.models import KEY, MakeLLM
+from tests.support.scenarios import unique
 
 MAGISTRAL = "mistralai-Magistral-Small-2506"
 PROMPT = "Tell me about Paris"
 ANSWER = f"You said: {PROMPT}"
 USER = [ChatMessage(role=MessageRole.USER, content=PROMPT)]
 MODES = ["chat", "achat", "stream_chat", "astream_chat"]
-
-
-def run(llm: ModelsLabLLM, mode: str) -> ChatResponse:
-    """One chat through `mode`; for streams, the last response (the whole message)."""
-    if mode == "chat":
-        return llm.chat(USER)
-    if mode == "achat":
-        return asyncio.run(llm.achat(USER))
-    if mode == "stream_chat":
-        return list(llm.stream_chat(USER))[-1]
-
-    async def collect() -> ChatResponse:
-        return [r async for r in await llm.astream_chat(USER)][-1]
-
-    return asyncio.run(collect())
-
-
-def unique(scenario: str) -> str:
-    return f"{scenario};id={uuid.uuid4().hex[:8]}"
-
-
-def chat_bodies(emulator: Emulator) -> list[Any]:
-    return [r for r in emulator.requests if r.path.endswith("/chat/completions")]
 
 
 def thinking(response: ChatResponse) -> str:
@@ -66,10 +42,10 @@ def test_done_when_chat_without_max_tokens_returns_the_answer(
 def test_no_max_tokens_gets_the_whole_answer_within_the_served_context(
     make_llm: MakeLLM, emulator: Emulator, mode: str
 ) -> None:
-    response = run(make_llm(), mode)
+    response = run_llm(make_llm(), mode, USER)
     assert response.message.content == ANSWER
     assert "Let me check that once more." in thinking(response)
-    [request] = chat_bodies(emulator)
+    [request] = chat_log(emulator)
     sent = request.body["max_tokens"]
     assert sent == default_max_tokens(MAGISTRAL, [{"role": "user", "content": PROMPT}])
     prompt_tokens = response.additional_kwargs["prompt_tokens"]
@@ -92,13 +68,13 @@ def test_the_whole_context_as_max_tokens_is_refused_typed(
     assert "maximum context length is 40960" in info.value.message
     with pytest.raises(mt.ContextLengthExceededError):
         list(make_llm(max_tokens=40_960).stream_chat(USER))
-    assert len(chat_bodies(emulator)) == 2  # a caller's own value is not retried
+    assert len(chat_log(emulator)) == 2  # a caller's own value is not retried
 
 
 def test_unknown_model_gets_the_documented_default(make_llm: MakeLLM, emulator: Emulator) -> None:
     with pytest.raises(mt.NotFoundError):
         make_llm(model="not-in-the-catalogue").chat(USER)
-    [request] = chat_bodies(emulator)
+    [request] = chat_log(emulator)
     assert request.body["max_tokens"] == UNKNOWN_MODEL_MAX_TOKENS == 4096
     assert "temperature" not in request.body
 
@@ -108,9 +84,9 @@ def test_refused_default_is_retried_once_with_the_stated_limit(
     make_llm: MakeLLM, emulator: Emulator, caplog: pytest.LogCaptureFixture, mode: str
 ) -> None:
     caplog.set_level(logging.WARNING, logger="modelslab_transport")
-    response = run(make_llm(unique("served-context;tokens=3000")), mode)
+    response = run_llm(make_llm(unique("served-context;tokens=3000")), mode, USER)
     assert response.message.content == ANSWER
-    first, second = chat_bodies(emulator)
+    first, second = chat_log(emulator)
     assert (first.status, second.status) == (400, 200)
     assert second.body["max_tokens"] == 3000 - 4 - 16  # served - prompt (4 words) - margin
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -121,7 +97,7 @@ def test_refused_default_is_retried_once_with_the_stated_limit(
 def test_sampling_defaults_and_the_callers_own(make_llm: MakeLLM, emulator: Emulator) -> None:
     make_llm(model="meta-llama-llama-3.1-8b-instruct").chat(USER)
     make_llm(temperature=0.2).chat(USER)
-    llama, magistral = (r.body for r in chat_bodies(emulator))
+    llama, magistral = (r.body for r in chat_log(emulator))
     assert (llama["temperature"], llama["top_p"]) == (0.6, 0.9)
     assert (magistral["temperature"], magistral["top_p"]) == (0.2, 0.95)
 

@@ -19,12 +19,11 @@ from llama_index.core.base.llms.types import (
 
 from modelslab_emulator import Emulator
 from modelslab_transport import BRIDGE_TEXT, InvalidConversationError, normalize_tool_call_id
-
-from ..adapter_calls import LLM_MODES
-from ..adapter_calls import run_llm as run
-from ..adapter_calls import unique_scenario as unique
-from ..long_prompts import RAG_QUESTION, emulator_context, rag_prompt
-from .helpers import PLAIN_MODEL, MakeLLM
+from tests.support.adapter_calls import LLM_MODES
+from tests.support.adapter_calls import run_llm as run
+from tests.support.long_prompts import RAG_QUESTION, emulator_context, rag_prompt
+from tests.support.models import PLAIN_MODEL, MakeLLM
+from tests.support.scenarios import unique
 
 MODES = list(LLM_MODES)
 

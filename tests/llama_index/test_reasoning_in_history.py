@@ -7,8 +7,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock
 
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
-
-from .helpers import MakeLLM
+from tests.support.models import MakeLLM
 
 HISTORY = [
     ChatMessage(role=MessageRole.USER, content="Is 9 prime?"),

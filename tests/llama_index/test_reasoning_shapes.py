@@ -6,21 +6,20 @@ chat, stream_chat, achat, astream_chat and complete alike."""
 from __future__ import annotations
 
 import logging
-import uuid
 
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ThinkingBlock
 
 from llama_index_modelslab import ModelsLabLLM
-
-from ..reasoning_shapes import ADAPTER_SHAPES, Shape, shape_id
-from .helpers import MakeLLM
+from tests.support.models import MakeLLM
+from tests.support.reasoning_shapes import ADAPTER_SHAPES, Shape, shape_id
+from tests.support.scenarios import unique
 
 HELLO = [ChatMessage(role="user", content="Hello there")]
 
 
 def make(make_llm: MakeLLM, shape: Shape) -> ModelsLabLLM:
-    scenario = f"{shape.name};id={uuid.uuid4().hex[:8]}" if shape.name else None
+    scenario = unique(shape.name) if shape.name else None
     return make_llm(scenario, model=shape.model, max_tokens=shape.max_tokens)
 
 

@@ -16,8 +16,7 @@ from pydantic import SecretStr
 
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import ModelsLabError
-
-from .helpers import MakeLLM
+from tests.support.models import MakeLLM
 
 SECRET = "sk-very-secret-0123456789abcdef"
 USER = [ChatMessage(role=MessageRole.USER, content="Hello")]

@@ -14,8 +14,7 @@ from llama_index.core.tools import FunctionTool
 
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
-
-from .helpers import KEY
+from tests.support.models import KEY
 
 ANSWER = "You said: Tell me about Paris"
 THOUGHT = "The user wrote 4 words. I will answer plainly. " + " ".join(

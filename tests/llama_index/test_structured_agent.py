@@ -11,8 +11,7 @@ from llama_index.core.tools import FunctionTool
 
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
-
-from ..weather_agent import QUESTION, WeatherReport, calls, get_weather
+from tests.support.weather_agent import QUESTION, WeatherReport, calls, get_weather
 
 KEY = "test-key-structured-agent-0123"
 

@@ -5,7 +5,6 @@ call, still returning the object; other errors propagate unchanged. Against the 
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 import pytest
@@ -16,8 +15,8 @@ from pydantic import BaseModel
 import modelslab_transport as mt
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
-
-from .helpers import KEY, MakeLLM
+from tests.support.models import KEY, MakeLLM
+from tests.support.scenarios import unique
 
 
 class Album(BaseModel):
@@ -40,7 +39,7 @@ CHAIN = {
 
 def make(make_llm: MakeLLM, scenario: str, **kwargs: Any) -> ModelsLabLLM:
     kwargs.setdefault("structured_output_method", "json_schema")
-    return make_llm(f"{scenario};id={uuid.uuid4().hex[:8]}", **kwargs)
+    return make_llm(unique(scenario), **kwargs)
 
 
 def _bodies(emulator: Emulator, llm: ModelsLabLLM) -> list[dict[str, Any]]:
@@ -124,7 +123,7 @@ def test_json_mode_method_falls_back_to_function_calling(
 
 
 def test_default_method_is_function_calling(make_llm: MakeLLM, emulator: Emulator) -> None:
-    llm = make_llm(f"refuse-json-mode;id={uuid.uuid4().hex[:8]}")
+    llm = make_llm(unique("refuse-json-mode"))
     assert llm.structured_output_method == "function_calling"
     assert llm.structured_predict(Album, PROMPT, **ARGS) == ALBUM
     assert sent(emulator, llm) == ["tools"]

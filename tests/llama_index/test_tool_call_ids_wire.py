@@ -13,9 +13,8 @@ from llama_index.core.tools import FunctionTool
 
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
-
-from ..tool_call_ids import NAMED_PAIRS, assert_distinct_and_paired, id_pairs
-from .helpers import PLAIN_MODEL
+from tests.support.models import PLAIN_MODEL
+from tests.support.tool_call_ids import NAMED_PAIRS, assert_distinct_and_paired, id_pairs
 
 ANSWER = 'Based on the tool results: get_weather returned "sunny, 21C"; get_time returned "09:00".'
 

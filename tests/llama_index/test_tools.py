@@ -12,8 +12,7 @@ from pydantic import BaseModel
 
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
-
-from .helpers import MakeLLM
+from tests.support.models import MakeLLM
 
 
 def get_weather(city: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,8 +33,8 @@ from pydantic import Field
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
 from modelslab_transport import default_max_tokens
-
-from .helpers import MakeLLM
+from tests.support.models import MakeLLM
+from tests.support.scenarios import unique
 
 MAGISTRAL = "mistralai-Magistral-Small-2506"
 PROMPT = "Tell me about Paris"
@@ -191,7 +190,7 @@ def test_end_event_carries_the_max_tokens_sent(
 def test_after_a_resize_retry_the_second_body_is_recorded(
     make_llm: MakeLLM, emulator: Emulator, traced: _Spans, mode: str
 ) -> None:
-    scenario = f"served-context;tokens=3000;id={uuid.uuid4().hex[:8]}"
+    scenario = unique("served-context;tokens=3000")
     call(make_llm(default_headers={"X-Emulator-Scenario": scenario}), mode)
     first, second = bodies(emulator)
     assert second["max_tokens"] < first["max_tokens"]  # refused, then resent smaller

@@ -13,9 +13,8 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 import modelslab_transport as mt
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
-
-from .. import upstream_cases as cases
-from .helpers import KEY, PLAIN_MODEL, MakeLLM
+from tests.support import upstream_cases as cases
+from tests.support.models import KEY, PLAIN_MODEL, MakeLLM
 
 MODES = ["chat", "stream_chat", "achat", "astream_chat"]
 STREAMS = ["stream_chat", "astream_chat"]

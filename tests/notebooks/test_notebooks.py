@@ -24,8 +24,8 @@ import pytest
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import KernelManager
 
-from tests.doc_claims import THINK_TAG
 from tests.notebooks.cell_output import meaning, printed
+from tests.support.doc_claims import THINK_TAG
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))

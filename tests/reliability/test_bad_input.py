@@ -15,8 +15,7 @@ from llama_index.core.base.llms.types import MessageRole, TextBlock
 from pydantic import ValidationError
 
 from modelslab_emulator import Emulator
-
-from ._helpers import MODES, make, scenario
+from tests.support.adapter_modes import MODES, make, scenario
 
 KEY = "sk-bad-input-2c9e41"
 HELLO_LC = "hello"

@@ -18,8 +18,16 @@ from langchain_core.exceptions import ModelError
 
 import modelslab_transport as mt
 from modelslab_emulator import Emulator
-
-from ._helpers import ADAPTERS, MODES, Answer, call, chat_log, make, scenario, settled
+from tests.support.adapter_modes import (
+    ADAPTERS,
+    MODES,
+    Answer,
+    call,
+    chat_log,
+    make,
+    scenario,
+    settled,
+)
 
 KEY = "sk-matrix-7f3a9c"
 OTHER_KEY = "sk-matrix-the-only-valid-one"

@@ -23,8 +23,7 @@ from modelslab_transport import (
     parse_completion,
 )
 from modelslab_transport._failures import error_from_payload, error_from_response
-
-from ..wire_bytes import decode_bytes, json_values, split_bytes
+from tests.support.wire_bytes import decode_bytes, json_values, split_bytes
 
 FAST = settings(deadline=None, max_examples=120, suppress_health_check=[HealthCheck.too_slow])
 KEY = "sk-fuzz-canary-9d8e7f6a"

@@ -28,8 +28,7 @@ import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from modelslab_emulator import SCENARIO_HEADER, Emulator
-
-from ._helpers import make
+from tests.support.adapter_modes import make
 
 pytestmark = pytest.mark.load
 

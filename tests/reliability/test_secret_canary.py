@@ -30,6 +30,7 @@ import modelslab_transport as mt
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import SCENARIO_HEADER, Emulator
+from tests.support.scenarios import unique
 
 Expected = type[Exception] | tuple[type[Exception], ...] | None
 KEY = f"sk-canary-{uuid.uuid4().hex}"
@@ -155,13 +156,13 @@ def get_weather(city: str) -> str:
 
 
 def lc_model(base_url: str, scenario: str | None = None, **options: Any) -> ChatModelsLab:
-    headers = {SCENARIO_HEADER: f"{scenario};id={uuid.uuid4().hex[:8]}"} if scenario else None
+    headers = {SCENARIO_HEADER: unique(scenario)} if scenario else None
     options.setdefault("max_retries", 1)
     return ChatModelsLab(api_key=KEY, base_url=base_url, default_headers=headers, **options)
 
 
 def li_model(base_url: str, scenario: str | None = None, **options: Any) -> ModelsLabLLM:
-    headers = {SCENARIO_HEADER: f"{scenario};id={uuid.uuid4().hex[:8]}"} if scenario else None
+    headers = {SCENARIO_HEADER: unique(scenario)} if scenario else None
     options.setdefault("max_retries", 1)
     return ModelsLabLLM(api_key=KEY, base_url=base_url, default_headers=headers, **options)
 

@@ -19,8 +19,7 @@ import pytest
 from modelslab_emulator import Emulator
 from modelslab_transport import ClientSettings, LimiterTimeoutError
 from modelslab_transport.limits._machine import MachineSlots, machine_slots
-
-from ._adapters import go, result, start_worker, stats
+from tests.support.adapter_processes import go, result, start_worker, stats
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -24,9 +24,8 @@ from modelslab_transport import (
     LimiterUnavailableError,
 )
 from modelslab_transport.limits.redis import RedisLimiterSettings
-
-from ._adapters import go, result, start_worker
-from .conftest import RedisServer
+from tests.support.adapter_processes import go, result, start_worker
+from tests.support.redis_server import RedisServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(40)]
 
@@ -44,7 +43,7 @@ def emulator() -> Iterator[Emulator]:
 
 
 def in_flight(emulator: Emulator) -> int:
-    from ._adapters import stats
+    from tests.support.adapter_processes import stats
 
     return sum(stats(emulator.stats_url)["in_flight"].values())
 

@@ -25,10 +25,10 @@ import pytest
 import redis
 
 from modelslab_emulator import Emulator
+from tests.support.holder_processes import checkout_path
+from tests.support.redis_server import RedisServer
 
-from ._procs import checkout_path
 from ._ray_loopback import off_loopback_sockets, ray
-from .conftest import RedisServer
 
 pytestmark = [pytest.mark.ray, pytest.mark.redis, pytest.mark.timeout(120)]
 

@@ -21,11 +21,10 @@ from modelslab_emulator import Emulator
 from modelslab_transport import AsyncModelsLabClient, ModelsLabClient, ModelsLabError
 from modelslab_transport._errors import LimiterTimeoutError
 from modelslab_transport.limits.redis import redis_slots
-
-from ..emulator_requests import scenario_value
-from ..transport._helpers import payload
-from ._helpers import held_in_thread, wait_until
-from .conftest import RedisServer
+from tests.support.redis_server import RedisServer
+from tests.support.scenarios import scenario as scenario_value
+from tests.support.slot_threads import held_in_thread, wait_until
+from tests.support.transport_calls import payload
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(60)]
 

@@ -13,10 +13,9 @@ import pytest
 
 from modelslab_transport._errors import LimiterUnavailableError
 from modelslab_transport.limits.redis import redis_slots
-
-from ._helpers import KEY, held_in_thread, take_and_leave, wait_until
-from ._procs import held_elsewhere
-from .conftest import RedisServer
+from tests.support.holder_processes import held_elsewhere
+from tests.support.redis_server import RedisServer
+from tests.support.slot_threads import KEY, held_in_thread, take_and_leave, wait_until
 
 pytestmark = pytest.mark.redis
 

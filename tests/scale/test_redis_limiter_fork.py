@@ -12,14 +12,13 @@ import pytest
 
 from modelslab_transport._errors import LimiterTimeoutError
 from modelslab_transport.limits.redis import redis_slots
-
-from ._helpers import KEY
-from ._procs import read_event, spawn
-from .conftest import RedisServer
+from tests.support.holder_processes import read_event, spawn
+from tests.support.redis_server import RedisServer
+from tests.support.slot_threads import KEY
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(60)]
 
-FORKER = Path(__file__).with_name("_forker.py")
+FORKER = Path(__file__).with_name("forking_process.py")
 FORKS = ["os.fork", "multiprocessing"]
 LEASE = 1.0  # seconds: the shortest lease the limiter takes, so several pass quickly
 CHILD_HOLD = 7.0  # the child's hold: seven lease lengths

@@ -11,10 +11,9 @@ import time
 import pytest
 
 from modelslab_transport.limits.redis import redis_slots
-
-from ._helpers import KEY
-from ._procs import read_event, start_holder
-from .conftest import RedisServer
+from tests.support.holder_processes import read_event, start_holder
+from tests.support.redis_server import RedisServer
+from tests.support.slot_threads import KEY
 
 pytestmark = pytest.mark.redis
 

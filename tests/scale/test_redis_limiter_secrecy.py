@@ -15,8 +15,7 @@ import pytest
 from modelslab_transport import InvalidInputError
 from modelslab_transport._errors import LimiterTimeoutError, LimiterUnavailableError
 from modelslab_transport.limits.redis import RedisSlots, redis_slots
-
-from .conftest import RedisServer
+from tests.support.redis_server import RedisServer
 
 CANARY = "sk-canary-7f3e9a1c5b2d4e6f8a0b"
 

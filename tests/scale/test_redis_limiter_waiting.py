@@ -12,10 +12,9 @@ import pytest
 
 from modelslab_transport._errors import LimiterTimeoutError
 from modelslab_transport.limits.redis import redis_slots
-
-from ._helpers import KEY, held_in_thread, take_and_leave, wait_until, waiting_here
-from ._procs import held_elsewhere, read_event, start_holder
-from .conftest import RedisServer
+from tests.support.holder_processes import held_elsewhere, read_event, start_holder
+from tests.support.redis_server import RedisServer
+from tests.support.slot_threads import KEY, held_in_thread, take_and_leave, wait_until, waiting_here
 
 pytestmark = pytest.mark.redis
 

@@ -14,9 +14,8 @@ from collections.abc import Iterator
 import pytest
 
 from modelslab_emulator import Emulator
-
-from ._adapters import go, result, start_worker, stats
-from .conftest import RedisServer
+from tests.support.adapter_processes import go, result, start_worker, stats
+from tests.support.redis_server import RedisServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(60)]
 

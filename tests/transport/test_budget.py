@@ -31,8 +31,7 @@ from modelslab_transport import (
     smaller_max_tokens,
 )
 from modelslab_transport.models._budget import _text_tokens
-
-from ._helpers import LLAMA, MAGISTRAL, chat_requests, payload, scenario
+from tests.support.transport_calls import LLAMA, MAGISTRAL, chat_requests, payload, scenario
 
 TEKKEN = tekken_counter()
 

@@ -22,8 +22,7 @@ from modelslab_transport import (
 )
 from modelslab_transport._payload import for_call
 from modelslab_transport.models import ChatPayload, learn_host_limits
-
-from ._helpers import LLAMA, MAGISTRAL, chat_requests, scenario
+from tests.support.transport_calls import LLAMA, MAGISTRAL, chat_requests, scenario
 
 KEY = "sk-built-is-sent-31c7"
 HI = [{"role": "user", "content": "Hi"}]

@@ -17,9 +17,8 @@ from modelslab_transport import (
     UsageEvent,
     accumulate,
 )
-
-from ..tool_specs import STRING, function_tool
-from ._helpers import LLAMA, MAGISTRAL, chat_requests, payload
+from tests.support.tool_specs import STRING, function_tool
+from tests.support.transport_calls import LLAMA, MAGISTRAL, chat_requests, payload
 
 KEY = "sk-basic-test-7f3a9c"
 

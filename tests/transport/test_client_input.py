@@ -14,8 +14,7 @@ from modelslab_transport import (
     ModelsLabClient,
     build_chat_payload,
 )
-
-from ._helpers import LLAMA, payload
+from tests.support.transport_calls import LLAMA, payload
 
 USER = [{"role": "user", "content": "hi"}]
 

@@ -14,9 +14,8 @@ from modelslab_transport import (
     ServerError,
     accumulate,
 )
-
-from ..tool_specs import INTEGER, function_tool
-from ._helpers import MAGISTRAL, payload, scenario
+from tests.support.tool_specs import INTEGER, function_tool
+from tests.support.transport_calls import MAGISTRAL, payload, scenario
 
 KEY = "sk-variants-0000"
 TOOLS = [function_tool(name, a=INTEGER, b=INTEGER) for name in ("add", "multiply")]

@@ -25,8 +25,7 @@ from modelslab_transport import (
     normalize_tool_call_id,
     shape_conversation,
 )
-
-from ._helpers import LLAMA, MAGISTRAL
+from tests.support.transport_calls import LLAMA, MAGISTRAL
 
 # mistral-common's strictest serving rules (v3 tokenizers: content and tool calls exclusive).
 VALIDATOR = MistralRequestValidatorV3(ValidationMode.serving)

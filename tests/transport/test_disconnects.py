@@ -18,9 +18,8 @@ from modelslab_transport import (
     default_of,
 )
 from modelslab_transport.limits import slots_for_key
-
-from ..loopback_app import unique_key, wait_until
-from ._helpers import payload, scenario
+from tests.support.loopback_app import unique_key, wait_until
+from tests.support.transport_calls import payload, scenario
 
 # 40 words: a 0.2 s trickle keeps this stream going for about 9 s if nobody closes it.
 LONG = " ".join(f"word{i}" for i in range(40))

@@ -18,8 +18,7 @@ from modelslab_transport._failures import (
     error_from_response,
     parse_retry_after,
 )
-
-from ..wire_bytes import json_values
+from tests.support.wire_bytes import json_values
 
 KEY = "sk-secret-KEY-123456"
 

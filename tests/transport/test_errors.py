@@ -18,9 +18,8 @@ from modelslab_transport import (
 )
 from modelslab_transport._errors import rebuild_as
 from modelslab_transport._failures import error_from_transport  # the one httpx-error mapping
-
-from ._helpers import chat_requests, payload, scenario
-from .test_client_faults import RUNNERS, expect, run
+from tests.support.fault_runners import RUNNERS, expect, run
+from tests.support.transport_calls import chat_requests, payload, scenario
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,14 @@ from modelslab_transport import (
     resolve_settings,
 )
 from modelslab_transport._stream_reader import StreamReader, stream_limits, stream_timeout
-
-from ._helpers import LLAMA, answer_in_mode, chat_requests, joined_text, payload, scenario
+from tests.support.transport_calls import (
+    LLAMA,
+    answer_in_mode,
+    chat_requests,
+    joined_text,
+    payload,
+    scenario,
+)
 
 KEY = "sk-first-byte-0e11"
 ANSWER = "You said: queued"

@@ -22,9 +22,8 @@ from modelslab_transport import (
     resized_payload,
 )
 from modelslab_transport.models._host_limits import learn_host_limits
-
-from ..long_prompts import RAG_QUESTION, emulator_context, rag_prompt, tekken
-from ._helpers import MAGISTRAL, chat_requests, payload, scenario
+from tests.support.long_prompts import RAG_QUESTION, emulator_context, rag_prompt, tekken
+from tests.support.transport_calls import MAGISTRAL, chat_requests, payload, scenario
 
 KEY = "sk-host-limits-test-77aa"
 URL = "https://modelslab.com/api/v7/llm"

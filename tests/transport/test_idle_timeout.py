@@ -23,8 +23,7 @@ from modelslab_transport import (
     resolve_settings,
 )
 from modelslab_transport._stream_reader import StreamReader
-
-from ._helpers import payload
+from tests.support.transport_calls import payload
 
 KEY = "sk-idle-test-93d1"
 IDLE = 0.3

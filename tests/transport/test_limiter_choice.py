@@ -24,8 +24,7 @@ from modelslab_transport import (
     ModelsLabClient,
 )
 from modelslab_transport.limits._machine import MachineSlots, machine_slots
-
-from ._helpers import payload
+from tests.support.transport_calls import payload
 
 KEY = "sk-choice-canary-0123456789"
 

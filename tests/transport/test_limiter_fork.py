@@ -17,8 +17,7 @@ import pytest
 from modelslab_emulator import Emulator
 from modelslab_transport import LimiterTimeoutError, ModelsLabClient
 from modelslab_transport.limits import slots_for_key
-
-from ._helpers import payload
+from tests.support.transport_calls import payload
 
 pytestmark = pytest.mark.timeout(60)
 

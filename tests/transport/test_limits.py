@@ -13,8 +13,7 @@ from modelslab_emulator import Emulator
 from modelslab_transport import AsyncModelsLabClient, ModelsLabClient, accumulate
 from modelslab_transport.limits import KeySlots, slots_for_key
 from modelslab_transport.limits._gates import LoopGate
-
-from ._helpers import payload, scenario
+from tests.support.transport_calls import payload, scenario
 
 
 def test_same_key_shares_one_gate_and_other_keys_do_not() -> None:

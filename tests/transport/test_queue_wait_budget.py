@@ -16,9 +16,9 @@ from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
 from modelslab_transport import AsyncModelsLabClient, ModelsLabClient, RateLimitError
-
-from ..emulator_requests import chat_log, scenario_value
-from ._helpers import payload, run_bounded
+from tests.support.emulator_log import chat_log
+from tests.support.scenarios import scenario as scenario_value
+from tests.support.transport_calls import payload, run_bounded
 
 pytestmark = pytest.mark.timeout(60)
 

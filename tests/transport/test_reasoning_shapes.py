@@ -23,9 +23,16 @@ from modelslab_transport import (
     parse_completion,
 )
 from modelslab_transport._reasoning import content_parts
-
-from ..reasoning_shapes import ANSWER, DEEPSEEK, LLAMA, MAGISTRAL, REASONING, Shape, shape_id
-from ._helpers import payload, scenario
+from tests.support.reasoning_shapes import (
+    ANSWER,
+    DEEPSEEK,
+    LLAMA,
+    MAGISTRAL,
+    REASONING,
+    Shape,
+    shape_id,
+)
+from tests.support.transport_calls import payload, scenario
 
 KEY = "sk-reasoning-shapes-0000"
 

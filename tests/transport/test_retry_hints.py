@@ -9,9 +9,8 @@ import pytest
 from modelslab_emulator import Emulator
 from modelslab_transport import BadRequestError, ClientSettings, RateLimitError, ServerError
 from modelslab_transport._retry import retry_delay  # the policy itself, unit-tested
-
-from ._helpers import chat_requests, scenario
-from .test_client_faults import RUNNERS, expect, run
+from tests.support.fault_runners import RUNNERS, expect, run
+from tests.support.transport_calls import chat_requests, scenario
 
 # Longer than the first backoff (at most 0.5 s), so a client that drops the hint and backs off
 # instead retries too early as surely as one that retries at once.

@@ -23,8 +23,7 @@ from modelslab_transport import (
     default_of,
     resolve_settings,
 )
-
-from ._helpers import payload
+from tests.support.transport_calls import payload
 
 KEY = "sk-settings-canary-41d7"
 

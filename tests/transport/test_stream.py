@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 import modelslab_transport as mt
 from modelslab_transport._decoding import StreamDecoder
-
-from ..wire_bytes import decode_bytes, json_values, split_bytes
+from tests.support.wire_bytes import decode_bytes, json_values, split_bytes
 
 KEY = "sk-stream-secret-999"
 

@@ -19,8 +19,7 @@ from modelslab_transport import (
     json_mode_instruction,
 )
 from modelslab_transport._failures import error_from_response
-
-from ._helpers import LLAMA, payload, scenario
+from tests.support.transport_calls import LLAMA, payload, scenario
 
 KEY = "sk-structured-fallback-5d1e"
 SCHEMA: dict[str, Any] = {

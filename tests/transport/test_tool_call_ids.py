@@ -8,8 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from modelslab_transport import normalize_tool_call_id, wire_tool_call
-
-from ..tool_call_ids import ID_FORM, NAMED_PAIRS, assert_distinct_and_paired, id_pairs
+from tests.support.tool_call_ids import ID_FORM, NAMED_PAIRS, assert_distinct_and_paired, id_pairs
 
 
 @given(st.text(max_size=60))

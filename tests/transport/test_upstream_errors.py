@@ -23,9 +23,15 @@ from modelslab_transport import (
     UnexpectedResponseError,
     build_chat_payload,
 )
-
-from ..upstream_cases import ANSWER, OUT_OF_RANGE, TEXT
-from ._helpers import LLAMA, answer_in_mode, chat_requests, joined_text, payload, scenario
+from tests.support.transport_calls import (
+    LLAMA,
+    answer_in_mode,
+    chat_requests,
+    joined_text,
+    payload,
+    scenario,
+)
+from tests.support.upstream_cases import ANSWER, OUT_OF_RANGE, TEXT
 
 KEY = "sk-upstream-7c41aa"
 RUNNERS = ["chat", "stream", "achat", "astream"]

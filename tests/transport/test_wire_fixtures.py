@@ -38,8 +38,7 @@ from modelslab_transport import (
     ModelsLabError,
     accumulate,
 )
-
-from ..quiet_handler import QuietHandler
+from tests.support.loopback_server import QuietHandler
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "wire"
 _CALLED = ("/chat/completions", "/count_tokens", "/v1/models")

@@ -9,13 +9,13 @@ and checks over loopback that the next request, sync or async, uses the new valu
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import pytest
 
 from modelslab_emulator import Emulator
 from modelslab_transport import APITimeoutError, ServerError
+from tests.support.scenarios import unique
 
 KEY = "test-key-changed-fields-0123"
 MODES = ["sync", "async"]
@@ -31,7 +31,7 @@ class ChangedFieldsChecks:
 
     def make(self, emulator: Emulator, scenario: str | None = None, **kwargs: Any) -> Any:
         if scenario:  # a unique id: the emulator counts `times=` per exact header value
-            kwargs["default_headers"] = {"X-Emulator-Scenario": f"{scenario};id={uuid.uuid4().hex}"}
+            kwargs["default_headers"] = {"X-Emulator-Scenario": unique(scenario)}
         return self.model_class(api_key=KEY, base_url=emulator.base_url, **kwargs)
 
     @pytest.mark.parametrize("mode", MODES)

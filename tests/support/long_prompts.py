@@ -17,7 +17,9 @@ from benchmarks.calibrate_tokens import tekken_counter
 
 __all__ = ["RAG_QUESTION", "emulator_context", "rag_prompt", "tekken"]
 
-PROSE = (Path(__file__).parent / "fixtures" / "rag_prose.txt").read_text(encoding="utf-8")
+PROSE = (Path(__file__).resolve().parents[1] / "fixtures" / "rag_prose.txt").read_text(
+    encoding="utf-8"
+)
 RAG_SYSTEM = "Answer the question from the context below. Say so when the context does not tell."
 RAG_QUESTION = "When was the quay rebuilt?"
 #: What a chat template adds around the messages on a real host (role and control tokens).

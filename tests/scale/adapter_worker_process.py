@@ -1,6 +1,6 @@
 """A separate OS process making chat calls through ChatModelsLab or ModelsLabLLM.
 
-Run as `python tests/scale/_adapter_worker.py '<json>'`: prints "READY", waits for a line on
+Run as `python tests/scale/adapter_worker_process.py '<json>'`: prints "READY", waits for a line on
 stdin, sends `n` prompts at once (one thread each) and prints one JSON line: the answers in
 order and the type names of any errors. `n` = 1 with a slow scenario makes a slot holder that
 a test can SIGKILL mid-request.

@@ -4,11 +4,11 @@ stream timings, and the way a test reads back the statuses its own scenario got.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import modelslab_transport as mt
 from modelslab_emulator import Emulator
+from tests.support import scenarios
 
 TEXT = "one two three four five six"
 ANSWER = f"You said: {TEXT}"
@@ -49,7 +49,7 @@ STALLED: tuple[str, dict[str, Any]] = (
 
 def unique(scenario: str | None) -> str | None:
     """The scenario with an id of its own: the emulator counts `times=` per exact value."""
-    return f"{scenario};id={time.monotonic_ns()}" if scenario else None
+    return scenarios.unique(scenario) if scenario else None
 
 
 def statuses(emulator: Emulator, llm: Any) -> list[int]:

@@ -1,7 +1,7 @@
 """A process that uses the shared limiter, then forks a worker that uses it too (as gunicorn
 `--preload`, Celery prefork and `multiprocessing` with the fork start method do).
 
-Run as `python tests/scale/_forker.py '<json>'`; `fork` is "os.fork" or "multiprocessing".
+Run as `python tests/scale/forking_process.py '<json>'`; `fork` is "os.fork" or "multiprocessing".
 The parent takes and gives back one slot (its lease renewer and its connections now exist),
 then holds one slot in a thread of its own ("PARENT-HELD <unix time>") and forks. Modes:
   renew  the child takes a slot ("HELD"), holds it `hold` seconds (many `lease` lengths), gives

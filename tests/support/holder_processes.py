@@ -1,4 +1,4 @@
-"""Starting `_holder.py` in separate OS processes."""
+"""Starting `tests/scale/slot_holder_process.py` in separate OS processes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-HOLDER = Path(__file__).with_name("_holder.py")
+HOLDER = ROOT / "tests" / "scale" / "slot_holder_process.py"
 
 
 def checkout_path() -> str:
@@ -38,7 +38,7 @@ def spawn(script: Path, cfg: dict[str, Any], unset: tuple[str, ...] = ()) -> sub
 
 
 def start_holder(**cfg: Any) -> subprocess.Popen[str]:
-    """A holder process (see `_holder.py`)."""
+    """A holder process (see `slot_holder_process.py`)."""
     return spawn(HOLDER, cfg)
 
 

@@ -1,18 +1,10 @@
-"""Scenario values and the emulator's request log, as the transport and reliability tests read
-them: a scenario unique per call, the chat requests of one scenario, and those requests once
-the server has finished serving them."""
+"""The emulator's request log, as the transport and reliability tests read it: the chat requests
+of one scenario, and those requests once the server has finished serving them."""
 
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
-
-
-def scenario_value(name: str, **params: Any) -> str:
-    """An X-Emulator-Scenario value, unique per call so that its counters start afresh."""
-    parts = [name, *(f"{k}={v}" for k, v in params.items()), f"id={uuid.uuid4().hex[:10]}"]
-    return ";".join(parts)
 
 
 def chat_log(emulator: Any, value: str | None = None) -> list[Any]:
@@ -24,6 +16,11 @@ def chat_log(emulator: Any, value: str | None = None) -> list[Any]:
         if r.path.split("?")[0].endswith("/chat/completions")
         and (value is None or r.scenario == value)
     ]
+
+
+def chat_bodies(emulator: Any, value: str | None = None) -> list[Any]:
+    """The bodies of `chat_log(emulator, value)`."""
+    return [r.body for r in chat_log(emulator, value)]
 
 
 def settled(emulator: Any, key: str, value: str, *, timeout: float = 30.0) -> list[Any]:

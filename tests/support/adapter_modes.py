@@ -11,8 +11,8 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole, ThinkingB
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import SCENARIO_HEADER
-
-from ..emulator_requests import chat_log, scenario_value, settled
+from tests.support.emulator_log import chat_log, settled
+from tests.support.scenarios import scenario as scenario_value
 
 __all__ = ["ADAPTERS", "MODES", "Answer", "call", "chat_log", "make", "scenario", "settled"]
 

@@ -1,6 +1,6 @@
 """A separate OS process that takes slots of the shared limiter, for the cross-process tests.
 
-Run as `python tests/scale/_holder.py '<json>'`. Modes:
+Run as `python tests/scale/slot_holder_process.py '<json>'`. Modes:
   crowd  print "READY <unix time>", wait for a line on stdin, then
          `holders` sync threads or async tasks each hold one slot for `hold` seconds; inside
          the slot each INCRs a test counter (kept apart from the limiter's own keys), records

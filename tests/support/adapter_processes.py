@@ -1,4 +1,4 @@
-"""Starting `_adapter_worker.py` processes, and reading the emulator's counts."""
+"""Starting `tests/scale/adapter_worker_process.py` processes, and reading the emulator's counts."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ._procs import spawn
+from tests.support.holder_processes import spawn
 
-WORKER = Path(__file__).with_name("_adapter_worker.py")
+WORKER = Path(__file__).resolve().parents[1] / "scale" / "adapter_worker_process.py"
 
 
 def start_worker(**cfg: Any) -> subprocess.Popen[str]:

@@ -1,11 +1,9 @@
 """One call through each adapter in each of its four modes (sync, async, streamed, async
-streamed), as the Mistral-host and fidelity tests make them, and a ChatModelsLab pointed at the
-emulator with a scenario of its own."""
+streamed), as the Mistral-host and fidelity tests make them."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -14,34 +12,17 @@ from langchain_core.runnables import Runnable
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse
 from llama_index.core.tools.types import BaseTool
 
-from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 
 __all__ = [
-    "CHAT_MODEL_KEY",
     "CHAT_MODEL_MODES",
     "LLM_MODES",
-    "make_chat_model",
     "run_chat_model",
     "run_llm",
-    "unique_scenario",
 ]
 
-CHAT_MODEL_KEY = "test-key-mistral-host-0123"
 CHAT_MODEL_MODES = ("invoke", "ainvoke", "stream", "astream")
 LLM_MODES = ("chat", "achat", "stream_chat", "astream_chat")
-
-
-def unique_scenario(scenario: str) -> str:
-    """`scenario` made unique (an ignored `id=`), so its counters start afresh."""
-    return f"{scenario};id={uuid.uuid4().hex[:8]}"
-
-
-def make_chat_model(base_url: str, scenario: str | None = None, **kwargs: Any) -> ChatModelsLab:
-    """A ChatModelsLab on the emulator; `scenario` (made unique) sets X-Emulator-Scenario."""
-    headers = {"X-Emulator-Scenario": unique_scenario(scenario)} if scenario else None
-    kwargs.setdefault("api_key", CHAT_MODEL_KEY)
-    return ChatModelsLab(base_url=base_url, default_headers=headers, **kwargs)
 
 
 def run_chat_model(

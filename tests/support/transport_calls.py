@@ -1,4 +1,5 @@
-"""Helpers for transport tests against the emulator."""
+"""Transport calls against the emulator: a chat payload, one answer through any of the four
+runners, a unique scenario header, and the chat requests a scenario made."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from modelslab_transport import (
     accumulate,
     build_chat_payload,
 )
-
-from ..emulator_requests import chat_log, scenario_value, settled
+from tests.support.emulator_log import chat_log, settled
+from tests.support.scenarios import scenario_header
 
 __all__ = [
     "LLAMA",
@@ -32,9 +33,7 @@ MAGISTRAL = "mistralai-Magistral-Small-2506"
 LLAMA = "meta-llama-llama-3.1-8b-instruct"
 
 
-def scenario(name: str, **params: Any) -> dict[str, str]:
-    """An X-Emulator-Scenario header, unique per call so that counters start afresh."""
-    return {"X-Emulator-Scenario": scenario_value(name, **params)}
+scenario = scenario_header  # the transport tests' name: a header dict, unique per call
 
 
 def payload(text: str = "Hello there", model: str = LLAMA, **params: Any) -> dict[str, Any]:
