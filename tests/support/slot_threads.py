@@ -5,15 +5,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
 
 from modelslab_transport.limits.redis import RedisSlots
 
 KEY = "test-key-0123456789"
 
 
+class _Slots(Protocol):
+    # RedisSlots, the in-process KeySlots, any limiter.
+    def hold(self, limit: int) -> AbstractContextManager[None]: ...
+
+
 @contextmanager
-def held_in_thread(slots: RedisSlots, limit: int) -> Iterator[threading.Event]:
+def held_in_thread(slots: _Slots, limit: int) -> Iterator[threading.Event]:
     """A thread holding one slot until the yielded event is set."""
     release, got = threading.Event(), threading.Event()
 

@@ -9,14 +9,13 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
 from modelslab_emulator import Emulator
 from modelslab_transport import LimiterTimeoutError, ModelsLabClient
 from modelslab_transport.limits import slots_for_key
+from tests.support.slot_threads import held_in_thread
 from tests.support.transport_calls import payload
 
 pytestmark = pytest.mark.timeout(60)
@@ -39,26 +38,6 @@ def child(base_url: str) -> None:
         code = TIMED_OUT
     finally:
         os._exit(code)
-
-
-@contextmanager
-def parent_holds_the_only_slot() -> Iterator[threading.Event]:
-    """A parent thread holds the key's one slot until the yielded event is set."""
-    got, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with slots_for_key(KEY).hold(1):
-            got.set()
-            release.wait(30)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    assert got.wait(10)
-    try:
-        yield release
-    finally:
-        release.set()
-        thread.join(10)
 
 
 def fork_with_os(base_url: str) -> int:
@@ -90,7 +69,7 @@ def fork_with_multiprocessing(base_url: str) -> int:
 def test_a_forked_worker_does_not_wait_for_its_parents_slots(
     emulator: Emulator, fork: object
 ) -> None:
-    with parent_holds_the_only_slot() as release:
+    with held_in_thread(slots_for_key(KEY), 1) as release:  # the key's only slot, in the parent
         timer = threading.Timer(0.2, release.set)  # the parent's thread lets go after the fork
         timer.start()
         code = fork(emulator.base_url)  # type: ignore[operator]
