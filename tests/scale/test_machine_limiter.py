@@ -19,7 +19,8 @@ import pytest
 from modelslab_emulator import Emulator
 from modelslab_transport import ClientSettings, LimiterTimeoutError
 from modelslab_transport.limits._machine import MachineSlots, machine_slots
-from tests.support.adapter_processes import go, result, start_worker, stats
+from tests.support.adapter_processes import go, in_flight, result, start_worker
+from tests.support.slot_threads import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -41,17 +42,6 @@ def emulator() -> Iterator[Emulator]:
         yield emulator
 
 
-def in_flight(emulator: Emulator) -> int:
-    return sum(stats(emulator.stats_url)["in_flight"].values())
-
-
-def wait_for(predicate: object, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.02)
-
-
 def slots_of(key: str, emulator: Emulator, acquire_timeout: float = 30.0) -> MachineSlots:
     """This process's machine slots for the key and base URL an adapter with defaults uses."""
     base_url = ClientSettings.from_kwargs(api_key=key, base_url=emulator.base_url).base_url
@@ -62,13 +52,15 @@ def slots_of(key: str, emulator: Emulator, acquire_timeout: float = 30.0) -> Mac
 
 def holding(emulator: Emulator, key: str) -> subprocess.Popen[str]:
     """A worker process (default settings, limit 1) in the middle of a 30 s request."""
-    before = in_flight(emulator)
+    before = in_flight(emulator.stats_url)
     holder = start_worker(
         adapter="langchain", base_url=emulator.base_url, key=key, limit=1, n=1,
         tag="holder", headers=SLOW,
     )  # fmt: skip
     go(holder)
-    wait_for(lambda: in_flight(emulator) == before + 1)  # its slot taken, its request running
+    wait_until(
+        lambda: in_flight(emulator.stats_url) == before + 1, 15.0
+    )  # its slot taken, its request running
     return holder
 
 

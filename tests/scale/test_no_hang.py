@@ -24,8 +24,9 @@ from modelslab_transport import (
     LimiterUnavailableError,
 )
 from modelslab_transport.limits.redis import RedisLimiterSettings
-from tests.support.adapter_processes import go, result, start_worker
+from tests.support.adapter_processes import go, in_flight, result, start_worker
 from tests.support.redis_server import RedisServer
+from tests.support.slot_threads import wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(40)]
 
@@ -42,19 +43,6 @@ def emulator() -> Iterator[Emulator]:
         yield emulator
 
 
-def in_flight(emulator: Emulator) -> int:
-    from tests.support.adapter_processes import stats
-
-    return sum(stats(emulator.stats_url)["in_flight"].values())
-
-
-def wait_for(predicate: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.02)
-
-
 def test_sigkilled_holder_frees_its_slot_within_the_lease_bound(
     redis_server: RedisServer, emulator: Emulator
 ) -> None:
@@ -64,7 +52,9 @@ def test_sigkilled_holder_frees_its_slot_within_the_lease_bound(
         limit=1, n=1, tag="holder", headers=SLOW,
     )  # fmt: skip
     go(holder)
-    wait_for(lambda: in_flight(emulator) == 1)  # its one slot is taken, its request running
+    wait_until(
+        lambda: in_flight(emulator.stats_url) == 1, 10.0
+    )  # its one slot is taken, its request running
     waiter = start_worker(
         adapter="llama_index", base_url=emulator.base_url, key=key,
         limiter_url=redis_server.url, limit=1, n=1, tag="waiter",
@@ -99,7 +89,7 @@ def test_redis_stopped_mid_run_gives_typed_errors_and_no_hang(
     with ThreadPoolExecutor(8) as pool:
         for i in range(8):
             pool.submit(one, i)
-        wait_for(lambda: in_flight(emulator) == 2)
+        wait_until(lambda: in_flight(emulator.stats_url) == 2, 10.0)
         redis_server.stop()
     took = time.monotonic() - started
     errors = [o for o in outcomes if isinstance(o, Exception)]
@@ -144,7 +134,7 @@ def test_sync_call_on_a_loop_holding_every_slot_raises_at_once(
             assert llm is not None
             tasks = [asyncio.create_task(llm.acomplete(f"busy {i}")) for i in range(3)]
         # Polling the server's count: every slot held by this loop's requests, on the server.
-        while in_flight(emulator) < 3:  # noqa: ASYNC110
+        while in_flight(emulator.stats_url) < 3:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
         started = time.monotonic()
         with pytest.raises(EventLoopBlockedError, match="Await the async method"):
@@ -172,7 +162,7 @@ def test_slot_wait_times_out_typed(
     )  # fmt: skip
     holder = threading.Thread(target=llm.invoke, args=("holder",))
     holder.start()
-    wait_for(lambda: in_flight(emulator) == 1)
+    wait_until(lambda: in_flight(emulator.stats_url) == 1, 10.0)
     started = time.monotonic()
     with pytest.raises(LimiterTimeoutError):
         llm.invoke("waiter")

@@ -39,3 +39,8 @@ def result(proc: subprocess.Popen[str], timeout: float = 60) -> dict[str, Any]:
 def stats(stats_url: str) -> dict[str, Any]:
     with urllib.request.urlopen(stats_url, timeout=5) as response:
         return dict(json.loads(response.read()))
+
+
+def in_flight(stats_url: str) -> int:
+    """Requests the emulator has in flight now, over every key."""
+    return sum(stats(stats_url)["in_flight"].values())
