@@ -32,6 +32,7 @@ from tests.support.adapter_modes import (
 KEY = "sk-matrix-7f3a9c"
 OTHER_KEY = "sk-matrix-the-only-valid-one"
 PROMPT = "Matrix probe: alpha beta gamma delta epsilon"
+TIMEOUT = mt.APITimeoutError  # the slow faults' error
 
 
 @dataclass(frozen=True)
@@ -104,17 +105,12 @@ FAULTS = [
         "slow-first-byte",
         {"delay": 0.6},
         {"timeout": 0.25},
-        error=mt.APITimeoutError,
+        error=TIMEOUT,
         bound=1.0,
         settle=0.6,
     ),
-    Fault(
-        "trickle",
-        {"delay": 0.5},
-        {"stream_idle_timeout": 0.2},
-        stream_error=mt.APITimeoutError,
-        bound=1.0,
-    ),
+    # Events 0.5 s apart: the 0.2 s idle limit ends a stream within 1 s; a plain call is answered.
+    Fault("trickle", {"delay": 0.5}, {"stream_idle_timeout": 0.2}, bound=1.0, stream_error=TIMEOUT),
     Fault("redirect", error=mt.UnexpectedResponseError, statuses=(302,)),
     Fault("invalid-key", error=mt.AuthenticationError, statuses=(401,)),
     Fault("unknown-model", error=mt.NotFoundError, statuses=(404,)),

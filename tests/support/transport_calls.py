@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from modelslab_transport import (
     AsyncModelsLabClient,
+    ChatCompletion,
     ModelsLabClient,
     StreamEvent,
     accumulate,
@@ -22,15 +23,18 @@ __all__ = [
     "MAGISTRAL",
     "answer_in_mode",
     "chat_requests",
+    "completion_in_mode",
     "joined_text",
     "payload",
     "run_bounded",
     "scenario",
     "settled",
+    "text_in_mode",
 ]
 
 MAGISTRAL = "mistralai-Magistral-Small-2506"
 LLAMA = "meta-llama-llama-3.1-8b-instruct"
+_T = TypeVar("_T")
 
 
 scenario = scenario_header  # the transport tests' name: a header dict, unique per call
@@ -65,16 +69,40 @@ def answer_in_mode(
 ) -> str:
     """One call through the sync or async client in `mode` (chat, stream, achat or astream),
     built with `client`; the answer text (a stream's events are read by `read`)."""
+    return _in_mode(mode, body, lambda answer: answer.first.content, read, client)
+
+
+def completion_in_mode(mode: str, body: dict[str, Any], **client: Any) -> ChatCompletion:
+    """One call in `mode` by a client built with `client`: the whole answer (a stream's, as the
+    accumulator assembles it)."""
+    return _in_mode(mode, body, lambda answer: answer, accumulate, client)
+
+
+def text_in_mode(mode: str, emulator: Any, text: str, **client: Any) -> str:
+    """`text` asked of LLAMA on `emulator` in `mode`, by a client built with `client`: the
+    answer text (of a stream, every piece of text it carried)."""
+    body = payload(text, model=LLAMA)
+    return answer_in_mode(mode, body, joined_text, base_url=emulator.base_url, **client)
+
+
+def _in_mode(
+    mode: str,
+    body: dict[str, Any],
+    whole: Callable[[ChatCompletion], _T],
+    read: Callable[[list[StreamEvent]], _T],
+    client: dict[str, Any],
+) -> _T:
+    """One call in `mode`: a plain answer is given to `whole`, a stream's events to `read`."""
     if mode in ("chat", "stream"):
         with ModelsLabClient(**client) as sync_client:
             if mode == "chat":
-                return sync_client.chat(body).first.content
+                return whole(sync_client.chat(body))
             return read(list(sync_client.stream_chat(body)))
 
-    async def go() -> str:
+    async def go() -> _T:
         async with AsyncModelsLabClient(**client) as async_client:
             if mode == "achat":
-                return (await async_client.chat(body)).first.content
+                return whole(await async_client.chat(body))
             return read([e async for e in async_client.stream_chat(body)])
 
     return asyncio.run(go())

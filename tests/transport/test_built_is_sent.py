@@ -4,17 +4,14 @@ resizes only the default it can read from the payload."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
 from modelslab_emulator import Emulator
 from modelslab_transport import (
-    AsyncModelsLabClient,
     ContextLengthExceededError,
     ModelsLabClient,
-    accumulate,
     build_chat_payload,
     default_max_tokens,
     max_tokens_sent,
@@ -22,10 +19,22 @@ from modelslab_transport import (
 )
 from modelslab_transport._payload import for_call
 from modelslab_transport.models import ChatPayload, learn_host_limits
-from tests.support.transport_calls import LLAMA, MAGISTRAL, chat_requests, scenario
+from tests.support.transport_calls import (
+    LLAMA,
+    MAGISTRAL,
+    chat_requests,
+    completion_in_mode,
+    scenario,
+)
 
 KEY = "sk-built-is-sent-31c7"
 HI = [{"role": "user", "content": "Hi"}]
+MODES = {False: "chat", True: "stream"}
+ASYNC_MODES = {False: "achat", True: "astream"}
+
+
+def _client(emulator: Emulator, headers: dict[str, str]) -> dict[str, Any]:
+    return {"api_key": KEY, "base_url": emulator.base_url, "default_headers": headers}
 
 
 def _sent(request: Any) -> dict[str, Any]:
@@ -40,8 +49,7 @@ def test_a_payload_built_for_the_host_is_sent_byte_for_byte(
     assert body["max_tokens"] == default_max_tokens(MAGISTRAL, HI) and body["stream"] is stream
     assert body.max_tokens_defaulted
     assert for_call(body, stream=stream, base_url=emulator.base_url) is body  # decided once
-    with ModelsLabClient(api_key=KEY, base_url=emulator.base_url) as client:
-        answer = accumulate(client.stream_chat(body)) if stream else client.chat(body)
+    answer = completion_in_mode(MODES[stream], body, api_key=KEY, base_url=emulator.base_url)
     [request] = chat_requests(emulator)
     assert _sent(request) == body
     assert answer.max_tokens_sent == body["max_tokens"] == max_tokens_sent(body, emulator.base_url)
@@ -77,9 +85,8 @@ def test_a_limit_changed_after_the_build_is_the_callers_and_never_resized(
     body = build_chat_payload(MAGISTRAL, HI, stream=stream, base_url=emulator.base_url)
     body["max_tokens"] = 40_960
     assert not body.max_tokens_defaulted
-    with ModelsLabClient(api_key=KEY, base_url=emulator.base_url, default_headers=headers) as c:
-        with pytest.raises(ContextLengthExceededError):
-            accumulate(c.stream_chat(body)) if stream else c.chat(body)
+    with pytest.raises(ContextLengthExceededError):
+        completion_in_mode(MODES[stream], body, **_client(emulator, headers))
     assert len(chat_requests(emulator, headers)) == 1
 
 
@@ -87,16 +94,7 @@ def test_a_limit_changed_after_the_build_is_the_callers_and_never_resized(
 def test_a_built_default_refused_is_resized_once_async(emulator: Emulator, stream: bool) -> None:
     headers = scenario("served-context", tokens=2_500)
     body = build_chat_payload(MAGISTRAL, HI, stream=stream, base_url=emulator.base_url)
-
-    async def run() -> Any:
-        async with AsyncModelsLabClient(
-            api_key=KEY, base_url=emulator.base_url, default_headers=headers
-        ) as client:
-            if stream:
-                return accumulate([event async for event in client.stream_chat(body)])
-            return await client.chat(body)
-
-    answer = asyncio.run(run())
+    answer = completion_in_mode(ASYNC_MODES[stream], body, **_client(emulator, headers))
     first, second = chat_requests(emulator, headers)
     assert (first.status, second.status) == (400, 200)
     assert first.body["max_tokens"] == body["max_tokens"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import anyio
 import pytest
@@ -30,13 +31,18 @@ def test_the_consumer_limit_defaults_to_at_most_30_seconds() -> None:
     assert 0 < default_of("stream_consumer_timeout") <= 30
 
 
-def test_headers_held_back_fail_within_first_byte_timeout(emulator: Emulator) -> None:
-    options = {
+def held_headers(emulator: Emulator, delay: float) -> dict[str, Any]:
+    """Client options: a first_byte_timeout of 1 s, every answer's headers held back `delay` s."""
+    return {
         "api_key": unique_key(),
         "base_url": emulator.base_url,
         "first_byte_timeout": 1,
-        "default_headers": scenario("hold-headers", delay=4, times=-1),
+        "default_headers": scenario("hold-headers", delay=delay, times=-1),
     }
+
+
+def test_headers_held_back_fail_within_first_byte_timeout(emulator: Emulator) -> None:
+    options = held_headers(emulator, 4)
     started = time.monotonic()
     with ModelsLabClient(**options) as client, pytest.raises(APITimeoutError) as sync_error:
         list(client.stream_chat(payload()))
@@ -57,12 +63,7 @@ def test_headers_held_back_fail_within_first_byte_timeout(emulator: Emulator) ->
 def test_headers_within_first_byte_timeout_then_a_long_stream_pass(emulator: Emulator) -> None:
     # After the headers the body's reads get the longer limit back: a stream whose events
     # come 0.3 s apart is not cut by a first_byte_timeout of 1 s once it has begun.
-    options = {
-        "api_key": unique_key(),
-        "base_url": emulator.base_url,
-        "first_byte_timeout": 1,
-        "default_headers": scenario("hold-headers", delay=0.5, times=-1),
-    }
+    options = held_headers(emulator, 0.5)
     with ModelsLabClient(**options) as client:
         events = list(client.stream_chat(payload("one two three")))
     assert "".join(getattr(e, "text", "") for e in events) == "You said: one two three"

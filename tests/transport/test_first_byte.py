@@ -21,14 +21,7 @@ from modelslab_transport import (
     resolve_settings,
 )
 from modelslab_transport._stream_reader import StreamReader, stream_limits, stream_timeout
-from tests.support.transport_calls import (
-    LLAMA,
-    answer_in_mode,
-    chat_requests,
-    joined_text,
-    payload,
-    scenario,
-)
+from tests.support.transport_calls import LLAMA, chat_requests, payload, scenario, text_in_mode
 
 KEY = "sk-first-byte-0e11"
 ANSWER = "You said: queued"
@@ -36,15 +29,8 @@ STREAMS = ["stream", "astream"]
 
 
 def stream(mode: str, emulator: Emulator, headers: dict[str, str], **options: Any) -> str:
-    body = payload("queued", model=LLAMA)
-    kwargs: dict[str, Any] = {
-        "api_key": KEY,
-        "base_url": emulator.base_url,
-        "default_headers": headers,
-        "max_retries": 0,
-        **options,
-    }
-    return answer_in_mode(mode, body, joined_text, **kwargs)
+    options = {"max_retries": 0, **options}
+    return text_in_mode(mode, emulator, "queued", api_key=KEY, default_headers=headers, **options)
 
 
 def settings(**options: Any) -> ClientSettings:

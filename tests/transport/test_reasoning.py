@@ -47,28 +47,44 @@ def unterminated(*pieces: str, opened: bool = False) -> str | None:
     return splitter.unterminated
 
 
+CLOSED = [  # (text, (answer, reasoning))
+    ("<think>\nWhy?\n</think>\n\nParis.", ("Paris.", "Why?")),
+    ("  \n<think>a b</think>c", ("c", "a b")),
+    ("[THINK]r[/THINK] ans", ("ans", "r")),
+    ("Paris. <think>not reasoning</think>", ("Paris. <think>not reasoning</think>", "")),
+    ("<think>unfinished reasoning ", ("", "unfinished reasoning")),
+    ("<think></think>answer", ("answer", "")),
+    ("<thinking>x", ("<thinking>x", "")),
+    ("<thi", ("<thi", "")),
+    ("", ("", "")),
+    ("   ", ("   ", "")),
+    ("<think>a </thin b</think>x", ("x", "a </thin b")),
+    ("<think>a</think>", ("", "a")),
+    ("[THINK]a</think>b", ("", "a</think>b")),
+    ("<think>x[/THINK]y</think>z", ("z", "x[/THINK]y")),
+]
+# The chat template opened the block itself: reasoning runs up to `</think>`.
+OPENED = [
+    ("Why?\n</think>\n\nParis.", ("Paris.", "Why?")),
+    ("  a b </think>c", ("c", "a b")),
+    ("</think>answer", ("answer", "")),
+    ("<think>x</think>y", ("y", "x")),  # a tag the model wrote itself is read as usual
+    ("[THINK]x[/THINK]y", ("y", "x")),
+    ("no closing tag", ("", "no closing tag")),
+    ("<thi", ("", "<thi")),
+    ("   ", ("   ", "")),
+    ("", ("", "")),
+    ("a</think>b</think>c", ("b</think>c", "a")),
+]
+
+
 @pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("<think>\nWhy?\n</think>\n\nParis.", ("Paris.", "Why?")),
-        ("  \n<think>a b</think>c", ("c", "a b")),
-        ("[THINK]r[/THINK] ans", ("ans", "r")),
-        ("Paris. <think>not reasoning</think>", ("Paris. <think>not reasoning</think>", "")),
-        ("<think>unfinished reasoning ", ("", "unfinished reasoning")),
-        ("<think></think>answer", ("answer", "")),
-        ("<thinking>x", ("<thinking>x", "")),
-        ("<thi", ("<thi", "")),
-        ("", ("", "")),
-        ("   ", ("   ", "")),
-        ("<think>a </thin b</think>x", ("x", "a </thin b")),
-        ("<think>a</think>", ("", "a")),
-        ("[THINK]a</think>b", ("", "a</think>b")),
-        ("<think>x[/THINK]y</think>z", ("z", "x[/THINK]y")),
-    ],
+    ("opened", "text", "expected"),
+    [*((False, *case) for case in CLOSED), *((True, *case) for case in OPENED)],
 )
-def test_one_shot(text: str, expected: tuple[str, str]) -> None:
-    assert run(text) == expected
-    assert reference(text) == expected
+def test_one_shot(opened: bool, text: str, expected: tuple[str, str]) -> None:
+    assert run(text, opened=opened) == expected
+    assert reference(text, opened=opened) == expected
 
 
 def test_tags_split_character_by_character() -> None:
@@ -139,26 +155,6 @@ def test_any_split_gives_the_one_shot_result(parts: list[str], cuts: list[int]) 
 @given(text=st.text(max_size=40), cuts=st.lists(st.integers(min_value=0), max_size=6))
 def test_arbitrary_text(text: str, cuts: list[int]) -> None:
     assert run(*_split(text, cuts)) == run(text) == reference(text)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Why?\n</think>\n\nParis.", ("Paris.", "Why?")),
-        ("  a b </think>c", ("c", "a b")),
-        ("</think>answer", ("answer", "")),
-        ("<think>x</think>y", ("y", "x")),  # a tag the model wrote itself is read as usual
-        ("[THINK]x[/THINK]y", ("y", "x")),
-        ("no closing tag", ("", "no closing tag")),
-        ("<thi", ("", "<thi")),
-        ("   ", ("   ", "")),
-        ("", ("", "")),
-        ("a</think>b</think>c", ("b</think>c", "a")),
-    ],
-)
-def test_template_opened_one_shot(text: str, expected: tuple[str, str]) -> None:
-    assert run(text, opened=True) == expected
-    assert reference(text, opened=True) == expected
 
 
 def test_template_opened_split_character_by_character() -> None:

@@ -23,14 +23,7 @@ from modelslab_transport import (
     UnexpectedResponseError,
     build_chat_payload,
 )
-from tests.support.transport_calls import (
-    LLAMA,
-    answer_in_mode,
-    chat_requests,
-    joined_text,
-    payload,
-    scenario,
-)
+from tests.support.transport_calls import LLAMA, chat_requests, scenario, text_in_mode
 from tests.support.upstream_cases import ANSWER, OUT_OF_RANGE, TEXT
 
 KEY = "sk-upstream-7c41aa"
@@ -40,14 +33,7 @@ STREAMS = ["stream", "astream"]
 
 def run(mode: str, emulator: Emulator, headers: dict[str, str], **options: Any) -> str:
     """One call in `mode`; the answer text."""
-    body = payload(TEXT, model=LLAMA)
-    kwargs: dict[str, Any] = {
-        "api_key": KEY,
-        "base_url": emulator.base_url,
-        "default_headers": headers,
-        **options,
-    }
-    return answer_in_mode(mode, body, joined_text, **kwargs)
+    return text_in_mode(mode, emulator, TEXT, api_key=KEY, default_headers=headers, **options)
 
 
 def fails(mode: str, emulator: Emulator, headers: dict[str, str], **options: Any) -> Any:
