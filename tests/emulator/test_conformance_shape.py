@@ -35,6 +35,7 @@ def _body(kind: str) -> dict[str, Any]:
     return body
 
 
+MODELSLAB_ERROR = 'ModelsLab {"status":"error","message":...}'
 CASES = [
     # (scenario, request kind, feature, value with the scenario, value without it)
     ("no-usage", "stream", "usage arrives", "none", "usage-only chunk (no choices)"),
@@ -57,17 +58,11 @@ CASES = [
     ("repeat-tool-id", "stream-tools", "tool calls: id repeated on later fragments", "yes", "no"),
     ("openai-error", "error", "error shape", 'OpenAI {"error":{...}}', None),
     ("legacy-messege", "error", "error shape", 'ModelsLab {"status":"error","messege":...}', None),
-    (
-        "error-mid-stream",
-        "stream",
-        "errors in stream",
-        'ModelsLab {"status":"error","message":...}',
-        "none",
-    ),
+    ("error-mid-stream", "stream", "errors in stream", MODELSLAB_ERROR, "none"),
     ("html-502", "plain", "body kind", "HTML", "JSON"),
     ("rate-limit;retry_after=2", "plain", "retry hint headers", "retry-after", "none"),
     ("rate-limit;retry_after=2", "plain", "retry hint in body", "retry_after", "none"),
-    ("error-200", "plain", "error shape", 'ModelsLab {"status":"error","message":...}', "none"),
+    ("error-200", "plain", "error shape", MODELSLAB_ERROR, "none"),
     ("truncated;after=2", "stream", "SSE [DONE]", "none", "present"),
 ]
 

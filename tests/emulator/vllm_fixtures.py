@@ -32,6 +32,10 @@ _TOOL_TURN = [
     },
     {"role": "tool", "tool_call_id": "abcDEF123", "content": "sunny, 21C"},
 ]
+_TERSE_HI = [
+    {"role": "system", "content": "You are a terse assistant."},
+    {"role": "user", "content": "Hi there"},
+]
 _LONG = "Revenue rose 12.5% to $4,310,000 in fiscal 2024; the board's outlook is unchanged. "
 
 
@@ -118,23 +122,14 @@ CASES: dict[str, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
     "no-think-custom-system": (
         "Magistral on vLLM under a custom system prompt: an answer with no <think> block",
         VLLM,
-        {
-            "messages": [
-                {"role": "system", "content": "You are a terse assistant."},
-                {"role": "user", "content": "Hi there"},
-            ],
-            "max_tokens": 64,
-        },
+        {"messages": _TERSE_HI, "max_tokens": 64},
         {"content": "You said: Hi there", "reasoning": "", "finish_reason": "stop"},
     ),
     "stream-chatcmpl-usage": (
         "a vLLM stream: chatcmpl- ids, no comment lines, a usage-only chunk",
         VLLM,
         {
-            "messages": [
-                {"role": "system", "content": "You are a terse assistant."},
-                {"role": "user", "content": "Hi there"},
-            ],
+            "messages": _TERSE_HI,
             "max_tokens": 64,
             "stream": True,
             "stream_options": {"include_usage": True},
