@@ -26,6 +26,7 @@ from typing import Any
 
 from modelslab_transport._errors import LimiterTimeoutError
 from modelslab_transport.limits.redis import RedisSlots, redis_slots
+from tests.support.forked_children import join_process, wait_for_pid
 
 ALARM = 40  # seconds: a hung process is ended well before the test's own timeout
 
@@ -56,23 +57,11 @@ def run_child(slots: RedisSlots, cfg: dict[str, Any], deadline: float) -> int:
     if cfg["fork"] == "multiprocessing":
         process = multiprocessing.get_context("fork").Process(target=child, args=(slots, cfg))
         process.start()
-        process.join(max(deadline - time.monotonic(), 0))
-        if process.is_alive():
-            process.kill()
-            process.join(5)
-            return -9
-        return process.exitcode if process.exitcode is not None else -9
+        return join_process(process, deadline)
     pid = os.fork()
     if pid == 0:
         child(slots, cfg)
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.02)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    return -9
+    return wait_for_pid(pid, deadline)
 
 
 def main() -> None:

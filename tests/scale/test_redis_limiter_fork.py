@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,10 +26,18 @@ LEASE = 1.0  # seconds: the shortest lease the limiter takes, so several pass qu
 CHILD_HOLD = 7.0  # the child's hold: seven lease lengths
 
 
-def start_forker(redis_url: str, mode: str, fork: str, limit: int) -> subprocess.Popen[str]:
+@contextmanager
+def forked(redis_url: str, mode: str, fork: str, limit: int) -> Iterator[subprocess.Popen[str]]:
+    """The forker in `mode`, once its parent holds a slot; afterwards it must end cleanly."""
     cfg = {"url": redis_url, "key": KEY, "lease": LEASE, "acquire": 10.0, "limit": limit}
     hold = CHILD_HOLD if mode == "renew" else 0.0
-    return spawn(FORKER, {**cfg, "mode": mode, "fork": fork, "hold": hold})
+    proc = spawn(FORKER, {**cfg, "mode": mode, "fork": fork, "hold": hold})
+    try:
+        read_event(proc, "PARENT-HELD")
+        yield proc
+    finally:
+        err = finish(proc)
+    assert proc.returncode == 0, err
 
 
 def finish(proc: subprocess.Popen[str]) -> str:
@@ -44,9 +54,7 @@ def finish(proc: subprocess.Popen[str]) -> str:
 def test_a_forked_child_keeps_its_slot_past_many_leases(
     redis_server: RedisServer, fork: str
 ) -> None:
-    proc = start_forker(redis_server.url, "renew", fork, limit=2)
-    try:
-        read_event(proc, "PARENT-HELD")
+    with forked(redis_server.url, "renew", fork, limit=2) as proc:
         held = read_event(proc, "HELD")
         # Parent and child hold both slots: nobody else may take one for three lease lengths
         # (a lease the child never renews expires after one, and its slot is taken at once).
@@ -61,9 +69,6 @@ def test_a_forked_child_keeps_its_slot_past_many_leases(
         assert other.in_flight == 1
         with other.hold(2):  # and the child's slot is free again
             assert other.in_flight == 2
-    finally:
-        err = finish(proc)
-    assert proc.returncode == 0, err
     assert redis_slots(redis_server.url, KEY).in_flight == 0  # the parent gave its slot back
 
 
@@ -73,13 +78,8 @@ def test_a_forked_child_gets_the_slot_its_parent_frees(
 ) -> None:
     # Forked while a parent thread held the only slot: the child's own bookkeeping starts
     # empty, so once the parent gives the slot back (in Redis) the child gets it.
-    proc = start_forker(redis_server.url, "gate", fork, limit=1)
-    try:
-        read_event(proc, "PARENT-HELD")
+    with forked(redis_server.url, "gate", fork, limit=1) as proc:
         word = proc.stdout.readline() if proc.stdout else ""
         assert word.startswith("HELD"), f"the child printed {word!r} instead of taking the slot"
         read_event(proc, "RELEASED")
         assert read_event(proc, "CHILD-EXIT") == 0
-    finally:
-        err = finish(proc)
-    assert proc.returncode == 0, err

@@ -15,6 +15,7 @@ import pytest
 from modelslab_emulator import Emulator
 from modelslab_transport import LimiterTimeoutError, ModelsLabClient
 from modelslab_transport.limits import slots_for_key
+from tests.support.forked_children import join_process, wait_for_pid
 from tests.support.slot_threads import held_in_thread
 from tests.support.transport_calls import payload
 
@@ -44,25 +45,13 @@ def fork_with_os(base_url: str) -> int:
     pid = os.fork()
     if pid == 0:
         child(base_url)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.02)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    return -9
+    return wait_for_pid(pid, time.monotonic() + 30)
 
 
 def fork_with_multiprocessing(base_url: str) -> int:
     process = multiprocessing.get_context("fork").Process(target=child, args=(base_url,))
     process.start()
-    process.join(30)
-    if process.is_alive():
-        process.kill()
-        process.join(5)
-    return -9 if process.exitcode is None else process.exitcode
+    return join_process(process, time.monotonic() + 30)
 
 
 @pytest.mark.parametrize("fork", [fork_with_os, fork_with_multiprocessing], ids=["os", "mp"])
