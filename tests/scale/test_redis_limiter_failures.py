@@ -8,6 +8,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -15,7 +16,13 @@ from modelslab_transport._errors import LimiterUnavailableError
 from modelslab_transport.limits.redis import redis_slots
 from tests.support.holder_processes import held_elsewhere
 from tests.support.redis_server import RedisServer
-from tests.support.slot_threads import KEY, held_in_thread, take_and_leave, wait_until
+from tests.support.slot_threads import (
+    KEY,
+    held_in_thread,
+    take_and_leave,
+    wait_until,
+    waiter_when_broken,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -25,26 +32,10 @@ def test_redis_stopped_mid_run_gives_typed_errors_not_a_hang(
     redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     slots = redis_slots(redis_server.url, KEY, redis_timeout=1.0)
-    outcome: list[BaseException] = []
-
-    def wait() -> None:
-        try:
-            with slots.hold(2):
-                pass
-        except BaseException as exc:
-            outcome.append(exc)
-
     with held_in_thread(slots, 2), held_elsewhere(redis_server.url, KEY, limit=2):
-        waiter = threading.Thread(target=wait)
-        waiter.start()
-        wait_until(lambda: slots.waiting == 1)
-        redis_server.stop()
-        stopped = time.monotonic()
-        waiter.join(15)
-        waited = time.monotonic() - stopped
-        assert not waiter.is_alive()
-        assert isinstance(outcome[0], LimiterUnavailableError)
-        assert "127.0.0.1" in str(outcome[0])
+        error, waited = waiter_when_broken(slots, 2, redis_server.stop, bound=15)
+        assert isinstance(error, LimiterUnavailableError)
+        assert "127.0.0.1" in str(error)
         assert waited < 5.0  # one poll plus one refused reconnection
         started = time.monotonic()
         with pytest.raises(LimiterUnavailableError):
@@ -62,29 +53,15 @@ def test_a_frozen_redis_gives_a_typed_error_within_the_socket_timeouts(
 ) -> None:
     # Nothing refuses the connection here: only the socket timeouts end the wait.
     slots = redis_slots(redis_server.url, KEY, redis_timeout=1.0)
-    outcome: list[BaseException] = []
-
-    def wait() -> None:
-        try:
-            take_and_leave(slots, 1)
-        except BaseException as exc:
-            outcome.append(exc)
-
     with held_elsewhere(redis_server.url, KEY):
-        waiter = threading.Thread(target=wait)
-        waiter.start()
-        wait_until(lambda: slots.waiting == 1)
-        redis_server.pause()
-        frozen = time.monotonic()
-        waiter.join(30)
-        waited = time.monotonic() - frozen
+        error, waited = waiter_when_broken(slots, 1, redis_server.pause, bound=30)
         started = time.monotonic()
         with pytest.raises(LimiterUnavailableError):
             take_and_leave(slots, 1)
         fresh = time.monotonic() - started
         redis_server.resume()
     print(f"frozen Redis: the waiter failed after {waited:.2f}s, a new acquire after {fresh:.2f}s")
-    assert isinstance(outcome[0], LimiterUnavailableError)
+    assert isinstance(error, LimiterUnavailableError)
     # One poll (1 s) + redis_timeout (1 s) per attempt, and one retry without backoff.
     assert waited < 7.0
     assert fresh < 7.0
@@ -139,29 +116,35 @@ def test_fallback_to_local_is_logged_once_and_still_limits(
     assert len(warnings) == 1
 
 
-def test_a_failing_renewal_is_logged_once_per_outage(
-    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
-) -> None:
-    slots = redis_slots(redis_server.url, KEY, lease_seconds=1.0)
-    with caplog.at_level(logging.WARNING, logger="modelslab_transport"):
-        with slots.hold(1):
-            redis_server.stop()
-            time.sleep(1.5)  # four renewal periods of lease / 3
-    renewals = [r for r in caplog.records if "could not renew" in r.getMessage()]
-    releases = [r for r in caplog.records if "could not release" in r.getMessage()]
-    assert len(renewals) == 1
-    assert len(releases) == 1
+def _stop_redis(redis_server: RedisServer) -> None:
+    redis_server.stop()
+    time.sleep(1.5)  # four renewal periods of lease / 3
 
 
-def test_a_lease_lost_while_held_is_reported(
-    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
-) -> None:
+def _reap_the_lease(redis_server: RedisServer) -> None:
     # As if Redis had been unreachable for longer than the lease and a waiter reaped it.
+    (leases,) = redis_server.client.keys("modelslab:limiter:*:leases")
+    redis_server.client.delete(leases)
+    time.sleep(0.8)  # two renewal periods
+
+
+@pytest.mark.parametrize(
+    ("while_held", "logged_once"),
+    [
+        (_stop_redis, ["could not renew", "could not release"]),  # once per outage
+        (_reap_the_lease, ["is gone before its request ended"]),
+    ],
+    ids=["renewal-fails", "lease-lost"],
+)
+def test_trouble_with_a_held_slot_is_logged_once(
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+    while_held: Callable[[RedisServer], None],
+    logged_once: list[str],
+) -> None:
     slots = redis_slots(redis_server.url, KEY, lease_seconds=1.0)
     with caplog.at_level(logging.WARNING, logger="modelslab_transport"):
         with slots.hold(1):
-            (leases,) = redis_server.client.keys("modelslab:limiter:*:leases")
-            redis_server.client.delete(leases)
-            time.sleep(0.8)  # two renewal periods
-    lost = [r for r in caplog.records if "is gone before its request ended" in r.getMessage()]
-    assert len(lost) == 1
+            while_held(redis_server)
+    for text in logged_once:
+        assert len([r for r in caplog.records if text in r.getMessage()]) == 1, text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
@@ -54,3 +54,27 @@ def wait_until(predicate: object, timeout: float = 10.0) -> None:
 def take_and_leave(slots: RedisSlots, limit: int) -> None:
     with slots.hold(limit):
         pass
+
+
+def waiter_when_broken(
+    slots: RedisSlots, limit: int, breaks: Callable[[], None], bound: float
+) -> tuple[BaseException | None, float]:
+    """A thread waits for a slot; once it waits, `breaks()` (stops or freezes Redis). What the
+    waiter raised and the seconds it took to end after the break (at most `bound`)."""
+    outcome: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            take_and_leave(slots, limit)
+        except BaseException as exc:  # handed to the test
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    wait_until(lambda: slots.waiting == 1)
+    breaks()
+    broken = time.monotonic()
+    waiter.join(bound)
+    waited = time.monotonic() - broken
+    assert not waiter.is_alive(), f"still waiting {bound:.0f}s after Redis broke"
+    return (outcome[0] if outcome else None), waited
