@@ -68,31 +68,32 @@ def run_batch(emulator: Emulator, key: str, limiter_url: str | None) -> dict[str
     return {"answered": answered, "errors": errors, "peak": peak, "refused": refused}
 
 
+def every_prompt_answered(got: dict[str, object]) -> None:
+    assert got["errors"] == []
+    assert got["answered"] == PROCESSES * PROMPTS
+
+
+def held_to_the_plan(got: dict[str, object]) -> None:
+    """Every prompt answered with the key's requests held to the plan's limit: no 429."""
+    every_prompt_answered(got)
+    assert 1 <= got["peak"] <= LIMIT  # type: ignore[operator]
+    assert got["refused"] == 0
+
+
 def test_shared_limiter_holds_the_plan_limit_across_processes(
     redis_server: RedisServer, queue_emulator: Emulator
 ) -> None:
-    got = run_batch(queue_emulator, "shared-limit-key-1", redis_server.url)
-    assert got["errors"] == []
-    assert got["answered"] == PROCESSES * PROMPTS
-    assert 1 <= got["peak"] <= LIMIT  # type: ignore[operator]
-    assert got["refused"] == 0
+    held_to_the_plan(run_batch(queue_emulator, "shared-limit-key-1", redis_server.url))
 
 
-def test_default_settings_hold_the_plan_limit_across_processes(
-    queue_emulator: Emulator,
-) -> None:
-    got = run_batch(queue_emulator, "shared-limit-key-3", None)  # no limiter_url: machine-wide
-    assert got["errors"] == []
-    assert got["answered"] == PROCESSES * PROMPTS
-    assert 1 <= got["peak"] <= LIMIT  # type: ignore[operator]
-    assert got["refused"] == 0
+def test_default_settings_hold_the_plan_limit_across_processes(queue_emulator: Emulator) -> None:
+    held_to_the_plan(run_batch(queue_emulator, "shared-limit-key-3", None))  # machine-wide
 
 
 def test_process_only_limiter_queue_aware_retries_still_answer_all(
     queue_emulator: Emulator,
 ) -> None:
     got = run_batch(queue_emulator, "shared-limit-key-2", "process")
-    assert got["errors"] == []
-    assert got["answered"] == PROCESSES * PROMPTS
+    every_prompt_answered(got)
     assert got["peak"] <= LIMIT  # type: ignore[operator]  # the server refused the rest
     assert got["refused"] > 0  # type: ignore[operator]  # four processes of 5 each: refusals
