@@ -33,7 +33,7 @@ from modelslab_emulator import SCENARIO_HEADER, Emulator, RecordedRequest
 from modelslab_transport import InvalidConversationError
 from tests.support.adapter_calls import CHAT_MODEL_MODES, LLM_MODES, run_chat_model, run_llm
 from tests.support.emulator_log import chat_log
-from tests.support.models import build_chat_model
+from tests.support.models import MakeChatModel
 from tests.support.scenarios import unique
 from tests.support.weather_agent import get_weather
 
@@ -65,8 +65,8 @@ class Side:
     #: The typed error a conversation the host would refuse is refused with, before sending.
     refusal: type[Exception]
 
-    def model(self, scenario: str, **fields: Any) -> Any:
-        """A model on the emulator whose requests carry `scenario`, made unique."""
+    def model(self, scenario: str | None = None, **fields: Any) -> Any:
+        """A model on the emulator whose requests carry `scenario` (when given), made unique."""
         raise NotImplementedError
 
     def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: bool = False) -> Reply:
@@ -95,11 +95,11 @@ class LangChainSide(Side):
     #: `return_direct`: the agent stops on the tool's result, as LangChain documents it.
     weather = langchain_tool(get_weather, return_direct=True)
 
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
+    def __init__(self, make_chat_model: MakeChatModel) -> None:
+        self.make_chat_model = make_chat_model
 
-    def model(self, scenario: str, **fields: Any) -> Any:
-        return build_chat_model(self.base_url, scenario, **fields)
+    def model(self, scenario: str | None = None, **fields: Any) -> Any:
+        return self.make_chat_model(scenario, **fields)
 
     def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: bool = False) -> Reply:
         runnable = model.bind_tools([self.weather]) if tools else model
@@ -123,7 +123,8 @@ class LangChainSide(Side):
                 made.append(HumanMessage(turn.text))
             elif turn.role == "assistant":
                 calls = [{"id": c.id, "name": c.name, "args": dict(c.args)} for c in turn.calls]
-                made.append(AIMessage(turn.text, tool_calls=calls))
+                kept = {"reasoning_content": turn.reasoning} if turn.reasoning else {}
+                made.append(AIMessage(turn.text, tool_calls=calls, additional_kwargs=kept))
             else:
                 made.append(ToolMessage(turn.text, tool_call_id=str(turn.call_id)))
         return made
@@ -160,8 +161,8 @@ class LlamaIndexSide(Side):
     def __init__(self, make_llm: Callable[..., Any]) -> None:
         self.make_llm = make_llm
 
-    def model(self, scenario: str, **fields: Any) -> Any:
-        return self.make_llm(scenario=unique(scenario), **fields)
+    def model(self, scenario: str | None = None, **fields: Any) -> Any:
+        return self.make_llm(scenario=unique(scenario) if scenario else None, **fields)
 
     def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: bool = False) -> Reply:
         chosen = LLM_MODES[MODES.index(mode)]
@@ -181,7 +182,10 @@ class LlamaIndexSide(Side):
         made: list[ChatMessage] = []
         for turn in turns:
             if turn.role == "assistant":
-                blocks: list[Any] = [TextBlock(text=turn.text)] if turn.text else []
+                blocks: list[Any] = (
+                    [ThinkingBlock(content=turn.reasoning)] if turn.reasoning else []
+                )
+                blocks += [TextBlock(text=turn.text)] if turn.text else []
                 blocks += [
                     ToolCallBlock(tool_call_id=c.id, tool_name=c.name, tool_kwargs=dict(c.args))
                     for c in turn.calls

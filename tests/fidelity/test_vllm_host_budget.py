@@ -9,7 +9,7 @@ import pytest
 
 from modelslab_emulator import Emulator
 from tests.support.long_prompts import RAG_QUESTION, emulator_context, rag_prompt
-from tests.support.models import MakeLLM
+from tests.support.models import MakeChatModel, MakeLLM
 from tests.support.weather_agent import QUESTION
 
 from .sides import MODES, LangChainSide, LlamaIndexSide, Side
@@ -92,9 +92,9 @@ def test_three_calls_on_a_40000_token_host_cost_at_most_one_refusal(
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_a_limit_learned_through_one_adapter_spares_the_other_the_refusal(
-    base_url: str, make_llm: MakeLLM, emulator: Emulator, profile: str
+    make_chat_model: MakeChatModel, make_llm: MakeLLM, emulator: Emulator, profile: str
 ) -> None:
-    sides: list[Side] = [LangChainSide(base_url), LlamaIndexSide(make_llm)]
+    sides: list[Side] = [LangChainSide(make_chat_model), LlamaIndexSide(make_llm)]
     statuses = []
     for side in [*sides, *reversed(sides)]:
         model = side.model(host(profile, 40_000))
