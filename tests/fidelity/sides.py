@@ -41,6 +41,9 @@ from .turns import Call, Turn
 
 __all__ = ["MODES", "LangChainSide", "LlamaIndexSide", "Reply", "Side"]
 
+#: The tools a call offers: none, the side's weather tool (True), or these functions.
+Tools = bool | Sequence[Callable[..., str]]
+
 #: Sync, async, streamed and async streamed: each side maps them to its framework's calls.
 MODES = ("sync", "async", "stream", "astream")
 
@@ -69,7 +72,7 @@ class Side:
         """A model on the emulator whose requests carry `scenario` (when given), made unique."""
         raise NotImplementedError
 
-    def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: bool = False) -> Reply:
+    def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: Tools = False) -> Reply:
         raise NotImplementedError
 
     @staticmethod
@@ -101,8 +104,9 @@ class LangChainSide(Side):
     def model(self, scenario: str | None = None, **fields: Any) -> Any:
         return self.make_chat_model(scenario, **fields)
 
-    def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: bool = False) -> Reply:
-        runnable = model.bind_tools([self.weather]) if tools else model
+    def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: Tools = False) -> Reply:
+        offered = _offered(tools, self.weather, langchain_tool)
+        runnable = model.bind_tools(offered) if offered else model
         message = run_chat_model(runnable, CHAT_MODEL_MODES[MODES.index(mode)], messages)
         usage = message.usage_metadata
         return Reply(
@@ -164,9 +168,10 @@ class LlamaIndexSide(Side):
     def model(self, scenario: str | None = None, **fields: Any) -> Any:
         return self.make_llm(scenario=unique(scenario) if scenario else None, **fields)
 
-    def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: bool = False) -> Reply:
+    def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: Tools = False) -> Reply:
         chosen = LLM_MODES[MODES.index(mode)]
-        response = run_llm(model, chosen, messages, [self.weather] if tools else None)
+        offered = _offered(tools, self.weather, FunctionTool.from_defaults)
+        response = run_llm(model, chosen, messages, offered or None)
         return Reply(
             text=response.message.content or "",
             finish=_finish(response),
@@ -240,6 +245,13 @@ class LlamaIndexSide(Side):
                 )
             )
         return history
+
+
+def _offered(tools: Tools, weather: Any, wrap: Callable[[Callable[..., str]], Any]) -> list[Any]:
+    """The framework's tools for `tools`, each function wrapped as its users wrap one."""
+    if isinstance(tools, bool):
+        return [weather] if tools else []
+    return [wrap(function) for function in tools]
 
 
 def _finish(response: ChatResponse) -> str | None:
