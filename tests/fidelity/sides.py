@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain.agents import create_agent
+from langchain_core.exceptions import ModelTimeoutError
 from langchain_core.messages import (
     AIMessage,
     BaseMessage,
@@ -28,9 +29,9 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.tools import FunctionTool
 
-from langchain_modelslab import ModelsLabInvalidConversationError
+from langchain_modelslab import ModelsLabAPITimeoutError, ModelsLabInvalidConversationError
 from modelslab_emulator import SCENARIO_HEADER, Emulator, RecordedRequest
-from modelslab_transport import InvalidConversationError
+from modelslab_transport import APITimeoutError, InvalidConversationError
 from tests.support.adapter_calls import CHAT_MODEL_MODES, LLM_MODES, run_chat_model, run_llm
 from tests.support.emulator_log import chat_log
 from tests.support.models import MakeChatModel
@@ -67,6 +68,8 @@ class Side:
     name: str
     #: The typed error a conversation the host would refuse is refused with, before sending.
     refusal: type[Exception]
+    #: The typed error a request that timed out raises: its class, then what else it is.
+    timeout: tuple[type[Exception], ...]
 
     def model(self, scenario: str | None = None, **fields: Any) -> Any:
         """A model on the emulator whose requests carry `scenario` (when given), made unique."""
@@ -95,6 +98,7 @@ class Side:
 class LangChainSide(Side):
     name = "langchain"
     refusal = ModelsLabInvalidConversationError
+    timeout = (ModelsLabAPITimeoutError, ModelTimeoutError)
     #: `return_direct`: the agent stops on the tool's result, as LangChain documents it.
     weather = langchain_tool(get_weather, return_direct=True)
 
@@ -159,6 +163,7 @@ class LangChainSide(Side):
 class LlamaIndexSide(Side):
     name = "llama_index"
     refusal = InvalidConversationError
+    timeout = (APITimeoutError,)
     #: `return_direct`: a LlamaIndex agent stops on this tool's result.
     weather = FunctionTool.from_defaults(get_weather, return_direct=True)
 
