@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import pytest
 from langchain_core.messages import HumanMessage
@@ -14,6 +13,7 @@ from modelslab_emulator import Emulator
 from modelslab_transport import UNKNOWN_MODEL_MAX_TOKENS, default_max_tokens
 from tests.support.adapter_calls import run_chat_model
 from tests.support.emulator_log import chat_log
+from tests.support.model_defaults import file_defaults
 from tests.support.models import MakeChatModel
 
 KEY = "test-key-max-tokens-0123"
@@ -23,10 +23,7 @@ ANSWER = f"You said: {PROMPT}"
 MESSAGES = [HumanMessage(PROMPT)]
 
 
-@pytest.fixture
-def chat_model_defaults() -> dict[str, Any]:
-    """This file's key (and model) for `make_chat_model`."""
-    return {"api_key": KEY}
+chat_model_defaults = file_defaults(api_key=KEY)
 
 
 MODES = ["invoke", "ainvoke", "stream", "astream"]

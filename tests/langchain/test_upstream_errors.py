@@ -22,6 +22,7 @@ from langchain_modelslab._errors import (
 )
 from modelslab_emulator import Emulator
 from tests.support import upstream_cases as cases
+from tests.support.model_defaults import file_defaults
 from tests.support.models import MakeChatModel
 
 KEY = "sk-lc-upstream-91f0"
@@ -30,10 +31,7 @@ MODES = ["invoke", "stream", "ainvoke", "astream"]
 STREAMS = ["stream", "astream"]
 
 
-@pytest.fixture
-def chat_model_defaults() -> dict[str, Any]:
-    """This file's key (and model) for `make_chat_model`."""
-    return {"api_key": KEY, "model": MODEL}
+chat_model_defaults = file_defaults(api_key=KEY, model=MODEL)
 
 
 def call(mode: str, llm: ChatModelsLab, text: str = cases.TEXT) -> str:
