@@ -29,9 +29,19 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.tools import FunctionTool
 
-from langchain_modelslab import ModelsLabAPITimeoutError, ModelsLabInvalidConversationError
+from langchain_modelslab import (
+    ChatModelsLab,
+    ModelsLabAPITimeoutError,
+    ModelsLabContextOverflowError,
+    ModelsLabInvalidConversationError,
+)
+from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import SCENARIO_HEADER, Emulator, RecordedRequest
-from modelslab_transport import APITimeoutError, InvalidConversationError
+from modelslab_transport import (
+    APITimeoutError,
+    ContextLengthExceededError,
+    InvalidConversationError,
+)
 from tests.support.adapter_calls import CHAT_MODEL_MODES, LLM_MODES, run_chat_model, run_llm
 from tests.support.emulator_log import chat_log
 from tests.support.models import MakeChatModel
@@ -70,6 +80,10 @@ class Side:
     refusal: type[Exception]
     #: The typed error a request that timed out raises: its class, then what else it is.
     timeout: tuple[type[Exception], ...]
+    #: The typed error a request the host refuses for its length raises.
+    overflow: type[Exception]
+    #: The model class, to build as a user would with nothing but the environment.
+    cls: type[Any]
 
     def model(self, scenario: str | None = None, **fields: Any) -> Any:
         """A model on the emulator whose requests carry `scenario` (when given), made unique."""
@@ -99,6 +113,8 @@ class LangChainSide(Side):
     name = "langchain"
     refusal = ModelsLabInvalidConversationError
     timeout = (ModelsLabAPITimeoutError, ModelTimeoutError)
+    overflow = ModelsLabContextOverflowError
+    cls = ChatModelsLab
     #: `return_direct`: the agent stops on the tool's result, as LangChain documents it.
     weather = langchain_tool(get_weather, return_direct=True)
 
@@ -164,6 +180,8 @@ class LlamaIndexSide(Side):
     name = "llama_index"
     refusal = InvalidConversationError
     timeout = (APITimeoutError,)
+    overflow = ContextLengthExceededError
+    cls = ModelsLabLLM
     #: `return_direct`: a LlamaIndex agent stops on this tool's result.
     weather = FunctionTool.from_defaults(get_weather, return_direct=True)
 
