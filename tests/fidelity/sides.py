@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain.agents import create_agent
-from langchain_core.exceptions import ModelTimeoutError
+from langchain_core.exceptions import ModelAPIError, ModelTimeoutError
 from langchain_core.messages import (
     AIMessage,
     BaseMessage,
@@ -35,9 +35,11 @@ from langchain_modelslab import (
     ModelsLabContextOverflowError,
     ModelsLabInvalidConversationError,
 )
+from langchain_modelslab import _errors as langchain_errors
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import SCENARIO_HEADER, Emulator, RecordedRequest
 from modelslab_transport import (
+    APIStatusError,
     APITimeoutError,
     ContextLengthExceededError,
     InvalidConversationError,
@@ -84,6 +86,12 @@ class Side:
     overflow: type[Exception]
     #: The model class, to build as a user would with nothing but the environment.
     cls: type[Any]
+    #: The framework's class of the errors an answer from the API becomes.
+    api_error: type[Exception]
+
+    def typed(self, error: type[Exception]) -> type[Exception]:
+        """The class this adapter raises for the transport's `error` (it, or a subclass)."""
+        return error
 
     def model(self, scenario: str | None = None, **fields: Any) -> Any:
         """A model on the emulator whose requests carry `scenario` (when given), made unique."""
@@ -115,6 +123,13 @@ class LangChainSide(Side):
     timeout = (ModelsLabAPITimeoutError, ModelTimeoutError)
     overflow = ModelsLabContextOverflowError
     cls = ChatModelsLab
+    api_error = ModelAPIError
+
+    def typed(self, error: type[Exception]) -> type[Exception]:
+        found: type[Exception] = getattr(langchain_errors, f"ModelsLab{error.__name__}")
+        assert issubclass(found, error)
+        return found
+
     #: `return_direct`: the agent stops on the tool's result, as LangChain documents it.
     weather = langchain_tool(get_weather, return_direct=True)
 
@@ -182,6 +197,7 @@ class LlamaIndexSide(Side):
     timeout = (APITimeoutError,)
     overflow = ContextLengthExceededError
     cls = ModelsLabLLM
+    api_error = APIStatusError
     #: `return_direct`: a LlamaIndex agent stops on this tool's result.
     weather = FunctionTool.from_defaults(get_weather, return_direct=True)
 
