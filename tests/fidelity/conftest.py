@@ -1,4 +1,4 @@
-"""Fixtures for the fidelity tests: each test runs once per adapter, on each host profile."""
+"""Fixtures for the tests both adapters share: each test runs once per adapter (its side)."""
 
 from __future__ import annotations
 
