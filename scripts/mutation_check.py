@@ -291,8 +291,7 @@ MUTATIONS = (
         ),
         (
             "tests/transport/test_tool_call_ids.py",
-            "tests/langchain/test_tool_call_ids_wire.py",
-            "tests/llama_index/test_tool_call_ids_wire.py",
+            "tests/fidelity/test_tool_call_ids_wire.py",
         ),
     ),
     Mutation(

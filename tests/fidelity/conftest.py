@@ -1,17 +1,17 @@
-"""Fixtures for the fidelity tests: each test runs once per adapter, on each host profile."""
+"""Fixtures for the tests both adapters share: each test runs once per adapter (its side)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.support.models import MakeLLM
+from tests.support.models import MakeChatModel, MakeLLM
 
 from .sides import LangChainSide, LlamaIndexSide, Side
 
 
 @pytest.fixture(params=["langchain", "llama_index"])
-def side(request: pytest.FixtureRequest, base_url: str, make_llm: MakeLLM) -> Side:
+def side(request: pytest.FixtureRequest, make_chat_model: MakeChatModel, make_llm: MakeLLM) -> Side:
     """ChatModelsLab, then ModelsLabLLM, on the session's emulator."""
     if request.param == "langchain":
-        return LangChainSide(base_url)
+        return LangChainSide(make_chat_model)
     return LlamaIndexSide(make_llm)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain.agents import create_agent
+from langchain_core.exceptions import ModelAPIError, ModelTimeoutError
 from langchain_core.messages import (
     AIMessage,
     BaseMessage,
@@ -28,18 +29,33 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.tools import FunctionTool
 
-from langchain_modelslab import ModelsLabInvalidConversationError
+from langchain_modelslab import (
+    ChatModelsLab,
+    ModelsLabAPITimeoutError,
+    ModelsLabContextOverflowError,
+    ModelsLabInvalidConversationError,
+)
+from langchain_modelslab import _errors as langchain_errors
+from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import SCENARIO_HEADER, Emulator, RecordedRequest
-from modelslab_transport import InvalidConversationError
+from modelslab_transport import (
+    APIStatusError,
+    APITimeoutError,
+    ContextLengthExceededError,
+    InvalidConversationError,
+)
 from tests.support.adapter_calls import CHAT_MODEL_MODES, LLM_MODES, run_chat_model, run_llm
 from tests.support.emulator_log import chat_log
-from tests.support.models import build_chat_model
+from tests.support.models import MakeChatModel
 from tests.support.scenarios import unique
 from tests.support.weather_agent import get_weather
 
 from .turns import Call, Turn
 
 __all__ = ["MODES", "LangChainSide", "LlamaIndexSide", "Reply", "Side"]
+
+#: The tools a call offers: none, the side's weather tool (True), or these functions.
+Tools = bool | Sequence[Callable[..., str]]
 
 #: Sync, async, streamed and async streamed: each side maps them to its framework's calls.
 MODES = ("sync", "async", "stream", "astream")
@@ -64,12 +80,24 @@ class Side:
     name: str
     #: The typed error a conversation the host would refuse is refused with, before sending.
     refusal: type[Exception]
+    #: The typed error a request that timed out raises: its class, then what else it is.
+    timeout: tuple[type[Exception], ...]
+    #: The typed error a request the host refuses for its length raises.
+    overflow: type[Exception]
+    #: The model class, to build as a user would with nothing but the environment.
+    cls: type[Any]
+    #: The framework's class of the errors an answer from the API becomes.
+    api_error: type[Exception]
 
-    def model(self, scenario: str, **fields: Any) -> Any:
-        """A model on the emulator whose requests carry `scenario`, made unique."""
+    def typed(self, error: type[Exception]) -> type[Exception]:
+        """The class this adapter raises for the transport's `error` (it, or a subclass)."""
+        return error
+
+    def model(self, scenario: str | None = None, **fields: Any) -> Any:
+        """A model on the emulator whose requests carry `scenario` (when given), made unique."""
         raise NotImplementedError
 
-    def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: bool = False) -> Reply:
+    def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: Tools = False) -> Reply:
         raise NotImplementedError
 
     @staticmethod
@@ -92,17 +120,28 @@ class Side:
 class LangChainSide(Side):
     name = "langchain"
     refusal = ModelsLabInvalidConversationError
+    timeout = (ModelsLabAPITimeoutError, ModelTimeoutError)
+    overflow = ModelsLabContextOverflowError
+    cls = ChatModelsLab
+    api_error = ModelAPIError
+
+    def typed(self, error: type[Exception]) -> type[Exception]:
+        found: type[Exception] = getattr(langchain_errors, f"ModelsLab{error.__name__}")
+        assert issubclass(found, error)
+        return found
+
     #: `return_direct`: the agent stops on the tool's result, as LangChain documents it.
     weather = langchain_tool(get_weather, return_direct=True)
 
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
+    def __init__(self, make_chat_model: MakeChatModel) -> None:
+        self.make_chat_model = make_chat_model
 
-    def model(self, scenario: str, **fields: Any) -> Any:
-        return build_chat_model(self.base_url, scenario, **fields)
+    def model(self, scenario: str | None = None, **fields: Any) -> Any:
+        return self.make_chat_model(scenario, **fields)
 
-    def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: bool = False) -> Reply:
-        runnable = model.bind_tools([self.weather]) if tools else model
+    def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: Tools = False) -> Reply:
+        offered = _offered(tools, self.weather, langchain_tool)
+        runnable = model.bind_tools(offered) if offered else model
         message = run_chat_model(runnable, CHAT_MODEL_MODES[MODES.index(mode)], messages)
         usage = message.usage_metadata
         return Reply(
@@ -123,7 +162,8 @@ class LangChainSide(Side):
                 made.append(HumanMessage(turn.text))
             elif turn.role == "assistant":
                 calls = [{"id": c.id, "name": c.name, "args": dict(c.args)} for c in turn.calls]
-                made.append(AIMessage(turn.text, tool_calls=calls))
+                kept = {"reasoning_content": turn.reasoning} if turn.reasoning else {}
+                made.append(AIMessage(turn.text, tool_calls=calls, additional_kwargs=kept))
             else:
                 made.append(ToolMessage(turn.text, tool_call_id=str(turn.call_id)))
         return made
@@ -154,18 +194,23 @@ class LangChainSide(Side):
 class LlamaIndexSide(Side):
     name = "llama_index"
     refusal = InvalidConversationError
+    timeout = (APITimeoutError,)
+    overflow = ContextLengthExceededError
+    cls = ModelsLabLLM
+    api_error = APIStatusError
     #: `return_direct`: a LlamaIndex agent stops on this tool's result.
     weather = FunctionTool.from_defaults(get_weather, return_direct=True)
 
     def __init__(self, make_llm: Callable[..., Any]) -> None:
         self.make_llm = make_llm
 
-    def model(self, scenario: str, **fields: Any) -> Any:
-        return self.make_llm(scenario=unique(scenario), **fields)
+    def model(self, scenario: str | None = None, **fields: Any) -> Any:
+        return self.make_llm(scenario=unique(scenario) if scenario else None, **fields)
 
-    def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: bool = False) -> Reply:
+    def ask(self, model: Any, mode: str, messages: Sequence[Any], *, tools: Tools = False) -> Reply:
         chosen = LLM_MODES[MODES.index(mode)]
-        response = run_llm(model, chosen, messages, [self.weather] if tools else None)
+        offered = _offered(tools, self.weather, FunctionTool.from_defaults)
+        response = run_llm(model, chosen, messages, offered or None)
         return Reply(
             text=response.message.content or "",
             finish=_finish(response),
@@ -181,7 +226,10 @@ class LlamaIndexSide(Side):
         made: list[ChatMessage] = []
         for turn in turns:
             if turn.role == "assistant":
-                blocks: list[Any] = [TextBlock(text=turn.text)] if turn.text else []
+                blocks: list[Any] = (
+                    [ThinkingBlock(content=turn.reasoning)] if turn.reasoning else []
+                )
+                blocks += [TextBlock(text=turn.text)] if turn.text else []
                 blocks += [
                     ToolCallBlock(tool_call_id=c.id, tool_name=c.name, tool_kwargs=dict(c.args))
                     for c in turn.calls
@@ -236,6 +284,13 @@ class LlamaIndexSide(Side):
                 )
             )
         return history
+
+
+def _offered(tools: Tools, weather: Any, wrap: Callable[[Callable[..., str]], Any]) -> list[Any]:
+    """The framework's tools for `tools`, each function wrapped as its users wrap one."""
+    if isinstance(tools, bool):
+        return [weather] if tools else []
+    return [wrap(function) for function in tools]
 
 
 def _finish(response: ChatResponse) -> str | None:

@@ -5,11 +5,13 @@ vLLM overflow wordings, and the same tests on the OpenRouter profile (the emulat
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from modelslab_emulator import Emulator
 from tests.support.long_prompts import RAG_QUESTION, emulator_context, rag_prompt
-from tests.support.models import MakeLLM
+from tests.support.models import MakeChatModel, MakeLLM
 from tests.support.weather_agent import QUESTION
 
 from .sides import MODES, LangChainSide, LlamaIndexSide, Side
@@ -27,6 +29,10 @@ HOSTS = (40_000, 40_960)
 #: chat; Magistral then answers without thinking on a vLLM host), or in an earlier user turn
 #: (Magistral thinks first, about 1,200 tokens).
 PLACEMENTS = ("system", "earlier-turn")
+#: A test so marked runs in every mode against every host profile.
+ON_EVERY_HOST = pytest.mark.parametrize(
+    ("mode", "profile"), list(itertools.product(MODES, PROFILES))
+)
 
 
 def host(profile: str, tokens: int) -> str:
@@ -52,8 +58,7 @@ def served(profile: str, tokens: int, turns: list[Turn]) -> int:
 
 @pytest.mark.parametrize("placement", PLACEMENTS)
 @pytest.mark.parametrize("tokens", HOSTS)
-@pytest.mark.parametrize("profile", PROFILES)
-@pytest.mark.parametrize("mode", MODES)
+@ON_EVERY_HOST
 def test_a_30000_token_rag_prompt_is_answered(
     side: Side, emulator: Emulator, mode: str, profile: str, tokens: int, placement: str
 ) -> None:
@@ -69,8 +74,7 @@ def test_a_30000_token_rag_prompt_is_answered(
     assert request.status == 200 and "max_tokens" in request.body
 
 
-@pytest.mark.parametrize("profile", PROFILES)
-@pytest.mark.parametrize("mode", MODES)
+@ON_EVERY_HOST
 def test_three_calls_on_a_40000_token_host_cost_at_most_one_refusal(
     side: Side, emulator: Emulator, mode: str, profile: str
 ) -> None:
@@ -92,9 +96,9 @@ def test_three_calls_on_a_40000_token_host_cost_at_most_one_refusal(
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_a_limit_learned_through_one_adapter_spares_the_other_the_refusal(
-    base_url: str, make_llm: MakeLLM, emulator: Emulator, profile: str
+    make_chat_model: MakeChatModel, make_llm: MakeLLM, emulator: Emulator, profile: str
 ) -> None:
-    sides: list[Side] = [LangChainSide(base_url), LlamaIndexSide(make_llm)]
+    sides: list[Side] = [LangChainSide(make_chat_model), LlamaIndexSide(make_llm)]
     statuses = []
     for side in [*sides, *reversed(sides)]:
         model = side.model(host(profile, 40_000))
@@ -106,8 +110,7 @@ def test_a_limit_learned_through_one_adapter_spares_the_other_the_refusal(
 
 
 @pytest.mark.parametrize("placement", PLACEMENTS)
-@pytest.mark.parametrize("profile", PROFILES)
-@pytest.mark.parametrize("mode", MODES)
+@ON_EVERY_HOST
 def test_a_prompt_near_the_edge_costs_one_cheap_refusal_at_most_then_is_answered(
     side: Side, emulator: Emulator, mode: str, profile: str, placement: str
 ) -> None:

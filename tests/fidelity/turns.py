@@ -40,12 +40,13 @@ class Call:
 @dataclass(frozen=True)
 class Turn:
     """One message: its role, its text, its tool calls (assistant) or the call it answers
-    (tool)."""
+    (tool), and the reasoning an assistant message keeps (as each framework stores it)."""
 
     role: str
     text: str = ""
     calls: tuple[Call, ...] = ()
     call_id: str | None = None
+    reasoning: str = ""
 
 
 def system(text: str) -> Turn:

@@ -12,16 +12,14 @@ from langchain_core.tools import tool
 from langchain_modelslab import ModelsLabInvalidInputError
 from modelslab_emulator import Emulator
 from tests.support.emulator_log import chat_bodies
+from tests.support.model_defaults import file_defaults
 from tests.support.models import MakeChatModel
 
 KEY = "sk-lc-call-kwargs-3c1d"
 MODEL = "meta-llama-llama-3.1-8b-instruct"
 
 
-@pytest.fixture
-def chat_model_defaults() -> dict[str, Any]:
-    """This file's key (and model) for `make_chat_model`."""
-    return {"api_key": KEY, "model": MODEL}
+chat_model_defaults = file_defaults(api_key=KEY, model=MODEL)
 
 
 @tool

@@ -15,6 +15,7 @@ from typing_extensions import TypedDict
 from langchain_modelslab import ChatModelsLab
 from modelslab_emulator import Emulator
 from tests.support.langchain_streams import aggregate
+from tests.support.model_defaults import file_defaults
 from tests.support.models import MakeChatModel
 from tests.support.schemas import PROMPT, Person, PersonDict
 
@@ -23,10 +24,7 @@ MAGISTRAL = "mistralai-Magistral-Small-2506"
 LLAMA = "meta-llama-llama-3.1-8b-instruct"
 
 
-@pytest.fixture
-def chat_model_defaults() -> dict[str, Any]:
-    """This file's key (and model) for `make_chat_model`."""
-    return {"api_key": KEY}
+chat_model_defaults = file_defaults(api_key=KEY)
 
 
 def same_answer(invoked: AIMessage, streamed: AIMessageChunk) -> None:

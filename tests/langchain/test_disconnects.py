@@ -1,5 +1,6 @@
-"""ChatModelsLab in a service: held headers, a sync streaming endpoint whose client left,
-limiter errors as langchain-core errors, and the max_tokens sent in the trace (real sockets)."""
+"""ChatModelsLab in a service: a sync streaming endpoint whose client left, limiter errors as
+langchain-core errors, and the max_tokens sent in the trace (real sockets; held headers for
+both adapters: tests/fidelity/test_first_byte_timeout.py)."""
 
 from __future__ import annotations
 
@@ -21,59 +22,23 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from langchain_modelslab import ChatModelsLab, ModelsLabAPITimeoutError
 from modelslab_emulator import Emulator
 from modelslab_transport import ChatCompletion, ModelsLabClient, build_chat_payload
 from modelslab_transport.limits import slots_for_key
+from tests.support.abandoned_streams import LONG, TRICKLE, one_slot
 from tests.support.loopback_app import leave_after_first_bytes, serve, unique_key, wait_until
-
-LLAMA = "meta-llama-llama-3.1-8b-instruct"
-LONG = " ".join(f"word{i}" for i in range(40))
-
-
-def _scenario(value: str) -> dict[str, str]:
-    return {"X-Emulator-Scenario": f"{value};times=-1;id={unique_key()}"}
+from tests.support.models import PLAIN_MODEL, MakeChatModel
+from tests.support.scenarios import scenario_header
 
 
-def test_held_headers_raise_the_typed_timeout_within_first_byte_timeout(
-    emulator: Emulator,
+def test_a_sync_streaming_endpoint_whose_client_left_frees_the_slot(
+    emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
-    llm = ChatModelsLab(
-        model=LLAMA,
-        api_key=unique_key(),
-        base_url=emulator.base_url,
-        first_byte_timeout=1,
-        default_headers=_scenario("hold-headers;delay=4"),
-    )
-    started = time.monotonic()
-    with pytest.raises(ModelsLabAPITimeoutError) as error:
-        list(llm.stream("Hi"))
-    assert time.monotonic() - started < 3
-    assert isinstance(error.value, ModelTimeoutError)
-
-    async def go() -> None:
-        async for _ in llm.astream("Hi"):
-            pass
-
-    started = time.monotonic()
-    with pytest.raises(ModelTimeoutError, match="first_byte_timeout"):
-        asyncio.run(go())
-    assert time.monotonic() - started < 3
-
-
-def test_a_sync_streaming_endpoint_whose_client_left_frees_the_slot(emulator: Emulator) -> None:
     # Starlette runs a sync generator in a thread pool and never closes it when the client
     # leaves: the stream's consumer limit is what frees the key's only slot.
     key = unique_key()
-    llm = ChatModelsLab(
-        model=LLAMA,
-        api_key=key,
-        base_url=emulator.base_url,
-        max_concurrent_requests=1,
-        acquire_timeout=10,
-        stream_consumer_timeout=1,  # the default (30 s) is checked in tests/transport
-        default_headers=_scenario("trickle;delay=0.2"),
-    )
+    # The default stream_consumer_timeout (30 s) is checked in tests/transport.
+    llm = make_chat_model(TRICKLE, **one_slot(key), stream_consumer_timeout=1)
 
     def chat(request: Request) -> StreamingResponse:
         text = request.query_params.get("q", "Hi")
@@ -92,31 +57,27 @@ def test_a_sync_streaming_endpoint_whose_client_left_frees_the_slot(emulator: Em
         assert wait_until(lambda: slots.in_flight == 0, within=5) < 4
         fingerprint = Emulator.fingerprint(key)
         wait_until(lambda: fingerprint not in emulator.open_streams, within=3)
-        quick = ChatModelsLab(
-            model=LLAMA, api_key=key, base_url=emulator.base_url, max_concurrent_requests=1
-        )
+        quick = make_chat_model(model=PLAIN_MODEL, api_key=key, max_concurrent_requests=1)
         started = time.monotonic()
         assert quick.invoke("next").content == "You said: next"
         assert time.monotonic() - started < 3
     assert emulator.max_in_flight[fingerprint] == 1
 
 
-def test_limiter_errors_are_langchain_core_errors(emulator: Emulator) -> None:
+def test_limiter_errors_are_langchain_core_errors(
+    emulator: Emulator, make_chat_model: MakeChatModel
+) -> None:
     key = unique_key()
-    llm = ChatModelsLab(
-        model=LLAMA,
-        api_key=key,
-        base_url=emulator.base_url,
-        max_concurrent_requests=1,
-        acquire_timeout=0.3,
+    llm = make_chat_model(
+        model=PLAIN_MODEL, api_key=key, max_concurrent_requests=1, acquire_timeout=0.3
     )
     holder = ModelsLabClient(
         api_key=key,
         base_url=emulator.base_url,
         max_concurrent_requests=1,
-        default_headers=_scenario("hold-headers;delay=2"),
+        default_headers=scenario_header("hold-headers", delay=2, times=-1),
     )
-    body = build_chat_payload(LLAMA, [{"role": "user", "content": "hold"}])
+    body = build_chat_payload(PLAIN_MODEL, [{"role": "user", "content": "hold"}])
     held: list[ChatCompletion] = []
     thread = threading.Thread(target=lambda: held.append(holder.chat(body)))
     thread.start()
@@ -131,7 +92,10 @@ def test_limiter_errors_are_langchain_core_errors(emulator: Emulator) -> None:
     # A sync call on a loop whose async calls hold every slot: a usage error.
     async def blocked() -> None:
         slow = llm.model_copy(
-            update={"default_headers": _scenario("trickle;delay=0.2"), "acquire_timeout": 5}
+            update={
+                "default_headers": scenario_header("trickle", delay=0.2, times=-1),
+                "acquire_timeout": 5,
+            }
         )
         task = asyncio.ensure_future(_drain(slow.astream(LONG)))
         for _ in range(250):  # at most 5 s for the stream to take the slot
@@ -149,10 +113,9 @@ def test_limiter_errors_are_langchain_core_errors(emulator: Emulator) -> None:
     asyncio.run(blocked())
 
     # The shared limiter's store down (nothing listens on port 9 of loopback).
-    down = ChatModelsLab(
-        model=LLAMA,
+    down = make_chat_model(
+        model=PLAIN_MODEL,
         api_key=unique_key(),
-        base_url=emulator.base_url,
         limiter_url="redis://127.0.0.1:9/0",
         acquire_timeout=2,
         max_retries=0,
@@ -177,9 +140,11 @@ class _Params(BaseCallbackHandler):
         self.max_tokens.append((metadata or {}).get("ls_max_tokens"))
 
 
-def test_ls_max_tokens_is_the_max_tokens_sent(emulator: Emulator) -> None:
+def test_ls_max_tokens_is_the_max_tokens_sent(
+    emulator: Emulator, make_chat_model: MakeChatModel
+) -> None:
     seen = _Params()
-    llm = ChatModelsLab(api_key=unique_key(), base_url=emulator.base_url, callbacks=[seen])
+    llm = make_chat_model(api_key=unique_key(), callbacks=[seen])
     llm.invoke("Hello there")  # Magistral: the default is computed from the prompt
     list(llm.stream("Hello there, a longer prompt " * 50))
 

@@ -31,15 +31,13 @@ from langchain_modelslab import (
     ModelsLabRateLimitError,
 )
 from modelslab_emulator import Emulator
+from tests.support.model_defaults import file_defaults
 from tests.support.models import MakeChatModel
 
 SECRET = "sk-live-SECRET-4b1d-never-show-me"
 
 
-@pytest.fixture
-def chat_model_defaults() -> dict[str, Any]:
-    """This file's key (and model) for `make_chat_model`."""
-    return {"api_key": SECRET}
+chat_model_defaults = file_defaults(api_key=SECRET)
 
 
 def assert_no_secret(error: BaseException) -> None:

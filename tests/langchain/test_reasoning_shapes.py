@@ -12,6 +12,7 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from tests.support.langchain_streams import aggregate
+from tests.support.model_defaults import file_defaults
 from tests.support.models import MakeChatModel
 from tests.support.reasoning_shapes import (
     ADAPTER_SHAPES,
@@ -25,10 +26,7 @@ from tests.support.reasoning_shapes import (
 KEY = "test-key-reasoning-shapes-01"
 
 
-@pytest.fixture
-def chat_model_defaults() -> dict[str, Any]:
-    """This file's key (and model) for `make_chat_model`."""
-    return {"api_key": KEY}
+chat_model_defaults = file_defaults(api_key=KEY)
 
 
 def check(message: AIMessage, shape: Shape) -> None:

@@ -19,6 +19,7 @@ from modelslab_emulator import Emulator
 from modelslab_transport import ClientSettings
 from modelslab_transport._errors import retryable_status
 from modelslab_transport._retry import retry_delay
+from tests.support.model_defaults import file_defaults
 from tests.support.models import MakeChatModel
 
 KEY = "sk-lc-retryable-5e21"
@@ -26,10 +27,7 @@ MODEL = "meta-llama-llama-3.1-8b-instruct"
 STATUSES = [400, 401, 402, 403, 404, 408, 409, 422, 429, 500, 502, 503, 504]
 
 
-@pytest.fixture
-def chat_model_defaults() -> dict[str, Any]:
-    """This file's key (and model) for `make_chat_model`."""
-    return {"api_key": KEY, "model": MODEL}
+chat_model_defaults = file_defaults(api_key=KEY, model=MODEL)
 
 
 def _raise(mode: str, llm: ChatModelsLab) -> ModelError:

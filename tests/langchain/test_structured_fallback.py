@@ -22,6 +22,7 @@ from langchain_modelslab import (
     ModelsLabServerError,
 )
 from modelslab_emulator import Emulator
+from tests.support.model_defaults import file_defaults
 from tests.support.models import MakeChatModel
 from tests.support.schemas import PROMPT, Person, PersonDict
 
@@ -29,10 +30,7 @@ KEY = "test-key-structured-fallback-4c2b"
 ADA = {"name": "Ada", "age": 36}
 
 
-@pytest.fixture
-def chat_model_defaults() -> dict[str, Any]:
-    """This file's key (and model) for `make_chat_model`."""
-    return {"api_key": KEY}
+chat_model_defaults = file_defaults(api_key=KEY)
 
 
 def sent(emulator: Emulator, llm: ChatModelsLab) -> list[str]:

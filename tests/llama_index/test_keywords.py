@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from pydantic import BaseModel
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
 from modelslab_transport import APITimeoutError, InvalidInputError
-from tests.support.models import KEY, PLAIN_MODEL
+from tests.support.models import KEY, PLAIN_MODEL, MakeLLM
 from tests.support.scenarios import unique
 
 USER = [ChatMessage(role=MessageRole.USER, content="hi")]
@@ -44,6 +45,20 @@ def _wait_idle(emulator: Emulator) -> None:
         time.sleep(0.05)
 
 
+def _slow_first_byte(make_llm: MakeLLM, **fields: Any) -> ModelsLabLLM:
+    """A model whose first request waits 1.5 s for its first byte (the next is answered)."""
+    return make_llm(unique("slow-first-byte;delay=1.5;times=1"), max_retries=0, **fields)
+
+
+def _times_out_early(emulator: Emulator, call: Callable[[], object]) -> None:
+    """`call` raises the typed timeout well before that first byte comes."""
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError):
+        call()
+    assert time.monotonic() - started < 1.2
+    _wait_idle(emulator)
+
+
 # -- item 7: constructor keywords ---------------------------------------------------------------
 
 
@@ -62,21 +77,12 @@ def test_api_base_and_base_url_must_agree(emulator: Emulator) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_request_timeout_is_an_alias_of_timeout(emulator: Emulator, mode: str) -> None:
-    scenario = unique("slow-first-byte;delay=1.5;times=1")
-    llm = ModelsLabLLM(
-        api_key=KEY,
-        base_url=emulator.base_url,
-        request_timeout=0.3,
-        max_retries=0,
-        default_headers={"X-Emulator-Scenario": scenario},
-    )
+def test_request_timeout_is_an_alias_of_timeout(
+    emulator: Emulator, make_llm: MakeLLM, mode: str
+) -> None:
+    llm = _slow_first_byte(make_llm, request_timeout=0.3)
     assert llm.timeout == 0.3
-    started = time.monotonic()
-    with pytest.raises(APITimeoutError):
-        _chat(llm, mode)
-    assert time.monotonic() - started < 1.2
-    _wait_idle(emulator)
+    _times_out_early(emulator, lambda: _chat(llm, mode))
 
 
 @pytest.mark.parametrize(
@@ -174,37 +180,15 @@ def test_extra_fields_go_through_extra_body(emulator: Emulator) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_per_call_timeout_is_honoured(emulator: Emulator, mode: str) -> None:
-    scenario = unique("slow-first-byte;delay=1.5;times=1")
-    llm = ModelsLabLLM(
-        api_key=KEY,
-        base_url=emulator.base_url,
-        model=PLAIN_MODEL,
-        max_retries=0,
-        default_headers={"X-Emulator-Scenario": scenario},
-    )
-    started = time.monotonic()
-    with pytest.raises(APITimeoutError):
-        _complete(llm, mode, timeout=0.3)
-    assert time.monotonic() - started < 1.2
-    _wait_idle(emulator)
+def test_per_call_timeout_is_honoured(emulator: Emulator, make_llm: MakeLLM, mode: str) -> None:
+    llm = _slow_first_byte(make_llm, model=PLAIN_MODEL)
+    _times_out_early(emulator, lambda: _complete(llm, mode, timeout=0.3))
     emulator.clear()
     assert _complete(llm, mode, timeout=30) == "You said: hi"  # the instance's is unchanged
     assert llm.timeout is None
     assert "timeout" not in emulator.requests[0].body
 
 
-def test_per_call_timeout_on_a_stream(emulator: Emulator) -> None:
-    scenario = unique("slow-first-byte;delay=1.5;times=1")
-    llm = ModelsLabLLM(
-        api_key=KEY,
-        base_url=emulator.base_url,
-        max_retries=0,
-        first_byte_timeout=None,
-        default_headers={"X-Emulator-Scenario": scenario},
-    )
-    started = time.monotonic()
-    with pytest.raises(APITimeoutError):
-        list(llm.stream_complete("hi", timeout=0.3))
-    assert time.monotonic() - started < 1.2
-    _wait_idle(emulator)
+def test_per_call_timeout_on_a_stream(emulator: Emulator, make_llm: MakeLLM) -> None:
+    llm = _slow_first_byte(make_llm, first_byte_timeout=None)
+    _times_out_early(emulator, lambda: list(llm.stream_complete("hi", timeout=0.3)))

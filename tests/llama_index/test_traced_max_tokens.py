@@ -9,7 +9,6 @@ second body's).
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -59,39 +58,18 @@ class _Spans(BaseSpanHandler[SimpleSpan]):
     records: dict[str, dict[str, Any]] = Field(default_factory=dict)
     results: dict[str, Any] = Field(default_factory=dict)
 
-    def new_span(
-        self,
-        id_: str,
-        bound_args: inspect.BoundArguments,
-        instance: Any | None = None,
-        parent_span_id: str | None = None,
-        tags: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> SimpleSpan:
-        if isinstance(instance, ModelsLabLLM):
+    # LlamaIndex's span handler passes every argument by keyword: each method reads its own.
+    def new_span(self, id_: str, **kwargs: Any) -> SimpleSpan:
+        if isinstance(kwargs.get("instance"), ModelsLabLLM):
             self.records[id_] = {"method": id_.partition("-")[0].rpartition(".")[2]}
-        return SimpleSpan(id_=id_, parent_id=parent_span_id)
+        return SimpleSpan(id_=id_, parent_id=kwargs.get("parent_span_id"))
 
-    def prepare_to_exit_span(
-        self,
-        id_: str,
-        bound_args: inspect.BoundArguments,
-        instance: Any | None = None,
-        result: Any | None = None,
-        **kwargs: Any,
-    ) -> SimpleSpan | None:
+    def prepare_to_exit_span(self, id_: str, **kwargs: Any) -> SimpleSpan | None:
         if id_ in self.records:
-            self.results[id_] = result
+            self.results[id_] = kwargs.get("result")
         return self.open_spans.get(id_)
 
-    def prepare_to_drop_span(
-        self,
-        id_: str,
-        bound_args: inspect.BoundArguments,
-        instance: Any | None = None,
-        err: BaseException | None = None,
-        **kwargs: Any,
-    ) -> SimpleSpan | None:
+    def prepare_to_drop_span(self, id_: str, **kwargs: Any) -> SimpleSpan | None:
         return self.open_spans.get(id_)
 
 

@@ -1,7 +1,7 @@
-"""ChatModelsLab against a host that applies Mistral's tokenizer rules and serves 40,000 or
+"""Both adapters against a host that applies Mistral's tokenizer rules and serves 40,000 or
 40,960 tokens: conversations shaped (nothing lost), a trailing assistant refused before
-sending, long prompts answered, one refusal per host. Every mode: invoke, ainvoke, stream,
-astream."""
+sending, long prompts answered, one refusal per host. Every mode: sync, async, streamed and
+async streamed."""
 
 from __future__ import annotations
 
@@ -9,52 +9,44 @@ import json
 from typing import Any
 
 import pytest
-from langchain_core.messages import (
-    AIMessage,
-    HumanMessage,
-    SystemMessage,
-    ToolMessage,
-)
 
-from langchain_modelslab import ModelsLabInvalidConversationError
 from modelslab_emulator import Emulator
 from modelslab_transport import BRIDGE_TEXT, InvalidInputError, normalize_tool_call_id
-from tests.support.adapter_calls import CHAT_MODEL_MODES
-from tests.support.adapter_calls import run_chat_model as run
 from tests.support.long_prompts import RAG_QUESTION, emulator_context, rag_prompt
-from tests.support.models import MakeChatModel
+from tests.support.models import PLAIN_MODEL
 
-MAGISTRAL = "mistralai-Magistral-Small-2506"
-LLAMA = "meta-llama-llama-3.1-8b-instruct"
-MODES = list(CHAT_MODEL_MODES)
+from .sides import MODES, Side
+from .turns import FOLLOW_UP, Call, Turn, assistant, system, tool, user
 
-QUESTION = HumanMessage("What is the weather in Paris?")
-CALL = AIMessage(
-    "", tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "call_weather_01"}]
-)
-RESULT = ToolMessage("sunny, 21 C", tool_call_id="call_weather_01")
-FOLLOW_UP = HumanMessage("And what should I wear?")
+QUESTION = user("What is the weather in Paris?")
+CALL = assistant("", Call("call_weather_01", "get_weather", {"city": "Paris"}))
+RESULT = tool("call_weather_01", "sunny, 21 C")
 # An answer cut inside its reasoning, reasoning kept out of history: no content, no calls.
-CUT = AIMessage("", additional_kwargs={"reasoning_content": "Let me think about"})
+CUT = Turn("assistant", reasoning="Let me think about")
 
 
 def sent(emulator: Emulator) -> list[dict[str, Any]]:
     return [r.body for r in emulator.requests if r.path.endswith("/chat/completions")]
 
 
+def ask(side: Side, mode: str, turns: list[Turn], **fields: Any) -> str:
+    reply = side.ask(side.model(**fields), mode, side.messages(turns))
+    return reply.text
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_a_user_after_a_tool_result_is_answered_with_the_bridge(
-    make_chat_model: MakeChatModel, emulator: Emulator, mode: str
+    side: Side, emulator: Emulator, mode: str
 ) -> None:
-    message = run(make_chat_model(), mode, [QUESTION, CALL, RESULT, FOLLOW_UP])
-    assert message.content and message.response_metadata["finish_reason"] == "stop"
+    reply = side.ask(side.model(), mode, side.messages([QUESTION, CALL, RESULT, user(FOLLOW_UP)]))
+    assert reply.text and reply.finish == "stop"
     [body] = sent(emulator)
     wire_id = normalize_tool_call_id("call_weather_01")
     assert body["messages"] == [
         {"role": "user", "content": "What is the weather in Paris?"},
         {
             "role": "assistant",
-            "content": body["messages"][1]["content"],
+            "content": None,
             "tool_calls": [
                 {
                     "id": wire_id,
@@ -71,11 +63,10 @@ def test_a_user_after_a_tool_result_is_answered_with_the_bridge(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_an_empty_assistant_message_is_left_out_and_the_rest_is_sent(
-    make_chat_model: MakeChatModel, emulator: Emulator, mode: str
+    side: Side, emulator: Emulator, mode: str
 ) -> None:
-    history = [SystemMessage("Be brief."), QUESTION, CUT, FOLLOW_UP]
-    message = run(make_chat_model(), mode, history)
-    assert message.content == "You said: And what should I wear?"
+    history = [system("Be brief."), QUESTION, CUT, user(FOLLOW_UP)]
+    assert ask(side, mode, history) == "You said: And what should I wear?"
     [body] = sent(emulator)
     assert body["messages"] == [
         {"role": "system", "content": "Be brief."},
@@ -86,20 +77,20 @@ def test_an_empty_assistant_message_is_left_out_and_the_rest_is_sent(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_trailing_assistant_message_is_refused_before_any_request(
-    make_chat_model: MakeChatModel, emulator: Emulator, mode: str
+    side: Side, emulator: Emulator, mode: str
 ) -> None:
-    with pytest.raises(ModelsLabInvalidConversationError) as info:
-        run(make_chat_model(), mode, [QUESTION, AIMessage("It is sunny.")])
+    with pytest.raises(side.refusal) as info:
+        ask(side, mode, [QUESTION, assistant("It is sunny.")])
     assert isinstance(info.value, InvalidInputError) and isinstance(info.value, ValueError)
     assert "Expected last role User or Tool (or Assistant with prefix True)" in str(info.value)
     assert sent(emulator) == []
 
 
-@pytest.mark.parametrize("mode", ["invoke", "astream"])
+@pytest.mark.parametrize("mode", ["sync", "astream"])
 def test_other_models_get_the_conversation_as_built(
-    make_chat_model: MakeChatModel, emulator: Emulator, mode: str
+    side: Side, emulator: Emulator, mode: str
 ) -> None:
-    run(make_chat_model(model=LLAMA), mode, [QUESTION, CALL, RESULT, CUT, FOLLOW_UP])
+    ask(side, mode, [QUESTION, CALL, RESULT, CUT, user(FOLLOW_UP)], model=PLAIN_MODEL)
     [body] = sent(emulator)
     assert [m["role"] for m in body["messages"]] == [
         "user",
@@ -114,22 +105,20 @@ def test_other_models_get_the_conversation_as_built(
 @pytest.mark.parametrize("host", [40_000, 40_960])
 @pytest.mark.parametrize("mode", MODES)
 def test_a_30000_token_rag_prompt_is_answered(
-    make_chat_model: MakeChatModel, emulator: Emulator, host: int, mode: str
+    side: Side, emulator: Emulator, host: int, mode: str
 ) -> None:
-    system, question = rag_prompt(30_000)
-    served = emulator_context(host, system, question)
-    llm = make_chat_model(f"served-context;tokens={served}")
-    message = run(llm, mode, [SystemMessage(system), HumanMessage(question)])
-    assert message.content == f"You said: {RAG_QUESTION}"
-    assert "Let me check that once more." in message.additional_kwargs["reasoning_content"]
+    prompt, question = rag_prompt(30_000)
+    served = emulator_context(host, prompt, question)
+    model = side.model(f"served-context;tokens={served}")
+    reply = side.ask(model, mode, side.messages([system(prompt), user(question)]))
+    assert reply.text == f"You said: {RAG_QUESTION}"
+    assert "Let me check that once more." in reply.reasoning
     assert len(sent(emulator)) == 1  # no refusal
 
 
-def test_three_calls_on_a_40000_host_cost_one_refusal(
-    make_chat_model: MakeChatModel, emulator: Emulator
-) -> None:
-    llm = make_chat_model("served-context;tokens=40000")
-    for mode in ("invoke", "stream", "ainvoke", "astream"):
-        assert run(llm, mode, [HumanMessage("Hi")]).content == "You said: Hi"
+def test_three_calls_on_a_40000_host_cost_one_refusal(side: Side, emulator: Emulator) -> None:
+    model = side.model("served-context;tokens=40000")
+    for mode in ("sync", "stream", "async", "astream"):
+        assert side.ask(model, mode, side.messages([user("Hi")])).text == "You said: Hi"
     statuses = [r.status for r in emulator.requests if r.path.endswith("/chat/completions")]
     assert statuses == [400, 200, 200, 200, 200]
