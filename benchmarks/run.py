@@ -76,24 +76,32 @@ TIMES = "\u00d7"
 MEMORY_GROWTH_FACTOR = 2.0  # growth per chunk allowed, as a multiple of the text per chunk
 
 
-@dataclass(frozen=True)
+@dataclass
 class Plan:
-    """What a run measures; the defaults are the full run's."""
-
-    stream_runs: int = 5  # timed runs per streaming process (after one warm-up)
-    request_runs: int = 3  # timed runs per non-streaming / concurrency process
-    n: int = 2000  # chunks per timed stream
-    requests: int = 300  # sequential requests per run
-    concurrency: int = 200
-    import_samples: int = 3  # fresh interpreters per import (one more is run first, to warm .pyc)
-    memory_n: int = 100_000
-    memory_budget: float = 40  # seconds a memory stream may take before it is cut short
-    memory_peers: bool = False
-    timeout: float = 180  # per process
+    stream_runs: int  # timed runs per streaming process (after one warm-up)
+    request_runs: int  # timed runs per non-streaming / concurrency process
+    n: int  # chunks per timed stream
+    requests: int  # sequential requests per run
+    concurrency: int
+    import_samples: int  # fresh interpreters per import (one more is run first, to warm .pyc)
+    memory_n: int
+    memory_budget: float  # seconds a memory stream may take before it is cut short
+    memory_peers: bool
+    timeout: float  # per process
 
 
-FULL = Plan()
-# --quick: fewer runs, smaller streams, everything else as in the full run.
+FULL = Plan(
+    stream_runs=5,
+    request_runs=3,
+    n=2000,
+    requests=300,
+    concurrency=200,
+    import_samples=3,
+    memory_n=100_000,
+    memory_budget=40,
+    memory_peers=False,
+    timeout=180,
+)
 QUICK = Plan(
     stream_runs=3,
     request_runs=2,
@@ -103,6 +111,7 @@ QUICK = Plan(
     import_samples=1,
     memory_n=10_000,
     memory_budget=15,
+    memory_peers=False,
     timeout=90,
 )
 
