@@ -19,7 +19,7 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .clients import RUNNERS, Runner
@@ -40,6 +40,20 @@ def _check(count: int, chars: int, n: int) -> None:
 
 
 Timing = tuple[float, float]  # (wall, CPU of this process), in the metric's unit
+
+
+def _on_one_loop(runner: Runner, once: Callable[[], Awaitable[Timing]], runs: int) -> list[Timing]:
+    """One untimed warm-up, then `runs` timed runs, all on one event loop; the runner's async
+    resources closed inside it."""
+
+    async def main() -> list[Timing]:
+        try:
+            await once()
+            return [await once() for _ in range(runs)]
+        finally:
+            await runner.aclose()
+
+    return asyncio.run(main())
 
 
 def _stream_sync(runner: Runner, args: argparse.Namespace) -> list[Timing]:
@@ -72,14 +86,7 @@ def _stream_async(runner: Runner, args: argparse.Namespace) -> list[Timing]:
         _check(count, chars, runner.n)
         return elapsed / runner.n * 1e6, cpu / runner.n * 1e6
 
-    async def main() -> list[Timing]:
-        try:
-            await once()
-            return [await once() for _ in range(args.runs)]
-        finally:
-            await runner.aclose()
-
-    return asyncio.run(main())
+    return _on_one_loop(runner, once, args.runs)
 
 
 def _request_sync(runner: Runner, args: argparse.Namespace) -> list[Timing]:
@@ -122,14 +129,7 @@ def _concurrent(runner: Runner, args: argparse.Namespace) -> list[Timing]:
             raise WrongAnswer("missing answers")
         return elapsed * 1e3, cpu * 1e3
 
-    async def main() -> list[Timing]:
-        try:
-            await once()
-            return [await once() for _ in range(args.runs)]
-        finally:
-            await runner.aclose()
-
-    return asyncio.run(main())
+    return _on_one_loop(runner, once, args.runs)
 
 
 def _rss() -> int:

@@ -48,6 +48,8 @@ BATCH = 40
 PROCESSES = (4, 8)
 DELAY = 0.5  # seconds of server latency per request
 SCENARIO = {"X-Emulator-Scenario": f"slow-first-byte;delay={DELAY}"}
+#: What every client is given alike: the model, the key and the scenario header.
+SAME: dict[str, Any] = {"model": MODEL, "api_key": KEY, "default_headers": SCENARIO}
 TIMES = "\u00d7"
 
 
@@ -79,9 +81,7 @@ async def ours(base_url: str, asked: list[str], limiter_url: str | None = None) 
     from langchain_modelslab import ChatModelsLab
 
     extra: dict[str, Any] = {} if limiter_url is None else {"limiter_url": limiter_url}
-    llm = ChatModelsLab(
-        model=MODEL, api_key=KEY, base_url=base_url, default_headers=SCENARIO, **extra
-    )
+    llm = ChatModelsLab(base_url=base_url, **SAME, **extra)
     results = await llm.abatch(asked, return_exceptions=True)  # type: ignore[arg-type]
     return [str(r.content) if not isinstance(r, BaseException) else "" for r in results]
 
@@ -89,7 +89,7 @@ async def ours(base_url: str, asked: list[str], limiter_url: str | None = None) 
 async def chat_openai(base_url: str, asked: list[str]) -> list[str]:
     from langchain_openai import ChatOpenAI
 
-    llm = ChatOpenAI(model=MODEL, api_key=KEY, base_url=base_url, default_headers=SCENARIO)
+    llm = ChatOpenAI(base_url=base_url, **SAME)
     results = await llm.abatch(asked, return_exceptions=True)  # type: ignore[arg-type]
     return [str(r.content) if not isinstance(r, BaseException) else "" for r in results]
 
@@ -98,13 +98,7 @@ async def openai_like(base_url: str, asked: list[str]) -> list[str]:
     from llama_index.core.llms import ChatMessage
     from llama_index.llms.openai_like import OpenAILike
 
-    llm = OpenAILike(
-        model=MODEL,
-        api_key=KEY,
-        api_base=base_url,
-        is_chat_model=True,
-        default_headers=SCENARIO,
-    )
+    llm = OpenAILike(api_base=base_url, is_chat_model=True, **SAME)
 
     async def one(prompt: str) -> str:
         try:

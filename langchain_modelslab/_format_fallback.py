@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import BaseMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
@@ -23,6 +24,7 @@ from modelslab_transport.models import StructuredMethod, is_format_refusal, json
 __all__ = ["FormatFallback", "schema_instruction"]
 
 logger = logging.getLogger("langchain_modelslab")
+_END = object()
 
 
 def schema_instruction(
@@ -87,31 +89,17 @@ class FormatFallback(Runnable[LanguageModelInput, Any]):
         return f"FormatFallback(methods={methods!r}, model={self._model!r}, start={self._start})"
 
     # Each public entry point opens one run (named ModelsLabStructuredOutput in traces) and
-    # runs the chains as its children.
+    # runs the chains as its children: LangChain passes the child config as `config`.
 
     def invoke(
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Any:
-        def run(
-            value: LanguageModelInput,
-            run_manager: CallbackManagerForChainRun,
-            config: RunnableConfig,
-        ) -> Any:
-            return self._invoke(value, config, kwargs)
-
-        return self._call_with_config(run, input, config)
+        return self._call_with_config(partial(self._invoke, kwargs=kwargs), input, config)
 
     async def ainvoke(
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Any:
-        async def run(
-            value: LanguageModelInput,
-            run_manager: AsyncCallbackManagerForChainRun,
-            config: RunnableConfig,
-        ) -> Any:
-            return await self._ainvoke(value, config, kwargs)
-
-        return await self._acall_with_config(run, input, config)
+        return await self._acall_with_config(partial(self._ainvoke, kwargs=kwargs), input, config)
 
     def stream(
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
@@ -124,13 +112,7 @@ class FormatFallback(Runnable[LanguageModelInput, Any]):
         config: RunnableConfig | None = None,
         **kwargs: Any,
     ) -> Iterator[Any]:
-        def run(
-            inputs: Iterator[LanguageModelInput],
-            run_manager: CallbackManagerForChainRun,
-            config: RunnableConfig,
-        ) -> Iterator[Any]:
-            return self._stream(inputs, config, kwargs)
-
+        run = partial(self._stream, kwargs=kwargs)
         yield from self._transform_stream_with_config(input, run, config)
 
     async def astream(
@@ -148,53 +130,52 @@ class FormatFallback(Runnable[LanguageModelInput, Any]):
         config: RunnableConfig | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[Any]:
-        def run(
-            inputs: AsyncIterator[LanguageModelInput],
-            run_manager: AsyncCallbackManagerForChainRun,
-            config: RunnableConfig,
-        ) -> AsyncIterator[Any]:
-            return self._astream(inputs, config, kwargs)
-
+        run = partial(self._astream, kwargs=kwargs)
         async for chunk in self._atransform_stream_with_config(input, run, config):
             yield chunk
+
+    @contextmanager
+    def _on_refusal(self, index: int) -> Iterator[None]:
+        """Swallow chain `index`'s error when the next chain is to take over (`_advance`)."""
+        try:
+            yield
+        except Exception as exc:
+            if not self._advance(index, exc):
+                raise
 
     def _invoke(
         self, input: LanguageModelInput, config: RunnableConfig, kwargs: dict[str, Any]
     ) -> Any:
         for index in range(self._start, len(self._steps)):
-            try:
+            with self._on_refusal(index):
                 return self._steps[index][1].invoke(input, config, **kwargs)
-            except Exception as exc:
-                if not self._advance(index, exc):
-                    raise
         raise AssertionError("unreachable: the last chain never falls back")
 
     async def _ainvoke(
         self, input: LanguageModelInput, config: RunnableConfig, kwargs: dict[str, Any]
     ) -> Any:
         for index in range(self._start, len(self._steps)):
-            try:
+            with self._on_refusal(index):
                 return await self._steps[index][1].ainvoke(input, config, **kwargs)
-            except Exception as exc:
-                if not self._advance(index, exc):
-                    raise
         raise AssertionError("unreachable: the last chain never falls back")
+
+    # A refusal comes before any output: only the first chunk's pull may fall back. Once output
+    # has been yielded, another method cannot take over.
 
     def _stream(
         self, inputs: Iterator[LanguageModelInput], config: RunnableConfig, kwargs: dict[str, Any]
     ) -> Iterator[Any]:
         value = _merged(list(inputs))
         for index in range(self._start, len(self._steps)):
-            started = False
-            try:
-                for chunk in self._steps[index][1].stream(value, config, **kwargs):
-                    started = True
-                    yield chunk
-                return
-            except Exception as exc:
-                # Once output has been yielded, another method cannot take over.
-                if started or not self._advance(index, exc):
-                    raise
+            with self._on_refusal(index):
+                chunks = self._steps[index][1].stream(value, config, **kwargs)
+                first = next(chunks, _END)
+                break
+        else:
+            raise AssertionError("unreachable: the last chain never falls back")
+        if first is not _END:
+            yield first
+            yield from chunks
 
     async def _astream(
         self,
@@ -204,15 +185,16 @@ class FormatFallback(Runnable[LanguageModelInput, Any]):
     ) -> AsyncIterator[Any]:
         value = _merged([item async for item in inputs])
         for index in range(self._start, len(self._steps)):
-            started = False
-            try:
-                async for chunk in self._steps[index][1].astream(value, config, **kwargs):
-                    started = True
-                    yield chunk
-                return
-            except Exception as exc:
-                if started or not self._advance(index, exc):
-                    raise
+            with self._on_refusal(index):
+                chunks = self._steps[index][1].astream(value, config, **kwargs)
+                first = await anext(chunks, _END)
+                break
+        else:
+            raise AssertionError("unreachable: the last chain never falls back")
+        if first is not _END:
+            yield first
+            async for chunk in chunks:
+                yield chunk
 
 
 def _merged(items: list[Any]) -> Any:

@@ -8,15 +8,14 @@ points below make the prompt visible to `_get_ls_params` while LangChain compute
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from langchain_core.callbacks import Callbacks
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import LLMResult
-from langchain_core.runnables import RunnableConfig
 
 __all__ = ["PromptTracing", "traced_prompt"]
 
@@ -29,69 +28,47 @@ def traced_prompt() -> list[BaseMessage] | None:
     return _PROMPT.get()
 
 
+@contextmanager
+def _tracing(prompt: list[BaseMessage] | None) -> Iterator[None]:
+    """Make `prompt` the traced prompt while the block runs."""
+    token = _PROMPT.set(prompt)
+    try:
+        yield
+    finally:
+        _PROMPT.reset(token)
+
+
 class PromptTracing(BaseChatModel):
     """A chat model whose `_get_ls_params` sees the prompt (one prompt per call; a batch of
-    several through `generate` leaves it unknown)."""
+    several through `generate` leaves it unknown). Every other argument passes through."""
 
-    def generate(
-        self,
-        messages: list[list[BaseMessage]],
-        stop: list[str] | None = None,
-        callbacks: Callbacks = None,
-        **kwargs: Any,
-    ) -> LLMResult:
-        token = _PROMPT.set(messages[0] if len(messages) == 1 else None)
-        try:
-            return super().generate(messages, stop, callbacks, **kwargs)
-        finally:
-            _PROMPT.reset(token)
+    def generate(self, messages: list[list[BaseMessage]], *args: Any, **kwargs: Any) -> LLMResult:
+        with _tracing(messages[0] if len(messages) == 1 else None):
+            return super().generate(messages, *args, **kwargs)
 
     async def agenerate(
-        self,
-        messages: list[list[BaseMessage]],
-        stop: list[str] | None = None,
-        callbacks: Callbacks = None,
-        **kwargs: Any,
+        self, messages: list[list[BaseMessage]], *args: Any, **kwargs: Any
     ) -> LLMResult:
-        token = _PROMPT.set(messages[0] if len(messages) == 1 else None)
-        try:
-            return await super().agenerate(messages, stop, callbacks, **kwargs)
-        finally:
-            _PROMPT.reset(token)
+        with _tracing(messages[0] if len(messages) == 1 else None):
+            return await super().agenerate(messages, *args, **kwargs)
 
     def stream(
-        self,
-        input: LanguageModelInput,
-        config: RunnableConfig | None = None,
-        *,
-        stop: list[str] | None = None,
-        **kwargs: Any,
+        self, input: LanguageModelInput, *args: Any, **kwargs: Any
     ) -> Iterator[AIMessageChunk]:
-        chunks = super().stream(input, config, stop=stop, **kwargs)
+        chunks = super().stream(input, *args, **kwargs)
         # LangChain computes the params when the stream starts: the first chunk's pull.
-        token = _PROMPT.set(self._convert_input(input).to_messages())
-        try:
+        with _tracing(self._convert_input(input).to_messages()):
             first = next(chunks, _END)
-        finally:
-            _PROMPT.reset(token)
         if isinstance(first, AIMessageChunk):
             yield first
             yield from chunks
 
     async def astream(
-        self,
-        input: LanguageModelInput,
-        config: RunnableConfig | None = None,
-        *,
-        stop: list[str] | None = None,
-        **kwargs: Any,
+        self, input: LanguageModelInput, *args: Any, **kwargs: Any
     ) -> AsyncIterator[AIMessageChunk]:
-        chunks = super().astream(input, config, stop=stop, **kwargs)
-        token = _PROMPT.set(self._convert_input(input).to_messages())
-        try:
+        chunks = super().astream(input, *args, **kwargs)
+        with _tracing(self._convert_input(input).to_messages()):
             first = await anext(chunks, _END)
-        finally:
-            _PROMPT.reset(token)
         if isinstance(first, AIMessageChunk):
             yield first
             async for chunk in chunks:

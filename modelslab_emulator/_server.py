@@ -9,7 +9,7 @@ import socketserver
 import sys
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -55,31 +55,25 @@ _FAULTY_STREAM = (
 )
 
 
+# No repr: it would show the API keys.
+@dataclass(eq=False, repr=False)
 class ServerState:
     """Everything the request handlers share."""
 
-    def __init__(
-        self,
-        api_keys: frozenset[str] | None,
-        served_context: int | None = None,
-        queue_limit: int | None = None,
-        queue_retry_after: float = 1,
-        profile: str = DEFAULT_PROFILE,
-    ) -> None:
-        self.api_keys = api_keys
-        #: ``openrouter`` or ``vllm``: the host every request meets unless its scenario says.
-        self.profile = profile
-        self.served_context = served_context
-        #: Every key's queue limit (None: unlimited); a ``queue-limit`` scenario overrides it.
-        self.queue_limit = queue_limit
-        self.queue_retry_after = queue_retry_after
-        self.log = RequestLog()
-        self.counters = Counters()
-        self.in_flight = InFlight()
-        self.stopping = threading.Event()
-        self.root_url = ""
-        self._connections: set[socket.socket] = set()
-        self._lock = threading.Lock()
+    api_keys: frozenset[str] | None
+    served_context: int | None = None
+    #: Every key's queue limit (None: unlimited); a ``queue-limit`` scenario overrides it.
+    queue_limit: int | None = None
+    queue_retry_after: float = 1
+    #: ``openrouter`` or ``vllm``: the host every request meets unless its scenario says.
+    profile: str = DEFAULT_PROFILE
+    log: RequestLog = field(init=False, default_factory=RequestLog)
+    counters: Counters = field(init=False, default_factory=Counters)
+    in_flight: InFlight = field(init=False, default_factory=InFlight)
+    stopping: threading.Event = field(init=False, default_factory=threading.Event)
+    root_url: str = field(init=False, default="")
+    _connections: set[socket.socket] = field(init=False, default_factory=set)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def track(self, connection: socket.socket, live: bool) -> None:
         """Remember (or forget) a live client connection."""
@@ -140,18 +134,6 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silence: the server never logs requests (they may carry a key)."""
 
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
     def _serve(self) -> None:
         state = self.server.state
         if self.path.startswith(CONTROL + "/"):
@@ -187,6 +169,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             self._leave()
+
+    # Every method goes to `_serve`: it routes, and answers a method a path does not take.
+    do_GET = do_POST = do_PUT = do_DELETE = _serve
 
     def _leave(self) -> None:
         """Count this request out of ``in_flight``, once. Called before a reply's last bytes

@@ -60,16 +60,18 @@ def content_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        parts: list[str] = []
-        for part in content:
-            if isinstance(part, str):
-                parts.append(part)
-            elif isinstance(part, dict):
-                text = part.get("text")
-                if isinstance(text, str) and part.get("type", "text") == "text":
-                    parts.append(text)
-        return " ".join(parts)
+        return " ".join(text for text in map(_part_text, content) if text is not None)
     return ""
+
+
+def _part_text(part: Any) -> str | None:
+    """A content part's text: a string part, or a ``text`` part's (a part with no type is one)."""
+    if isinstance(part, str):
+        return part
+    if isinstance(part, dict) and part.get("type", "text") == "text":
+        text = part.get("text")
+        return text if isinstance(text, str) else None
+    return None
 
 
 def last_user_index(messages: Sequence[dict[str, Any]]) -> int:

@@ -141,14 +141,7 @@ class _Watchdog:
         self._watched: set[Deadline] = set()
         self._thread: threading.Thread | None = None
 
-    def watch(
-        self,
-        sock: _Socket,
-        at: float,
-        consumer_limit: float | None = None,
-        on_abandon: Callable[[], None] | None = None,
-    ) -> Deadline:
-        deadline = Deadline(sock, at, consumer_limit, on_abandon)
+    def watch(self, deadline: Deadline) -> Deadline:
         with self._cond:
             self._watched.add(deadline)
             if self._thread is None or not self._thread.is_alive():
@@ -234,7 +227,7 @@ def watch(
 ) -> Deadline:
     """Shut `sock` down unless the returned deadline's `at` keeps moving past the clock; if it
     fires while the consumer holds an event, call `on_abandon` afterwards."""
-    return _WATCHDOG.watch(sock, at, consumer_limit, on_abandon)
+    return _WATCHDOG.watch(Deadline(sock, at, consumer_limit, on_abandon))
 
 
 def abort(response: httpx.Response) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 from typing import Literal
 
@@ -79,172 +80,122 @@ class ModelInfo:
         return self.served_context or self.context_window
 
 
-def _sampling(**values: float) -> Mapping[str, float]:
-    return MappingProxyType(dict(values))
+def _sampling(temperature: float, top_p: float | None = None) -> Mapping[str, float]:
+    values = {"temperature": temperature}
+    if top_p is not None:
+        values["top_p"] = top_p
+    return MappingProxyType(values)
 
+
+# The families below state what their members share: an entry states only what differs.
+#: Most models: a 128k window and 32,768 output tokens.
+_MODEL = partial(ModelInfo, context_window=131_072, max_output_tokens=32_768)
+#: Reasoning in a separate field of the message (as the providers serve it).
+_FIELD_REASONER = partial(_MODEL, reasoning="field")
+#: OpenAI's reasoning models: reasoning in a field, images, and no sampling parameters.
+_OPENAI_REASONER = partial(_FIELD_REASONER, images=True, takes_sampling=False)
+#: OpenAI's GPT-5 family (provider listing): 400k context, 128k output.
+_GPT_5 = partial(_OPENAI_REASONER, context_window=400_000, max_output_tokens=128_000)
 
 MODELS: tuple[ModelInfo, ...] = (
     # Mistral's card: 128k window, but "we recommend setting the maximal model length to 40960"
     # and max_tokens up to 40960; <think>…</think> in content; temperature 0.7, top_p 0.95.
-    ModelInfo(
+    _MODEL(
         "mistralai-Magistral-Small-2506",
         "Magistral Small 2506",
-        context_window=131_072,
         served_context=40_960,
         max_output_tokens=40_960,
         reasoning="inline",
-        sampling=_sampling(temperature=0.7, top_p=0.95),
+        sampling=_sampling(0.7, 0.95),
         conversation="mistral",
     ),
     # OpenAI's card: 131,072 context; reasoning comes in a separate field via the providers.
     # Output: 32,768 on the gateways' listings (Vercel AI Gateway, OpenRouter via Bifrost,
     # models.dev), not the whole window.
-    ModelInfo(
-        "openai-gpt-oss-20b",
-        "OpenAI GPT-OSS 20B",
-        context_window=131_072,
-        max_output_tokens=32_768,
-        reasoning="field",
-        sampling=_sampling(temperature=1.0, top_p=1.0),
-    ),
+    _FIELD_REASONER("openai-gpt-oss-20b", "OpenAI GPT-OSS 20B", sampling=_sampling(1.0, 1.0)),
     # Qwen's card: 262,144 native context; 16,384 output recommended for the Instruct model.
-    ModelInfo(
+    _MODEL(
         "Qwen-Qwen3-Next-80B-A3B-Instruct",
         "Qwen3 Next 80B A3B Instruct",
         context_window=262_144,
         max_output_tokens=16_384,
-        sampling=_sampling(temperature=0.7, top_p=0.8),
+        sampling=_sampling(0.7, 0.8),
         aliases=("qwen-qwen3-next-80b-a3b-instruct-free",),
     ),
     # OpenAI GPT-5 family (provider listing): 400k context, 128k output; reasoning in a field;
-    # reasoning models take no sampling parameters.
-    ModelInfo(
-        "openai-gpt-5.4-nano",
-        "OpenAI GPT-5.4 Nano",
-        context_window=400_000,
-        max_output_tokens=128_000,
-        reasoning="field",
-        images=True,
-        takes_sampling=False,
-    ),
-    ModelInfo(
-        "openai-gpt-5.4-pro",
-        "OpenAI GPT-5.4 Pro",
-        context_window=400_000,
-        max_output_tokens=128_000,
-        reasoning="field",
-        images=True,
-        takes_sampling=False,
-    ),
+    # reasoning models take no sampling parameters (`_GPT_5`).
+    _GPT_5("openai-gpt-5.4-nano", "OpenAI GPT-5.4 Nano"),
+    _GPT_5("openai-gpt-5.4-pro", "OpenAI GPT-5.4 Pro"),
     # OpenAI o3 (provider listing): 200k context, 100k output.
-    ModelInfo(
-        "openai-o3",
-        "OpenAI o3",
-        context_window=200_000,
-        max_output_tokens=100_000,
-        reasoning="field",
-        images=True,
-        takes_sampling=False,
-    ),
+    _OPENAI_REASONER("openai-o3", "OpenAI o3", context_window=200_000, max_output_tokens=100_000),
     # NVIDIA Nemotron Nano v2 (cards): 128k context; reasoning in a field via the providers.
-    ModelInfo(
-        "nvidia-nemotron-nano-12b-v2-vl-free",
-        "NVIDIA Nemotron Nano 12B 2 VL",
-        context_window=131_072,
-        max_output_tokens=32_768,
-        reasoning="field",
-        images=True,
+    _FIELD_REASONER(
+        "nvidia-nemotron-nano-12b-v2-vl-free", "NVIDIA Nemotron Nano 12B 2 VL", images=True
     ),
-    ModelInfo(
-        "nvidia-nemotron-nano-9b-v2-free",
-        "NVIDIA Nemotron Nano 9B V2",
-        context_window=131_072,
-        max_output_tokens=32_768,
-        reasoning="field",
-    ),
+    _FIELD_REASONER("nvidia-nemotron-nano-9b-v2-free", "NVIDIA Nemotron Nano 9B V2"),
     # Gemma 4 31B (provider listing): text and image input; no visible reasoning.
-    ModelInfo(
+    _MODEL(
         "google-gemma-4-31B-it",
         "Gemma 4 31B-it",
-        context_window=131_072,
         max_output_tokens=8_192,
         images=True,
-        sampling=_sampling(temperature=1.0, top_p=0.95),
+        sampling=_sampling(1.0, 0.95),
         aliases=("google-gemma-4-31b-it-free",),
     ),
     # Inception Mercury 2 (provider listing): a diffusion reasoning model, 128k context.
-    ModelInfo(
+    _FIELD_REASONER(
         "inception-mercury-2",
         "Inception Mercury 2",
         context_window=128_000,
         max_output_tokens=16_384,
-        reasoning="field",
     ),
     # Qwen3-VL-235B-A22B-Instruct (card): 262,144 context, images, no thinking in Instruct.
-    ModelInfo(
+    _MODEL(
         "Qwen-Qwen3-VL-235B-A22B-Instruct-FP8",
         "Qwen3-VL-235B-A22B-Instruct-FP8",
         context_window=262_144,
-        max_output_tokens=32_768,
         images=True,
-        sampling=_sampling(temperature=0.7, top_p=0.8),
+        sampling=_sampling(0.7, 0.8),
     ),
     # DeepSeek-R1-Distill-Llama-70B (card): 128k context; its template opens <think> itself, so
     # raw output carries only </think>; temperature 0.6, top_p 0.95.
-    ModelInfo(
+    _MODEL(
         "deepseek-deepseek-r1-distill-llama-70b",
         "DeepSeek R1 Distill Llama 70B",
-        context_window=131_072,
-        max_output_tokens=32_768,
         reasoning="template_opened",
         tools=False,
-        sampling=_sampling(temperature=0.6, top_p=0.95),
+        sampling=_sampling(0.6, 0.95),
     ),
     # Llama 3.1 8B Instruct (card): 128k context; temperature 0.6, top_p 0.9.
-    ModelInfo(
+    _MODEL(
         "meta-llama-llama-3.1-8b-instruct",
         "Meta Llama 3.1 8B Instruct",
-        context_window=131_072,
         max_output_tokens=16_384,
-        sampling=_sampling(temperature=0.6, top_p=0.9),
+        sampling=_sampling(0.6, 0.9),
     ),
     # Qwen3 Max (Vercel AI Gateway listing, Alibaba-served): 262,144 context, 65,536 output;
     # no visible reasoning.
-    ModelInfo(
-        "qwen-qwen3-max",
-        "Qwen3 Max",
-        context_window=262_144,
-        max_output_tokens=65_536,
-    ),
+    _MODEL("qwen-qwen3-max", "Qwen3 Max", context_window=262_144, max_output_tokens=65_536),
     # Qwen3-30B-A3B (card): 40,960 positions (32,768 + room); thinks in <think> by default;
     # thinking-mode sampling temperature 0.6, top_p 0.95.
-    ModelInfo(
+    _MODEL(
         "Qwen-Qwen3-30B-A3B",
         "Qwen3 30B A3B",
         context_window=40_960,
-        max_output_tokens=32_768,
         reasoning="inline",
-        sampling=_sampling(temperature=0.6, top_p=0.95),
+        sampling=_sampling(0.6, 0.95),
     ),
     # Mistral Small 3.1 24B Instruct (card): 128k context, images; low temperature (0.15).
-    ModelInfo(
+    _MODEL(
         "mistralai-mistral-small-3.1-24b-instruct",
         "Mistral Small 3.1 24B",
-        context_window=131_072,
-        max_output_tokens=32_768,
         images=True,
-        sampling=_sampling(temperature=0.15),
+        sampling=_sampling(0.15),
         conversation="mistral",
     ),
     # xAI Grok 3 Mini (provider listing): 131,072 context; reasoning in a field. No listing
     # states an output limit: 32,768 is a conservative figure.
-    ModelInfo(
-        "x-ai-grok-3-mini-beta",
-        "xAI Grok 3 Mini Beta",
-        context_window=131_072,
-        max_output_tokens=32_768,
-        reasoning="field",
-    ),
+    _FIELD_REASONER("x-ai-grok-3-mini-beta", "xAI Grok 3 Mini Beta"),
 )
 
 _BY_ID: dict[str, ModelInfo] = {

@@ -101,8 +101,7 @@ class RedisSlots:
         if limit is None:
             yield
             return
-        check_limit(limit)
-        deadline = self._deadline()
+        deadline = self._deadline(limit)
         gate = self._thread_gate()
         gate.acquire(limit, deadline, self._timed_out)
         try:
@@ -135,10 +134,9 @@ class RedisSlots:
         if limit is None:
             yield
             return
-        check_limit(limit)
         import asyncio  # here, not at module level: `import modelslab_transport` stays light
 
-        deadline = self._deadline()
+        deadline = self._deadline(limit)
         gate = self._loop_gate()
         try:
             await gate.acquire(limit, None if deadline is None else deadline - time.monotonic())
@@ -218,7 +216,9 @@ class RedisSlots:
             raise
         return ticket
 
-    def _deadline(self) -> float | None:
+    def _deadline(self, limit: int) -> float | None:
+        """When a wait for a slot under `limit` gives up (None: never); checks `limit` first."""
+        check_limit(limit)
         timeout = self._settings.acquire_timeout
         return None if timeout is None else time.monotonic() + timeout
 
