@@ -7,47 +7,34 @@ import pickle
 from typing import Any
 
 import pytest
-from llama_index.core.base.llms.types import (
-    ChatMessage,
-    ChatResponse,
-    CompletionResponse,
-    MessageRole,
-    TextBlock,
-    ThinkingBlock,
-)
+from llama_index.core.base.llms import types
 from pydantic import BaseModel
 
-from llama_index_modelslab._responses import (
-    BUILT_PLAIN,
-    assistant_message,
-    chat_response,
-    completion_response,
-    text_block,
-    text_chunk,
-    thinking_block,
-)
+from llama_index_modelslab import _responses as built
+
+ChatMessage, ChatResponse, TextBlock = types.ChatMessage, types.ChatResponse, types.TextBlock
 
 
-def _same(built: BaseModel, validated: BaseModel) -> None:
-    assert type(built) is type(validated)
-    assert built == validated
-    assert built.model_fields_set == validated.model_fields_set
-    assert list(built.__dict__) == list(validated.__dict__)  # field order: dumps and reprs
-    assert built.model_dump() == validated.model_dump()
-    assert built.model_dump_json() == validated.model_dump_json()
-    assert repr(built) == repr(validated)
-    assert pickle.loads(pickle.dumps(built)) == validated
-    assert copy.deepcopy(built) == validated
+def _same(made: BaseModel, validated: BaseModel) -> None:
+    assert type(made) is type(validated)
+    assert made == validated
+    assert made.model_fields_set == validated.model_fields_set
+    assert list(made.__dict__) == list(validated.__dict__)  # field order: dumps and reprs
+    assert made.model_dump() == validated.model_dump()
+    assert made.model_dump_json() == validated.model_dump_json()
+    assert repr(made) == repr(validated)
+    assert pickle.loads(pickle.dumps(made)) == validated
+    assert copy.deepcopy(made) == validated
 
 
 def test_the_installed_models_are_the_ones_the_builders_were_checked_against() -> None:
     # A llama-index-core that adds a field or validator turns the builders back into validated
     # construction (correct, slower): this says so in CI instead of silently.
-    assert BUILT_PLAIN
+    assert built.BUILT_PLAIN
 
 
-def _message(blocks: list[Any], extra: dict[str, Any]) -> ChatMessage:
-    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra)
+def _message(blocks: list[Any], extra: dict[str, Any]) -> types.ChatMessage:
+    return ChatMessage(role=types.MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra)
 
 
 @pytest.mark.parametrize("reasoning", ["", "thought"])
@@ -55,45 +42,45 @@ def _message(blocks: list[Any], extra: dict[str, Any]) -> ChatMessage:
 def test_built_messages_and_responses_equal_validated_ones(
     reasoning: str, extra: dict[str, Any]
 ) -> None:
-    _same(text_block("Hi"), TextBlock(text="Hi"))
-    _same(thinking_block("t", 3), ThinkingBlock(content="t", num_tokens=3))
-    built_blocks: list[Any] = [text_block("Hi")]
+    _same(built.text_block("Hi"), TextBlock(text="Hi"))
+    _same(built.thinking_block("t", 3), types.ThinkingBlock(content="t", num_tokens=3))
+    built_blocks: list[Any] = [built.text_block("Hi")]
     blocks: list[Any] = [TextBlock(text="Hi")]
     if reasoning:
-        built_blocks.insert(0, thinking_block(reasoning, None))
-        blocks.insert(0, ThinkingBlock(content=reasoning, num_tokens=None))
+        built_blocks.insert(0, built.thinking_block(reasoning, None))
+        blocks.insert(0, types.ThinkingBlock(content=reasoning, num_tokens=None))
     message = _message(blocks, dict(extra))
-    built = assistant_message(built_blocks, dict(extra))
-    _same(built, message)
+    made = built.assistant_message(built_blocks, dict(extra))
+    _same(made, message)
     raw = {"id": "gen-1", "object": "chat.completion.chunk"}
     _same(
-        chat_response(built, "Hi", dict(raw), {"k": 1}),
+        built.chat_response(made, "Hi", dict(raw), {"k": 1}),
         ChatResponse(message=message, delta="Hi", raw=dict(raw), additional_kwargs={"k": 1}),
     )
     if not reasoning and not extra:
         _same(
-            text_chunk("Hi", "i", dict(raw)),
+            built.text_chunk("Hi", "i", dict(raw)),
             ChatResponse(message=message, delta="i", raw=dict(raw), additional_kwargs={}),
         )
     # A whole answer gives no delta, as `ChatResponse(message=..., raw=...)` does.
     _same(
-        chat_response(built, None, dict(raw), {}),
+        built.chat_response(made, None, dict(raw), {}),
         ChatResponse(message=message, raw=dict(raw), additional_kwargs={}),
     )
     _same(
-        completion_response("Hi", "Hi", dict(raw), {"k": 1}, None),
-        CompletionResponse(
+        built.completion_response("Hi", "Hi", dict(raw), {"k": 1}, None),
+        types.CompletionResponse(
             text="Hi", delta="Hi", raw=dict(raw), additional_kwargs={"k": 1}, logprobs=None
         ),
     )
 
 
 def test_built_objects_share_no_state_and_take_assignment() -> None:
-    first, second = text_block("a"), text_block("b")
+    first, second = built.text_block("a"), built.text_block("b")
     first.text = "changed"
     assert second.text == "b"
-    response = chat_response(assistant_message([first], {}), "a", {}, {})
-    other = chat_response(assistant_message([second], {}), "b", {}, {})
+    response = built.chat_response(built.assistant_message([first], {}), "a", {}, {})
+    other = built.chat_response(built.assistant_message([second], {}), "b", {}, {})
     response.logprobs = []
     assert "logprobs" in response.model_fields_set
     assert "logprobs" not in other.model_fields_set
@@ -104,5 +91,5 @@ def test_built_objects_share_no_state_and_take_assignment() -> None:
 
 def test_a_message_with_legacy_images_is_validated() -> None:
     # The one key ChatMessage's validator acts on: the builder leaves it to validation.
-    message = assistant_message([text_block("Hi")], {"images": []})
+    message = built.assistant_message([built.text_block("Hi")], {"images": []})
     assert message == _message([TextBlock(text="Hi")], {"images": []})
