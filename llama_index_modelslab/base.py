@@ -7,7 +7,7 @@ from contextlib import aclosing, closing
 from functools import lru_cache
 from operator import itemgetter
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -44,6 +44,7 @@ from ._format_fallback import MethodChain
 from ._kwargs import CALL_SWITCHES, check_call_kwargs, check_init_kwargs
 from ._streaming import ChatStream, TextChunks
 from ._structured import (
+    StructuredCall,
     apredict_structured,
     astream_structured,
     predict_structured,
@@ -464,74 +465,61 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
 
     # -- structured prediction ----------------------------------------------------------------
 
-    def _method_chain(self) -> MethodChain:
-        return MethodChain(self.model, self.structured_output_method, self._structured_memo)
-
     def _own_structured(self) -> bool:
         # Other program modes are LlamaIndex's own (text completion, guidance, ...).
         return self.pydantic_program_mode == PydanticProgramMode.DEFAULT
 
+    # The arguments after `prompt` are LLM's own (llm_kwargs, then the prompt's values).
     def structured_predict(
-        self,
-        output_cls: type[Model],
-        prompt: PromptTemplate,
-        llm_kwargs: dict[str, Any] | None = None,
-        **prompt_args: Any,
+        self, output_cls: type[Model], prompt: PromptTemplate, *args: Any, **kwargs: Any
     ) -> Model:
-        if not self._own_structured() or self.structured_output_method == "function_calling":
-            result: Model = super().structured_predict(
-                output_cls, prompt, llm_kwargs, **prompt_args
-            )
-        else:
-            result = predict_structured(
-                self, self._method_chain(), output_cls, prompt, llm_kwargs, prompt_args
-            )
-        return result
+        """LLM.structured_predict, through `structured_output_method`'s fallback chain."""
+        # (LLM's and ours are wrapped by the untyped dispatcher.span: Any to mypy.)
+        if self._llama_index_predicts():
+            return cast(Model, super().structured_predict(output_cls, prompt, *args, **kwargs))
+        call = self._structured_call(output_cls, prompt, *args, **kwargs)
+        return cast(Model, predict_structured(self, call))
 
     async def astructured_predict(
-        self,
-        output_cls: type[Model],
-        prompt: PromptTemplate,
-        llm_kwargs: dict[str, Any] | None = None,
-        **prompt_args: Any,
+        self, output_cls: type[Model], prompt: PromptTemplate, *args: Any, **kwargs: Any
     ) -> Model:
-        if not self._own_structured() or self.structured_output_method == "function_calling":
-            result: Model = await super().astructured_predict(
-                output_cls, prompt, llm_kwargs, **prompt_args
-            )
+        """The async `structured_predict`."""
+        if self._llama_index_predicts():
+            result = await super().astructured_predict(output_cls, prompt, *args, **kwargs)
         else:
             result = await apredict_structured(
-                self, self._method_chain(), output_cls, prompt, llm_kwargs, prompt_args
+                self, self._structured_call(output_cls, prompt, *args, **kwargs)
             )
-        return result
+        return cast(Model, result)
 
     def _structured_stream_call(
-        self,
-        output_cls: type[Model],
-        prompt: PromptTemplate,
-        llm_kwargs: dict[str, Any] | None = None,
-        **prompt_args: Any,
+        self, output_cls: type[Model], prompt: PromptTemplate, *args: Any, **kwargs: Any
     ) -> Generator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None, None]:
         if not self._own_structured():
-            return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)
-        return stream_structured(
-            self, self._method_chain(), output_cls, prompt, llm_kwargs, prompt_args
-        )
+            return super()._structured_stream_call(output_cls, prompt, *args, **kwargs)
+        return stream_structured(self, self._structured_call(output_cls, prompt, *args, **kwargs))
 
     async def _structured_astream_call(
+        self, output_cls: type[Model], prompt: PromptTemplate, *args: Any, **kwargs: Any
+    ) -> AsyncGenerator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None]:
+        if not self._own_structured():
+            return await super()._structured_astream_call(output_cls, prompt, *args, **kwargs)
+        call = self._structured_call(output_cls, prompt, *args, **kwargs)
+        return astream_structured(self, call)
+
+    def _llama_index_predicts(self) -> bool:
+        # Function calling as LlamaIndex does it, or another program mode: LLM's own path.
+        return not self._own_structured() or self.structured_output_method == "function_calling"
+
+    def _structured_call(
         self,
         output_cls: type[Model],
         prompt: PromptTemplate,
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
-    ) -> AsyncGenerator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None]:
-        if not self._own_structured():
-            return await super()._structured_astream_call(
-                output_cls, prompt, llm_kwargs, **prompt_args
-            )
-        return astream_structured(
-            self, self._method_chain(), output_cls, prompt, llm_kwargs, prompt_args
-        )
+    ) -> StructuredCall[Model]:
+        chain = MethodChain(self.model, self.structured_output_method, self._structured_memo)
+        return StructuredCall(chain, output_cls, prompt, llm_kwargs, prompt_args)
 
     def to_payload(self) -> dict[str, Any]:
         """What instrumentation and callbacks may see of this LLM: never the key or headers."""
