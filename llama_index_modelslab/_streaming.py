@@ -48,10 +48,11 @@ class ChatStream:
         if acc.start is not self._start:  # the chunks' raw is the same until a start comes
             self._start = acc.start
             self._raw = _raw(acc.start, final=False)
+        # Most chunks: text, and the message is the text so far only.
+        if isinstance(event, TextDelta) and not self._tools and not acc.reasoning:
+            return text_chunk(acc.text, event.text, dict(self._raw))
         additional_kwargs: dict[str, Any] = {}
         if isinstance(event, TextDelta):
-            if not self._tools and not acc.reasoning:  # most chunks: the text so far only
-                return text_chunk(acc.text, event.text, dict(self._raw))
             delta = event.text
         elif isinstance(event, ReasoningDelta):
             delta, additional_kwargs["thinking_delta"] = "", event.text

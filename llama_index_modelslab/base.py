@@ -545,9 +545,10 @@ def _responses(events: Generator[StreamEvent, None, None]) -> ChatResponseGen:
 async def _aresponses(events: AsyncGenerator[StreamEvent, None]) -> ChatResponseAsyncGen:
     """The async `_responses`."""
     stream = ChatStream()
+    feed = stream.feed
     async with aclosing(events):
         async for event in events:
-            if (response := stream.feed(event)) is not None:
+            if (response := feed(event)) is not None:
                 yield response
     yield stream.final()
 
