@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from llama_index.core.base.llms.types import ChatResponse, CompletionResponse
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse, CompletionResponse
 
 from modelslab_transport import (
     ChoiceAccumulator,
     ReasoningDelta,
     StreamEvent,
+    StreamStart,
     TextDelta,
     ToolCall,
 )
 
+from ._responses import chat_response, text_chunk
 from .utils import chat_to_completion_response, make_assistant_message, usage_to_dict
 
 __all__ = ["ChatStream", "TextChunks"]
@@ -28,60 +30,75 @@ class ChatStream:
     Only choice 0 is used.
     """
 
-    __slots__ = ("_acc",)
+    __slots__ = ("_acc", "_raw", "_start", "_tools")
 
     def __init__(self) -> None:
         # The transport's accumulator keeps running strings: every response carries the whole
         # message so far, and re-joining all pieces on each chunk made long streams quadratic.
         self._acc = ChoiceAccumulator()
+        self._start: StreamStart | None = None
+        self._raw: dict[str, Any] = _raw(None, final=False)
+        self._tools = False
 
     def feed(self, event: StreamEvent) -> ChatResponse | None:
         """Take one event; return the ChatResponse it produces, if any."""
-        if not self._acc.feed(event):
+        acc = self._acc
+        if not acc.feed(event):
             return None
+        if acc.start is not self._start:  # the chunks' raw is the same until a start comes
+            self._start = acc.start
+            self._raw = _raw(acc.start, final=False)
+        # Most chunks: text, and the message is the text so far only.
+        if isinstance(event, TextDelta) and not self._tools and not acc.reasoning:
+            return text_chunk(acc.text, event.text, dict(self._raw))
+        additional_kwargs: dict[str, Any] = {}
         if isinstance(event, TextDelta):
-            return self._response(delta=event.text)
-        if isinstance(event, ReasoningDelta):
-            return self._response(delta="", thinking_delta=event.text)
-        return self._response(delta="")
+            delta = event.text
+        elif isinstance(event, ReasoningDelta):
+            delta, additional_kwargs["thinking_delta"] = "", event.text
+        else:  # a tool-call fragment
+            delta, self._tools = "", True
+        return chat_response(
+            self._message(complete=False), delta, dict(self._raw), additional_kwargs
+        )
 
     def final(self) -> ChatResponse:
         """The closing response: the complete message, finish reason and usage."""
-        return self._response(delta="", final=True)
-
-    def _response(
-        self, *, delta: str, thinking_delta: str | None = None, final: bool = False
-    ) -> ChatResponse:
         acc = self._acc
         usage, start = acc.usage, acc.start
-        message = make_assistant_message(
+        raw = _raw(start, final=True)
+        raw["finish_reason"] = acc.finish_reason
+        additional_kwargs: dict[str, Any] = {}
+        if acc.reasoning_state is not None:
+            raw["reasoning_state"] = additional_kwargs["reasoning_state"] = acc.reasoning_state
+        if usage is not None:
+            raw["usage"] = dict(usage.raw) if usage.raw else usage_to_dict(usage)
+            additional_kwargs.update(usage_to_dict(usage))
+        if start is not None and start.max_tokens_sent is not None:
+            additional_kwargs["max_tokens"] = start.max_tokens_sent
+        return chat_response(self._message(complete=True), "", raw, additional_kwargs)
+
+    def _message(self, *, complete: bool) -> ChatMessage:
+        acc = self._acc
+        usage = acc.usage
+        # Reading the calls sorts and copies them: only once a stream has any.
+        calls = acc.tool_calls if self._tools else ()
+        return make_assistant_message(
             acc.text,
             acc.reasoning,
-            [ToolCall(c.id or "", c.name, c.arguments) for c in acc.tool_calls],
-            complete=final,
+            [ToolCall(c.id or "", c.name, c.arguments) for c in calls],
+            complete=complete,
             reasoning_tokens=usage.reasoning_tokens if usage else None,
         )
-        raw: dict[str, Any] = {
-            "id": start.id if start else None,
-            "object": "chat.completion" if final else "chat.completion.chunk",
-            "model": start.model if start else None,
-            "created": start.created if start else None,
-        }
-        additional_kwargs: dict[str, Any] = {}
-        if final:
-            raw["finish_reason"] = acc.finish_reason
-            if acc.reasoning_state is not None:
-                raw["reasoning_state"] = additional_kwargs["reasoning_state"] = acc.reasoning_state
-            if usage is not None:
-                raw["usage"] = dict(usage.raw) if usage.raw else usage_to_dict(usage)
-                additional_kwargs.update(usage_to_dict(usage))
-            if start is not None and start.max_tokens_sent is not None:
-                additional_kwargs["max_tokens"] = start.max_tokens_sent
-        if thinking_delta is not None:
-            additional_kwargs["thinking_delta"] = thinking_delta
-        return ChatResponse(
-            message=message, delta=delta, raw=raw, additional_kwargs=additional_kwargs
-        )
+
+
+def _raw(start: StreamStart | None, *, final: bool) -> dict[str, Any]:
+    return {
+        "id": start.id if start else None,
+        "object": "chat.completion" if final else "chat.completion.chunk",
+        "model": start.model if start else None,
+        "created": start.created if start else None,
+    }
 
 
 class TextChunks:

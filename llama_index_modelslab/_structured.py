@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, Generator
 from contextlib import aclosing, closing
-from typing import Any, TypeAlias
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, TypeAlias
 
 from llama_index.core.base.llms.types import ChatResponse
 from llama_index.core.instrumentation.events.llm import (
@@ -32,119 +34,154 @@ from modelslab_transport.models import StructuredMethod
 
 from ._format_fallback import MethodChain, parse_json_answer, request_kwargs
 
-__all__ = ["apredict_structured", "astream_structured", "predict_structured", "stream_structured"]
+__all__ = [
+    "StructuredCall",
+    "apredict_structured",
+    "astream_structured",
+    "predict_structured",
+    "stream_structured",
+]
 
 logger = logging.getLogger(__name__)
 
 Partial: TypeAlias = Model | list[Model] | FlexibleModel | list[FlexibleModel]
 
 
-def _messages(
-    llm: FunctionCallingLLM, prompt: BasePromptTemplate, prompt_args: dict[str, Any]
-) -> list[Any]:
-    return llm._extend_messages(prompt.format_messages(llm=llm, **prompt_args))
+@dataclass(slots=True)
+class StructuredCall(Generic[Model]):
+    """One structured call: the object asked for, the prompt and its values, the methods."""
 
+    chain: MethodChain
+    output_cls: type[Model]
+    prompt: BasePromptTemplate
+    llm_kwargs: dict[str, Any] | None
+    prompt_args: dict[str, Any]
 
-def _program(
-    llm: FunctionCallingLLM, output_cls: type[Model], prompt: BasePromptTemplate
-) -> FunctionCallingProgram[Model]:
-    return FunctionCallingProgram.from_defaults(
-        output_cls=output_cls, llm=llm, prompt=prompt, tool_required=True
-    )
+    def messages(self, llm: FunctionCallingLLM) -> list[Any]:
+        return llm._extend_messages(self.prompt.format_messages(llm=llm, **self.prompt_args))
 
+    def request(self, method: StructuredMethod, messages: list[Any]) -> dict[str, Any]:
+        """The keywords of `chat`/`stream_chat` (`*_with_tools` for function calling)."""
+        return request_kwargs(method, self.output_cls, messages, self.llm_kwargs)
 
-def _json_request(
-    llm: FunctionCallingLLM,
-    method: StructuredMethod,
-    output_cls: type[Model],
-    prompt: BasePromptTemplate,
-    prompt_args: dict[str, Any],
-    llm_kwargs: dict[str, Any] | None,
-) -> dict[str, Any]:
-    return request_kwargs(method, output_cls, _messages(llm, prompt, prompt_args), llm_kwargs)
-
-
-def _started(
-    chain: MethodChain,
-    output_cls: type[Model],
-    prompt: BasePromptTemplate,
-    prompt_args: dict[str, Any],
-) -> tuple[StructuredMethod, ...]:
-    """Report the start (as LLM.structured_predict does); the methods to try, in order."""
-    dispatcher.event(
-        LLMStructuredPredictStartEvent(
-            output_cls=output_cls, template=prompt, template_args=prompt_args
+    def program(self, llm: FunctionCallingLLM) -> FunctionCallingProgram[Model]:
+        return FunctionCallingProgram.from_defaults(
+            output_cls=self.output_cls, llm=llm, prompt=self.prompt, tool_required=True
         )
-    )
-    return chain.methods()
 
+    def program_kwargs(self) -> dict[str, Any]:
+        return {"llm_kwargs": dict(self.llm_kwargs or {}), **self.prompt_args}
 
-def _ended(output_cls: type[Model], result: Any) -> Model:
-    """The checked result, its end reported."""
-    if not isinstance(result, output_cls):
-        raise TypeError(
-            f"structured_predict expected a {output_cls.__name__} instance but got "
-            f"{type(result).__name__}: the model did not produce valid structured output"
+    def parsed(self, response: ChatResponse) -> Any:
+        return parse_json_answer(self.output_cls, response.message.content or "")
+
+    def started(self) -> Attempts:
+        """Report the start (as LLM.structured_predict does); the methods to try."""
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=self.output_cls, template=self.prompt, template_args=self.prompt_args
+            )
         )
-    dispatcher.event(LLMStructuredPredictEndEvent(output=result))
-    return result
+        return Attempts(self.chain)
+
+    def ended(self, result: Any) -> Model:
+        """The checked result, its end reported."""
+        if not isinstance(result, self.output_cls):
+            raise TypeError(
+                f"structured_predict expected a {self.output_cls.__name__} instance but got "
+                f"{type(result).__name__}: the model did not produce valid structured output"
+            )
+        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+        return result
 
 
-@dispatcher.span
-def predict_structured(
-    llm: FunctionCallingLLM,
-    chain: MethodChain,
-    output_cls: type[Model],
-    prompt: BasePromptTemplate,
-    llm_kwargs: dict[str, Any] | None,
-    prompt_args: dict[str, Any],
-) -> Model:
-    """`structured_predict` through `chain`'s methods (the LLM's `structured_output_method`)."""
-    tried = _started(chain, output_cls, prompt, prompt_args)
-    for index, method in enumerate(tried):
+class Attempts:
+    """The methods of one call, in order. Iterate them and run each inside `with attempts:`:
+    a failure the chain falls back on ends the `with` quietly and the next method is tried;
+    any other failure, or one after a streamed answer `started`, is raised."""
+
+    __slots__ = ("_chain", "_index", "_tried", "started")
+
+    def __init__(self, chain: MethodChain) -> None:
+        self._chain = chain
+        self._tried = chain.methods()
+        self._index = 0
+        self.started = False
+
+    def __iter__(self) -> Generator[StructuredMethod, None, None]:
+        for index, method in enumerate(self._tried):
+            self._index = index
+            yield method
+
+    def __enter__(self) -> Attempts:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        # Once the answer has started, another method cannot take over.
+        return (
+            isinstance(error, Exception)
+            and not self.started
+            and self._chain.advance(self._tried, self._index, error)
+        )
+
+
+class _Partials:
+    """Ever more complete objects out of the responses of one streamed answer."""
+
+    __slots__ = ("_cls", "_current", "_llm")
+
+    def __init__(self, llm: FunctionCallingLLM, output_cls: type[Model]) -> None:
+        self._llm, self._cls = llm, output_cls
+        self._current: list[Any] | None = None
+
+    def feed(self, response: ChatResponse) -> Any:
+        """The objects so far, or None while the fragment does not validate yet."""
         try:
-            if method == "function_calling":
-                result = _program(llm, output_cls, prompt)(
-                    llm_kwargs=dict(llm_kwargs or {}), **prompt_args
-                )
-            else:
-                kwargs = _json_request(llm, method, output_cls, prompt, prompt_args, llm_kwargs)
-                result = parse_json_answer(output_cls, llm.chat(**kwargs).message.content or "")
-        except Exception as exc:
-            if chain.advance(tried, index, exc):
-                continue
-            raise
-        return _ended(output_cls, result)
-    raise AssertionError("unreachable: function calling never falls back")
+            objects = process_streaming_objects(
+                response, self._cls, cur_objects=self._current, flexible_mode=True, llm=self._llm
+            )
+        except Exception as exc:  # a fragment that does not validate yet: wait for more
+            logger.debug("partial structured output not parseable yet: %s", exc)
+            return None
+        self._current = objects if isinstance(objects, list) else [objects]
+        return objects
+
+
+_UNREACHABLE = "unreachable: function calling never falls back"
 
 
 @dispatcher.span
-async def apredict_structured(
-    llm: FunctionCallingLLM,
-    chain: MethodChain,
-    output_cls: type[Model],
-    prompt: BasePromptTemplate,
-    llm_kwargs: dict[str, Any] | None,
-    prompt_args: dict[str, Any],
-) -> Model:
+def predict_structured(llm: FunctionCallingLLM, call: StructuredCall[Model]) -> Model:
+    """`structured_predict` through the call's methods (the LLM's `structured_output_method`)."""
+    attempts = call.started()
+    for method in attempts:
+        with attempts:
+            if method == "function_calling":
+                result = call.program(llm)(**call.program_kwargs())
+            else:
+                result = call.parsed(llm.chat(**call.request(method, call.messages(llm))))
+            return call.ended(result)
+    raise AssertionError(_UNREACHABLE)
+
+
+@dispatcher.span
+async def apredict_structured(llm: FunctionCallingLLM, call: StructuredCall[Model]) -> Model:
     """Async form of `predict_structured`."""
-    tried = _started(chain, output_cls, prompt, prompt_args)
-    for index, method in enumerate(tried):
-        try:
+    attempts = call.started()
+    for method in attempts:
+        with attempts:
             if method == "function_calling":
-                result = await _program(llm, output_cls, prompt).acall(
-                    llm_kwargs=dict(llm_kwargs or {}), **prompt_args
-                )
+                result = await call.program(llm).acall(**call.program_kwargs())
             else:
-                kwargs = _json_request(llm, method, output_cls, prompt, prompt_args, llm_kwargs)
-                response = await llm.achat(**kwargs)
-                result = parse_json_answer(output_cls, response.message.content or "")
-        except Exception as exc:
-            if chain.advance(tried, index, exc):
-                continue
-            raise
-        return _ended(output_cls, result)
-    raise AssertionError("unreachable: function calling never falls back")
+                kwargs = call.request(method, call.messages(llm))
+                result = call.parsed(await llm.achat(**kwargs))
+            return call.ended(result)
+    raise AssertionError(_UNREACHABLE)
 
 
 def _responses(
@@ -159,73 +196,38 @@ def _responses(
 
 
 def stream_structured(
-    llm: FunctionCallingLLM,
-    chain: MethodChain,
-    output_cls: type[Model],
-    prompt: BasePromptTemplate,
-    llm_kwargs: dict[str, Any] | None,
-    prompt_args: dict[str, Any],
+    llm: FunctionCallingLLM, call: StructuredCall[Model]
 ) -> Generator[Partial[Model], None, None]:
     """Yield ever more complete `output_cls` objects while the answer streams in."""
-    messages = _messages(llm, prompt, prompt_args)
-    tried = chain.methods()
-    for index, method in enumerate(tried):
-        kwargs = request_kwargs(method, output_cls, messages, llm_kwargs)
-        current: list[Any] | None = None
-        started = False
-        try:
-            with closing(_responses(llm, method, kwargs)) as responses:
-                for response in responses:
-                    started = True
-                    try:
-                        objects = process_streaming_objects(
-                            response, output_cls, cur_objects=current, flexible_mode=True, llm=llm
-                        )
-                    except Exception as exc:  # a fragment that does not validate yet: wait for more
-                        logger.debug("partial structured output not parseable yet: %s", exc)
-                        continue
-                    current = objects if isinstance(objects, list) else [objects]
+    messages = call.messages(llm)
+    attempts = Attempts(call.chain)
+    for method in attempts:
+        partials = _Partials(llm, call.output_cls)
+        with attempts, closing(_responses(llm, method, call.request(method, messages))) as stream:
+            for response in stream:
+                attempts.started = True
+                if (objects := partials.feed(response)) is not None:
                     yield objects
             return
-        except Exception as exc:
-            # Once the answer has started, another method cannot take over.
-            if started or not chain.advance(tried, index, exc):
-                raise
 
 
 async def astream_structured(
-    llm: FunctionCallingLLM,
-    chain: MethodChain,
-    output_cls: type[Model],
-    prompt: BasePromptTemplate,
-    llm_kwargs: dict[str, Any] | None,
-    prompt_args: dict[str, Any],
+    llm: FunctionCallingLLM, call: StructuredCall[Model]
 ) -> AsyncGenerator[Partial[Model], None]:
     """Async form of `stream_structured`."""
-    messages = _messages(llm, prompt, prompt_args)
-    tried = chain.methods()
-    for index, method in enumerate(tried):
-        kwargs = request_kwargs(method, output_cls, messages, llm_kwargs)
-        current: list[Any] | None = None
-        started = False
-        try:
+    messages = call.messages(llm)
+    attempts = Attempts(call.chain)
+    for method in attempts:
+        partials = _Partials(llm, call.output_cls)
+        with attempts:
+            kwargs = call.request(method, messages)
             if method == "function_calling":
                 responses = await llm.astream_chat_with_tools(**kwargs)
             else:
                 responses = await llm.astream_chat(**kwargs)
             async with aclosing(responses):
                 async for response in responses:
-                    started = True
-                    try:
-                        objects = process_streaming_objects(
-                            response, output_cls, cur_objects=current, flexible_mode=True, llm=llm
-                        )
-                    except Exception as exc:
-                        logger.debug("partial structured output not parseable yet: %s", exc)
-                        continue
-                    current = objects if isinstance(objects, list) else [objects]
-                    yield objects
+                    attempts.started = True
+                    if (objects := partials.feed(response)) is not None:
+                        yield objects
             return
-        except Exception as exc:
-            if started or not chain.advance(tried, index, exc):
-                raise

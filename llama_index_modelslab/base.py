@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from contextlib import aclosing, closing
+from functools import lru_cache
+from operator import itemgetter
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -26,7 +28,7 @@ from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode, TokenAsyncGen, TokenGen
 from pydantic import SecretStr
 
-from modelslab_transport import DEFAULT_MODEL, ClientSettings, build_chat_payload
+from modelslab_transport import DEFAULT_MODEL, ClientSettings, StreamEvent, build_chat_payload
 from modelslab_transport.adapters import SETTINGS_FIELDS, TransportFields
 from modelslab_transport.models import (
     UNKNOWN_MODEL_MAX_TOKENS,
@@ -42,6 +44,7 @@ from ._format_fallback import MethodChain
 from ._kwargs import CALL_SWITCHES, check_call_kwargs, check_init_kwargs
 from ._streaming import ChatStream, TextChunks
 from ._structured import (
+    StructuredCall,
     apredict_structured,
     astream_structured,
     predict_structured,
@@ -133,7 +136,7 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
     _api_key: SecretStr = PrivateAttr()
     _http: InjectedHTTP = PrivateAttr(default_factory=InjectedHTTP)
     _clients: ClientCache = PrivateAttr(default_factory=_client_cache)
-    _memo: tuple[list[Any], ClientSettings] | None = PrivateAttr(default=None)
+    _memo: tuple[tuple[Any, ...], ClientSettings] | None = PrivateAttr(default=None)
     # (model, structured_output_method) -> the method that worked after a format refusal
     _structured_memo: dict[tuple[str, str], StructuredMethod] = PrivateAttr(default_factory=dict)
 
@@ -168,16 +171,10 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
     @property
     def metadata(self) -> LLMMetadata:
         """Window, output room and tool support from the transport's catalogue."""
-        info = model_info(self.model)
-        return LLMMetadata(
-            context_window=self.context_window or model_context_window(self.model),
-            num_output=self.max_tokens or _num_output(info),
-            is_chat_model=True,
-            is_function_calling_model=self.is_function_calling_model
-            and (info is None or info.tools),
-            model_name=self.model,
-            system_role=MessageRole.SYSTEM,
-        )
+        return _metadata(*self._metadata_key())
+
+    def _metadata_key(self) -> tuple[str, int | None, int | None, bool]:
+        return (self.model, self.context_window, self.max_tokens, self.is_function_calling_model)
 
     # -- clients ------------------------------------------------------------------------------
 
@@ -185,12 +182,23 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
     # `llm.base_url = ...`) is used by the next call; the cache keeps one client per settings.
     # LlamaIndex does not validate assignment: a bad value fails typed at the next request.
     def _settings(self) -> ClientSettings:
-        # Rebuilt only when a field changed: building and checking them costs ~50 us.
-        values = [self._api_key, *(getattr(self, name) for name in _OWN_SETTINGS_FIELDS)]
-        if (memo := self._memo) is None or memo[0] != values:
-            settings = ClientSettings.from_fields(self, api_key=self._api_key)
-            memo = self._memo = ([dict(v) if isinstance(v, dict) else v for v in values], settings)
-        return memo[1]
+        # Rebuilt only when a field changed: building and checking them costs ~50 us. Fields
+        # and private attributes are read from their dicts: pydantic's attribute lookup for a
+        # private one costs ~2 us, and every request reads them.
+        private = self._private()
+        key = private["_api_key"]
+        values = (key, *_settings_values(self.__dict__))
+        if (memo := private["_memo"]) is None or memo[0] != values:
+            settings = ClientSettings.from_fields(self, api_key=key)
+            memo = (tuple(dict(v) if isinstance(v, dict) else v for v in values), settings)
+            private["_memo"] = memo
+        settings_now: ClientSettings = memo[1]
+        return settings_now
+
+    def _private(self) -> dict[str, Any]:
+        private = self.__pydantic_private__
+        assert private is not None  # set by pydantic's __init__ (and by __setstate__)
+        return private
 
     def _call_settings(self, timeout: float | None = None) -> ClientSettings:
         """This call's settings: a per-call `timeout=` replaces the field's for this request."""
@@ -199,10 +207,14 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
         return ClientSettings.from_fields(self, api_key=self._api_key, timeout=timeout)
 
     def _get_client(self, timeout: float | None = None) -> ModelsLabClient:
-        return self._clients.sync(self._call_settings(timeout), self._http.sync)
+        private = self._private()
+        clients: ClientCache = private["_clients"]
+        return clients.sync(self._call_settings(timeout), private["_http"].sync)
 
     def _get_aclient(self, timeout: float | None = None) -> AsyncModelsLabClient:
-        return self._clients.async_(self._call_settings(timeout), self._http.async_)
+        private = self._private()
+        clients: ClientCache = private["_clients"]
+        return clients.async_(self._call_settings(timeout), private["_http"].async_)
 
     def close(self) -> None:
         """Close the sync connection pools (injected httpx clients are left to their owner)."""
@@ -229,16 +241,21 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
     ) -> dict[str, Any]:
         """The checked request body; without `max_tokens` it holds the catalogue's default for
         the model and this host. Unknown keywords are refused; `extra_body` is sent as given."""
-        check_call_kwargs(kwargs, self.additional_kwargs)
-        kwargs.pop("timeout", None)  # a transport setting (see _call_settings), not a body field
-        extra_body = kwargs.pop("extra_body", None) or {}
-        params: dict[str, Any] = {
-            **sampling_defaults(self.model),
-            **_set(temperature=self.temperature, max_tokens=self.max_tokens, top_p=self.top_p),
-            **self.additional_kwargs,
-        }
-        params.update({k: v for k, v in kwargs.items() if k not in CALL_SWITCHES})
-        params.update(extra_body)
+        params: dict[str, Any] = sampling_defaults(self.model)  # a fresh dict
+        for name, value in (
+            ("temperature", self.temperature),
+            ("max_tokens", self.max_tokens),
+            ("top_p", self.top_p),
+        ):
+            if value is not None:  # None means unset, so the catalogue's default stays
+                params[name] = value
+        params.update(self.additional_kwargs)
+        if kwargs:  # most calls pass none: nothing to check
+            check_call_kwargs(kwargs, self.additional_kwargs)
+            kwargs.pop("timeout", None)  # a transport setting (see _call_settings), not a field
+            extra_body = kwargs.pop("extra_body", None) or {}
+            params.update({k: v for k, v in kwargs.items() if k not in CALL_SWITCHES})
+            params.update(extra_body)
         tools = params.get("tools")
         if tools:
             params["tools"] = tools = [
@@ -287,33 +304,12 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         payload = self._payload(messages, stream=True, **kwargs)  # bad input fails here
-        client = self._get_client(kwargs.get("timeout"))
-
-        def gen() -> Generator[ChatResponse, None, None]:
-            stream = ChatStream()
-            with closing(client.stream_chat(payload)) as events:
-                for event in events:
-                    response = stream.feed(event)
-                    if response is not None:
-                        yield response
-            yield stream.final()
-
-        return gen()
+        # The generator is made now and runs from the first chunk asked for.
+        return _responses(self._get_client(kwargs.get("timeout")).stream_chat(payload))
 
     def _astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
         payload = self._payload(messages, stream=True, **kwargs)
-        client = self._get_aclient(kwargs.get("timeout"))
-
-        async def gen() -> AsyncGenerator[ChatResponse, None]:
-            stream = ChatStream()
-            async with aclosing(client.stream_chat(payload)) as events:
-                async for event in events:
-                    response = stream.feed(event)
-                    if response is not None:
-                        yield response
-            yield stream.final()
-
-        return gen()
+        return _aresponses(self._get_aclient(kwargs.get("timeout")).stream_chat(payload))
 
     # -- completion ---------------------------------------------------------------------------
 
@@ -333,9 +329,7 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
         def gen() -> Generator[CompletionResponse, None, None]:
             chunks = TextChunks()
             with closing(responses):
-                for response in responses:
-                    if (chunk := chunks.feed(response)) is not None:
-                        yield chunk
+                yield from filter(None, map(chunks.feed, responses))  # a chunk is true
             if (chunk := chunks.end()) is not None:
                 yield chunk
 
@@ -372,9 +366,7 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
 
         def gen() -> Generator[str, None, None]:
             with closing(tokens):
-                for token in tokens:
-                    if token:
-                        yield token
+                yield from filter(None, tokens)
 
         return gen()
 
@@ -394,56 +386,26 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
 
     # LlamaIndex validates (keeps one tool call) only non-streamed tool turns, and FunctionAgent
     # always streams: the streamed chunks are trimmed here so the agent runs one call.
+    # The arguments are FunctionCallingLLM's (tools, user_msg, chat_history, verbose,
+    # allow_parallel_tool_calls, tool_required, **kwargs), passed on as given.
     def stream_chat_with_tools(
-        self,
-        tools: Sequence[BaseTool],
-        user_msg: str | ChatMessage | None = None,
-        chat_history: list[ChatMessage] | None = None,
-        verbose: bool = False,
-        allow_parallel_tool_calls: bool = False,
-        tool_required: bool = False,
-        **kwargs: Any,
+        self, tools: Sequence[BaseTool], *args: Any, **kwargs: Any
     ) -> ChatResponseGen:
-        responses = super().stream_chat_with_tools(
-            tools,
-            user_msg,
-            chat_history,
-            verbose,
-            allow_parallel_tool_calls,
-            tool_required,
-            **kwargs,
-        )
-        if allow_parallel_tool_calls:
+        responses = super().stream_chat_with_tools(tools, *args, **kwargs)
+        if _parallel_allowed(*args, **kwargs):
             return responses
 
         def gen() -> Generator[ChatResponse, None, None]:
             with closing(responses):
-                for response in responses:
-                    force_single_tool_call(response)
-                    yield response
+                yield from map(_single_tool_call, responses)
 
         return gen()
 
     async def astream_chat_with_tools(
-        self,
-        tools: Sequence[BaseTool],
-        user_msg: str | ChatMessage | None = None,
-        chat_history: list[ChatMessage] | None = None,
-        verbose: bool = False,
-        allow_parallel_tool_calls: bool = False,
-        tool_required: bool = False,
-        **kwargs: Any,
+        self, tools: Sequence[BaseTool], *args: Any, **kwargs: Any
     ) -> ChatResponseAsyncGen:
-        responses = await super().astream_chat_with_tools(
-            tools,
-            user_msg,
-            chat_history,
-            verbose,
-            allow_parallel_tool_calls,
-            tool_required,
-            **kwargs,
-        )
-        if allow_parallel_tool_calls:
+        responses = await super().astream_chat_with_tools(tools, *args, **kwargs)
+        if _parallel_allowed(*args, **kwargs):
             return responses
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
@@ -503,82 +465,109 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
 
     # -- structured prediction ----------------------------------------------------------------
 
-    def _method_chain(self) -> MethodChain:
-        return MethodChain(self.model, self.structured_output_method, self._structured_memo)
-
     def _own_structured(self) -> bool:
         # Other program modes are LlamaIndex's own (text completion, guidance, ...).
         return self.pydantic_program_mode == PydanticProgramMode.DEFAULT
 
+    # The arguments after `prompt` are LLM's own (llm_kwargs, then the prompt's values).
     def structured_predict(
-        self,
-        output_cls: type[Model],
-        prompt: PromptTemplate,
-        llm_kwargs: dict[str, Any] | None = None,
-        **prompt_args: Any,
+        self, output_cls: type[Model], prompt: PromptTemplate, *args: Any, **kwargs: Any
     ) -> Model:
-        if not self._own_structured() or self.structured_output_method == "function_calling":
-            result: Model = super().structured_predict(
-                output_cls, prompt, llm_kwargs, **prompt_args
-            )
-        else:
-            result = predict_structured(
-                self, self._method_chain(), output_cls, prompt, llm_kwargs, prompt_args
-            )
-        return result
+        """LLM.structured_predict, through `structured_output_method`'s fallback chain."""
+        # (LLM's and ours are wrapped by the untyped dispatcher.span: Any to mypy.)
+        if self._llama_index_predicts():
+            return cast(Model, super().structured_predict(output_cls, prompt, *args, **kwargs))
+        call = self._structured_call(output_cls, prompt, *args, **kwargs)
+        return cast(Model, predict_structured(self, call))
 
     async def astructured_predict(
-        self,
-        output_cls: type[Model],
-        prompt: PromptTemplate,
-        llm_kwargs: dict[str, Any] | None = None,
-        **prompt_args: Any,
+        self, output_cls: type[Model], prompt: PromptTemplate, *args: Any, **kwargs: Any
     ) -> Model:
-        if not self._own_structured() or self.structured_output_method == "function_calling":
-            result: Model = await super().astructured_predict(
-                output_cls, prompt, llm_kwargs, **prompt_args
-            )
+        """The async `structured_predict`."""
+        if self._llama_index_predicts():
+            result = await super().astructured_predict(output_cls, prompt, *args, **kwargs)
         else:
             result = await apredict_structured(
-                self, self._method_chain(), output_cls, prompt, llm_kwargs, prompt_args
+                self, self._structured_call(output_cls, prompt, *args, **kwargs)
             )
-        return result
+        return cast(Model, result)
 
     def _structured_stream_call(
-        self,
-        output_cls: type[Model],
-        prompt: PromptTemplate,
-        llm_kwargs: dict[str, Any] | None = None,
-        **prompt_args: Any,
+        self, output_cls: type[Model], prompt: PromptTemplate, *args: Any, **kwargs: Any
     ) -> Generator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None, None]:
         if not self._own_structured():
-            return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)
-        return stream_structured(
-            self, self._method_chain(), output_cls, prompt, llm_kwargs, prompt_args
-        )
+            return super()._structured_stream_call(output_cls, prompt, *args, **kwargs)
+        return stream_structured(self, self._structured_call(output_cls, prompt, *args, **kwargs))
 
     async def _structured_astream_call(
+        self, output_cls: type[Model], prompt: PromptTemplate, *args: Any, **kwargs: Any
+    ) -> AsyncGenerator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None]:
+        if not self._own_structured():
+            return await super()._structured_astream_call(output_cls, prompt, *args, **kwargs)
+        call = self._structured_call(output_cls, prompt, *args, **kwargs)
+        return astream_structured(self, call)
+
+    def _llama_index_predicts(self) -> bool:
+        # Function calling as LlamaIndex does it, or another program mode: LLM's own path.
+        return not self._own_structured() or self.structured_output_method == "function_calling"
+
+    def _structured_call(
         self,
         output_cls: type[Model],
         prompt: PromptTemplate,
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
-    ) -> AsyncGenerator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None]:
-        if not self._own_structured():
-            return await super()._structured_astream_call(
-                output_cls, prompt, llm_kwargs, **prompt_args
-            )
-        return astream_structured(
-            self, self._method_chain(), output_cls, prompt, llm_kwargs, prompt_args
-        )
+    ) -> StructuredCall[Model]:
+        chain = MethodChain(self.model, self.structured_output_method, self._structured_memo)
+        return StructuredCall(chain, output_cls, prompt, llm_kwargs, prompt_args)
 
     def to_payload(self) -> dict[str, Any]:
         """What instrumentation and callbacks may see of this LLM: never the key or headers."""
-        return {"class_name": self.class_name(), **self.metadata.model_dump()}
+        # Every call's callback asks for it: the dump is kept per metadata (a fresh dict each).
+        return {"class_name": self.class_name(), **_metadata_dump(*self._metadata_key())}
 
 
 # The key is kept private (`_api_key`), not a field.
 _OWN_SETTINGS_FIELDS = tuple(name for name in SETTINGS_FIELDS if name != "api_key")
+# The settings fields' values, out of the model's __dict__ in one C call.
+_settings_values = itemgetter(*_OWN_SETTINGS_FIELDS)
+
+
+def _responses(events: Generator[StreamEvent, None, None]) -> ChatResponseGen:
+    """A stream's events as ChatResponses (see `ChatStream`); closing it closes the events."""
+    stream = ChatStream()
+    with closing(events):
+        # Iterated in C (filter drops the events that make no response; a response is true).
+        yield from filter(None, map(stream.feed, events))
+    yield stream.final()
+
+
+async def _aresponses(events: AsyncGenerator[StreamEvent, None]) -> ChatResponseAsyncGen:
+    """The async `_responses`."""
+    stream = ChatStream()
+    feed = stream.feed
+    async with aclosing(events):
+        async for event in events:
+            if (response := feed(event)) is not None:
+                yield response
+    yield stream.final()
+
+
+def _parallel_allowed(
+    user_msg: Any = None,
+    chat_history: Any = None,
+    verbose: bool = False,
+    allow_parallel_tool_calls: bool = False,
+    *args: Any,
+    **kwargs: Any,
+) -> bool:
+    # FunctionCallingLLM's stream_chat_with_tools arguments after `tools`.
+    return allow_parallel_tool_calls
+
+
+def _single_tool_call(response: ChatResponse) -> ChatResponse:
+    force_single_tool_call(response)
+    return response
 
 
 def _names(tools: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -590,9 +579,26 @@ def _names(tools: Sequence[Mapping[str, Any]]) -> list[str]:
     return names
 
 
-def _set(**params: Any) -> dict[str, Any]:
-    """The parameters the caller set (None means unset, so catalogue defaults stay)."""
-    return {name: value for name, value in params.items() if value is not None}
+def _metadata(
+    model: str, context_window: int | None, max_tokens: int | None, function_calling: bool
+) -> LLMMetadata:
+    info = model_info(model)
+    return LLMMetadata(
+        context_window=context_window or model_context_window(model),
+        num_output=max_tokens or _num_output(info),
+        is_chat_model=True,
+        is_function_calling_model=function_calling and (info is None or info.tools),
+        model_name=model,
+        system_role=MessageRole.SYSTEM,
+    )
+
+
+@lru_cache(maxsize=64)
+def _metadata_dump(
+    model: str, context_window: int | None, max_tokens: int | None, function_calling: bool
+) -> dict[str, Any]:
+    # Shared by the calls with the same metadata: callers get a copy (see `to_payload`).
+    return _metadata(model, context_window, max_tokens, function_calling).model_dump()
 
 
 def _num_output(info: ModelInfo | None) -> int:

@@ -34,6 +34,14 @@ from modelslab_transport import (
 )
 from modelslab_transport.models import model_info
 
+from ._responses import (
+    assistant_message,
+    chat_response,
+    completion_response,
+    text_block,
+    thinking_block,
+)
+
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
@@ -253,11 +261,13 @@ def make_assistant_message(
     structured-streaming helpers look for. While streaming (`complete=False`) arguments stay the
     raw partial JSON string; once complete they are parsed into a dict when they are valid.
     """
+    if not reasoning and not tool_calls:  # most chunks of a stream: the text so far
+        return assistant_message([text_block(content)], {})
     blocks: list[Any] = []
     if reasoning:
-        blocks.append(ThinkingBlock(content=reasoning, num_tokens=reasoning_tokens))
+        blocks.append(thinking_block(reasoning, reasoning_tokens))
     if content or not tool_calls:
-        blocks.append(TextBlock(text=content))
+        blocks.append(text_block(content))
     additional_kwargs: dict[str, Any] = {}
     if tool_calls:
         wire_calls = []
@@ -276,9 +286,7 @@ def make_assistant_message(
                 }
             )
         additional_kwargs["tool_calls"] = wire_calls
-    return ChatMessage(
-        role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=additional_kwargs
-    )
+    return assistant_message(blocks, additional_kwargs)
 
 
 def _complete_arguments(arguments: str) -> dict[str, Any] | str:
@@ -319,7 +327,7 @@ def completion_to_chat_response(completion: ChatCompletion) -> ChatResponse:
     if choice.reasoning_state is not None:
         # "cut" (finish length while still reasoning) or "unterminated" (<think> never closed).
         raw["reasoning_state"] = additional_kwargs["reasoning_state"] = choice.reasoning_state
-    return ChatResponse(message=message, raw=raw, additional_kwargs=additional_kwargs)
+    return chat_response(message, None, raw, additional_kwargs)
 
 
 def chat_to_completion_response(response: ChatResponse) -> CompletionResponse:
@@ -336,12 +344,12 @@ def chat_to_completion_response(response: ChatResponse) -> CompletionResponse:
     tool_calls = response.message.additional_kwargs.get("tool_calls")
     if tool_calls:
         additional_kwargs["tool_calls"] = tool_calls
-    return CompletionResponse(
-        text=response.message.content or "",
-        delta=response.delta,
-        raw=response.raw,
-        additional_kwargs=additional_kwargs,
-        logprobs=response.logprobs,
+    return completion_response(
+        response.message.content or "",
+        response.delta,
+        response.raw,
+        additional_kwargs,
+        response.logprobs,
     )
 
 

@@ -13,6 +13,7 @@ from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageR
 from llama_index.core.tools import FunctionTool
 
 from llama_index_modelslab import ModelsLabLLM
+from llama_index_modelslab.base import _parallel_allowed
 from modelslab_emulator import Emulator
 from tests.support.models import KEY
 
@@ -164,3 +165,11 @@ async def test_async_query_engine_response_gen_has_no_empty_tokens(llm: ModelsLa
     streamed = await _engine(llm).aquery("When was the Zorblax reactor built?")  # type: ignore[attr-defined]
     tokens = [t async for t in streamed.async_response_gen()]
     assert tokens and all(tokens)
+
+
+def test_the_parallel_flag_is_read_however_it_is_passed() -> None:
+    # stream_chat_with_tools passes FunctionCallingLLM's arguments on as given.
+    assert _parallel_allowed(PROMPT, None, False, True)
+    assert _parallel_allowed(PROMPT, allow_parallel_tool_calls=True, tool_required=True)
+    assert not _parallel_allowed(PROMPT, None, False)
+    assert not _parallel_allowed(user_msg=PROMPT, tool_required=True, tool_choice="auto")
