@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
+from itertools import chain
 from typing import Any
 
 from langchain_core.callbacks import Callbacks
@@ -68,6 +69,12 @@ class PromptTracing(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[AIMessageChunk]:
         chunks = super().stream(input, config, stop=stop, **kwargs)
+        # Only the first pull is wrapped: `chain` hands the rest over in C, no hop per chunk.
+        return chain(self._first_traced(input, chunks), chunks)
+
+    def _first_traced(
+        self, input: LanguageModelInput, chunks: Iterator[AIMessageChunk]
+    ) -> Iterator[AIMessageChunk]:
         # LangChain computes the params when the stream starts: the first chunk's pull.
         token = _PROMPT.set(self._convert_input(input).to_messages())
         try:
@@ -76,7 +83,6 @@ class PromptTracing(BaseChatModel):
             _PROMPT.reset(token)
         if isinstance(first, AIMessageChunk):
             yield first
-            yield from chunks
 
     async def astream(
         self,
