@@ -244,7 +244,8 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         self._started = False
         self._done = False
         self._finished = False  # some choice has reported a finish reason
-        self._failed = False  # some choice finished with `error`
+        # The partial output when a choice first finished with `error` (then raised).
+        self._failed: tuple[str, str] | None = None
         self._closed = False
         self._salt = ""
         self._usage: dict[str, Any] | None = None
@@ -295,18 +296,22 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self._usage = usage  # the last one wins
-        if self._failed:
+        if self._failed is not None:
             # A gateway's way of saying the provider failed mid-answer, with no error object:
             # the text so far is not an answer.
-            raise self.fail(provider_failed("The stream"))
+            error = provider_failed("The stream")
+            error.partial_text, error.partial_reasoning = self._failed
+            raise error
         return events
 
     def fail(self, error: _E) -> _E:
         """`error` with the partial output received so far attached (see `ModelsLabError`)."""
-        first = self._choices.get(0)
-        error.partial_text = "".join(first.said) if first else ""
-        error.partial_reasoning = "".join(first.thought) if first else ""
+        error.partial_text, error.partial_reasoning = self._partial()
         return error
+
+    def _partial(self) -> tuple[str, str]:
+        first = self._choices.get(0)  # the first choice's text and reasoning so far
+        return ("".join(first.said), "".join(first.thought)) if first else ("", "")
 
     def close(self) -> list[StreamEvent]:
         """End of stream: flush held text; raises `IncompleteStreamError` if it was cut short."""
@@ -330,7 +335,7 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
 
     def _choice(self, choice: dict[str, Any], position: int, events: list[StreamEvent]) -> None:
         index = choice.get("index")
-        if not isinstance(index, int) or isinstance(index, bool):
+        if type(index) is not int:  # JSON: an int, or not one (a bool, a string, None)
             index = position
         state = self._choices.get(index)
         if state is None:
@@ -339,41 +344,21 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         if delta is None and "delta" not in choice:
             delta = choice.get("message")  # some servers stream whole-message shaped chunks
         if isinstance(delta, dict):
-            splitter = state.splitter
-            if "reasoning_content" in delta or "reasoning" in delta:
-                for text in reasoning_fields(delta):
-                    state.emit("", text, index, events)
-                if splitter.opened:
-                    # The reasoning comes in a field: the content is the answer after all.
-                    splitter.expect_tags()
             content = delta.get("content")
-            if isinstance(content, str):
-                if content and splitter.answering:  # the usual chunk: text goes straight out
+            if len(delta) == 1 and state.splitter.answering and type(content) is str:
+                if content:  # the usual delta: answer text past any reasoning goes straight out
                     events.append(TextDelta(content, index))
                     state.said.append(content)
                     state.answered = True
-                elif content:
-                    state.emit(*splitter.feed(content), index, events)
-            elif content is not None:
-                for is_reasoning, text in content_parts(content):
-                    if not is_reasoning:
-                        state.emit(*splitter.feed(text), index, events)
-                        continue
-                    state.emit("", text, index, events)
-                    if splitter.opened:
-                        splitter.expect_tags()
-            tool_calls = delta.get("tool_calls")
-            if tool_calls is None and isinstance(delta.get("function_call"), dict):
-                tool_calls = [{"index": 0, "function": delta["function_call"]}]
-            if isinstance(tool_calls, list) and tool_calls:
-                state.called = True
-                events.extend(state.tools.feed(tool_calls))
+            else:
+                _delta(state, delta, content, index, events)
         finish = choice.get("finish_reason")
         if finish is not None and not state.finished:
             finish = finish if isinstance(finish, str) else str(finish)
             verdict = self._flush(state, index, finish, events)
             state.finished = self._finished = True
-            self._failed = self._failed or finish == "error"
+            if finish == "error" and self._failed is None:
+                self._failed = self._partial()
             events.append(FinishEvent(finish, index, verdict))
 
     def _whole_choice(self, choice: dict[str, Any], position: int) -> Choice:
@@ -426,6 +411,40 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
             state.said.append(splitter.unterminated)
         log_reasoning_state(verdict, self._model, finish)
         return verdict
+
+
+def _delta(
+    state: _ChoiceState,
+    delta: dict[str, Any],
+    content: object,
+    index: int,
+    events: list[StreamEvent],
+) -> None:
+    """One choice's delta in general: reasoning fields, content (text or blocks), tool calls."""
+    splitter = state.splitter
+    if "reasoning_content" in delta or "reasoning" in delta:
+        for text in reasoning_fields(delta):
+            state.emit("", text, index, events)
+        if splitter.opened:
+            # The reasoning comes in a field: the content is the answer after all.
+            splitter.expect_tags()
+    if isinstance(content, str):
+        if content:
+            state.emit(*splitter.feed(content), index, events)
+    elif content is not None:
+        for is_reasoning, text in content_parts(content):
+            if not is_reasoning:
+                state.emit(*splitter.feed(text), index, events)
+                continue
+            state.emit("", text, index, events)
+            if splitter.opened:
+                splitter.expect_tags()
+    tool_calls = delta.get("tool_calls")
+    if tool_calls is None and isinstance(delta.get("function_call"), dict):
+        tool_calls = [{"index": 0, "function": delta["function_call"]}]
+    if isinstance(tool_calls, list) and tool_calls:
+        state.called = True
+        events.extend(state.tools.feed(tool_calls))
 
 
 def _start(chunk: dict[str, Any], max_tokens_sent: int | None) -> StreamStart:
