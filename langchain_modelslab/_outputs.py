@@ -182,31 +182,33 @@ class StreamConverter:
 
     def feed(self, event: mt.StreamEvent) -> ChatGenerationChunk | None:
         """The chunk for one event, or None for events that only update state."""
-        if isinstance(event, mt.TextDelta):
+        # Every chunk names its provider so `content_blocks` works on chunks as well.
+        if isinstance(event, mt.TextDelta):  # the usual event first
             if event.choice != 0 or not event.text:
                 return None
-            return _chunk(AIMessageChunk(content=event.text, response_metadata=_provider_only()))
+            message = AIMessageChunk(
+                content=event.text, response_metadata={"model_provider": PROVIDER}
+            )
+            return ChatGenerationChunk(message=message)
         if isinstance(event, mt.ReasoningDelta):
             if event.choice != 0 or not event.text:
                 return None
-            return _chunk(
-                AIMessageChunk(
-                    content="",
-                    additional_kwargs={"reasoning_content": event.text},
-                    response_metadata=_provider_only(),
-                )
+            message = AIMessageChunk(
+                content="",
+                additional_kwargs={"reasoning_content": event.text},
+                response_metadata={"model_provider": PROVIDER},
             )
+            return ChatGenerationChunk(message=message)
         if isinstance(event, mt.ToolCallDelta):
             if event.choice != 0:
                 return None
             piece = tool_call_chunk(
                 name=event.name, args=event.arguments, id=event.id, index=event.index
             )
-            return _chunk(
-                AIMessageChunk(
-                    content="", tool_call_chunks=[piece], response_metadata=_provider_only()
-                )
+            message = AIMessageChunk(
+                content="", tool_call_chunks=[piece], response_metadata={"model_provider": PROVIDER}
             )
+            return ChatGenerationChunk(message=message)
         if isinstance(event, mt.StreamStart):
             self._model = event.model or self._model
             self._id = event.id
@@ -239,12 +241,3 @@ class StreamConverter:
         return ChatGenerationChunk(
             message=message, generation_info={"finish_reason": self._finish_reason}
         )
-
-
-def _provider_only() -> dict[str, Any]:
-    # Every chunk names its provider so `content_blocks` works on chunks as well.
-    return {"model_provider": PROVIDER}
-
-
-def _chunk(message: AIMessageChunk) -> ChatGenerationChunk:
-    return ChatGenerationChunk(message=message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from itertools import chain
 from typing import Any
 
 from langchain_core.language_models import LanguageModelInput
@@ -56,12 +57,17 @@ class PromptTracing(BaseChatModel):
         self, input: LanguageModelInput, *args: Any, **kwargs: Any
     ) -> Iterator[AIMessageChunk]:
         chunks = super().stream(input, *args, **kwargs)
+        # Only the first pull is wrapped: `chain` hands the rest over in C, no hop per chunk.
+        return _Chunks(self._first_traced(input, chunks), chunks)
+
+    def _first_traced(
+        self, input: LanguageModelInput, chunks: Iterator[AIMessageChunk]
+    ) -> Iterator[AIMessageChunk]:
         # LangChain computes the params when the stream starts: the first chunk's pull.
         with _tracing(self._convert_input(input).to_messages()):
             first = next(chunks, _END)
         if isinstance(first, AIMessageChunk):
             yield first
-            yield from chunks
 
     async def astream(
         self, input: LanguageModelInput, *args: Any, **kwargs: Any
@@ -73,3 +79,17 @@ class PromptTracing(BaseChatModel):
             yield first
             async for chunk in chunks:
                 yield chunk
+
+
+class _Chunks(chain[AIMessageChunk]):
+    """`chain`'s own `__next__`, plus the `close()` of the generator it stands for, so a
+    consumer that stops early still closes the stream (and frees its slot) at once."""
+
+    def __init__(self, *parts: Iterator[AIMessageChunk]) -> None:
+        self._parts = parts
+
+    def close(self) -> None:
+        for part in self._parts:
+            close = getattr(part, "close", None)
+            if close is not None:
+                close()

@@ -17,12 +17,12 @@ from ._errors import ModelsLabError, UnexpectedResponseError, scrub
 from ._events import (
     ChatCompletion,
     Choice,
+    ChoiceAccumulator,
     FinishEvent,
     ReasoningDelta,
     StreamEvent,
     StreamStart,
     TextDelta,
-    ToolCall,
     Usage,
     UsageEvent,
 )
@@ -36,7 +36,7 @@ from ._reasoning import (
     reasoning_state,
     template_opened,
 )
-from ._tool_calls import ToolCallAssembler, arguments_text, generated_tool_call_id
+from ._tool_calls import ToolCallAssembler, message_tool_calls
 
 __all__ = [
     "StreamDecoder",
@@ -83,11 +83,14 @@ def completion_from(body: object, model: str | None = None) -> ChatCompletion:
             f"(keys: {keys})",
             body=body,
         )
-    completion_id = _str_or_none(body.get("id"))
-    served = _str_or_none(body.get("model"))
-    opened = template_opened(model or served)
+    completion_id, served = body.get("id"), body.get("model")
+    completion_id = completion_id if isinstance(completion_id, str) else None
+    served = served if isinstance(served, str) else None
+    # Read by the stream's own per-choice rules: one decoder, its choice state and accumulator.
+    decoder = StreamDecoder(model=model or served)
+    decoder._salt = completion_id or ""
     choices = [
-        _parse_choice(choice, position, completion_id or "", opened)
+        decoder._whole_choice(choice, position)
         for position, choice in enumerate(raw_choices)
         if isinstance(choice, dict)
     ]
@@ -96,8 +99,6 @@ def completion_from(body: object, model: str | None = None) -> ChatCompletion:
         error = provider_failed("ModelsLab's answer", body=body)
         error.partial_text, error.partial_reasoning = choices[0].content, choices[0].reasoning
         raise error
-    for choice in choices:
-        log_reasoning_state(choice.reasoning_state, model or served, choice.finish_reason)
     usage = body.get("usage")
     return ChatCompletion(
         id=completion_id,
@@ -150,79 +151,6 @@ def parse_usage(usage: dict[str, Any]) -> Usage:
     )
 
 
-def _parse_choice(choice: dict[str, Any], position: int, salt: str, opened: bool) -> Choice:
-    index = choice.get("index")
-    index = index if isinstance(index, int) and not isinstance(index, bool) else position
-    message = choice.get("message")
-    if not isinstance(message, dict):
-        text = choice.get("text")  # the legacy completions shape
-        message = {"content": text} if isinstance(text, str) else {}
-    reasoning = list(reasoning_fields(message))
-    texts: list[str] = []
-    for is_reasoning, text in content_parts(message.get("content")):
-        (reasoning if is_reasoning else texts).append(text)
-    text = "".join(texts)
-    # Only `</think>`, no opening tag: the chat template opened the block (any model; for a
-    # template-opened model always), unless the reasoning came apart (a field or thinking
-    # blocks) and the content is all answer.
-    if not reasoning:
-        opened = opened or ("</think>" in text and "<think>" not in text)
-    splitter = ThinkSplitter(opened=opened and not reasoning)
-    answer, thought = splitter.feed(text)
-    tail, last = splitter.close()
-    answer += tail
-    reasoning += (thought, last)
-    finish = choice.get("finish_reason")
-    finish = finish if isinstance(finish, str) else None
-    calls = _tool_calls(message, salt)
-    joined = "".join(reasoning)
-    state = reasoning_state(
-        finish,
-        open_block=splitter.unterminated is not None,
-        reasoned=bool(joined),
-        answered=bool(answer),
-        tool_calls=bool(calls),
-    )
-    if state == REASONING_UNTERMINATED:
-        # No silent empty answer: the never-closed block is the answer (a stream sends the
-        # same text as reasoning first, then as answer at the finish; the two agree).
-        answer = splitter.unterminated or ""
-    return Choice(
-        index=index,
-        content=answer,
-        reasoning=joined,
-        tool_calls=calls,
-        finish_reason=finish,
-        reasoning_state=state,
-    )
-
-
-def _tool_calls(message: dict[str, Any], salt: str) -> list[ToolCall]:
-    raw = message.get("tool_calls")
-    if not isinstance(raw, list):
-        legacy = message.get("function_call")
-        raw = [{"function": legacy}] if isinstance(legacy, dict) else []
-    calls: list[ToolCall] = []
-    for item in raw:
-        if not isinstance(item, dict):
-            continue
-        function = item.get("function")
-        if not isinstance(function, dict):
-            function = {}
-        name = function.get("name")
-        name = name if isinstance(name, str) else ""
-        call_id = item.get("id")
-        if not isinstance(call_id, str) or not call_id:
-            call_id = generated_tool_call_id(len(calls), name, salt)
-        arguments = arguments_text(function.get("arguments")) or "{}"
-        calls.append(ToolCall(id=call_id, name=name, arguments=arguments))
-    return calls
-
-
-def _str_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def _int_or_none(value: object) -> int | None:
     if isinstance(value, bool):
         return None
@@ -242,26 +170,31 @@ _E = TypeVar("_E", bound=ModelsLabError)
 
 
 class _ChoiceState:
-    __slots__ = ("answered", "called", "finished", "reasoned", "splitter", "tools")
+    __slots__ = ("answered", "called", "finished", "said", "splitter", "thought", "tools")
 
     def __init__(self, index: int, salt: str, opened: bool) -> None:
         self.splitter = ThinkSplitter(opened=opened)
         self.tools = ToolCallAssembler(index, salt=salt)
         self.finished = False
         # What the choice produced, for judging a cut or unterminated reasoning at the finish.
-        self.answered = self.reasoned = self.called = False
+        self.answered = self.called = False
+        # Its text and reasoning so far: an error's partial output (see `StreamDecoder.fail`).
+        self.said: list[str] = []
+        self.thought: list[str] = []
 
+    @property
+    def reasoned(self) -> bool:
+        return bool(self.thought)
 
-def _emit(
-    state: _ChoiceState, answer: str, reasoning: str, index: int, events: list[StreamEvent]
-) -> None:
-    """The reasoning, then the answer, the splitter released, as events; noted on `state`."""
-    if reasoning:
-        events.append(ReasoningDelta(reasoning, index))
-        state.reasoned = True
-    if answer:
-        events.append(TextDelta(answer, index))
-        state.answered = True
+    def emit(self, answer: str, reasoning: str, index: int, events: list[StreamEvent]) -> None:
+        """The reasoning, then the answer, as events; noted here."""
+        if reasoning:
+            events.append(ReasoningDelta(reasoning, index))
+            self.thought.append(reasoning)
+        if answer:
+            events.append(TextDelta(answer, index))
+            self.said.append(answer)
+            self.answered = True
 
 
 class StreamDecoder:
@@ -285,15 +218,14 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         "_choices",
         "_closed",
         "_done",
+        "_failed",
         "_finished",
         "_model",
         "_opened",
-        "_said",
         "_salt",
         "_secret",
         "_sent",
         "_started",
-        "_thought",
         "_usage",
     )
 
@@ -312,12 +244,11 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         self._started = False
         self._done = False
         self._finished = False  # some choice has reported a finish reason
+        # The partial output when a choice first finished with `error` (then raised).
+        self._failed: tuple[str, str] | None = None
         self._closed = False
         self._salt = ""
         self._usage: dict[str, Any] | None = None
-        # What the first choice has said so far, for the partial output an error carries.
-        self._said: list[str] = []
-        self._thought: list[str] = []
 
     @property
     def done(self) -> bool:
@@ -365,24 +296,22 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self._usage = usage  # the last one wins
-        for event in events:
-            if isinstance(event, TextDelta):
-                if event.choice == 0:
-                    self._said.append(event.text)
-            elif isinstance(event, ReasoningDelta):
-                if event.choice == 0:
-                    self._thought.append(event.text)
-            elif isinstance(event, FinishEvent) and event.finish_reason == "error":
-                # A gateway's way of saying the provider failed mid-answer, with no error
-                # object: the text so far is not an answer.
-                raise self.fail(provider_failed("The stream"))
+        if self._failed is not None:
+            # A gateway's way of saying the provider failed mid-answer, with no error object:
+            # the text so far is not an answer.
+            error = provider_failed("The stream")
+            error.partial_text, error.partial_reasoning = self._failed
+            raise error
         return events
 
     def fail(self, error: _E) -> _E:
         """`error` with the partial output received so far attached (see `ModelsLabError`)."""
-        error.partial_text = "".join(self._said)
-        error.partial_reasoning = "".join(self._thought)
+        error.partial_text, error.partial_reasoning = self._partial()
         return error
+
+    def _partial(self) -> tuple[str, str]:
+        first = self._choices.get(0)  # the first choice's text and reasoning so far
+        return ("".join(first.said), "".join(first.thought)) if first else ("", "")
 
     def close(self) -> list[StreamEvent]:
         """End of stream: flush held text; raises `IncompleteStreamError` if it was cut short."""
@@ -406,7 +335,7 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
 
     def _choice(self, choice: dict[str, Any], position: int, events: list[StreamEvent]) -> None:
         index = choice.get("index")
-        if not isinstance(index, int) or isinstance(index, bool):
+        if type(index) is not int:  # JSON: an int, or not one (a bool, a string, None)
             index = position
         state = self._choices.get(index)
         if state is None:
@@ -415,51 +344,58 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         if delta is None and "delta" not in choice:
             delta = choice.get("message")  # some servers stream whole-message shaped chunks
         if isinstance(delta, dict):
-            if "reasoning_content" in delta or "reasoning" in delta:
-                for text in reasoning_fields(delta):
-                    events.append(ReasoningDelta(text, index))
-                    state.reasoned = True
-                if state.splitter.opened:
-                    # The reasoning comes in a field: the content is the answer after all.
-                    state.splitter.expect_tags()
             content = delta.get("content")
-            if isinstance(content, str):
-                if content:
-                    self._text(state, content, index, events)
-            elif content is not None:
-                for is_reasoning, text in content_parts(content):
-                    if is_reasoning:
-                        events.append(ReasoningDelta(text, index))
-                        state.reasoned = True
-                        if state.splitter.opened:
-                            state.splitter.expect_tags()
-                    else:
-                        self._text(state, text, index, events)
-            tool_calls = delta.get("tool_calls")
-            if tool_calls is None and isinstance(delta.get("function_call"), dict):
-                tool_calls = [{"index": 0, "function": delta["function_call"]}]
-            if isinstance(tool_calls, list) and tool_calls:
-                state.called = True
-                events.extend(state.tools.feed(tool_calls))
+            if len(delta) == 1 and state.splitter.answering and type(content) is str:
+                if content:  # the usual delta: answer text past any reasoning goes straight out
+                    events.append(TextDelta(content, index))
+                    state.said.append(content)
+                    state.answered = True
+            else:
+                _delta(state, delta, content, index, events)
         finish = choice.get("finish_reason")
         if finish is not None and not state.finished:
             finish = finish if isinstance(finish, str) else str(finish)
             verdict = self._flush(state, index, finish, events)
             state.finished = self._finished = True
+            if finish == "error" and self._failed is None:
+                self._failed = self._partial()
             events.append(FinishEvent(finish, index, verdict))
 
-    @staticmethod
-    def _text(state: _ChoiceState, text: str, index: int, events: list[StreamEvent]) -> None:
-        answer, reasoning = state.splitter.feed(text)
-        _emit(state, answer, reasoning, index, events)
+    def _whole_choice(self, choice: dict[str, Any], position: int) -> Choice:
+        """One choice of a whole answer, through a fresh choice state and accumulator."""
+        index = choice.get("index")
+        index = index if isinstance(index, int) and not isinstance(index, bool) else position
+        message = choice.get("message")
+        if not isinstance(message, dict):
+            text = choice.get("text")  # the legacy completions shape
+            message = {"content": text} if isinstance(text, str) else {}
+        reasoning = list(reasoning_fields(message))
+        texts: list[str] = []
+        for is_reasoning, text in content_parts(message.get("content")):
+            (reasoning if is_reasoning else texts).append(text)
+        text = "".join(texts)
+        # Only `</think>`, no opening tag: the chat template opened the block (any model), unless
+        # the reasoning came apart (a field or thinking blocks) and the content is all answer.
+        opened = not reasoning and (self._opened or ("</think>" in text and "<think>" not in text))
+        state = _ChoiceState(index, self._salt, opened)
+        events: list[StreamEvent] = [*message_tool_calls(message, self._salt, index)]
+        state.called = bool(events)
+        state.emit("", "".join(reasoning), index, events)
+        state.emit(*state.splitter.feed(text), index, events)
+        finish = choice.get("finish_reason")
+        finish = finish if isinstance(finish, str) else None
+        events.append(FinishEvent(finish, index, self._flush(state, index, finish, events)))
+        accumulator = ChoiceAccumulator(index)
+        for event in events:
+            accumulator.feed(event)
+        return accumulator.result()
 
     def _flush(
         self, state: _ChoiceState, index: int, finish: str | None, events: list[StreamEvent]
     ) -> str | None:
         """Release held text and judge how the reasoning ended; returns the verdict."""
         splitter = state.splitter
-        answer, reasoning = splitter.close()
-        _emit(state, answer, reasoning, index, events)
+        state.emit(*splitter.close(), index, events)
         events.extend(state.tools.flush())
         verdict = reasoning_state(
             finish,
@@ -472,8 +408,43 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
             # Already streamed as reasoning; sent again as the answer so that the assembled
             # message is not silently empty (and equals the non-streamed one).
             events.append(TextDelta(splitter.unterminated, index))
+            state.said.append(splitter.unterminated)
         log_reasoning_state(verdict, self._model, finish)
         return verdict
+
+
+def _delta(
+    state: _ChoiceState,
+    delta: dict[str, Any],
+    content: object,
+    index: int,
+    events: list[StreamEvent],
+) -> None:
+    """One choice's delta in general: reasoning fields, content (text or blocks), tool calls."""
+    splitter = state.splitter
+    if "reasoning_content" in delta or "reasoning" in delta:
+        for text in reasoning_fields(delta):
+            state.emit("", text, index, events)
+        if splitter.opened:
+            # The reasoning comes in a field: the content is the answer after all.
+            splitter.expect_tags()
+    if isinstance(content, str):
+        if content:
+            state.emit(*splitter.feed(content), index, events)
+    elif content is not None:
+        for is_reasoning, text in content_parts(content):
+            if not is_reasoning:
+                state.emit(*splitter.feed(text), index, events)
+                continue
+            state.emit("", text, index, events)
+            if splitter.opened:
+                splitter.expect_tags()
+    tool_calls = delta.get("tool_calls")
+    if tool_calls is None and isinstance(delta.get("function_call"), dict):
+        tool_calls = [{"index": 0, "function": delta["function_call"]}]
+    if isinstance(tool_calls, list) and tool_calls:
+        state.called = True
+        events.extend(state.tools.feed(tool_calls))
 
 
 def _start(chunk: dict[str, Any], max_tokens_sent: int | None) -> StreamStart:

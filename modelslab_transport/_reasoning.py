@@ -13,10 +13,9 @@ is judged once here (`reasoning_state`) for the stream decoder and the response 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from typing import Any
 
-from .models import model_info
+# Where reasoning comes in a message (blocks, side fields, the model's chat template).
+from .models._reasoning import content_parts, reasoning_fields, template_opened
 
 __all__ = [
     "REASONING_CUT",
@@ -28,8 +27,6 @@ __all__ = [
     "reasoning_state",
     "template_opened",
 ]
-
-_REASONING_BLOCKS = frozenset(("thinking", "reasoning", "reasoning_text"))
 
 logger = logging.getLogger("modelslab_transport")
 
@@ -62,7 +59,16 @@ class ThinkSplitter:
     ('', '')
     """
 
-    __slots__ = ("_buf", "_close", "_lead", "_opened", "_pieces", "_state", "unterminated")
+    __slots__ = (
+        "_buf",
+        "_close",
+        "_lead",
+        "_opened",
+        "_pieces",
+        "_state",
+        "answering",
+        "unterminated",
+    )
 
     def __init__(self, *, opened: bool = False) -> None:
         self._state = _START
@@ -75,6 +81,8 @@ class ThinkSplitter:
         self._pieces: list[str] = []  # reasoning released from the block while it is open
         #: After `close()`: the whole text of a reasoning block that never closed, else None.
         self.unterminated: str | None = None
+        #: True once all further content is answer: `feed` would return it as it is.
+        self.answering = False
 
     @property
     def opened(self) -> bool:
@@ -109,7 +117,7 @@ class ThinkSplitter:
     def close(self) -> tuple[str, str]:
         """End of content: release what was held back. Idempotent."""
         state, held = self._state, self._buf
-        self._state, self._buf = _ANSWER, ""
+        self._state, self._buf, self.answering = _ANSWER, "", True
         if state == _START:
             if not self._opened or not held.strip():
                 return held, ""  # never opened a tag: all of it is answer
@@ -142,7 +150,7 @@ class ThinkSplitter:
         if self._opened:
             self._state, self._close, self._buf = _REASONING, "</think>", ""
             return self._reasoning(buf)
-        self._state, self._buf = _ANSWER, ""
+        self._state, self._buf, self.answering = _ANSWER, "", True
         return buf, ""
 
     def _reasoning(self, text: str) -> tuple[str, str]:
@@ -170,7 +178,7 @@ class ThinkSplitter:
     def _after(self, text: str) -> str:
         text = text.lstrip()
         if text:
-            self._state = _ANSWER
+            self._state, self.answering = _ANSWER, True
         return text
 
 
@@ -227,75 +235,3 @@ def log_reasoning_state(state: str | None, model: str | None, finish_reason: str
             "is returned as the answer (reasoning_state 'unterminated')",
             model or "unknown",
         )
-
-
-# -- where reasoning comes in a message: blocks, side fields, the catalogue's template --------
-
-
-def content_parts(content: object) -> Iterator[tuple[bool, str]]:
-    """(is_reasoning, text) for message content given as a string or a list of blocks.
-
-    Mistral's own API sends reasoning as `{"type": "thinking", "thinking": [{"type": "text",
-    "text": "…"}]}` (a nested list) beside `{"type": "text", "text": "…"}` blocks; a plain
-    string in `thinking` (or `reasoning` / `text`) is accepted too.
-    """
-    if isinstance(content, str):
-        if content:
-            yield False, content
-        return
-    if isinstance(content, dict):
-        content = [content]  # a lone block, not wrapped in a list
-    elif not isinstance(content, list):
-        return
-    for block in content:
-        if isinstance(block, str):
-            if block:
-                yield False, block
-            continue
-        if not isinstance(block, dict):
-            continue
-        kind = block.get("type")
-        if isinstance(kind, str) and kind in _REASONING_BLOCKS:
-            for key in ("thinking", "reasoning", "text"):
-                value = block.get(key)
-                if isinstance(value, str):
-                    if value:
-                        yield True, value
-                    break
-                if isinstance(value, list):
-                    for inner in value:
-                        thought = _block_text(inner)
-                        if thought:
-                            yield True, thought
-                    break
-        elif kind in (None, "text", "output_text"):
-            answer = block.get("text")
-            if isinstance(answer, str) and answer:
-                yield False, answer
-
-
-def _block_text(block: object) -> str:
-    """Text of one entry of a nested thinking list: a text block or a plain string."""
-    if isinstance(block, str):
-        return block
-    if isinstance(block, dict) and block.get("type", "text") == "text":
-        text = block.get("text")
-        if isinstance(text, str):
-            return text
-    return ""
-
-
-def reasoning_fields(message: dict[str, Any]) -> Iterator[str]:
-    """Reasoning sent beside the content (`reasoning_content`, `reasoning`), each once."""
-    first = message.get("reasoning_content")
-    if isinstance(first, str) and first:
-        yield first
-    second = message.get("reasoning")
-    if isinstance(second, str) and second and second != first:
-        yield second
-
-
-def template_opened(model: str | None) -> bool:
-    """Whether the catalogue says `model`'s chat template opens `<think>` itself."""
-    info = model_info(model) if model else None
-    return info is not None and info.reasoning == "template_opened"

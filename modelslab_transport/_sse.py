@@ -64,10 +64,9 @@ class SSEDecoder:
         self.activity = 0
         self.unterminated = False  # set by `close`: the stream ended inside a line
 
-    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        """Decode one network read; returns the events it completed (often none)."""
-        if not chunk:
-            return []
+    def single(self, chunk: bytes) -> str | None:
+        """The data of `chunk` if it is exactly one single-line `data:` event (the common read),
+        consumed as `feed` would; else None and nothing consumed."""
         if (
             chunk[:6] == b"data: "
             and chunk[-2:] == b"\n\n"
@@ -76,15 +75,19 @@ class SSEDecoder:
             and not self._skip_lf
             and self._started
         ):
-            # The common read: exactly one single-line `data:` event. Same result as below.
             payload = chunk[6:-2]
             if b"\n" not in payload and b"\r" not in payload:
                 self.activity += 1
-                return [
-                    ServerSentEvent(
-                        "message", payload.decode("utf-8", "replace"), self._last_id, None
-                    )
-                ]
+                return payload.decode("utf-8", "replace")
+        return None
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Decode one network read; returns the events it completed (often none)."""
+        if not chunk:
+            return []
+        data = self.single(chunk)
+        if data is not None:
+            return [ServerSentEvent("message", data, self._last_id, None)]
         if self._skip_lf:
             self._skip_lf = False
             if chunk[:1] == b"\n":

@@ -186,14 +186,17 @@ class StreamReader:
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         """Decode one network read; raises `APITimeoutError` when events stopped coming."""
-        sse_events = self._sse.feed(chunk)
-        if len(sse_events) == 1:  # the usual read: one event, no list to build
-            events = self._decoder.feed(sse_events[0].data)
+        data = self._sse.single(chunk)
+        if data is not None:  # the usual read: one event, no event object or list to build
+            events = self._decoder.feed(data)
+            dispatched = True
         else:
             events = []
+            sse_events = self._sse.feed(chunk)
             for sse_event in sse_events:
                 events += self._decoder.feed(sse_event.data)
-        if sse_events and self._waiting:
+            dispatched = bool(sse_events)
+        if dispatched and self._waiting:
             self._first_event()
         limit = self._limit
         if limit is not None:

@@ -32,14 +32,14 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 MIN_CAUGHT = 2
 TIMEOUT = 900  # seconds per pytest run; a hang counts as not caught
 
 
-@dataclass(frozen=True)
-class Edit:
+class Edit(NamedTuple):
     """Replace `old` (which must occur exactly once in `path`) with `new`."""
 
     path: str
@@ -279,7 +279,7 @@ MUTATIONS = (
         "tool-call ids normalised by keeping their first 9 alphanumerics (call_abc123xyz1/2 merge)",
         (
             Edit(
-                TRANSPORT + "_tool_calls.py",
+                TRANSPORT + "models/_tools.py",
                 "    if len(tool_call_id) == _ID_LENGTH and tool_call_id.isascii()"
                 " and tool_call_id.isalnum():\n",
                 '    kept = "".join(c for c in tool_call_id if c.isascii() and c.isalnum())\n'

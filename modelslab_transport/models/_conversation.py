@@ -27,8 +27,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._errors import InvalidConversationError
-from .._tool_calls import normalize_tool_call_id
 from ._catalog import model_info
+from ._tools import normalize_tool_call_id
 
 __all__ = ["BRIDGE_MESSAGE", "BRIDGE_TEXT", "shape_conversation", "shape_mistral_conversation"]
 

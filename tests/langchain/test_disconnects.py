@@ -64,6 +64,22 @@ def test_a_sync_streaming_endpoint_whose_client_left_frees_the_slot(
     assert emulator.max_in_flight[fingerprint] == 1
 
 
+def test_closing_a_stream_early_frees_the_slot_at_once(make_chat_model: MakeChatModel) -> None:
+    # What ChatModelsLab.stream returns closes like the generator LangChain's stream is: a
+    # consumer that stops early (contextlib.closing, a framework's cleanup) frees the slot.
+    key = unique_key()
+    llm = make_chat_model(TRICKLE, **one_slot(key), stream_consumer_timeout=30)
+    slots = slots_for_key(key)
+    chunks = llm.stream(LONG)
+    assert next(chunks).content is not None
+    assert slots.in_flight == 1
+    close = getattr(chunks, "close", None)
+    assert callable(close)
+    close()
+    assert slots.in_flight == 0
+    assert list(chunks) == []
+
+
 def test_limiter_errors_are_langchain_core_errors(
     emulator: Emulator, make_chat_model: MakeChatModel
 ) -> None:
