@@ -39,6 +39,7 @@ from modelslab_transport import (
 from modelslab_transport.adapters import (
     RESERVED_BODY_FIELDS,
     SETTINGS_FIELDS,
+    ClientCache,
     TransportFields,
     check_call_keywords,
     with_hints,
@@ -54,15 +55,9 @@ from ._tools import ToolChoice, ToolLike, format_tool_choice, format_tools
 from ._tracing import PromptTracing, traced_prompt
 
 if TYPE_CHECKING:
-    from modelslab_transport import AsyncModelsLabClient, ClientCache, ModelsLabClient
+    from modelslab_transport import AsyncModelsLabClient, ModelsLabClient
 
 __all__ = ["ChatModelsLab"]
-
-
-def _client_cache() -> ClientCache:
-    from modelslab_transport import ClientCache  # the clients (and httpx) load on first use
-
-    return ClientCache()
 
 
 _SAMPLING_FIELDS = (
@@ -142,7 +137,7 @@ class ChatModelsLab(PromptTracing, TransportFields):
     http_async_client: HttpxAsyncClient | None = Field(default=None, exclude=True)
     """Your own httpx.AsyncClient; you close it."""
 
-    _clients: ClientCache = PrivateAttr(default_factory=_client_cache)
+    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
     _memo: tuple[list[Any], ClientSettings] | None = PrivateAttr(default=None)
 
     model_config = ConfigDict(

@@ -27,7 +27,7 @@ from llama_index.core.types import Model, PydanticProgramMode, TokenAsyncGen, To
 from pydantic import SecretStr
 
 from modelslab_transport import DEFAULT_MODEL, ClientSettings, build_chat_payload
-from modelslab_transport.adapters import SETTINGS_FIELDS, TransportFields
+from modelslab_transport.adapters import SETTINGS_FIELDS, ClientCache, TransportFields
 from modelslab_transport.models import (
     UNKNOWN_MODEL_MAX_TOKENS,
     ModelInfo,
@@ -63,15 +63,9 @@ if TYPE_CHECKING:
     from llama_index.core.program.utils import FlexibleModel
     from llama_index.core.tools.types import BaseTool
 
-    from modelslab_transport import AsyncModelsLabClient, ClientCache, ModelsLabClient
+    from modelslab_transport import AsyncModelsLabClient, ModelsLabClient
 
 __all__ = ["ModelsLabLLM"]
-
-
-def _client_cache() -> ClientCache:
-    from modelslab_transport import ClientCache  # the clients (and httpx) load on first use
-
-    return ClientCache()
 
 
 class ModelsLabLLM(FunctionCallingLLM, TransportFields):
@@ -132,7 +126,7 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
 
     _api_key: SecretStr = PrivateAttr()
     _http: InjectedHTTP = PrivateAttr(default_factory=InjectedHTTP)
-    _clients: ClientCache = PrivateAttr(default_factory=_client_cache)
+    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
     _memo: tuple[list[Any], ClientSettings] | None = PrivateAttr(default=None)
     # (model, structured_output_method) -> the method that worked after a format refusal
     _structured_memo: dict[tuple[str, str], StructuredMethod] = PrivateAttr(default_factory=dict)

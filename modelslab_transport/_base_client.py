@@ -17,7 +17,9 @@ from ._settings import ClientSettings, SettingsKwargs
 from ._stream_reader import completion_events
 from .limits import Limiter, learn_queue_limit, limiter_for
 
-__all__ = ["ClientCore"]
+__all__ = ["POOL_LIMITS", "ClientCore"]
+
+POOL_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 
 
 class ClientCore:

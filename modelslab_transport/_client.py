@@ -9,30 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._base_client import ClientCore
+from ._base_client import POOL_LIMITS, ClientCore
 from ._decoding import completion_from
 from ._errors import APIStatusError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
 from ._failures import check_answer, error_from_transport, typed
-from ._payload import (
-    count_tokens_body,
-    encode_body,
-    for_call,
-    input_tokens_from_body,
-    max_tokens_in,
-    models_from_body,
-    requested_model,
-    resized_payload,
-)
+from ._payload import encode_body, for_call, requested_model
 from ._retry import Retries, log_attempt
-from ._settings import (
-    CHAT_PATH,
-    COUNT_TOKENS_PATH,
-    MODELS_PATH,
-    POOL_LIMITS,
-    ClientSettings,
-    SettingsKwargs,
-)
+from ._settings import CHAT_PATH, COUNT_TOKENS_PATH, MODELS_PATH, ClientSettings, SettingsKwargs
 from ._stream_reader import (
     StreamReader,
     header_timeouts,
@@ -40,6 +24,13 @@ from ._stream_reader import (
     stream_timeout,
 )
 from .limits import HeldSlot, Limiter
+from .models import (
+    count_tokens_body,
+    input_tokens_from_body,
+    max_tokens_in,
+    models_from_body,
+    resized_payload,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack

@@ -14,32 +14,11 @@ from typing import Any, TypeGuard
 from ._errors import InvalidInputError
 from ._settings import ClientSettings
 from ._tool_calls import tool_choice_for_wire
-from .models._budget import (
-    ChatPayload,
-    fill_max_tokens,
-    max_tokens_in,
-    needs_max_tokens,
-    resized_payload,
-)
+from .models._budget import ChatPayload, fill_max_tokens, max_tokens_in, needs_max_tokens
 from .models._conversation import shape_conversation
-from .models._endpoints import count_tokens_body, input_tokens_from_body, models_from_body
 from .models._params import validate_params
 
-__all__ = [
-    "ROLES",
-    "ChatPayload",
-    "build_chat_payload",
-    "count_tokens_body",
-    "encode_body",
-    "for_call",
-    "input_tokens_from_body",
-    "max_tokens_in",
-    "max_tokens_sent",
-    "models_from_body",
-    "requested_model",
-    "resized_payload",
-    "validate_params",
-]
+__all__ = ["build_chat_payload", "max_tokens_sent"]  # public; the rest imported by name
 
 # The documented roles. OpenAI's "developer" is not one: adapters send it as "system".
 ROLES = frozenset({"system", "user", "assistant", "tool"})

@@ -8,10 +8,11 @@ import email.utils
 import math
 import time
 from collections.abc import Mapping
+from typing import TypeVar
 
-from ._errors import header
+__all__ = ["header", "parse_retry_after"]
 
-__all__ = ["parse_retry_after"]
+_V = TypeVar("_V")
 
 
 def parse_retry_after(headers: Mapping[str, str], body: object) -> float | None:
@@ -93,3 +94,13 @@ def _seconds_until_date(value: str) -> float | None:
         return when.timestamp() - time.time()
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def header(headers: Mapping[str, _V], name: str) -> _V | None:
+    """Case-insensitive header lookup that also works on a plain dict."""
+    value = headers.get(name)
+    if value is None:
+        for key, item in headers.items():
+            if isinstance(key, str) and key.lower() == name:
+                return item
+    return value

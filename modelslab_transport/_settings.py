@@ -21,30 +21,19 @@ if TYPE_CHECKING:
     import httpx
     from typing_extensions import Unpack
 
-    POOL_LIMITS: httpx.Limits
 
+# The public names (the package exports them); the rest is imported by name.
 __all__ = [
     "API_KEY_ENV",
     "BASE_URL_ENV",
-    "CHAT_PATH",
-    "COUNT_TOKENS_PATH",
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
-    "FIELD_NAMES",
     "LIMITER_URL_ENV",
-    "MACHINE_LIMITER",
-    "MODELS_PATH",
-    "POOL_LIMITS",
-    "PROCESS_LIMITER",
-    "USER_AGENT",
     "ClientSettings",
     "Secret",
-    "SecretLike",
-    "SettingsKwargs",
     "Timeouts",
     "__version__",
     "default_of",
-    "resolve_settings",
 ]
 
 __version__ = "0.1.0"
@@ -59,16 +48,6 @@ DEFAULT_MODEL = "mistralai-Magistral-Small-2506"
 CHAT_PATH = "/chat/completions"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
 MODELS_PATH = "/v1/models"
-
-
-def __getattr__(name: str) -> Any:
-    # httpx loads with the first client, not with `import modelslab_transport`.
-    if name == "POOL_LIMITS":
-        import httpx
-
-        limits = globals()[name] = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
-        return limits
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @runtime_checkable

@@ -1,11 +1,13 @@
 """What both framework adapters share at their boundary, framework-free: the call keywords
-they accept (one list, one did-you-mean check) and the transport fields they declare.
+they accept (one list, one did-you-mean check), the transport fields they declare, and the
+cache of clients a model keeps.
 
 The transport never imports this package; the adapters do.
 """
 
 from __future__ import annotations
 
+from ._client_cache import ClientCache
 from ._fields import SETTINGS_FIELDS, TransportFields
 from ._keywords import (
     CALL_KEYWORDS,
@@ -20,6 +22,7 @@ __all__ = [
     "RESERVED_BODY_FIELDS",
     "SETTINGS_FIELDS",
     "WIRE_PARAMS",
+    "ClientCache",
     "TransportFields",
     "check_call_keywords",
     "with_hints",

@@ -24,7 +24,7 @@ import time
 import traceback
 from typing import Any
 
-from modelslab_transport._errors import LimiterTimeoutError
+from modelslab_transport import LimiterTimeoutError
 from modelslab_transport.limits.redis import RedisSlots, redis_slots
 
 ALARM = 40  # seconds: a hung process is ended well before the test's own timeout

@@ -14,7 +14,6 @@ import pytest
 from modelslab_emulator import Emulator
 from modelslab_transport import (
     AsyncModelsLabClient,
-    ClientCache,
     ClientSettings,
     InvalidInputError,
     ModelsLabClient,
@@ -23,6 +22,7 @@ from modelslab_transport import (
     default_of,
     resolve_settings,
 )
+from modelslab_transport.adapters import ClientCache
 from tests.support.transport_calls import payload
 
 KEY = "sk-settings-canary-41d7"
