@@ -35,6 +35,7 @@ from ._errors import (
     scrub,
 )
 from ._retry_hints import header, parse_retry_after
+from .models._error_wordings import CONTEXT_PHRASES, STATUS_BY_TYPE, status_by_wording
 
 if TYPE_CHECKING:
     import httpx
@@ -65,39 +66,6 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
     422: BadRequestError,
     429: RateLimitError,
 }
-# OpenAI-style `type` values, used when there is neither an error status nor a numeric code.
-_BY_TYPE: dict[str, int] = {
-    "authentication_error": 401,
-    "invalid_api_key": 401,
-    "permission_error": 403,
-    "permission_denied": 403,
-    "not_found_error": 404,
-    "model_not_found": 404,
-    "rate_limit_error": 429,
-    "rate_limit_exceeded": 429,
-    "invalid_request_error": 400,
-    "insufficient_quota": 402,
-    "insufficient_credits": 402,
-    # vLLM names its error objects after exception classes (`{"object": "error", "type": ...}`).
-    "badrequesterror": 400,
-    "notfounderror": 404,
-    "internalservererror": 500,
-    "serviceunavailableerror": 503,
-}
-_CONTEXT_PHRASES = (
-    "context length",
-    "context_length",
-    "context window",
-    "context size",
-    "too many tokens",
-    "prompt is too long",
-    "input is too long",
-    "too long for the model",
-    "maximum context",
-    "exceeds the context",
-    "maximum number of tokens",
-    "reduce the length of the messages",
-)
 _ERROR_STATUSES = frozenset(("error", "failed", "failure"))
 
 
@@ -288,33 +256,13 @@ def _classify(
 ) -> type[APIStatusError]:
     effective = status if status is not None and status >= 400 else code
     if effective is None and isinstance(kind, str):
-        effective = _BY_TYPE.get(kind.lower())
+        effective = STATUS_BY_TYPE.get(kind.lower())
     lowered = message.lower()
-    if effective in (None, 400, 413, 422) and any(p in lowered for p in _CONTEXT_PHRASES):
+    if effective in (None, 400, 413, 422) and any(p in lowered for p in CONTEXT_PHRASES):
         return ContextLengthExceededError
-    if effective is not None:
-        if effective >= 500:
-            return ServerError
-        return _BY_STATUS.get(effective, APIStatusError)
-    if _has(lowered, "api key", "api_key", "apikey") and _has(
-        lowered, "invalid", "incorrect", "wrong", "missing", "expired", "revoked", "not valid"
-    ):
-        return AuthenticationError
-    if _has(lowered, "unauthorized", "unauthorised", "unauthenticated"):
-        return AuthenticationError
-    if _has(lowered, "insufficient", "out of credit", "not enough credit") and _has(
-        lowered, "credit", "balance", "fund", "quota"
-    ):
-        return InsufficientCreditsError
-    if _has(lowered, "rate limit", "rate-limit", "ratelimit", "too many requests"):
-        return RateLimitError
-    if _has(lowered, "not found", "does not exist", "unknown model", "no such model"):
-        return NotFoundError
-    return ServerError
-
-
-def _has(text: str, *phrases: str) -> bool:
-    return any(phrase in text for phrase in phrases)
+    if effective is None:
+        effective = status_by_wording(lowered)  # no status: the host's wording tells
+    return ServerError if effective >= 500 else _BY_STATUS.get(effective, APIStatusError)
 
 
 def _build(
