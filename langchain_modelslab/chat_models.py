@@ -42,6 +42,7 @@ from modelslab_transport.adapters import (
     ClientCache,
     TransportFields,
     check_call_keywords,
+    settings_from_fields,
     with_hints,
 )
 from modelslab_transport.models import StructuredMethod, sampling_defaults, validate_params
@@ -182,7 +183,7 @@ class ChatModelsLab(PromptTracing, TransportFields):
         try:
             # Same checks the transport applies per request, made once, up front.
             validate_params({**self._explicit_params(), **self.model_kwargs})
-            ClientSettings.from_fields(self, api_key=self.api_key or _PLACEHOLDER_KEY)
+            settings_from_fields(self, api_key=self.api_key or _PLACEHOLDER_KEY)
         except ModelsLabError as exc:
             raise ValueError(exc.message) from None
         return self
@@ -309,10 +310,14 @@ class ChatModelsLab(PromptTracing, TransportFields):
         return memo[1]
 
     def _sync_client(self) -> ModelsLabClient:
-        return self._clients.sync(self._settings(), self.http_client)
+        return self._clients.sync(
+            self._settings(), self.http_client, self.limiter_url, self.limiter_fallback
+        )
 
     def _async_client(self) -> AsyncModelsLabClient:
-        return self._clients.async_(self._settings(), self.http_async_client)
+        return self._clients.async_(
+            self._settings(), self.http_async_client, self.limiter_url, self.limiter_fallback
+        )
 
     # -- generation ---------------------------------------------------------------------------
 

@@ -27,7 +27,12 @@ from llama_index.core.types import Model, PydanticProgramMode, TokenAsyncGen, To
 from pydantic import SecretStr
 
 from modelslab_transport import DEFAULT_MODEL, ClientSettings, build_chat_payload
-from modelslab_transport.adapters import SETTINGS_FIELDS, ClientCache, TransportFields
+from modelslab_transport.adapters import (
+    SETTINGS_FIELDS,
+    ClientCache,
+    TransportFields,
+    settings_from_fields,
+)
 from modelslab_transport.models import (
     UNKNOWN_MODEL_MAX_TOKENS,
     ModelInfo,
@@ -146,7 +151,7 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
         kwargs = check_init_kwargs(kwargs, type(self).model_fields)
         # Key, URL, timeouts and limits checked first (the one check), so a mistake shows at
         # construction as a typed error; the key and URL are resolved from the environment now.
-        settings = ClientSettings.from_fields(SimpleNamespace(**kwargs), api_key=api_key)
+        settings = settings_from_fields(SimpleNamespace(**kwargs), api_key=api_key)
         if kwargs.get("additional_kwargs", {}) is None:
             del kwargs["additional_kwargs"]  # None means none, as it always has
         # Documented ranges (top_k >= 1, repetition_penalty 0.1-2, ...) refused up front.
@@ -193,10 +198,12 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
         return ClientSettings.from_fields(self, api_key=self._api_key, timeout=timeout)
 
     def _get_client(self, timeout: float | None = None) -> ModelsLabClient:
-        return self._clients.sync(self._call_settings(timeout), self._http.sync)
+        limiter = (self.limiter_url, self.limiter_fallback)
+        return self._clients.sync(self._call_settings(timeout), self._http.sync, *limiter)
 
     def _get_aclient(self, timeout: float | None = None) -> AsyncModelsLabClient:
-        return self._clients.async_(self._call_settings(timeout), self._http.async_)
+        limiter = (self.limiter_url, self.limiter_fallback)
+        return self._clients.async_(self._call_settings(timeout), self._http.async_, *limiter)
 
     def close(self) -> None:
         """Close the sync connection pools (injected httpx clients are left to their owner)."""

@@ -23,10 +23,20 @@ POOL_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 
 
 class ClientCore:
-    """What the sync and async clients share: settings and the key's in-flight gate."""
+    """What the sync and async clients share: settings and the key's in-flight gate.
+
+    A chat body without `max_tokens` (or `max_completion_tokens`) is sent with the catalogue's
+    default, never the server's 1000 (`fill_max_tokens`); if the server refuses that default's
+    size, the request is sent once more with the limit it states (`resized_payload`).
+    """
 
     def __init__(
-        self, settings: ClientSettings | None, kw: SettingsKwargs, limiter: Limiter | None = None
+        self,
+        settings: ClientSettings | None,
+        kw: SettingsKwargs,
+        limiter: Limiter | None = None,
+        limiter_url: str | None = None,
+        limiter_fallback: bool = False,
     ) -> None:
         if settings is None:
             settings = ClientSettings.from_kwargs(**kw)
@@ -44,10 +54,10 @@ class ClientCore:
             limiter
             if limiter is not None
             else limiter_for(
-                settings.limiter_url,
+                limiter_url,
                 self._secret,
                 base_url=settings.base_url,
-                fallback=settings.limiter_fallback,
+                fallback=limiter_fallback,
                 acquire_timeout=settings.acquire_timeout,
             )
         )

@@ -1,6 +1,6 @@
 """The typed error hierarchy (every failure a caller can see is one of these), whether each is
-worth retrying (the one retry policy's verdict), and the text helpers that keep error messages
-readable and free of the API key."""
+worth retrying (the one retry policy's verdict), and the scrubber that keeps the API key out of
+every message."""
 
 from __future__ import annotations
 

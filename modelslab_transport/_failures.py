@@ -104,85 +104,59 @@ def error_from_response(
     request_id = header(headers, "x-request-id") or header(headers, "request-id")
     if request_id is not None:
         request_id = scrub(request_id, secret)[:200]
-    text = scrub(body.decode("utf-8", "replace"), secret)
-    stripped = text.strip()
+    stripped = scrub(body.decode("utf-8", "replace"), secret).strip()
+    body_text: object = truncate(stripped, _MAX_BODY_TEXT) or None
     if 300 <= status < 400:
         location = scrub(header(headers, "location") or "", secret)
         return UnexpectedResponseError(
             f"ModelsLab redirected to {location or 'another URL'}; redirects are not followed "
             "because they would resend the API key (check base_url)",
             status_code=status,
-            body=truncate(stripped, _MAX_BODY_TEXT) or None,
-            request_id=request_id,
-        )
-    if stripped[:1] in ("{", "["):
-        try:
-            obj = json.loads(stripped)
-        except (ValueError, RecursionError):
-            pass
-        else:
-            obj = scrub_obj(obj, secret)
-            error = _from_payload(obj, status, secret, headers, request_id)
-            if error is not None:
-                return error
-            if status >= 400:
-                message = message_of(obj) or reason(status)
-                return _build(
-                    _classify(status, None, None, message),
-                    message,
-                    status,
-                    obj,
-                    request_id,
-                    headers,
-                )
-            return UnexpectedResponseError(
-                f"ModelsLab answered HTTP {status} with unexpected JSON: "
-                f"{truncate(one_line(stripped), 200)}",
-                status_code=status,
-                body=obj,
-                request_id=request_id,
-            )
-    body_text = truncate(stripped, _MAX_BODY_TEXT) or None
-    if not stripped:
-        if status >= 400:
-            message = f"{reason(status)} (empty response body)"
-            return _build(
-                _classify(status, None, None, ""), message, status, None, request_id, headers
-            )
-        return BadGatewayError(
-            f"ModelsLab answered HTTP {status} with an empty body instead of JSON "
-            "(a gateway failure, retried like a 502 Bad Gateway)",
-            status_code=status,
-            request_id=request_id,
-        )
-    if looks_like_html(stripped, headers):
-        title = html_title(stripped) or f"{status} {reason(status)}"
-        if status >= 400:
-            message = f"{title} (HTML error page from a proxy)"
-            return _build(
-                _classify(status, None, None, ""), message, status, body_text, request_id, headers
-            )
-        return UnexpectedResponseError(
-            f"ModelsLab answered with an HTML page instead of JSON: {title}",
-            status_code=status,
             body=body_text,
             request_id=request_id,
         )
-    snippet = truncate(one_line(stripped), 200)
-    if status >= 400:
-        message = f"{reason(status)}: {snippet}"
-        return _build(
-            _classify(status, None, None, snippet), message, status, body_text, request_id, headers
+    # What the body is tells the message for an error status, and the error for a 2xx one.
+    answered = f"ModelsLab answered HTTP {status} with"
+    obj = _json(stripped)
+    if obj is not None:
+        body_text = obj = scrub_obj(obj, secret)
+        error = _from_payload(obj, status, secret, headers, request_id)
+        if error is not None:
+            return error
+        failed = detail = message_of(obj) or reason(status)
+        odd: type[ModelsLabError] = UnexpectedResponseError
+        odd_text = f"{answered} unexpected JSON: {truncate(one_line(stripped), 200)}"
+    elif not stripped:
+        failed, detail, odd = f"{reason(status)} (empty response body)", "", BadGatewayError
+        odd_text = (
+            f"{answered} an empty body instead of JSON "
+            "(a gateway failure, retried like a 502 Bad Gateway)"
         )
-    # A gateway (OpenRouter has done it) can answer 200 with a body that is not JSON, e.g.
-    # whitespace and ".": no answer was delivered, so it is retried like a 502 Bad Gateway.
-    return BadGatewayError(
-        f"ModelsLab answered HTTP {status} with a body that is not JSON ({snippet!r}); "
-        "treated as a 502 Bad Gateway",
-        status_code=status,
-        body=body_text,
-        request_id=request_id,
-    )
+    elif looks_like_html(stripped, headers):
+        title = html_title(stripped) or f"{status} {reason(status)}"
+        failed, detail, odd = f"{title} (HTML error page from a proxy)", "", UnexpectedResponseError
+        odd_text = f"ModelsLab answered with an HTML page instead of JSON: {title}"
+    else:
+        detail = truncate(one_line(stripped), 200)
+        failed = f"{reason(status)}: {detail}"
+        # A gateway (OpenRouter has done it) can answer 200 with a body that is not JSON, e.g.
+        # whitespace and ".": no answer was delivered, so it is retried like a 502 Bad Gateway.
+        odd = BadGatewayError
+        odd_text = f"{answered} a body that is not JSON ({detail!r}); treated as a 502 Bad Gateway"
+    if status >= 400:
+        cls = _classify(status, None, None, detail)
+        return _build(cls, failed, status, body_text, request_id, headers)
+    return odd(odd_text, status_code=status, body=body_text, request_id=request_id)
+
+
+def _json(text: str) -> object:
+    """The JSON value of an object or array body, or None (not JSON, or absurdly nested)."""
+    if text[:1] not in ("{", "["):
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _from_payload(
@@ -273,15 +247,10 @@ def _build(
     request_id: str | None,
     headers: Mapping[str, str],
 ) -> APIStatusError:
+    error = cls(message, status_code=status, body=body, request_id=request_id)
     if cls is RateLimitError:
-        return RateLimitError(
-            message,
-            status_code=status,
-            body=body,
-            request_id=request_id,
-            retry_after=parse_retry_after(headers, body),
-        )
-    return cls(message, status_code=status, body=body, request_id=request_id)
+        error.retry_after = parse_retry_after(headers, body)
+    return error
 
 
 def _as_status(code: object) -> int | None:

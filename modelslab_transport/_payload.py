@@ -14,11 +14,12 @@ from typing import Any, TypeGuard
 from ._errors import InvalidInputError
 from ._settings import ClientSettings
 from ._tool_calls import tool_choice_for_wire
-from .models._budget import ChatPayload, fill_max_tokens, max_tokens_in, needs_max_tokens
+from .models._budget import ChatPayload, fill_max_tokens, max_tokens_sent, needs_max_tokens
 from .models._conversation import shape_conversation
 from .models._params import validate_params
 
-__all__ = ["build_chat_payload", "max_tokens_sent"]  # public; the rest imported by name
+# The public names (max_tokens_sent is the budget's, in `models`); the rest imported by name.
+__all__ = ["build_chat_payload", "max_tokens_sent"]
 
 # The documented roles. OpenAI's "developer" is not one: adapters send it as "system".
 ROLES = frozenset({"system", "user", "assistant", "tool"})
@@ -140,17 +141,6 @@ def _built_for(payload: Mapping[str, Any], stream: bool) -> TypeGuard[ChatPayloa
         and payload.get("stream") is stream
         and not needs_max_tokens(payload)
     )
-
-
-def max_tokens_sent(payload: Mapping[str, Any], base_url: str | None = None) -> int | None:
-    """The `max_tokens` a client for `base_url` sends for `payload` (before any resize retry):
-    the caller's, else the default (for a body `build_chat_payload` built with this
-    `base_url`, the one it holds). What traces should record.
-
-    >>> max_tokens_sent(build_chat_payload("some-new-model", [{"role": "user", "content": "Hi"}]))
-    4096
-    """
-    return max_tokens_in(for_call(payload, stream=False, base_url=base_url))
 
 
 def encode_body(payload: Mapping[str, Any], settings: ClientSettings) -> bytes:

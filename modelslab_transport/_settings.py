@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, runtime_checkable
 
 from ._errors import InvalidInputError, MissingAPIKeyError
-from .limits._url import MACHINE_LIMITER, PROCESS_LIMITER
 
 if TYPE_CHECKING:
     import httpx
@@ -128,8 +127,6 @@ class SettingsKwargs(TypedDict, total=False):
     max_retry_wait: float | None
     max_concurrent_requests: int | None
     default_headers: Mapping[str, str] | tuple[tuple[str, str], ...] | None
-    limiter_url: str | None
-    limiter_fallback: bool | None
     queue_wait_budget: float | None
     acquire_timeout: float | None
     learn_queue_limit: bool | None
@@ -159,12 +156,6 @@ class ClientSettings:
     max_retry_wait: float = 60.0
     max_concurrent_requests: int | None = 5
     default_headers: tuple[tuple[str, str], ...] = ()
-    # Who shares the key's in-flight limit: None or "machine", every process of this user on
-    # this machine; "process", this process only; a Redis URL (redis://, rediss://, unix://),
-    # every process and machine using that Redis. repr=False: the URL may carry a password.
-    limiter_url: str | None = field(default=None, repr=False)
-    # Redis unreachable: hold the limit in this process only (logged) instead of raising.
-    limiter_fallback: bool = False
     # A 429 "queue full" was never run: resent, honouring retry_after, for up to this many
     # seconds in all, apart from max_retries.
     queue_wait_budget: float = 300.0
@@ -194,10 +185,6 @@ class ClientSettings:
         object.__setattr__(
             self, "acquire_timeout", _positive("acquire_timeout", self.acquire_timeout)
         )
-        if self.limiter_url not in (None, PROCESS_LIMITER, MACHINE_LIMITER):
-            from .limits._url import check_url  # no redis import: only the URL's form
-
-            check_url(self.limiter_url)
         for name, _ in self.default_headers:
             if name.lower() in ("authorization", "x-api-key"):
                 raise InvalidInputError("default_headers must not carry credentials; use api_key")
@@ -216,13 +203,11 @@ class ClientSettings:
         values["timeout"] = _timeout(values.get("timeout"))
         if "learn_queue_limit" not in values:
             values["learn_queue_limit"] = "max_concurrent_requests" not in values
-        if values.get("limiter_url") is None:
-            values["limiter_url"] = os.environ.get(LIMITER_URL_ENV) or None
         headers = values.get("default_headers")
         if headers is not None:
             values["default_headers"] = _headers(headers)
-        optional = ("max_retries", "max_retry_wait", "default_headers", "limiter_fallback")
-        for name in (*optional, "queue_wait_budget", "acquire_timeout", "learn_queue_limit"):
+        optional = ("max_retries", "max_retry_wait", "default_headers", "queue_wait_budget")
+        for name in (*optional, "acquire_timeout", "learn_queue_limit"):
             if values.get(name, 0) is None:
                 del values[name]
         return cls(**values)

@@ -8,7 +8,7 @@ The transport never imports this package; the adapters do.
 from __future__ import annotations
 
 from ._client_cache import ClientCache
-from ._fields import SETTINGS_FIELDS, TransportFields
+from ._fields import SETTINGS_FIELDS, TransportFields, settings_from_fields
 from ._keywords import (
     CALL_KEYWORDS,
     RESERVED_BODY_FIELDS,
@@ -25,5 +25,6 @@ __all__ = [
     "ClientCache",
     "TransportFields",
     "check_call_keywords",
+    "settings_from_fields",
     "with_hints",
 ]

@@ -21,6 +21,7 @@ from ._budget import (
     estimate_prompt_tokens,
     fill_max_tokens,
     max_tokens_in,
+    max_tokens_sent,
     resized_payload,
     smaller_max_tokens,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "json_mode_instruction",
     "learn_host_limits",
     "max_tokens_in",
+    "max_tokens_sent",
     "model_info",
     "models_from_body",
     "resized_payload",

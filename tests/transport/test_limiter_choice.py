@@ -19,7 +19,6 @@ from langchain_modelslab import ChatModelsLab
 from modelslab_emulator import Emulator
 from modelslab_transport import (
     AsyncModelsLabClient,
-    ClientSettings,
     InvalidInputError,
     ModelsLabClient,
 )
@@ -55,7 +54,7 @@ def test_the_environment_can_choose_process(base_url: str, monkeypatch: pytest.M
 
 def test_an_unknown_limiter_is_refused_with_the_choices() -> None:
     with pytest.raises(InvalidInputError, match=r"'machine'.*'process'"):
-        ClientSettings.from_kwargs(api_key=KEY, limiter_url="processes")
+        ModelsLabClient(api_key=KEY, limiter_url="processes")
 
 
 def test_a_named_limiter_serializes_as_it_is() -> None:

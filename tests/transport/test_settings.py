@@ -130,6 +130,10 @@ def test_client_cache_reuses_clients_per_settings_and_copies_start_empty(
     assert cache.sync(settings.replace(max_retries=0)) is not client
     with httpx.Client() as http:
         assert cache.sync(settings, http) is not client
+    # The limiter is not a setting: its URL and fallback tell clients apart too.
+    process = cache.sync(settings, None, "process")
+    assert process is not client and process.limiter.shared is None
+    assert cache.sync(settings, None, "process") is process and cache.sync(settings) is client
     assert copy.deepcopy(cache).sync(settings) is not client
     assert pickle.loads(pickle.dumps(cache)).sync(settings) is not client
     assert client.chat(payload("Hi")).first.content == "You said: Hi"
