@@ -16,13 +16,10 @@ from ._settings import ClientSettings
 from ._tool_calls import tool_choice_for_wire
 from .models._budget import ChatPayload, fill_max_tokens, max_tokens_sent, needs_max_tokens
 from .models._conversation import shape_conversation
-from .models._params import validate_params
+from .models._params import validate_messages, validate_params
 
 # The public names (max_tokens_sent is the budget's, in `models`); the rest imported by name.
 __all__ = ["build_chat_payload", "max_tokens_sent"]
-
-# The documented roles. OpenAI's "developer" is not one: adapters send it as "system".
-ROLES = frozenset({"system", "user", "assistant", "tool"})
 
 
 def build_chat_payload(
@@ -53,7 +50,7 @@ def build_chat_payload(
         raise InvalidInputError(
             "model must be a non-empty string, e.g. 'mistralai-Magistral-Small-2506'"
         )
-    _check_messages(messages)
+    validate_messages(messages)
     shaped = shape_conversation(model, messages)
     body = ChatPayload(model_id=model, model=model, messages=list(shaped))
     clean = {k: v for k, v in params.items() if v is not None}
@@ -83,33 +80,6 @@ def _decide_stream(body: dict[str, Any], stream: bool, include_usage: bool) -> N
         body["stream_options"] = options
     else:
         body.pop("stream_options", None)
-
-
-def _check_messages(messages: Sequence[Mapping[str, Any]]) -> None:
-    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
-        raise InvalidInputError("messages must be a list of {'role': ..., 'content': ...} dicts")
-    if not messages:
-        raise InvalidInputError("messages is empty: send at least one message")
-    for i, message in enumerate(messages):
-        if not isinstance(message, Mapping):
-            raise InvalidInputError(f"messages[{i}] is a {type(message).__name__}, not a dict")
-        role = message.get("role")
-        if role not in ROLES:
-            hint = "; send developer instructions as role 'system'" if role == "developer" else ""
-            raise InvalidInputError(
-                f"messages[{i}] has role {role!r}; ModelsLab accepts "
-                f"system, user, assistant and tool{hint}"
-            )
-        if role == "tool" and not message.get("tool_call_id"):
-            raise InvalidInputError(f"messages[{i}] is a tool result without a tool_call_id")
-        content = message.get("content")
-        if content is None and role != "assistant":
-            raise InvalidInputError(f"messages[{i}] ({role}) has no content")
-        if content is not None and not isinstance(content, (str, list)):
-            raise InvalidInputError(
-                f"messages[{i}].content must be a string or a list of parts, "
-                f"not {type(content).__name__}"
-            )
 
 
 def requested_model(payload: Mapping[str, Any]) -> str | None:

@@ -175,16 +175,12 @@ class ClientSettings:
             value = getattr(self, name)
             if value is not None:  # stored as float: 1 and 1.0 are one cache key anyway
                 object.__setattr__(self, name, _positive(name, value))
-        wait = _positive("max_retry_wait", self.max_retry_wait, allow_zero=True)
-        object.__setattr__(self, "max_retry_wait", wait)
+        for name in ("max_retry_wait", "queue_wait_budget", "acquire_timeout"):  # 0: never wait
+            zero = name != "acquire_timeout"  # a slot's wait must be finite, and more than none
+            object.__setattr__(self, name, _positive(name, getattr(self, name), allow_zero=zero))
         _count("max_retries", self.max_retries, low=0)
         if self.max_concurrent_requests is not None:
             _count("max_concurrent_requests", self.max_concurrent_requests, low=1)
-        budget = _positive("queue_wait_budget", self.queue_wait_budget, allow_zero=True)
-        object.__setattr__(self, "queue_wait_budget", budget)
-        object.__setattr__(
-            self, "acquire_timeout", _positive("acquire_timeout", self.acquire_timeout)
-        )
         for name, _ in self.default_headers:
             if name.lower() in ("authorization", "x-api-key"):
                 raise InvalidInputError("default_headers must not carry credentials; use api_key")
