@@ -306,7 +306,7 @@ class ChatModelsLab(PromptTracing, TransportFields):
         # Rebuilt only when a field changed: building and checking them costs ~50 us.
         values = [getattr(self, name) for name in SETTINGS_FIELDS]
         if (memo := self._memo) is None or memo[0] != values:
-            memo = self._memo = (_snapshot(values), ClientSettings.from_fields(self))
+            memo = self._memo = (_snapshot(values), settings_from_fields(self))
         return memo[1]
 
     def _sync_client(self) -> ModelsLabClient:

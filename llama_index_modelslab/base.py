@@ -187,7 +187,7 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
         # Rebuilt only when a field changed: building and checking them costs ~50 us.
         values = [self._api_key, *(getattr(self, name) for name in _OWN_SETTINGS_FIELDS)]
         if (memo := self._memo) is None or memo[0] != values:
-            settings = ClientSettings.from_fields(self, api_key=self._api_key)
+            settings = settings_from_fields(self, api_key=self._api_key)
             memo = self._memo = ([dict(v) if isinstance(v, dict) else v for v in values], settings)
         return memo[1]
 
@@ -195,7 +195,7 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
         """This call's settings: a per-call `timeout=` replaces the field's for this request."""
         if timeout is None:
             return self._settings()
-        return ClientSettings.from_fields(self, api_key=self._api_key, timeout=timeout)
+        return settings_from_fields(self, api_key=self._api_key, timeout=timeout)
 
     def _get_client(self, timeout: float | None = None) -> ModelsLabClient:
         limiter = (self.limiter_url, self.limiter_fallback)

@@ -208,16 +208,6 @@ class ClientSettings:
                 del values[name]
         return cls(**values)
 
-    @classmethod
-    def from_fields(cls, obj: object, **override: Any) -> ClientSettings:
-        """Settings from the same-named attributes of `obj` (an adapter), `override` on top."""
-        values = {name: getattr(obj, name) for name in FIELD_NAMES if hasattr(obj, name)}
-        explicit = getattr(obj, "model_fields_set", None)  # pydantic: the fields given
-        if isinstance(explicit, (set, frozenset)) and "learn_queue_limit" not in override:
-            values["learn_queue_limit"] = "max_concurrent_requests" not in explicit
-        values.update(override)
-        return cls.from_kwargs(**values)
-
     def replace(self, **changes: Any) -> ClientSettings:
         """A copy with some fields changed (checked again)."""
         return replace(self, **changes)

@@ -19,8 +19,8 @@ from ..limits import check_url, limiter_url_has_password, masked_limiter_url
 
 __all__ = ["SETTINGS_FIELDS", "TransportFields", "settings_from_fields"]
 
-# The `ClientSettings` fields an adapter reads from itself per request (`from_fields`); whether
-# the limit may be learned follows from whether max_concurrent_requests was set.
+# The `ClientSettings` fields an adapter reads from itself per request (`settings_from_fields`);
+# whether the limit may be learned follows from whether max_concurrent_requests was set.
 SETTINGS_FIELDS = tuple(
     name for name in ClientSettings.__dataclass_fields__ if name != "learn_queue_limit"
 )
@@ -92,7 +92,13 @@ class TransportFields(BaseModel):
 
 
 def settings_from_fields(obj: object, **override: Any) -> ClientSettings:
-    """`ClientSettings.from_fields`, with the limiter URL (not a setting) checked as well: the
-    adapters' one check of their transport fields at construction."""
+    """The settings an adapter's fields give: its attributes named like `ClientSettings`' fields,
+    `override` on top; a 429's queue limit is learned unless `max_concurrent_requests` was
+    given. The limiter URL (not a setting) is checked too: the adapters' one check."""
     check_url(getattr(obj, "limiter_url", None))
-    return ClientSettings.from_fields(obj, **override)
+    values = {name: getattr(obj, name) for name in SETTINGS_FIELDS if hasattr(obj, name)}
+    explicit = getattr(obj, "model_fields_set", None)  # pydantic: the fields given
+    if isinstance(explicit, (set, frozenset)) and "learn_queue_limit" not in override:
+        values["learn_queue_limit"] = "max_concurrent_requests" not in explicit
+    values.update(override)
+    return ClientSettings.from_kwargs(**values)

@@ -22,7 +22,7 @@ from modelslab_transport import (
     default_of,
     resolve_settings,
 )
-from modelslab_transport.adapters import ClientCache
+from modelslab_transport.adapters import ClientCache, settings_from_fields
 from tests.support.transport_calls import payload
 
 KEY = "sk-settings-canary-41d7"
@@ -105,7 +105,7 @@ def test_from_fields_reads_same_named_attributes() -> None:
         timeout = 12.0
         temperature = 0.3  # not a setting: ignored
 
-    settings = ClientSettings.from_fields(Model(), max_concurrent_requests=None)
+    settings = settings_from_fields(Model(), max_concurrent_requests=None)
     assert (settings.max_retries, settings.timeout.read) == (7, 12.0)
     assert settings.max_concurrent_requests is None
 
