@@ -53,7 +53,7 @@ from ._messages import convert_messages
 from ._outputs import PROVIDER, StreamConverter, combine_llm_outputs, completion_to_result
 from ._profiles import model_profile
 from ._tools import ToolChoice, ToolLike, format_tool_choice, format_tools
-from ._tracing import PromptTracing, traced_prompt
+from ._tracing import PromptTracing, keep_built, take_built, traced_prompt
 
 if TYPE_CHECKING:
     from modelslab_transport import AsyncModelsLabClient, ModelsLabClient
@@ -242,8 +242,9 @@ class ChatModelsLab(PromptTracing, TransportFields):
         elif (prompt := traced_prompt()) is not None:
             # The default the payload holds, from this prompt: the value sent.
             try:
-                payload = self._payload(prompt, stop, stream=False, **kwargs)[1]
-                sent = max_tokens_sent(payload, self._settings().base_url)
+                built = self._payload(prompt, stop, stream=False, **kwargs)
+                sent = max_tokens_sent(built[1])  # built for this host: its default is in it
+                keep_built(prompt, stop, kwargs, built)  # `_generate` sends this very body
             except (ModelsLabError, TypeError, ValueError):
                 sent = None  # a bad call: `_generate` raises it, typed, in the run
             if sent is not None:
@@ -329,7 +330,8 @@ class ChatModelsLab(PromptTracing, TransportFields):
         **kwargs: Any,
     ) -> ChatResult:
         with langchain_errors():
-            model, payload = self._payload(messages, stop, stream=False, **kwargs)
+            built = take_built(messages, stop, kwargs)
+            model, payload = built or self._payload(messages, stop, stream=False, **kwargs)
             completion = self._sync_client().chat(payload)
         return completion_to_result(completion, requested_model=model)
 
@@ -341,7 +343,8 @@ class ChatModelsLab(PromptTracing, TransportFields):
         **kwargs: Any,
     ) -> ChatResult:
         with langchain_errors():
-            model, payload = self._payload(messages, stop, stream=False, **kwargs)
+            built = take_built(messages, stop, kwargs)
+            model, payload = built or self._payload(messages, stop, stream=False, **kwargs)
             completion = await self._async_client().chat(payload)
         return completion_to_result(completion, requested_model=model)
 
