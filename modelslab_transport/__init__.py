@@ -56,7 +56,6 @@ _LAZY = {
     "StreamAccumulator": "._events",
     "ThinkSplitter": "._reasoning",
     "SettingsKwargs": "._settings",
-    "resolve_settings": "._settings",
     "ToolCallAssembler": "._tool_calls",
 }
 

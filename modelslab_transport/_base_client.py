@@ -72,8 +72,7 @@ class ClientCore:
         return limit
 
     def _hold(self) -> AbstractContextManager[None]:
-        """The slot a sync request holds while in flight (shared by this machine's processes by
-        default, or through Redis)."""
+        """The slot a sync request holds while in flight (this machine's, by default)."""
         return self.limiter.hold(self._limit())
 
     def _hold_async(self) -> AbstractAsyncContextManager[None]:

@@ -126,11 +126,6 @@ def _rebuild(cls: type[_E], message: str, state: dict[str, Any]) -> _E:
     return err
 
 
-def rebuild_as(error: ModelsLabError, cls: type[_E]) -> _E:
-    """Deprecated spelling of `error.rebuilt_as(cls)`, kept for one release."""
-    return error.rebuilt_as(cls)
-
-
 class InvalidInputError(ModelsLabError, ValueError):
     """Bad input refused on this side, before any request was sent."""
 

@@ -4,7 +4,8 @@ failures, and a stream's failures (cut short, silent, a provider failing mid-ans
 Two body shapes occur at any HTTP status, 200 included, and inside a stream:
 `{"error": {"message", "type", "code"}}` (OpenAI) and `{"status": "error", "message": ...}`
 (ModelsLab, with the legacy misspelling `messege`). A proxy may answer with an HTML page.
-Every message is one readable line, with the API key scrubbed out.
+Every message is one readable line, with the API key scrubbed out; what a body without a status
+means, by its hosts' wording, is in `models._error_wordings`.
 """
 
 from __future__ import annotations

@@ -33,15 +33,12 @@ def build_chat_payload(
 ) -> ChatPayload:
     """Build a checked chat/completions body: the body a client sends for it.
 
-    Raises `InvalidInputError` (a ValueError) for anything ModelsLab would refuse, so that a
-    mistake costs no request. Parameters set to None are left out; unknown parameters pass
-    through unchanged (ModelsLab accepts provider-specific extras). A Mistral-family model's
-    conversation is shaped for Mistral's tokenizer (`shape_conversation`; a trailing assistant
-    message raises `InvalidConversationError`); other models' messages are sent as given.
-    `stream` and `stream_options` are decided here (usage asked for unless `include_usage` is
-    False). With `base_url` (the host it is for: both adapters pass theirs), a body without
-    `max_tokens` or `max_completion_tokens` gets the model's default for that host
-    (`fill_max_tokens`); without it, the client fills it in for its own host when sending.
+    Raises `InvalidInputError` for anything ModelsLab would refuse, so a mistake costs no
+    request. None parameters are left out, unknown ones pass through (provider extras). A
+    Mistral-family conversation is shaped for its tokenizer (`shape_conversation`). `stream`
+    and `stream_options` are decided here (usage asked for unless `include_usage` is False).
+    With `base_url` (the adapters pass theirs), a body without an output limit gets the model's
+    default for that host (`fill_max_tokens`); without it, the client fills it in when sending.
 
     >>> build_chat_payload("m", [{"role": "user", "content": "Hi"}], temperature=0.2)["model_id"]
     'm'

@@ -241,11 +241,6 @@ def default_of(name: str) -> Any:
     return _DEFAULTS[name]
 
 
-def resolve_settings(**kw: Unpack[SettingsKwargs]) -> ClientSettings:
-    """Kept for existing callers: the same as `ClientSettings.from_kwargs`."""
-    return ClientSettings.from_kwargs(**kw)
-
-
 def _api_key(value: object) -> Secret:
     if value is None:
         value = os.environ.get(API_KEY_ENV)

@@ -20,7 +20,6 @@ from modelslab_transport import (
     Secret,
     Timeouts,
     default_of,
-    resolve_settings,
 )
 from modelslab_transport.adapters import ClientCache, settings_from_fields
 from tests.support.transport_calls import payload
@@ -55,7 +54,7 @@ def test_from_kwargs_coerces_once_and_none_means_the_default() -> None:
     copied = ClientSettings.from_kwargs(api_key=KEY, timeout=httpx.Timeout(7.0, connect=2.0))
     assert copied.timeout == Timeouts(connect=2.0, read=7.0, write=7.0, pool=7.0)
     assert copied.timeout.httpx() == httpx.Timeout(7.0, connect=2.0)
-    assert resolve_settings(api_key=KEY, timeout=30) == settings.replace(
+    assert ClientSettings.from_kwargs(api_key=KEY, timeout=30) == settings.replace(
         base_url=default_of("base_url"), default_headers=()
     )
 
