@@ -16,6 +16,7 @@ import pytest
 from langchain_core.load import dumps, loads
 
 from langchain_modelslab import ChatModelsLab
+from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
 from modelslab_transport import (
     AsyncModelsLabClient,
@@ -50,6 +51,17 @@ def test_machine_local_is_the_default_and_process_opts_out(base_url: str) -> Non
 def test_the_environment_can_choose_process(base_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELSLAB_LIMITER_URL", "process")
     assert ModelsLabClient(api_key=KEY, base_url=base_url).limiter.shared is None
+
+
+def test_an_adapter_uses_the_limiter_its_fields_name(base_url: str) -> None:
+    chat_model = ChatModelsLab(api_key=KEY, base_url=base_url)
+    assert isinstance(chat_model._sync_client().limiter.shared, MachineSlots)
+    chat_model.limiter_url = "process"  # not a client setting: still a new client
+    assert chat_model._sync_client().limiter.shared is None
+    llm = ModelsLabLLM(api_key=KEY, base_url=base_url)
+    assert isinstance(llm._get_client().limiter.shared, MachineSlots)
+    llm.limiter_url = "process"
+    assert llm._get_client().limiter.shared is None
 
 
 def test_an_unknown_limiter_is_refused_with_the_choices() -> None:
