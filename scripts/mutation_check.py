@@ -344,14 +344,12 @@ MUTATIONS = (
     ),
     Mutation(
         "client-cache-ignores-limiter",
-        "an adapter's ClientCache serves a client built for another limiter_url (sync and async)",
+        "an adapter's ClientCache serves a client built for another limiter_url",
         (
             Edit(
                 TRANSPORT + "adapters/_client_cache.py",
-                "        key = (settings, http_client, limiter_url, limiter_fallback)\n"
-                '        return self._sync.get(self._lock, key, "sync")\n',
-                "        key = (settings, http_client, None, False)  # MUTATION\n"
-                '        return self._sync.get(self._lock, key, "sync")\n',
+                "        key = (settings, http_client, limiter_url, limiter_fallback)\n",
+                "        key = (settings, http_client, None, False)  # MUTATION\n",
             ),
         ),
         (

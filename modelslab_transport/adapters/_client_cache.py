@@ -8,41 +8,56 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
-    import httpx
-
     from .. import AsyncModelsLabClient, ClientSettings, ModelsLabClient
 
 __all__ = ["ClientCache"]
 
 _CACHE_SIZE = 16
 _C = TypeVar("_C", "ModelsLabClient", "AsyncModelsLabClient")
-
-
 # What tells two clients apart: the settings, the injected httpx client, the limiter's URL and
 # fallback (the limiter is not a setting: `limits.limiter_for` resolves it per client).
 _Key = tuple["ClientSettings", object, "str | None", bool]
 
 
 class _Clients(Generic[_C]):
-    """One kind's clients by key, the last one used found by identity: an adapter passes the
-    same settings object until a field changes, so most calls hash nothing."""
+    """One kind's clients, called as `cache.sync(settings, http_client, limiter_url,
+    limiter_fallback)`. The last one used is found by identity: an adapter passes the same
+    settings object until a field changes, so most calls hash nothing."""
 
-    __slots__ = ("_by_key", "_last")
+    __slots__ = ("_by_key", "_kind", "_last", "_lock")
 
-    def __init__(self) -> None:
+    def __init__(self, lock: threading.Lock, kind: str) -> None:
+        self._lock, self._kind = lock, kind
         self._by_key: OrderedDict[_Key, _C] = OrderedDict()
         self._last: tuple[_Key, _C] | None = None
 
-    def get(self, lock: threading.Lock, key: _Key, kind: str) -> _C:
+    def __call__(
+        self,
+        settings: ClientSettings,
+        http_client: Any = None,
+        limiter_url: str | None = None,
+        limiter_fallback: bool = False,
+    ) -> _C:
+        """The client for these settings, injected httpx client and limiter, built on first
+        use (an async one is safe across event loops)."""
         last = self._last
         if last is not None:
             seen = last[0]
-            if seen[0] is key[0] and seen[1] is key[1] and seen[2:] == key[2:]:
+            if (
+                seen[0] is settings
+                and seen[1] is http_client
+                and seen[2:]
+                == (
+                    limiter_url,
+                    limiter_fallback,
+                )
+            ):
                 return last[1]
-        with lock:
+        key = (settings, http_client, limiter_url, limiter_fallback)
+        with self._lock:
             client = self._by_key.get(key)
             if client is None:
-                client = self._by_key[key] = _build(kind, *key)
+                client = self._by_key[key] = _build(self._kind, *key)
                 if len(self._by_key) > _CACHE_SIZE:
                     self._by_key.popitem(last=False)
             else:
@@ -50,8 +65,8 @@ class _Clients(Generic[_C]):
             self._last = (key, client)
             return client
 
-    def take_all(self, lock: threading.Lock) -> list[_C]:
-        with lock:
+    def take_all(self) -> list[_C]:
+        with self._lock:
             clients, self._by_key, self._last = list(self._by_key.values()), OrderedDict(), None
         return clients
 
@@ -64,22 +79,21 @@ def _build(kind: str, settings: ClientSettings, http: Any, url: str | None, fall
 
 
 class ClientCache:
-    """The clients of one adapter model: a sync and an async client per distinct settings.
+    """The clients of one adapter model: `sync(...)` and `async_(...)` give a client per
+    distinct settings, injected httpx client and limiter.
 
-    Keyed by `(settings, http_client, limiter_url, limiter_fallback)`, so a model whose fields
-    changed never talks through a client built for other settings. At most 16 of each are kept;
-    an evicted client is not closed (a call may still be using it), `close`/`aclose` close every
-    one still held. A copy
-    (deepcopy, pickle) starts empty: clients hold pools and locks, neither copyable nor
-    picklable.
+    A model whose fields changed never talks through a client built for others. At most 16 of
+    each kind are kept; an evicted client is not closed (a call may still be using it),
+    `close`/`aclose` close every one still held. A copy (deepcopy, pickle) starts empty:
+    clients hold pools and locks, neither copyable nor picklable.
     """
 
-    __slots__ = ("_async", "_lock", "_sync")
+    __slots__ = ("async_", "sync")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sync: _Clients[ModelsLabClient] = _Clients()
-        self._async: _Clients[AsyncModelsLabClient] = _Clients()
+        lock = threading.Lock()
+        self.sync: _Clients[ModelsLabClient] = _Clients(lock, "sync")
+        self.async_: _Clients[AsyncModelsLabClient] = _Clients(lock, "async")
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ClientCache:
         return ClientCache()
@@ -87,35 +101,13 @@ class ClientCache:
     def __reduce__(self) -> tuple[type[ClientCache], tuple[()]]:
         return (ClientCache, ())
 
-    def sync(
-        self,
-        settings: ClientSettings,
-        http_client: httpx.Client | None = None,
-        limiter_url: str | None = None,
-        limiter_fallback: bool = False,
-    ) -> ModelsLabClient:
-        """The sync client for these settings, built on first use."""
-        key = (settings, http_client, limiter_url, limiter_fallback)
-        return self._sync.get(self._lock, key, "sync")
-
-    def async_(
-        self,
-        settings: ClientSettings,
-        http_client: httpx.AsyncClient | None = None,
-        limiter_url: str | None = None,
-        limiter_fallback: bool = False,
-    ) -> AsyncModelsLabClient:
-        """The async client for these settings (safe across event loops)."""
-        key = (settings, http_client, limiter_url, limiter_fallback)
-        return self._async.get(self._lock, key, "async")
-
     def close(self) -> None:
         """Close the sync clients' connection pools; later calls open new ones."""
-        for client in self._sync.take_all(self._lock):
+        for client in self.sync.take_all():
             client.close()
 
     async def aclose(self) -> None:
         """Close every pool: the sync ones, and the async ones of the running event loop."""
         self.close()
-        for client in self._async.take_all(self._lock):
+        for client in self.async_.take_all():
             await client.aclose()
