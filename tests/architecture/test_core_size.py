@@ -25,7 +25,7 @@ def exported_names() -> list[str]:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the core is 4,454 lines: the next seams (one decode path, ClientCache to adapters/, the limiter errors to limits/) are issue 22's open part",
+    reason="the core is 3,960 lines: one decode path (the streaming modules) is issue 22's open part",
 )
 def test_core_is_thin() -> None:
     lines = core_lines()
