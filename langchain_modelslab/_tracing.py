@@ -18,10 +18,13 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import LLMResult
 
-__all__ = ["PromptTracing", "traced_prompt"]
+__all__ = ["PromptTracing", "keep_built", "take_built", "traced_prompt"]
 
 _PROMPT: ContextVar[list[BaseMessage] | None] = ContextVar("modelslab_traced_prompt", default=None)
 _END = object()
+# The body `_get_ls_params` built for the traced prompt, taken by the call it was built for:
+# LangChain asks for the params right before generating, so one build serves both.
+_BUILT: ContextVar[tuple[Any, ...] | None] = ContextVar("modelslab_traced_body", default=None)
 
 
 def traced_prompt() -> list[BaseMessage] | None:
@@ -37,6 +40,25 @@ def _tracing(prompt: list[BaseMessage] | None) -> Iterator[None]:
         yield
     finally:
         _PROMPT.reset(token)
+
+
+def keep_built(
+    messages: list[BaseMessage], stop: Any, kwargs: dict[str, Any], built: tuple[str, Any]
+) -> None:
+    """Keep the (model, body) built for the traced prompt with this stop and these keywords."""
+    _BUILT.set((messages, stop, kwargs, built))
+
+
+def take_built(
+    messages: list[BaseMessage], stop: Any, kwargs: dict[str, Any]
+) -> tuple[str, Any] | None:
+    """The (model, body) kept for this very call (the traced prompt, whose messages LangChain
+    normalizes into a new list: equal ones, the same stop and keywords), once; else None."""
+    kept = _BUILT.get()
+    if kept is None or kept[0] is not _PROMPT.get():
+        return None
+    _BUILT.set(None)
+    return kept[3] if (kept[1], kept[2], kept[0]) == (stop, kwargs, messages) else None
 
 
 class PromptTracing(BaseChatModel):

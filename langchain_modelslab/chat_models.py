@@ -39,8 +39,10 @@ from modelslab_transport import (
 from modelslab_transport.adapters import (
     RESERVED_BODY_FIELDS,
     SETTINGS_FIELDS,
+    ClientCache,
     TransportFields,
     check_call_keywords,
+    settings_from_fields,
     with_hints,
 )
 from modelslab_transport.models import StructuredMethod, sampling_defaults, validate_params
@@ -51,18 +53,12 @@ from ._messages import convert_messages
 from ._outputs import PROVIDER, StreamConverter, combine_llm_outputs, completion_to_result
 from ._profiles import model_profile
 from ._tools import ToolChoice, ToolLike, format_tool_choice, format_tools
-from ._tracing import PromptTracing, traced_prompt
+from ._tracing import PromptTracing, keep_built, take_built, traced_prompt
 
 if TYPE_CHECKING:
-    from modelslab_transport import AsyncModelsLabClient, ClientCache, ModelsLabClient
+    from modelslab_transport import AsyncModelsLabClient, ModelsLabClient
 
 __all__ = ["ChatModelsLab"]
-
-
-def _client_cache() -> ClientCache:
-    from modelslab_transport import ClientCache  # the clients (and httpx) load on first use
-
-    return ClientCache()
 
 
 _SAMPLING_FIELDS = (
@@ -142,7 +138,7 @@ class ChatModelsLab(PromptTracing, TransportFields):
     http_async_client: HttpxAsyncClient | None = Field(default=None, exclude=True)
     """Your own httpx.AsyncClient; you close it."""
 
-    _clients: ClientCache = PrivateAttr(default_factory=_client_cache)
+    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
     _memo: tuple[list[Any], ClientSettings] | None = PrivateAttr(default=None)
 
     model_config = ConfigDict(
@@ -187,7 +183,7 @@ class ChatModelsLab(PromptTracing, TransportFields):
         try:
             # Same checks the transport applies per request, made once, up front.
             validate_params({**self._explicit_params(), **self.model_kwargs})
-            ClientSettings.from_fields(self, api_key=self.api_key or _PLACEHOLDER_KEY)
+            settings_from_fields(self, api_key=self.api_key or _PLACEHOLDER_KEY)
         except ModelsLabError as exc:
             raise ValueError(exc.message) from None
         return self
@@ -246,8 +242,9 @@ class ChatModelsLab(PromptTracing, TransportFields):
         elif (prompt := traced_prompt()) is not None:
             # The default the payload holds, from this prompt: the value sent.
             try:
-                payload = self._payload(prompt, stop, stream=False, **kwargs)[1]
-                sent = max_tokens_sent(payload, self._settings().base_url)
+                built = self._payload(prompt, stop, stream=False, **kwargs)
+                sent = max_tokens_sent(built[1])  # built for this host: its default is in it
+                keep_built(prompt, stop, kwargs, built)  # `_generate` sends this very body
             except (ModelsLabError, TypeError, ValueError):
                 sent = None  # a bad call: `_generate` raises it, typed, in the run
             if sent is not None:
@@ -310,14 +307,18 @@ class ChatModelsLab(PromptTracing, TransportFields):
         # Rebuilt only when a field changed: building and checking them costs ~50 us.
         values = [getattr(self, name) for name in SETTINGS_FIELDS]
         if (memo := self._memo) is None or memo[0] != values:
-            memo = self._memo = (_snapshot(values), ClientSettings.from_fields(self))
+            memo = self._memo = (_snapshot(values), settings_from_fields(self))
         return memo[1]
 
     def _sync_client(self) -> ModelsLabClient:
-        return self._clients.sync(self._settings(), self.http_client)
+        return self._clients.sync(
+            self._settings(), self.http_client, self.limiter_url, self.limiter_fallback
+        )
 
     def _async_client(self) -> AsyncModelsLabClient:
-        return self._clients.async_(self._settings(), self.http_async_client)
+        return self._clients.async_(
+            self._settings(), self.http_async_client, self.limiter_url, self.limiter_fallback
+        )
 
     # -- generation ---------------------------------------------------------------------------
 
@@ -329,7 +330,8 @@ class ChatModelsLab(PromptTracing, TransportFields):
         **kwargs: Any,
     ) -> ChatResult:
         with langchain_errors():
-            model, payload = self._payload(messages, stop, stream=False, **kwargs)
+            built = take_built(messages, stop, kwargs)
+            model, payload = built or self._payload(messages, stop, stream=False, **kwargs)
             completion = self._sync_client().chat(payload)
         return completion_to_result(completion, requested_model=model)
 
@@ -341,7 +343,8 @@ class ChatModelsLab(PromptTracing, TransportFields):
         **kwargs: Any,
     ) -> ChatResult:
         with langchain_errors():
-            model, payload = self._payload(messages, stop, stream=False, **kwargs)
+            built = take_built(messages, stop, kwargs)
+            model, payload = built or self._payload(messages, stop, stream=False, **kwargs)
             completion = await self._async_client().chat(payload)
         return completion_to_result(completion, requested_model=model)
 

@@ -29,7 +29,12 @@ from llama_index.core.types import Model, PydanticProgramMode, TokenAsyncGen, To
 from pydantic import SecretStr
 
 from modelslab_transport import DEFAULT_MODEL, ClientSettings, StreamEvent, build_chat_payload
-from modelslab_transport.adapters import SETTINGS_FIELDS, TransportFields
+from modelslab_transport.adapters import (
+    SETTINGS_FIELDS,
+    ClientCache,
+    TransportFields,
+    settings_from_fields,
+)
 from modelslab_transport.models import (
     UNKNOWN_MODEL_MAX_TOKENS,
     ModelInfo,
@@ -66,15 +71,9 @@ if TYPE_CHECKING:
     from llama_index.core.program.utils import FlexibleModel
     from llama_index.core.tools.types import BaseTool
 
-    from modelslab_transport import AsyncModelsLabClient, ClientCache, ModelsLabClient
+    from modelslab_transport import AsyncModelsLabClient, ModelsLabClient
 
 __all__ = ["ModelsLabLLM"]
-
-
-def _client_cache() -> ClientCache:
-    from modelslab_transport import ClientCache  # the clients (and httpx) load on first use
-
-    return ClientCache()
 
 
 class ModelsLabLLM(FunctionCallingLLM, TransportFields):
@@ -135,7 +134,7 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
 
     _api_key: SecretStr = PrivateAttr()
     _http: InjectedHTTP = PrivateAttr(default_factory=InjectedHTTP)
-    _clients: ClientCache = PrivateAttr(default_factory=_client_cache)
+    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
     _memo: tuple[tuple[Any, ...], ClientSettings] | None = PrivateAttr(default=None)
     # (model, structured_output_method) -> the method that worked after a format refusal
     _structured_memo: dict[tuple[str, str], StructuredMethod] = PrivateAttr(default_factory=dict)
@@ -155,7 +154,7 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
         kwargs = check_init_kwargs(kwargs, type(self).model_fields)
         # Key, URL, timeouts and limits checked first (the one check), so a mistake shows at
         # construction as a typed error; the key and URL are resolved from the environment now.
-        settings = ClientSettings.from_fields(SimpleNamespace(**kwargs), api_key=api_key)
+        settings = settings_from_fields(SimpleNamespace(**kwargs), api_key=api_key)
         if kwargs.get("additional_kwargs", {}) is None:
             del kwargs["additional_kwargs"]  # None means none, as it always has
         # Documented ranges (top_k >= 1, repetition_penalty 0.1-2, ...) refused up front.
@@ -189,7 +188,7 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
         key = private["_api_key"]
         values = (key, *_settings_values(self.__dict__))
         if (memo := private["_memo"]) is None or memo[0] != values:
-            settings = ClientSettings.from_fields(self, api_key=key)
+            settings = settings_from_fields(self, api_key=key)
             memo = (tuple(dict(v) if isinstance(v, dict) else v for v in values), settings)
             private["_memo"] = memo
         settings_now: ClientSettings = memo[1]
@@ -204,17 +203,21 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
         """This call's settings: a per-call `timeout=` replaces the field's for this request."""
         if timeout is None:
             return self._settings()
-        return ClientSettings.from_fields(self, api_key=self._api_key, timeout=timeout)
+        return settings_from_fields(self, api_key=self._api_key, timeout=timeout)
 
     def _get_client(self, timeout: float | None = None) -> ModelsLabClient:
         private = self._private()
         clients: ClientCache = private["_clients"]
-        return clients.sync(self._call_settings(timeout), private["_http"].sync)
+        fields = self.__dict__
+        limiter = (fields["limiter_url"], fields["limiter_fallback"])
+        return clients.sync(self._call_settings(timeout), private["_http"].sync, *limiter)
 
     def _get_aclient(self, timeout: float | None = None) -> AsyncModelsLabClient:
         private = self._private()
         clients: ClientCache = private["_clients"]
-        return clients.async_(self._call_settings(timeout), private["_http"].async_)
+        fields = self.__dict__
+        limiter = (fields["limiter_url"], fields["limiter_fallback"])
+        return clients.async_(self._call_settings(timeout), private["_http"].async_, *limiter)
 
     def close(self) -> None:
         """Close the sync connection pools (injected httpx clients are left to their owner)."""

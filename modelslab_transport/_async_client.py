@@ -10,30 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._base_client import ClientCore
+from ._base_client import POOL_LIMITS, ClientCore
 from ._decoding import completion_from
 from ._errors import APIStatusError, ModelsLabError
 from ._events import ChatCompletion, StreamEvent
 from ._failures import check_answer, error_from_transport, typed
-from ._payload import (
-    count_tokens_body,
-    encode_body,
-    for_call,
-    input_tokens_from_body,
-    max_tokens_in,
-    models_from_body,
-    requested_model,
-    resized_payload,
-)
+from ._payload import encode_body, for_call, requested_model
 from ._retry import Retries, log_attempt
-from ._settings import (
-    CHAT_PATH,
-    COUNT_TOKENS_PATH,
-    MODELS_PATH,
-    POOL_LIMITS,
-    ClientSettings,
-    SettingsKwargs,
-)
+from ._settings import CHAT_PATH, COUNT_TOKENS_PATH, MODELS_PATH, ClientSettings, SettingsKwargs
 from ._stream_reader import (
     StreamReader,
     abort,
@@ -42,6 +26,13 @@ from ._stream_reader import (
     stream_timeout,
 )
 from .limits import AsyncHeldSlot, Limiter
+from .models import (
+    count_tokens_body,
+    input_tokens_from_body,
+    max_tokens_in,
+    models_from_body,
+    resized_payload,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -63,9 +54,11 @@ class AsyncModelsLabClient(ClientCore):
         *,
         http_client: httpx.AsyncClient | None = None,
         limiter: Limiter | None = None,
+        limiter_url: str | None = None,
+        limiter_fallback: bool = False,
         **kw: Unpack[SettingsKwargs],
     ) -> None:
-        super().__init__(settings, kw, limiter)
+        super().__init__(settings, kw, limiter, limiter_url, limiter_fallback)
         self._injected = http_client
         # httpx.AsyncClient binds its connections to the loop that opened them: keep one per loop.
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
@@ -102,13 +95,8 @@ class AsyncModelsLabClient(ClientCore):
     # -- public calls -------------------------------------------------------------------------
 
     async def chat(self, payload: Mapping[str, Any]) -> ChatCompletion:
-        """Send a non-streaming chat completion and return it decoded.
-
-        Without `max_tokens` (or `max_completion_tokens`) the catalogue's default is sent, never
-        the server's 1000 (see `fill_max_tokens`); if the server refuses that default's size, the
-        request is sent once more with the limit it states. The answer's `max_tokens_sent` is
-        the value of the request that produced it.
-        """
+        """Send a non-streaming chat completion and return it decoded (`max_tokens`: see
+        `ClientCore`; the answer's `max_tokens_sent` is the value of the request that made it)."""
         body = for_call(payload, stream=False, base_url=self.settings.base_url)
         try:
             answer = await self._json("POST", CHAT_PATH, body)
@@ -122,12 +110,9 @@ class AsyncModelsLabClient(ClientCore):
         return completion
 
     async def stream_chat(self, payload: Mapping[str, Any]) -> AsyncGenerator[StreamEvent, None]:
-        """Stream a chat completion as neutral events; closing the iterator aborts it.
-
-        `max_tokens` as for `chat`: a refused default is resent once, smaller, provided nothing
-        was delivered yet; the `StreamStart` carries the value sent. A failure is retried (by
-        `retry_delay`) only before any event.
-        """
+        """Stream a chat completion as neutral events; closing the iterator aborts it. A failure
+        (a refused default `max_tokens` too) is retried only before any event; the `StreamStart`
+        carries the `max_tokens` sent."""
         body = for_call(payload, stream=True, base_url=self.settings.base_url)
         resizable = body.max_tokens_defaulted
         content = encode_body(body, self.settings)

@@ -17,14 +17,26 @@ from ._settings import ClientSettings, SettingsKwargs
 from ._stream_reader import completion_events
 from .limits import Limiter, learn_queue_limit, limiter_for
 
-__all__ = ["ClientCore"]
+__all__ = ["POOL_LIMITS", "ClientCore"]
+
+POOL_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 
 
 class ClientCore:
-    """What the sync and async clients share: settings and the key's in-flight gate."""
+    """What the sync and async clients share: settings and the key's in-flight gate.
+
+    A chat body without `max_tokens` (or `max_completion_tokens`) is sent with the catalogue's
+    default, never the server's 1000 (`fill_max_tokens`); if the server refuses that default's
+    size, the request is sent once more with the limit it states (`resized_payload`).
+    """
 
     def __init__(
-        self, settings: ClientSettings | None, kw: SettingsKwargs, limiter: Limiter | None = None
+        self,
+        settings: ClientSettings | None,
+        kw: SettingsKwargs,
+        limiter: Limiter | None = None,
+        limiter_url: str | None = None,
+        limiter_fallback: bool = False,
     ) -> None:
         if settings is None:
             settings = ClientSettings.from_kwargs(**kw)
@@ -42,10 +54,10 @@ class ClientCore:
             limiter
             if limiter is not None
             else limiter_for(
-                settings.limiter_url,
+                limiter_url,
                 self._secret,
                 base_url=settings.base_url,
-                fallback=settings.limiter_fallback,
+                fallback=limiter_fallback,
                 acquire_timeout=settings.acquire_timeout,
             )
         )
@@ -60,8 +72,7 @@ class ClientCore:
         return limit
 
     def _hold(self) -> AbstractContextManager[None]:
-        """The slot a sync request holds while in flight (shared by this machine's processes by
-        default, or through Redis)."""
+        """The slot a sync request holds while in flight (this machine's, by default)."""
         return self.limiter.hold(self._limit())
 
     def _hold_async(self) -> AbstractAsyncContextManager[None]:

@@ -1,15 +1,13 @@
 """The typed error hierarchy (every failure a caller can see is one of these), whether each is
-worth retrying (the one retry policy's verdict), and the text helpers that keep error messages
-readable and free of the API key."""
+worth retrying (the one retry policy's verdict), and the scrubber that keeps the API key out of
+every message."""
 
 from __future__ import annotations
 
-import html
-import http
 import re
-from collections.abc import Mapping
 from typing import Any, TypeVar
 
+# The public names (the package exports them); helpers are imported by name.
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
@@ -18,14 +16,10 @@ __all__ = [
     "BadGatewayError",
     "BadRequestError",
     "ContextLengthExceededError",
-    "EventLoopBlockedError",
     "IncompleteStreamError",
     "InsufficientCreditsError",
     "InvalidConversationError",
     "InvalidInputError",
-    "LimiterError",
-    "LimiterTimeoutError",
-    "LimiterUnavailableError",
     "MissingAPIKeyError",
     "ModelsLabError",
     "NotFoundError",
@@ -33,10 +27,6 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "UnexpectedResponseError",
-    "header",
-    "rebuild_as",
-    "retryable_status",
-    "scrub",
 ]
 
 # Statuses retried besides every 5xx: timeout, conflict (a lock held elsewhere), rate limit.
@@ -134,11 +124,6 @@ def _rebuild(cls: type[_E], message: str, state: dict[str, Any]) -> _E:
     err.__dict__.update(state)
     err.args = (err._one_line(),)
     return err
-
-
-def rebuild_as(error: ModelsLabError, cls: type[_E]) -> _E:
-    """Deprecated spelling of `error.rebuilt_as(cls)`, kept for one release."""
-    return error.rebuilt_as(cls)
 
 
 class InvalidInputError(ModelsLabError, ValueError):
@@ -254,125 +239,12 @@ class UnexpectedResponseError(ModelsLabError):
     a queued-job reply, a redirect)."""
 
 
-class LimiterError(ModelsLabError):
-    """A request could not get an in-flight slot; nothing was sent."""
-
-
-class LimiterTimeoutError(LimiterError):
-    """No slot came free within the wait timeout (every slot of this key stayed busy)."""
-
-
-class LimiterUnavailableError(LimiterError):
-    """The shared limiter's store (Redis) is down, unreachable or refused the command."""
-
-
-class EventLoopBlockedError(LimiterError):
-    """A sync call on an event loop's thread while that loop's async calls hold every slot:
-    waiting would block the loop that frees them. Await the async method instead."""
-
-
 _QUEUE_LIMIT = re.compile(r"maximum\s+(\d+)\s+queued\s+requests?", re.IGNORECASE)
 
 
-# -- error text: one readable line, never the key ------------------------------------------
-
 REDACTED = "[REDACTED]"
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
-_HEADING = re.compile(r"<h[1-3][^>]*>(.*?)</h[1-3]\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]*>")
-_MAX_DEPTH = 32
-_V = TypeVar("_V")
 
 
 def scrub(text: str, secret: str | None) -> str:
     """`text` with every occurrence of `secret` replaced by "[REDACTED]"."""
     return text.replace(secret, REDACTED) if secret and secret in text else text
-
-
-def message_of(obj: object) -> str:
-    if not isinstance(obj, dict):
-        return render(obj)
-    for key in ("message", "messege", "error", "detail", "msg", "errors"):
-        text = render(obj.get(key))
-        if text:
-            return text
-    return ""
-
-
-def render(value: object, depth: int = 0) -> str:
-    """A message that may be a string, a list or a dict, as one readable line."""
-    if value is None or isinstance(value, bool):
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if depth > _MAX_DEPTH:
-        return "…"
-    if isinstance(value, (list, tuple)):
-        return "; ".join(part for part in (render(item, depth + 1) for item in value) if part)
-    if isinstance(value, dict):
-        if "message" in value or "msg" in value:
-            return render(value.get("message") or value.get("msg"), depth + 1)
-        parts = []
-        for key, item in value.items():
-            text = render(item, depth + 1)
-            if text:
-                parts.append(f"{key}: {text}")
-        return "; ".join(parts)
-    return str(value)
-
-
-def scrub_obj(obj: Any, secret: str | None, depth: int = 0) -> Any:
-    """A copy of a decoded JSON value with `secret` scrubbed from every string in it."""
-    if not secret:
-        return obj
-    if isinstance(obj, str):
-        return scrub(obj, secret)
-    if depth > _MAX_DEPTH and isinstance(obj, (list, dict)):
-        return "…"  # absurdly deep bodies are cut rather than risk a RecursionError
-    if isinstance(obj, list):
-        return [scrub_obj(item, secret, depth + 1) for item in obj]
-    if isinstance(obj, dict):
-        return {scrub(str(k), secret): scrub_obj(v, secret, depth + 1) for k, v in obj.items()}
-    return obj
-
-
-def looks_like_html(text: str, headers: Mapping[str, str]) -> bool:
-    if "html" in (header(headers, "content-type") or "").lower():
-        return True
-    head = text[:200].lower()
-    return head.startswith(("<!doctype html", "<html", "<head", "<body")) or "<html" in head
-
-
-def html_title(text: str) -> str:
-    for pattern in (_TITLE, _HEADING):
-        found = pattern.search(text, 0, 20_000)
-        if found:
-            title = one_line(html.unescape(_TAG.sub(" ", found.group(1))))
-            if title:
-                return truncate(title, 200)
-    return ""
-
-
-def reason(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return f"HTTP {status}"
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def header(headers: Mapping[str, _V], name: str) -> _V | None:
-    """Case-insensitive header lookup that also works on a plain dict."""
-    value = headers.get(name)
-    if value is None:
-        for key, item in headers.items():
-            if isinstance(key, str) and key.lower() == name:
-                return item
-    return value

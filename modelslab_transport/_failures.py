@@ -4,12 +4,16 @@ failures, and a stream's failures (cut short, silent, a provider failing mid-ans
 Two body shapes occur at any HTTP status, 200 included, and inside a stream:
 `{"error": {"message", "type", "code"}}` (OpenAI) and `{"status": "error", "message": ...}`
 (ModelsLab, with the legacy misspelling `messege`). A proxy may answer with an HTML page.
-Every message is one readable line, with the API key scrubbed out.
+Every message is one readable line, with the API key scrubbed out; what a body without a status
+means, by its hosts' wording, is in `models._error_wordings`.
 """
 
 from __future__ import annotations
 
+import html
+import http
 import json
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -29,18 +33,10 @@ from ._errors import (
     RateLimitError,
     ServerError,
     UnexpectedResponseError,
-    header,
-    html_title,
-    looks_like_html,
-    message_of,
-    one_line,
-    reason,
-    render,
     scrub,
-    scrub_obj,
-    truncate,
 )
-from ._retry_hints import parse_retry_after
+from ._retry_hints import header, parse_retry_after
+from .models._error_wordings import CONTEXT_PHRASES, STATUS_BY_TYPE, status_by_wording
 
 if TYPE_CHECKING:
     import httpx
@@ -71,39 +67,6 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
     422: BadRequestError,
     429: RateLimitError,
 }
-# OpenAI-style `type` values, used when there is neither an error status nor a numeric code.
-_BY_TYPE: dict[str, int] = {
-    "authentication_error": 401,
-    "invalid_api_key": 401,
-    "permission_error": 403,
-    "permission_denied": 403,
-    "not_found_error": 404,
-    "model_not_found": 404,
-    "rate_limit_error": 429,
-    "rate_limit_exceeded": 429,
-    "invalid_request_error": 400,
-    "insufficient_quota": 402,
-    "insufficient_credits": 402,
-    # vLLM names its error objects after exception classes (`{"object": "error", "type": ...}`).
-    "badrequesterror": 400,
-    "notfounderror": 404,
-    "internalservererror": 500,
-    "serviceunavailableerror": 503,
-}
-_CONTEXT_PHRASES = (
-    "context length",
-    "context_length",
-    "context window",
-    "context size",
-    "too many tokens",
-    "prompt is too long",
-    "input is too long",
-    "too long for the model",
-    "maximum context",
-    "exceeds the context",
-    "maximum number of tokens",
-    "reduce the length of the messages",
-)
 _ERROR_STATUSES = frozenset(("error", "failed", "failure"))
 
 
@@ -142,85 +105,59 @@ def error_from_response(
     request_id = header(headers, "x-request-id") or header(headers, "request-id")
     if request_id is not None:
         request_id = scrub(request_id, secret)[:200]
-    text = scrub(body.decode("utf-8", "replace"), secret)
-    stripped = text.strip()
+    stripped = scrub(body.decode("utf-8", "replace"), secret).strip()
+    body_text: object = truncate(stripped, _MAX_BODY_TEXT) or None
     if 300 <= status < 400:
         location = scrub(header(headers, "location") or "", secret)
         return UnexpectedResponseError(
             f"ModelsLab redirected to {location or 'another URL'}; redirects are not followed "
             "because they would resend the API key (check base_url)",
             status_code=status,
-            body=truncate(stripped, _MAX_BODY_TEXT) or None,
-            request_id=request_id,
-        )
-    if stripped[:1] in ("{", "["):
-        try:
-            obj = json.loads(stripped)
-        except (ValueError, RecursionError):
-            pass
-        else:
-            obj = scrub_obj(obj, secret)
-            error = _from_payload(obj, status, secret, headers, request_id)
-            if error is not None:
-                return error
-            if status >= 400:
-                message = message_of(obj) or reason(status)
-                return _build(
-                    _classify(status, None, None, message),
-                    message,
-                    status,
-                    obj,
-                    request_id,
-                    headers,
-                )
-            return UnexpectedResponseError(
-                f"ModelsLab answered HTTP {status} with unexpected JSON: "
-                f"{truncate(one_line(stripped), 200)}",
-                status_code=status,
-                body=obj,
-                request_id=request_id,
-            )
-    body_text = truncate(stripped, _MAX_BODY_TEXT) or None
-    if not stripped:
-        if status >= 400:
-            message = f"{reason(status)} (empty response body)"
-            return _build(
-                _classify(status, None, None, ""), message, status, None, request_id, headers
-            )
-        return BadGatewayError(
-            f"ModelsLab answered HTTP {status} with an empty body instead of JSON "
-            "(a gateway failure, retried like a 502 Bad Gateway)",
-            status_code=status,
-            request_id=request_id,
-        )
-    if looks_like_html(stripped, headers):
-        title = html_title(stripped) or f"{status} {reason(status)}"
-        if status >= 400:
-            message = f"{title} (HTML error page from a proxy)"
-            return _build(
-                _classify(status, None, None, ""), message, status, body_text, request_id, headers
-            )
-        return UnexpectedResponseError(
-            f"ModelsLab answered with an HTML page instead of JSON: {title}",
-            status_code=status,
             body=body_text,
             request_id=request_id,
         )
-    snippet = truncate(one_line(stripped), 200)
-    if status >= 400:
-        message = f"{reason(status)}: {snippet}"
-        return _build(
-            _classify(status, None, None, snippet), message, status, body_text, request_id, headers
+    # What the body is tells the message for an error status, and the error for a 2xx one.
+    answered = f"ModelsLab answered HTTP {status} with"
+    obj = _json(stripped)
+    if obj is not None:
+        body_text = obj = scrub_obj(obj, secret)
+        error = _from_payload(obj, status, secret, headers, request_id)
+        if error is not None:
+            return error
+        failed = detail = message_of(obj) or reason(status)
+        odd: type[ModelsLabError] = UnexpectedResponseError
+        odd_text = f"{answered} unexpected JSON: {truncate(one_line(stripped), 200)}"
+    elif not stripped:
+        failed, detail, odd = f"{reason(status)} (empty response body)", "", BadGatewayError
+        odd_text = (
+            f"{answered} an empty body instead of JSON "
+            "(a gateway failure, retried like a 502 Bad Gateway)"
         )
-    # A gateway (OpenRouter has done it) can answer 200 with a body that is not JSON, e.g.
-    # whitespace and ".": no answer was delivered, so it is retried like a 502 Bad Gateway.
-    return BadGatewayError(
-        f"ModelsLab answered HTTP {status} with a body that is not JSON ({snippet!r}); "
-        "treated as a 502 Bad Gateway",
-        status_code=status,
-        body=body_text,
-        request_id=request_id,
-    )
+    elif looks_like_html(stripped, headers):
+        title = html_title(stripped) or f"{status} {reason(status)}"
+        failed, detail, odd = f"{title} (HTML error page from a proxy)", "", UnexpectedResponseError
+        odd_text = f"ModelsLab answered with an HTML page instead of JSON: {title}"
+    else:
+        detail = truncate(one_line(stripped), 200)
+        failed = f"{reason(status)}: {detail}"
+        # A gateway (OpenRouter has done it) can answer 200 with a body that is not JSON, e.g.
+        # whitespace and ".": no answer was delivered, so it is retried like a 502 Bad Gateway.
+        odd = BadGatewayError
+        odd_text = f"{answered} a body that is not JSON ({detail!r}); treated as a 502 Bad Gateway"
+    if status >= 400:
+        cls = _classify(status, None, None, detail)
+        return _build(cls, failed, status, body_text, request_id, headers)
+    return odd(odd_text, status_code=status, body=body_text, request_id=request_id)
+
+
+def _json(text: str) -> object:
+    """The JSON value of an object or array body, or None (not JSON, or absurdly nested)."""
+    if text[:1] not in ("{", "["):
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _from_payload(
@@ -294,33 +231,13 @@ def _classify(
 ) -> type[APIStatusError]:
     effective = status if status is not None and status >= 400 else code
     if effective is None and isinstance(kind, str):
-        effective = _BY_TYPE.get(kind.lower())
+        effective = STATUS_BY_TYPE.get(kind.lower())
     lowered = message.lower()
-    if effective in (None, 400, 413, 422) and any(p in lowered for p in _CONTEXT_PHRASES):
+    if effective in (None, 400, 413, 422) and any(p in lowered for p in CONTEXT_PHRASES):
         return ContextLengthExceededError
-    if effective is not None:
-        if effective >= 500:
-            return ServerError
-        return _BY_STATUS.get(effective, APIStatusError)
-    if _has(lowered, "api key", "api_key", "apikey") and _has(
-        lowered, "invalid", "incorrect", "wrong", "missing", "expired", "revoked", "not valid"
-    ):
-        return AuthenticationError
-    if _has(lowered, "unauthorized", "unauthorised", "unauthenticated"):
-        return AuthenticationError
-    if _has(lowered, "insufficient", "out of credit", "not enough credit") and _has(
-        lowered, "credit", "balance", "fund", "quota"
-    ):
-        return InsufficientCreditsError
-    if _has(lowered, "rate limit", "rate-limit", "ratelimit", "too many requests"):
-        return RateLimitError
-    if _has(lowered, "not found", "does not exist", "unknown model", "no such model"):
-        return NotFoundError
-    return ServerError
-
-
-def _has(text: str, *phrases: str) -> bool:
-    return any(phrase in text for phrase in phrases)
+    if effective is None:
+        effective = status_by_wording(lowered)  # no status: the host's wording tells
+    return ServerError if effective >= 500 else _BY_STATUS.get(effective, APIStatusError)
 
 
 def _build(
@@ -331,15 +248,10 @@ def _build(
     request_id: str | None,
     headers: Mapping[str, str],
 ) -> APIStatusError:
+    error = cls(message, status_code=status, body=body, request_id=request_id)
     if cls is RateLimitError:
-        return RateLimitError(
-            message,
-            status_code=status,
-            body=body,
-            request_id=request_id,
-            retry_after=parse_retry_after(headers, body),
-        )
-    return cls(message, status_code=status, body=body, request_id=request_id)
+        error.retry_after = parse_retry_after(headers, body)
+    return error
 
 
 def _as_status(code: object) -> int | None:
@@ -348,6 +260,93 @@ def _as_status(code: object) -> int | None:
     if isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599:
         return code
     return None
+
+
+# -- error text: one readable line ---------------------------------------------------------
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_HEADING = re.compile(r"<h[1-3][^>]*>(.*?)</h[1-3]\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_MAX_DEPTH = 32
+
+
+def message_of(obj: object) -> str:
+    if not isinstance(obj, dict):
+        return render(obj)
+    for key in ("message", "messege", "error", "detail", "msg", "errors"):
+        text = render(obj.get(key))
+        if text:
+            return text
+    return ""
+
+
+def render(value: object, depth: int = 0) -> str:
+    """A message that may be a string, a list or a dict, as one readable line."""
+    if value is None or isinstance(value, bool):
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if depth > _MAX_DEPTH:
+        return "…"
+    if isinstance(value, (list, tuple)):
+        return "; ".join(part for part in (render(item, depth + 1) for item in value) if part)
+    if isinstance(value, dict):
+        if "message" in value or "msg" in value:
+            return render(value.get("message") or value.get("msg"), depth + 1)
+        parts = []
+        for key, item in value.items():
+            text = render(item, depth + 1)
+            if text:
+                parts.append(f"{key}: {text}")
+        return "; ".join(parts)
+    return str(value)
+
+
+def scrub_obj(obj: Any, secret: str | None, depth: int = 0) -> Any:
+    """A copy of a decoded JSON value with `secret` scrubbed from every string in it."""
+    if not secret:
+        return obj
+    if isinstance(obj, str):
+        return scrub(obj, secret)
+    if depth > _MAX_DEPTH and isinstance(obj, (list, dict)):
+        return "…"  # absurdly deep bodies are cut rather than risk a RecursionError
+    if isinstance(obj, list):
+        return [scrub_obj(item, secret, depth + 1) for item in obj]
+    if isinstance(obj, dict):
+        return {scrub(str(k), secret): scrub_obj(v, secret, depth + 1) for k, v in obj.items()}
+    return obj
+
+
+def looks_like_html(text: str, headers: Mapping[str, str]) -> bool:
+    if "html" in (header(headers, "content-type") or "").lower():
+        return True
+    head = text[:200].lower()
+    return head.startswith(("<!doctype html", "<html", "<head", "<body")) or "<html" in head
+
+
+def html_title(text: str) -> str:
+    for pattern in (_TITLE, _HEADING):
+        found = pattern.search(text, 0, 20_000)
+        if found:
+            title = one_line(html.unescape(_TAG.sub(" ", found.group(1))))
+            if title:
+                return truncate(title, 200)
+    return ""
+
+
+def reason(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- httpx failures and a stream's own --------------------------------------------------------

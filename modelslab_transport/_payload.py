@@ -14,35 +14,12 @@ from typing import Any, TypeGuard
 from ._errors import InvalidInputError
 from ._settings import ClientSettings
 from ._tool_calls import tool_choice_for_wire
-from .models._budget import (
-    ChatPayload,
-    fill_max_tokens,
-    max_tokens_in,
-    needs_max_tokens,
-    resized_payload,
-)
+from .models._budget import ChatPayload, fill_max_tokens, max_tokens_sent, needs_max_tokens
 from .models._conversation import shape_conversation
-from .models._endpoints import count_tokens_body, input_tokens_from_body, models_from_body
-from .models._params import validate_params
+from .models._params import validate_messages, validate_params
 
-__all__ = [
-    "ROLES",
-    "ChatPayload",
-    "build_chat_payload",
-    "count_tokens_body",
-    "encode_body",
-    "for_call",
-    "input_tokens_from_body",
-    "max_tokens_in",
-    "max_tokens_sent",
-    "models_from_body",
-    "requested_model",
-    "resized_payload",
-    "validate_params",
-]
-
-# The documented roles. OpenAI's "developer" is not one: adapters send it as "system".
-ROLES = frozenset({"system", "user", "assistant", "tool"})
+# The public names (max_tokens_sent is the budget's, in `models`); the rest imported by name.
+__all__ = ["build_chat_payload", "max_tokens_sent"]
 
 
 def build_chat_payload(
@@ -56,15 +33,12 @@ def build_chat_payload(
 ) -> ChatPayload:
     """Build a checked chat/completions body: the body a client sends for it.
 
-    Raises `InvalidInputError` (a ValueError) for anything ModelsLab would refuse, so that a
-    mistake costs no request. Parameters set to None are left out; unknown parameters pass
-    through unchanged (ModelsLab accepts provider-specific extras). A Mistral-family model's
-    conversation is shaped for Mistral's tokenizer (`shape_conversation`; a trailing assistant
-    message raises `InvalidConversationError`); other models' messages are sent as given.
-    `stream` and `stream_options` are decided here (usage asked for unless `include_usage` is
-    False). With `base_url` (the host it is for: both adapters pass theirs), a body without
-    `max_tokens` or `max_completion_tokens` gets the model's default for that host
-    (`fill_max_tokens`); without it, the client fills it in for its own host when sending.
+    Raises `InvalidInputError` for anything ModelsLab would refuse, so a mistake costs no
+    request. None parameters are left out, unknown ones pass through (provider extras). A
+    Mistral-family conversation is shaped for its tokenizer (`shape_conversation`). `stream`
+    and `stream_options` are decided here (usage asked for unless `include_usage` is False).
+    With `base_url` (the adapters pass theirs), a body without an output limit gets the model's
+    default for that host (`fill_max_tokens`); without it, the client fills it in when sending.
 
     >>> build_chat_payload("m", [{"role": "user", "content": "Hi"}], temperature=0.2)["model_id"]
     'm'
@@ -73,7 +47,7 @@ def build_chat_payload(
         raise InvalidInputError(
             "model must be a non-empty string, e.g. 'mistralai-Magistral-Small-2506'"
         )
-    _check_messages(messages)
+    validate_messages(messages)
     shaped = shape_conversation(model, messages)
     body = ChatPayload(model_id=model, model=model, messages=list(shaped))
     clean = {k: v for k, v in params.items() if v is not None}
@@ -105,33 +79,6 @@ def _decide_stream(body: dict[str, Any], stream: bool, include_usage: bool) -> N
         body.pop("stream_options", None)
 
 
-def _check_messages(messages: Sequence[Mapping[str, Any]]) -> None:
-    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
-        raise InvalidInputError("messages must be a list of {'role': ..., 'content': ...} dicts")
-    if not messages:
-        raise InvalidInputError("messages is empty: send at least one message")
-    for i, message in enumerate(messages):
-        if not isinstance(message, Mapping):
-            raise InvalidInputError(f"messages[{i}] is a {type(message).__name__}, not a dict")
-        role = message.get("role")
-        if role not in ROLES:
-            hint = "; send developer instructions as role 'system'" if role == "developer" else ""
-            raise InvalidInputError(
-                f"messages[{i}] has role {role!r}; ModelsLab accepts "
-                f"system, user, assistant and tool{hint}"
-            )
-        if role == "tool" and not message.get("tool_call_id"):
-            raise InvalidInputError(f"messages[{i}] is a tool result without a tool_call_id")
-        content = message.get("content")
-        if content is None and role != "assistant":
-            raise InvalidInputError(f"messages[{i}] ({role}) has no content")
-        if content is not None and not isinstance(content, (str, list)):
-            raise InvalidInputError(
-                f"messages[{i}].content must be a string or a list of parts, "
-                f"not {type(content).__name__}"
-            )
-
-
 def requested_model(payload: Mapping[str, Any]) -> str | None:
     """The model id a chat payload asks for (`model_id`, else `model`)."""
     model = payload.get("model_id") or payload.get("model")
@@ -161,17 +108,6 @@ def _built_for(payload: Mapping[str, Any], stream: bool) -> TypeGuard[ChatPayloa
         and payload.get("stream") is stream
         and not needs_max_tokens(payload)
     )
-
-
-def max_tokens_sent(payload: Mapping[str, Any], base_url: str | None = None) -> int | None:
-    """The `max_tokens` a client for `base_url` sends for `payload` (before any resize retry):
-    the caller's, else the default (for a body `build_chat_payload` built with this
-    `base_url`, the one it holds). What traces should record.
-
-    >>> max_tokens_sent(build_chat_payload("some-new-model", [{"role": "user", "content": "Hi"}]))
-    4096
-    """
-    return max_tokens_in(for_call(payload, stream=False, base_url=base_url))
 
 
 def encode_body(payload: Mapping[str, Any], settings: ClientSettings) -> bytes:

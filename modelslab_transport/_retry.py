@@ -14,7 +14,6 @@ __all__ = [
     "Decision",
     "Retries",
     "backoff",
-    "learned_limit",
     "log_attempt",
     "logger",
     "retry_delay",
@@ -66,15 +65,6 @@ def _queue_delay(
     return None if queued + delay > settings.queue_wait_budget else delay
 
 
-def learned_limit(error: ModelsLabError, settings: ClientSettings) -> int | None:
-    """The plan's queue limit a full-queue 429 states, for the client's limiter to learn (None:
-    nothing to learn, or `learn_queue_limit` is off). 0 would stop every request: not learned."""
-    if not (isinstance(error, RateLimitError) and error.queue_full and settings.learn_queue_limit):
-        return None
-    limit = error.queue_limit
-    return limit if limit is not None and limit >= 1 else None
-
-
 class Decision(NamedTuple):
     """What the policy decided after a failure: seconds before the next attempt (None: raise
     the error), and the queue limit the failure taught (None: nothing). It writes no state:
@@ -100,15 +90,16 @@ class Retries:
 
     def decide(self, error: ModelsLabError) -> Decision:
         """After `error`: the delay before the next attempt (None when it is the answer) and
-        the queue limit it taught."""
-        queue_full = isinstance(error, RateLimitError) and error.queue_full
+        the plan's queue limit a full-queue 429 stated (None: none, or `learn_queue_limit` off)."""
+        full = error if isinstance(error, RateLimitError) and error.queue_full else None
         delay = retry_delay(error, self.attempt, self.settings, queued=self.queued)
         if delay is not None:
-            if queue_full:
+            if full is not None:
                 self.queued += delay  # a refusal never run does not spend max_retries
             else:
                 self.attempt += 1
-        return Decision(delay, learned_limit(error, self.settings))
+        limit = full.queue_limit if full is not None and self.settings.learn_queue_limit else None
+        return Decision(delay, limit if limit and limit >= 1 else None)  # 0 would stop them all
 
 
 def log_attempt(

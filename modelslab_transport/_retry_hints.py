@@ -7,11 +7,12 @@ from __future__ import annotations
 import email.utils
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
-from ._errors import header
+__all__ = ["header", "parse_retry_after"]
 
-__all__ = ["parse_retry_after"]
+_V = TypeVar("_V")
 
 
 def parse_retry_after(headers: Mapping[str, str], body: object) -> float | None:
@@ -24,41 +25,35 @@ def parse_retry_after(headers: Mapping[str, str], body: object) -> float | None:
     inner = inner if isinstance(inner, Mapping) else {}
     metadata = inner.get("metadata")
     embedded = metadata.get("headers") if isinstance(metadata, Mapping) else None
-    sources: tuple[Mapping[str, object], ...] = (headers,)
-    if isinstance(embedded, Mapping):
-        sources = (headers, embedded)
-    for source in sources:
-        value = _retry_after_headers(source)
-        if value is not None:
-            return value
-    if isinstance(body, Mapping):
-        for part in (body, inner):
-            value = _number(part.get("retry_after"))
-            if value is not None:
-                return max(value, 0.0)
-    for source in sources:
-        value = _number(header(source, "x-ratelimit-reset"))
-        if value is not None:
-            if value > 1e12:  # an epoch time in milliseconds
-                value = value / 1000.0 - time.time()
-            elif value > 1e9:  # an epoch time in seconds
-                value -= time.time()
-            return max(value, 0.0)
-    return None
+    sources = (headers, embedded) if isinstance(embedded, Mapping) else (headers,)
+    value = _first(_retry_after_header(source) for source in sources)
+    if value is None and isinstance(body, Mapping):
+        value = _first(_number(part.get("retry_after")) for part in (body, inner))
+    if value is None:
+        value = _first(_reset_in(header(source, "x-ratelimit-reset")) for source in sources)
+    return None if value is None else max(value, 0.0)
 
 
-def _retry_after_headers(headers: Mapping[str, object]) -> float | None:
+def _first(values: Iterable[float | None]) -> float | None:
+    return next((value for value in values if value is not None), None)
+
+
+def _retry_after_header(headers: Mapping[str, object]) -> float | None:
     value = _number(header(headers, "retry-after-ms"))
     if value is not None:
-        return max(value / 1000.0, 0.0)
+        return value / 1000.0
     raw = header(headers, "retry-after")
-    if raw is not None:
-        value = _number(raw)
-        if value is None and isinstance(raw, str):
-            value = _seconds_until_date(raw)
-        if value is not None:
-            return max(value, 0.0)
-    return None
+    value = _number(raw)
+    return _seconds_until_date(raw) if value is None and isinstance(raw, str) else value
+
+
+def _reset_in(raw: object) -> float | None:
+    value = _number(raw)
+    if value is not None and value > 1e12:  # an epoch time in milliseconds
+        return value / 1000.0 - time.time()
+    if value is not None and value > 1e9:  # an epoch time in seconds
+        return value - time.time()
+    return value
 
 
 def _number(value: object) -> float | None:
@@ -93,3 +88,13 @@ def _seconds_until_date(value: str) -> float | None:
         return when.timestamp() - time.time()
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def header(headers: Mapping[str, _V], name: str) -> _V | None:
+    """Case-insensitive header lookup that also works on a plain dict."""
+    value = headers.get(name)
+    if value is None:
+        for key, item in headers.items():
+            if isinstance(key, str) and key.lower() == name:
+                return item
+    return value

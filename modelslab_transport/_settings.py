@@ -15,36 +15,24 @@ from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, runtime_checkable
 
 from ._errors import InvalidInputError, MissingAPIKeyError
-from .limits._url import MACHINE_LIMITER, PROCESS_LIMITER
 
 if TYPE_CHECKING:
     import httpx
     from typing_extensions import Unpack
 
-    POOL_LIMITS: httpx.Limits
 
+# The public names (the package exports them); the rest is imported by name.
 __all__ = [
     "API_KEY_ENV",
     "BASE_URL_ENV",
-    "CHAT_PATH",
-    "COUNT_TOKENS_PATH",
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
-    "FIELD_NAMES",
     "LIMITER_URL_ENV",
-    "MACHINE_LIMITER",
-    "MODELS_PATH",
-    "POOL_LIMITS",
-    "PROCESS_LIMITER",
-    "USER_AGENT",
     "ClientSettings",
     "Secret",
-    "SecretLike",
-    "SettingsKwargs",
     "Timeouts",
     "__version__",
     "default_of",
-    "resolve_settings",
 ]
 
 __version__ = "0.1.0"
@@ -59,16 +47,6 @@ DEFAULT_MODEL = "mistralai-Magistral-Small-2506"
 CHAT_PATH = "/chat/completions"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
 MODELS_PATH = "/v1/models"
-
-
-def __getattr__(name: str) -> Any:
-    # httpx loads with the first client, not with `import modelslab_transport`.
-    if name == "POOL_LIMITS":
-        import httpx
-
-        limits = globals()[name] = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
-        return limits
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @runtime_checkable
@@ -149,8 +127,6 @@ class SettingsKwargs(TypedDict, total=False):
     max_retry_wait: float | None
     max_concurrent_requests: int | None
     default_headers: Mapping[str, str] | tuple[tuple[str, str], ...] | None
-    limiter_url: str | None
-    limiter_fallback: bool | None
     queue_wait_budget: float | None
     acquire_timeout: float | None
     learn_queue_limit: bool | None
@@ -180,12 +156,6 @@ class ClientSettings:
     max_retry_wait: float = 60.0
     max_concurrent_requests: int | None = 5
     default_headers: tuple[tuple[str, str], ...] = ()
-    # Who shares the key's in-flight limit: None or "machine", every process of this user on
-    # this machine; "process", this process only; a Redis URL (redis://, rediss://, unix://),
-    # every process and machine using that Redis. repr=False: the URL may carry a password.
-    limiter_url: str | None = field(default=None, repr=False)
-    # Redis unreachable: hold the limit in this process only (logged) instead of raising.
-    limiter_fallback: bool = False
     # A 429 "queue full" was never run: resent, honouring retry_after, for up to this many
     # seconds in all, apart from max_retries.
     queue_wait_budget: float = 300.0
@@ -205,20 +175,12 @@ class ClientSettings:
             value = getattr(self, name)
             if value is not None:  # stored as float: 1 and 1.0 are one cache key anyway
                 object.__setattr__(self, name, _positive(name, value))
-        wait = _positive("max_retry_wait", self.max_retry_wait, allow_zero=True)
-        object.__setattr__(self, "max_retry_wait", wait)
+        for name in ("max_retry_wait", "queue_wait_budget", "acquire_timeout"):  # 0: never wait
+            zero = name != "acquire_timeout"  # a slot's wait must be finite, and more than none
+            object.__setattr__(self, name, _positive(name, getattr(self, name), allow_zero=zero))
         _count("max_retries", self.max_retries, low=0)
         if self.max_concurrent_requests is not None:
             _count("max_concurrent_requests", self.max_concurrent_requests, low=1)
-        budget = _positive("queue_wait_budget", self.queue_wait_budget, allow_zero=True)
-        object.__setattr__(self, "queue_wait_budget", budget)
-        object.__setattr__(
-            self, "acquire_timeout", _positive("acquire_timeout", self.acquire_timeout)
-        )
-        if self.limiter_url not in (None, PROCESS_LIMITER, MACHINE_LIMITER):
-            from .limits._url import check_url  # no redis import: only the URL's form
-
-            check_url(self.limiter_url)
         for name, _ in self.default_headers:
             if name.lower() in ("authorization", "x-api-key"):
                 raise InvalidInputError("default_headers must not carry credentials; use api_key")
@@ -237,26 +199,14 @@ class ClientSettings:
         values["timeout"] = _timeout(values.get("timeout"))
         if "learn_queue_limit" not in values:
             values["learn_queue_limit"] = "max_concurrent_requests" not in values
-        if values.get("limiter_url") is None:
-            values["limiter_url"] = os.environ.get(LIMITER_URL_ENV) or None
         headers = values.get("default_headers")
         if headers is not None:
             values["default_headers"] = _headers(headers)
-        optional = ("max_retries", "max_retry_wait", "default_headers", "limiter_fallback")
-        for name in (*optional, "queue_wait_budget", "acquire_timeout", "learn_queue_limit"):
+        optional = ("max_retries", "max_retry_wait", "default_headers", "queue_wait_budget")
+        for name in (*optional, "acquire_timeout", "learn_queue_limit"):
             if values.get(name, 0) is None:
                 del values[name]
         return cls(**values)
-
-    @classmethod
-    def from_fields(cls, obj: object, **override: Any) -> ClientSettings:
-        """Settings from the same-named attributes of `obj` (an adapter), `override` on top."""
-        values = {name: getattr(obj, name) for name in FIELD_NAMES if hasattr(obj, name)}
-        explicit = getattr(obj, "model_fields_set", None)  # pydantic: the fields given
-        if isinstance(explicit, (set, frozenset)) and "learn_queue_limit" not in override:
-            values["learn_queue_limit"] = "max_concurrent_requests" not in explicit
-        values.update(override)
-        return cls.from_kwargs(**values)
 
     def replace(self, **changes: Any) -> ClientSettings:
         """A copy with some fields changed (checked again)."""
@@ -289,11 +239,6 @@ _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(ClientSettings)}
 def default_of(name: str) -> Any:
     """The default of one `ClientSettings` field, e.g. ``default_of("max_retries") == 2``."""
     return _DEFAULTS[name]
-
-
-def resolve_settings(**kw: Unpack[SettingsKwargs]) -> ClientSettings:
-    """Kept for existing callers: the same as `ClientSettings.from_kwargs`."""
-    return ClientSettings.from_kwargs(**kw)
 
 
 def _api_key(value: object) -> Secret:

@@ -342,6 +342,23 @@ MUTATIONS = (
         ),
     ),
     Mutation(
+        "client-cache-ignores-limiter",
+        "an adapter's ClientCache serves a client built for another limiter_url",
+        (
+            Edit(
+                TRANSPORT + "adapters/_client_cache.py",
+                "        key = (settings, http_client, limiter_url, limiter_fallback)\n",
+                "        key = (settings, http_client, None, False)  # MUTATION\n",
+            ),
+        ),
+        (
+            "tests/transport/test_settings.py",
+            "tests/transport/test_limiter_choice.py",
+            "-k",
+            "client_cache or fields_name",
+        ),
+    ),
+    Mutation(
         "local-fork-count-kept",
         "a forked worker keeps counting the in-process slots its parent's threads held",
         (

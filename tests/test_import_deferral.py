@@ -68,11 +68,11 @@ def test_import_defers_httpx_clients_redis_and_structured(package: str) -> None:
 def test_lazy_names_are_the_real_objects() -> None:
     import modelslab_transport as mt
     from modelslab_transport._client import ModelsLabClient
-    from modelslab_transport._client_cache import ClientCache
     from modelslab_transport._payload import max_tokens_sent
     from modelslab_transport.limits._url import masked_limiter_url
+    from modelslab_transport.models import fill_max_tokens  # a name kept from before `models`
 
-    assert mt.ModelsLabClient is ModelsLabClient and mt.ClientCache is ClientCache
+    assert mt.ModelsLabClient is ModelsLabClient and mt.fill_max_tokens is fill_max_tokens
     assert mt.max_tokens_sent is max_tokens_sent and mt.masked_limiter_url is masked_limiter_url
     assert set(mt.__all__) <= set(dir(mt)) | set(mt._LAZY)
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):

@@ -1,12 +1,14 @@
 """What both framework adapters share at their boundary, framework-free: the call keywords
-they accept (one list, one did-you-mean check) and the transport fields they declare.
+they accept (one list, one did-you-mean check), the transport fields they declare, and the
+cache of clients a model keeps.
 
 The transport never imports this package; the adapters do.
 """
 
 from __future__ import annotations
 
-from ._fields import SETTINGS_FIELDS, TransportFields
+from ._client_cache import ClientCache
+from ._fields import SETTINGS_FIELDS, TransportFields, settings_from_fields
 from ._keywords import (
     CALL_KEYWORDS,
     RESERVED_BODY_FIELDS,
@@ -20,7 +22,9 @@ __all__ = [
     "RESERVED_BODY_FIELDS",
     "SETTINGS_FIELDS",
     "WIRE_PARAMS",
+    "ClientCache",
     "TransportFields",
     "check_call_keywords",
+    "settings_from_fields",
     "with_hints",
 ]

@@ -5,11 +5,13 @@ gate kept once per key in `_registry`."""
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .._settings import LIMITER_URL_ENV
 from ._slots import KeySlots, slots_for_key
-from ._url import MACHINE_LIMITER, PROCESS_LIMITER
+from ._url import MACHINE_LIMITER, PROCESS_LIMITER, check_url
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager, AbstractContextManager
@@ -59,10 +61,13 @@ def limiter_for(
     fallback: bool = False,
     acquire_timeout: float | None = None,
 ) -> KeyLimiter:
-    """The limiter `limiter_url` names for this key: None or 'machine' (this machine's
-    processes; this process alone, with one WARNING, where file locks cannot work), 'process',
-    or a Redis URL (`fallback`: this process's slots while Redis is down). Each kind keeps one
-    gate per key (by its hash), so clients of one key share it."""
+    """The limiter `limiter_url` names for this key (None: `MODELSLAB_LIMITER_URL`, else
+    'machine'): 'machine' (this machine's processes; this process alone, with one WARNING,
+    where file locks cannot work), 'process', or a Redis URL (`fallback`: this process's slots
+    while Redis is down). Each kind keeps one gate per key (by its hash), so clients of one key
+    share it."""
+    url = url or os.environ.get(LIMITER_URL_ENV) or None
+    check_url(url)
     local = slots_for_key(api_key)
     if url in (None, MACHINE_LIMITER):
         from ._machine import machine_slots  # None where it cannot work (logged)

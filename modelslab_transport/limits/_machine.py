@@ -36,7 +36,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._errors import LimiterTimeoutError
+from ._errors import LimiterTimeoutError
 from ._gates import pending_cancels, raise_lost_cancel
 from ._registry import one_per
 from ._slot_files import (

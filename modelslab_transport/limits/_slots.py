@@ -25,7 +25,7 @@ from contextlib import (
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .._errors import EventLoopBlockedError, LimiterTimeoutError
+from ._errors import EventLoopBlockedError, LimiterTimeoutError
 from ._gates import pending_cancels, raise_lost_cancel
 from ._registry import gates_of, one_per
 

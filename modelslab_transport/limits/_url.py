@@ -28,7 +28,11 @@ _SCHEMES = ("redis", "rediss", "unix")
 MASKED_PASSWORD = "**********"
 
 
-def check_url(url: str) -> None:
+def check_url(url: str | None) -> None:
+    """Refuse a `limiter_url` that names no limiter: None, 'machine', 'process' or a Redis URL
+    (whose password must not be the mask a serialized model keeps)."""
+    if url in (None, PROCESS_LIMITER, MACHINE_LIMITER):
+        return
     if not isinstance(url, str) or urlsplit(url).scheme not in _SCHEMES:
         raise InvalidInputError(
             "the limiter URL must be redis://host:port/db, rediss://host:port/db, "

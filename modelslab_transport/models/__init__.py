@@ -3,8 +3,9 @@
 The catalogue (`model_info`, `MODELS`) and the sampling its cards recommend; the default
 `max_tokens` (`fill_max_tokens`: the budget, with the served context a host stated, learned per
 base URL and model) and the one resize retry (`resized_payload`); the conversation rules of the
-Mistral family (`shape_conversation`); the documented parameter ranges (`validate_params`); the
-count_tokens and models endpoints' bodies; and the structured-output fallback policy.
+Mistral family (`shape_conversation`); the documented parameter ranges and message shapes
+(`validate_params`, `validate_messages`); the count_tokens and models endpoints' bodies; and
+the structured-output fallback policy.
 `build_chat_payload` calls these while it builds a body, so the body an adapter builds (and
 logs) is the body sent.
 """
@@ -21,6 +22,7 @@ from ._budget import (
     estimate_prompt_tokens,
     fill_max_tokens,
     max_tokens_in,
+    max_tokens_sent,
     resized_payload,
     smaller_max_tokens,
 )
@@ -35,7 +37,7 @@ from ._catalog import (
 from ._conversation import BRIDGE_TEXT, shape_conversation, shape_mistral_conversation
 from ._endpoints import count_tokens_body, input_tokens_from_body, models_from_body
 from ._host_limits import HostLimits, forget_host_limits, host_limits, learn_host_limits
-from ._params import validate_params
+from ._params import validate_messages, validate_params
 from ._sampling import sampling_defaults
 from ._structured import (
     FALLBACK_ORDER,
@@ -72,6 +74,7 @@ __all__ = [
     "json_mode_instruction",
     "learn_host_limits",
     "max_tokens_in",
+    "max_tokens_sent",
     "model_info",
     "models_from_body",
     "resized_payload",
@@ -79,5 +82,6 @@ __all__ = [
     "shape_conversation",
     "shape_mistral_conversation",
     "smaller_max_tokens",
+    "validate_messages",
     "validate_params",
 ]

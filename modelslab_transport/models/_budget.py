@@ -34,6 +34,7 @@ __all__ = [
     "estimate_prompt_tokens",
     "fill_max_tokens",
     "max_tokens_in",
+    "max_tokens_sent",
     "needs_max_tokens",
     "resized_payload",
     "smaller_max_tokens",
@@ -192,6 +193,21 @@ def needs_max_tokens(payload: Mapping[str, Any]) -> bool:
     """Whether a chat body sets no output limit (neither `max_tokens` nor
     `max_completion_tokens`): the server's 1000-token default would apply."""
     return payload.get("max_tokens") is None and payload.get("max_completion_tokens") is None
+
+
+def max_tokens_sent(payload: Mapping[str, Any], base_url: str | None = None) -> int | None:
+    """The `max_tokens` a client for `base_url` sends for `payload` (before any resize retry):
+    the caller's, else the default (the one a body built for this `base_url` holds). What
+    traces should record.
+
+    >>> hi = [{"role": "user", "content": "Hi"}]
+    >>> max_tokens_sent({"model_id": "some-new-model", "messages": hi})
+    4096
+    """
+    if needs_max_tokens(payload):
+        payload = ChatPayload(payload)
+        fill_max_tokens(payload, base_url)
+    return max_tokens_in(payload)
 
 
 def max_tokens_in(body: Mapping[str, Any]) -> int | None:

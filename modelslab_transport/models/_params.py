@@ -1,16 +1,19 @@
-"""The ranges ModelsLab documents for sampling and tool parameters: refused before sending."""
+"""The ranges ModelsLab documents for sampling and tool parameters, and the shape of its
+messages: refused before sending."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._errors import InvalidInputError
 
-__all__ = ["validate_params"]
+__all__ = ["ROLES", "validate_messages", "validate_params"]
 
+# The documented roles. OpenAI's "developer" is not one: adapters send it as "system".
+ROLES = frozenset({"system", "user", "assistant", "tool"})
 _TOOL_CHOICE_WORDS = frozenset({"auto", "none", "required"})
 _MAX_STOP = 4
 
@@ -101,3 +104,32 @@ def _check_tool_choice(choice: Any) -> None:
         "{'type': 'function', 'function': {'name': ...}}, "
         f"not {choice!r}"
     )
+
+
+def validate_messages(messages: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse messages ModelsLab would refuse: not a list, empty, an unknown role, a tool
+    result without its call id, a message without content (an assistant's may have none)."""
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
+        raise InvalidInputError("messages must be a list of {'role': ..., 'content': ...} dicts")
+    if not messages:
+        raise InvalidInputError("messages is empty: send at least one message")
+    for i, message in enumerate(messages):
+        if not isinstance(message, Mapping):
+            raise InvalidInputError(f"messages[{i}] is a {type(message).__name__}, not a dict")
+        role = message.get("role")
+        if role not in ROLES:
+            hint = "; send developer instructions as role 'system'" if role == "developer" else ""
+            raise InvalidInputError(
+                f"messages[{i}] has role {role!r}; ModelsLab accepts "
+                f"system, user, assistant and tool{hint}"
+            )
+        if role == "tool" and not message.get("tool_call_id"):
+            raise InvalidInputError(f"messages[{i}] is a tool result without a tool_call_id")
+        content = message.get("content")
+        if content is None and role != "assistant":
+            raise InvalidInputError(f"messages[{i}] ({role}) has no content")
+        if content is not None and not isinstance(content, (str, list)):
+            raise InvalidInputError(
+                f"messages[{i}].content must be a string or a list of parts, "
+                f"not {type(content).__name__}"
+            )

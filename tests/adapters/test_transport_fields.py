@@ -36,11 +36,16 @@ def test_both_adapters_inherit_each_transport_field(name: str) -> None:
     assert getattr(chat_model, name) == getattr(llm, name)
 
 
+# Not client settings: the limiter's (passed to the client beside its settings) and the history's.
+NOT_SETTINGS = {"reasoning_in_history", "limiter_url", "limiter_fallback"}
+
+
 def test_the_defaults_are_the_client_settings_defaults() -> None:
-    for name in TransportFields.model_fields:
-        if name != "reasoning_in_history":
-            assert TransportFields.model_fields[name].default == default_of(name)
-    assert set(TransportFields.model_fields) - {"reasoning_in_history"} <= set(SETTINGS_FIELDS)
+    for name in set(TransportFields.model_fields) - NOT_SETTINGS:
+        assert TransportFields.model_fields[name].default == default_of(name)
+    limiter = TransportFields.model_fields
+    assert (limiter["limiter_url"].default, limiter["limiter_fallback"].default) == (None, False)
+    assert set(TransportFields.model_fields) - NOT_SETTINGS <= set(SETTINGS_FIELDS)
     assert "learn_queue_limit" not in SETTINGS_FIELDS
     assert set(SETTINGS_FIELDS) < set(ClientSettings.__dataclass_fields__)
 

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
+from langchain_modelslab import chat_models
 from modelslab_emulator import Emulator
 from modelslab_transport import ChatCompletion, ModelsLabClient, build_chat_payload
 from modelslab_transport.limits import slots_for_key
@@ -174,3 +175,23 @@ def test_ls_max_tokens_is_the_max_tokens_sent(
     sent = [request.body["max_tokens"] for request in emulator.requests]
     assert seen.max_tokens == sent
     assert len(set(sent)) >= 3 and sent[-1] == 77
+
+
+def test_a_traced_call_builds_its_body_once(
+    emulator: Emulator, make_chat_model: MakeChatModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[int] = []
+    build = chat_models.build_chat_payload
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        built.append(1)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(chat_models, "build_chat_payload", counted)
+    seen = _Params()
+    llm = make_chat_model(api_key=unique_key(), callbacks=[seen])
+    llm.invoke("Hello there")  # `ls_max_tokens` needs the body: the same one is sent
+    asyncio.run(llm.ainvoke("Hi"))
+    llm.invoke([("user", "Hi")], stop=["x"])  # LangChain normalizes the list: still one build
+    assert len(built) == 3
+    assert seen.max_tokens == [request.body["max_tokens"] for request in emulator.requests]

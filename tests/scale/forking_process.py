@@ -24,7 +24,7 @@ import time
 import traceback
 from typing import Any
 
-from modelslab_transport._errors import LimiterTimeoutError
+from modelslab_transport import LimiterTimeoutError
 from modelslab_transport.limits.redis import RedisSlots, redis_slots
 from tests.support.forked_children import join_process, wait_for_pid
 

@@ -18,8 +18,12 @@ from typing import Any
 import pytest
 
 from modelslab_emulator import Emulator
-from modelslab_transport import AsyncModelsLabClient, ModelsLabClient, ModelsLabError
-from modelslab_transport._errors import LimiterTimeoutError
+from modelslab_transport import (
+    AsyncModelsLabClient,
+    LimiterTimeoutError,
+    ModelsLabClient,
+    ModelsLabError,
+)
 from modelslab_transport.limits.redis import redis_slots
 from tests.support.redis_server import RedisServer
 from tests.support.scenarios import scenario as scenario_value

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from modelslab_transport._errors import LimiterUnavailableError
+from modelslab_transport import LimiterUnavailableError
 from modelslab_transport.limits.redis import redis_slots
 from tests.support.holder_processes import held_elsewhere
 from tests.support.redis_server import RedisServer

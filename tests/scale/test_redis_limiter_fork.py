@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from modelslab_transport._errors import LimiterTimeoutError
+from modelslab_transport import LimiterTimeoutError
 from modelslab_transport.limits.redis import redis_slots
 from tests.support.holder_processes import read_event, spawn
 from tests.support.redis_server import RedisServer

@@ -12,8 +12,7 @@ import time
 
 import pytest
 
-from modelslab_transport import InvalidInputError
-from modelslab_transport._errors import LimiterTimeoutError, LimiterUnavailableError
+from modelslab_transport import InvalidInputError, LimiterTimeoutError, LimiterUnavailableError
 from modelslab_transport.limits.redis import RedisSlots, redis_slots
 from tests.support.redis_server import RedisServer
 

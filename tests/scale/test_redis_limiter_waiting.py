@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from modelslab_transport._errors import LimiterTimeoutError
+from modelslab_transport import LimiterTimeoutError
 from modelslab_transport.limits.redis import redis_slots
 from tests.support.holder_processes import held_elsewhere, read_event, start_holder
 from tests.support.redis_server import RedisServer

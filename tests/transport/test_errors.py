@@ -16,7 +16,6 @@ from modelslab_transport import (
     RateLimitError,
     ServerError,
 )
-from modelslab_transport._errors import rebuild_as
 from modelslab_transport._failures import error_from_transport  # the one httpx-error mapping
 from tests.support.fault_runners import RUNNERS, expect, run
 from tests.support.transport_calls import chat_requests, payload, scenario
@@ -75,7 +74,6 @@ def test_rebuilt_as_keeps_the_state_and_the_traceback() -> None:
     )
     assert (again.retry_after, again.partial_text, again.is_retryable) == (3.0, "Par", False)
     assert again.__traceback__ is error.__traceback__ is not None
-    assert type(rebuild_as(error, Twin)) is Twin  # the old spelling, for one release
 
 
 def test_is_retryable_can_be_set_on_an_error_built_by_hand() -> None:

@@ -18,7 +18,6 @@ from modelslab_transport import (
     ClientSettings,
     InvalidInputError,
     ModelsLabClient,
-    resolve_settings,
 )
 from modelslab_transport._stream_reader import StreamReader, stream_limits, stream_timeout
 from tests.support.transport_calls import LLAMA, chat_requests, payload, scenario, text_in_mode
@@ -34,7 +33,7 @@ def stream(mode: str, emulator: Emulator, headers: dict[str, str], **options: An
 
 
 def settings(**options: Any) -> ClientSettings:
-    return resolve_settings(api_key=KEY, base_url="http://127.0.0.1:1", **options)
+    return ClientSettings.from_kwargs(api_key=KEY, base_url="http://127.0.0.1:1", **options)
 
 
 def test_defaults_suit_a_queued_service() -> None:

@@ -19,8 +19,8 @@ import pytest
 from modelslab_transport import (
     APITimeoutError,
     AsyncModelsLabClient,
+    ClientSettings,
     ModelsLabClient,
-    resolve_settings,
 )
 from modelslab_transport._stream_reader import StreamReader
 from tests.support.transport_calls import payload
@@ -112,7 +112,7 @@ def test_async_stream_stops_when_bytes_come_but_no_event(dribbler: str) -> None:
 
 
 def _reader(idle: float) -> StreamReader:
-    settings = resolve_settings(api_key="sk-x", stream_idle_timeout=idle)
+    settings = ClientSettings.from_kwargs(api_key="sk-x", stream_idle_timeout=idle)
     reader = StreamReader("sk-x", settings, time.monotonic())
     assert reader.feed(FIRST_EVENT)  # from the first event on, the idle limit applies
     return reader

@@ -16,10 +16,10 @@ import pytest
 from langchain_core.load import dumps, loads
 
 from langchain_modelslab import ChatModelsLab
+from llama_index_modelslab import ModelsLabLLM
 from modelslab_emulator import Emulator
 from modelslab_transport import (
     AsyncModelsLabClient,
-    ClientSettings,
     InvalidInputError,
     ModelsLabClient,
 )
@@ -53,9 +53,20 @@ def test_the_environment_can_choose_process(base_url: str, monkeypatch: pytest.M
     assert ModelsLabClient(api_key=KEY, base_url=base_url).limiter.shared is None
 
 
+def test_an_adapter_uses_the_limiter_its_fields_name(base_url: str) -> None:
+    chat_model = ChatModelsLab(api_key=KEY, base_url=base_url)
+    assert isinstance(chat_model._sync_client().limiter.shared, MachineSlots)
+    chat_model.limiter_url = "process"  # not a client setting: still a new client
+    assert chat_model._sync_client().limiter.shared is None
+    llm = ModelsLabLLM(api_key=KEY, base_url=base_url)
+    assert isinstance(llm._get_client().limiter.shared, MachineSlots)
+    llm.limiter_url = "process"
+    assert llm._get_client().limiter.shared is None
+
+
 def test_an_unknown_limiter_is_refused_with_the_choices() -> None:
     with pytest.raises(InvalidInputError, match=r"'machine'.*'process'"):
-        ClientSettings.from_kwargs(api_key=KEY, limiter_url="processes")
+        ModelsLabClient(api_key=KEY, limiter_url="processes")
 
 
 def test_a_named_limiter_serializes_as_it_is() -> None:

@@ -14,15 +14,14 @@ import pytest
 from modelslab_emulator import Emulator
 from modelslab_transport import (
     AsyncModelsLabClient,
-    ClientCache,
     ClientSettings,
     InvalidInputError,
     ModelsLabClient,
     Secret,
     Timeouts,
     default_of,
-    resolve_settings,
 )
+from modelslab_transport.adapters import ClientCache, settings_from_fields
 from tests.support.transport_calls import payload
 
 KEY = "sk-settings-canary-41d7"
@@ -55,7 +54,7 @@ def test_from_kwargs_coerces_once_and_none_means_the_default() -> None:
     copied = ClientSettings.from_kwargs(api_key=KEY, timeout=httpx.Timeout(7.0, connect=2.0))
     assert copied.timeout == Timeouts(connect=2.0, read=7.0, write=7.0, pool=7.0)
     assert copied.timeout.httpx() == httpx.Timeout(7.0, connect=2.0)
-    assert resolve_settings(api_key=KEY, timeout=30) == settings.replace(
+    assert ClientSettings.from_kwargs(api_key=KEY, timeout=30) == settings.replace(
         base_url=default_of("base_url"), default_headers=()
     )
 
@@ -105,7 +104,7 @@ def test_from_fields_reads_same_named_attributes() -> None:
         timeout = 12.0
         temperature = 0.3  # not a setting: ignored
 
-    settings = ClientSettings.from_fields(Model(), max_concurrent_requests=None)
+    settings = settings_from_fields(Model(), max_concurrent_requests=None)
     assert (settings.max_retries, settings.timeout.read) == (7, 12.0)
     assert settings.max_concurrent_requests is None
 
@@ -130,6 +129,10 @@ def test_client_cache_reuses_clients_per_settings_and_copies_start_empty(
     assert cache.sync(settings.replace(max_retries=0)) is not client
     with httpx.Client() as http:
         assert cache.sync(settings, http) is not client
+    # The limiter is not a setting: its URL and fallback tell clients apart too.
+    process = cache.sync(settings, None, "process")
+    assert process is not client and process.limiter.shared is None
+    assert cache.sync(settings, None, "process") is process and cache.sync(settings) is client
     assert copy.deepcopy(cache).sync(settings) is not client
     assert pickle.loads(pickle.dumps(cache)).sync(settings) is not client
     assert client.chat(payload("Hi")).first.content == "You said: Hi"

@@ -216,7 +216,7 @@ def test_a_rate_limit_wrapped_in_http_200_is_retried_after_its_hint() -> None:
 
 
 def test_count_tokens_body_reading() -> None:
-    from modelslab_transport._payload import input_tokens_from_body
+    from modelslab_transport.models import input_tokens_from_body
 
     assert input_tokens_from_body({"input_tokens": 15}) == 15
     assert input_tokens_from_body({"input_tokens": "15"}) == 15

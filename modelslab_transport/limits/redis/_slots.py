@@ -24,7 +24,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
-from ..._errors import InvalidInputError, LimiterTimeoutError, LimiterUnavailableError
+from ..._errors import InvalidInputError
+from .._errors import LimiterTimeoutError, LimiterUnavailableError
 from .._gates import LoopGate, PerLoop, ThreadGate, pending_cancels, raise_lost_cancel
 from .._registry import one_per
 from .._slots import KeySlots, slots_for_key
