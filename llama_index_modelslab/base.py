@@ -206,18 +206,20 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
         return settings_from_fields(self, api_key=self._api_key, timeout=timeout)
 
     def _get_client(self, timeout: float | None = None) -> ModelsLabClient:
-        private = self._private()
-        clients: ClientCache = private["_clients"]
-        fields = self.__dict__
-        limiter = (fields["limiter_url"], fields["limiter_fallback"])
-        return clients.sync(self._call_settings(timeout), private["_http"].sync, *limiter)
+        clients, http, args = self._client_args(timeout)
+        return clients.sync(args[0], http.sync, *args[1:])
 
     def _get_aclient(self, timeout: float | None = None) -> AsyncModelsLabClient:
-        private = self._private()
-        clients: ClientCache = private["_clients"]
-        fields = self.__dict__
-        limiter = (fields["limiter_url"], fields["limiter_fallback"])
-        return clients.async_(self._call_settings(timeout), private["_http"].async_, *limiter)
+        clients, http, args = self._client_args(timeout)
+        return clients.async_(args[0], http.async_, *args[1:])
+
+    def _client_args(
+        self, timeout: float | None
+    ) -> tuple[ClientCache, InjectedHTTP, tuple[Any, ...]]:
+        # The cache, the injected httpx clients, and (settings, limiter URL, fallback).
+        private, fields = self._private(), self.__dict__
+        args = (self._call_settings(timeout), fields["limiter_url"], fields["limiter_fallback"])
+        return private["_clients"], private["_http"], args
 
     def close(self) -> None:
         """Close the sync connection pools (injected httpx clients are left to their owner)."""
