@@ -124,24 +124,24 @@ def completion_to_result(completion: mt.ChatCompletion, *, requested_model: str)
 def _choice_message(
     choice: mt.Choice, *, model: str, completion_id: str | None, usage: UsageMetadata | None
 ) -> AIMessage:
-    calls: list[ToolCall] = []
-    invalid: list[InvalidToolCall] = []
-    for call in choice.tool_calls:
-        parsed, error = _parse_arguments(call.arguments)
-        if error is None:
-            calls.append(tool_call(name=call.name, args=parsed, id=call.id))
-        else:
-            invalid.append(
-                invalid_tool_call(name=call.name, args=call.arguments, id=call.id, error=error)
-            )
-    additional: dict[str, Any] = {}
+    # Empty lists and dicts are the fields' defaults: left out, they cost no validation.
+    fields: dict[str, Any] = {}
+    if choice.tool_calls:
+        calls: list[ToolCall] = []
+        invalid: list[InvalidToolCall] = []
+        for call in choice.tool_calls:
+            parsed, error = _parse_arguments(call.arguments)
+            if error is None:
+                calls.append(tool_call(name=call.name, args=parsed, id=call.id))
+            else:
+                invalid.append(
+                    invalid_tool_call(name=call.name, args=call.arguments, id=call.id, error=error)
+                )
+        fields.update(tool_calls=calls, invalid_tool_calls=invalid)
     if choice.reasoning:
-        additional["reasoning_content"] = choice.reasoning
+        fields["additional_kwargs"] = {"reasoning_content": choice.reasoning}
     return AIMessage(
         content=choice.content,
-        additional_kwargs=additional,
-        tool_calls=calls,
-        invalid_tool_calls=invalid,
         usage_metadata=usage,
         response_metadata=response_metadata(
             model=model,
@@ -149,6 +149,7 @@ def _choice_message(
             completion_id=completion_id,
             reasoning_state=choice.reasoning_state,
         ),
+        **fields,
     )
 
 
