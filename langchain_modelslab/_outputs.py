@@ -183,22 +183,22 @@ class StreamConverter:
 
     def feed(self, event: mt.StreamEvent) -> ChatGenerationChunk | None:
         """The chunk for one event, or None for events that only update state."""
-        # Every chunk names its provider so `content_blocks` works on chunks as well.
+        # Every chunk names its provider so `content_blocks` works on chunks as well. The
+        # metadata is assigned after construction: passed to the constructor it costs ~1 us
+        # per chunk, assigned (pydantic's plain setattr, still marked as set) about half.
         if isinstance(event, mt.TextDelta):  # the usual event first
             if event.choice != 0 or not event.text:
                 return None
-            message = AIMessageChunk(
-                content=event.text, response_metadata={"model_provider": PROVIDER}
-            )
+            message = AIMessageChunk(content=event.text)
+            message.response_metadata = {"model_provider": PROVIDER}
             return ChatGenerationChunk(message=message)
         if isinstance(event, mt.ReasoningDelta):
             if event.choice != 0 or not event.text:
                 return None
             message = AIMessageChunk(
-                content="",
-                additional_kwargs={"reasoning_content": event.text},
-                response_metadata={"model_provider": PROVIDER},
+                content="", additional_kwargs={"reasoning_content": event.text}
             )
+            message.response_metadata = {"model_provider": PROVIDER}
             return ChatGenerationChunk(message=message)
         if isinstance(event, mt.ToolCallDelta):
             if event.choice != 0:
@@ -206,9 +206,8 @@ class StreamConverter:
             piece = tool_call_chunk(
                 name=event.name, args=event.arguments, id=event.id, index=event.index
             )
-            message = AIMessageChunk(
-                content="", tool_call_chunks=[piece], response_metadata={"model_provider": PROVIDER}
-            )
+            message = AIMessageChunk(content="", tool_call_chunks=[piece])
+            message.response_metadata = {"model_provider": PROVIDER}
             return ChatGenerationChunk(message=message)
         if isinstance(event, mt.StreamStart):
             self._model = event.model or self._model
