@@ -7,9 +7,6 @@ LangChain's own retry and fallback logic reads the right `is_retryable`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from langchain_core.exceptions import (
     ContextOverflowError,
     ModelAPIError,
@@ -168,10 +165,23 @@ def to_langchain_error(error: mt.ModelsLabError) -> mt.ModelsLabError:
     return error
 
 
-@contextmanager
-def langchain_errors() -> Iterator[None]:
+class _LangChainErrors:
+    """The block's transport errors re-raised as their dual-inheritance classes: a plain
+    class, as cheap as a context manager gets (every request enters one)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        if isinstance(error, mt.ModelsLabError):
+            raise to_langchain_error(error) from None
+
+
+_LANGCHAIN_ERRORS = _LangChainErrors()
+
+
+def langchain_errors() -> _LangChainErrors:
     """Re-raise transport errors in the block as their dual-inheritance classes."""
-    try:
-        yield
-    except mt.ModelsLabError as exc:
-        raise to_langchain_error(exc) from None
+    return _LANGCHAIN_ERRORS

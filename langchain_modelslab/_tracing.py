@@ -66,14 +66,21 @@ class PromptTracing(BaseChatModel):
     several through `generate` leaves it unknown). Every other argument passes through."""
 
     def generate(self, messages: list[list[BaseMessage]], *args: Any, **kwargs: Any) -> LLMResult:
-        with _tracing(messages[0] if len(messages) == 1 else None):
+        # The context variable set by hand: every invoke comes here, a context manager costs.
+        token = _PROMPT.set(messages[0] if len(messages) == 1 else None)
+        try:
             return super().generate(messages, *args, **kwargs)
+        finally:
+            _PROMPT.reset(token)
 
     async def agenerate(
         self, messages: list[list[BaseMessage]], *args: Any, **kwargs: Any
     ) -> LLMResult:
-        with _tracing(messages[0] if len(messages) == 1 else None):
+        token = _PROMPT.set(messages[0] if len(messages) == 1 else None)
+        try:
             return await super().agenerate(messages, *args, **kwargs)
+        finally:
+            _PROMPT.reset(token)
 
     def stream(
         self, input: LanguageModelInput, *args: Any, **kwargs: Any

@@ -254,31 +254,45 @@ class ChatModelsLab(PromptTracing, TransportFields):
         return ls_params
 
     def _explicit_params(self) -> dict[str, Any]:
-        params = {name: getattr(self, name) for name in _SAMPLING_FIELDS}
-        params["stop"] = self.stop or None
-        return {k: v for k, v in params.items() if v is not None}
+        fields = self.__dict__  # the values themselves: no attribute lookup per field
+        params = {name: fields[name] for name in _SAMPLING_FIELDS if fields[name] is not None}
+        if self.stop:
+            params["stop"] = self.stop
+        return params
 
     # -- requests -----------------------------------------------------------------------------
 
     def _payload(
-        self, messages: list[BaseMessage], stop: list[str] | None, *, stream: bool, **kwargs: Any
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        settings: ClientSettings | None = None,
+        /,
+        *,
+        stream: bool,
+        **kwargs: Any,
     ) -> tuple[str, dict[str, Any]]:
         """The requested model and the checked request body (no key: the transport adds it).
 
-        Without `max_tokens` it holds the catalogue's default for the model and this host.
+        Without `max_tokens` it holds the catalogue's default for the model and this host
+        (`settings`: the call's own, when the caller has read them already).
         """
-        kwargs.pop("stream", None)
-        kwargs.pop("ls_structured_output_format", None)  # tracing only, never sent
-        # `extra_body` is the explicit channel for body fields this class does not name.
-        extra_body = check_call_keywords(
-            kwargs,
-            what="ChatModelsLab got unknown call argument(s)",
-            framework_keys=_FRAMEWORK_KEYS,
-            channel="extra_body={...} or model_kwargs={...}",
-        )
-        kwargs.pop("extra_body", None)
-        include_usage = bool(kwargs.pop("stream_usage", self.stream_usage))
-        model = str(kwargs.pop("model", None) or kwargs.pop("model_name", None) or self.model)
+        model = self.model
+        include_usage = self.stream_usage
+        extra_body: dict[str, Any] = {}
+        if kwargs:  # most calls pass none: nothing to check
+            kwargs.pop("stream", None)
+            kwargs.pop("ls_structured_output_format", None)  # tracing only, never sent
+            # `extra_body` is the explicit channel for body fields this class does not name.
+            extra_body = check_call_keywords(
+                kwargs,
+                what="ChatModelsLab got unknown call argument(s)",
+                framework_keys=_FRAMEWORK_KEYS,
+                channel="extra_body={...} or model_kwargs={...}",
+            )
+            kwargs.pop("extra_body", None)
+            include_usage = bool(kwargs.pop("stream_usage", include_usage))
+            model = str(kwargs.pop("model", None) or kwargs.pop("model_name", None) or model)
         params = {**sampling_defaults(model), **self._explicit_params(), **self.model_kwargs}
         params.update(kwargs)
         params.update(extra_body)
@@ -287,7 +301,8 @@ class ChatModelsLab(PromptTracing, TransportFields):
         if stream and (params.get("n") or 1) > 1:
             raise ModelsLabInvalidInputError("n > 1 cannot be streamed: use invoke or batch")
         wire = convert_messages(messages, reasoning_in_history=self.reasoning_in_history)
-        base_url = self._settings().base_url  # the default max_tokens is sized for this host
+        # The default max_tokens is sized for this host.
+        base_url = (settings or self._settings()).base_url
         payload = build_chat_payload(
             model, wire, stream=stream, include_usage=include_usage, base_url=base_url, **params
         )
@@ -305,19 +320,27 @@ class ChatModelsLab(PromptTracing, TransportFields):
     # `llm.base_url = ...`) is used by the next call; the cache keeps one client per settings.
     def _settings(self) -> ClientSettings:
         # Rebuilt only when a field changed: building and checking them costs ~50 us.
-        values = [getattr(self, name) for name in SETTINGS_FIELDS]
-        if (memo := self._memo) is None or memo[0] != values:
-            memo = self._memo = (_snapshot(values), settings_from_fields(self))
+        fields = self.__dict__
+        values = [fields[name] for name in SETTINGS_FIELDS]
+        private = _private(self)
+        memo: tuple[list[Any], ClientSettings] | None = private["_memo"]
+        if memo is None or memo[0] != values:
+            memo = private["_memo"] = (_snapshot(values), settings_from_fields(self))
         return memo[1]
 
-    def _sync_client(self) -> ModelsLabClient:
-        return self._clients.sync(
-            self._settings(), self.http_client, self.limiter_url, self.limiter_fallback
+    def _sync_client(self, settings: ClientSettings | None = None) -> ModelsLabClient:
+        clients: ClientCache = _private(self)["_clients"]
+        return clients.sync(
+            settings or self._settings(), self.http_client, self.limiter_url, self.limiter_fallback
         )
 
-    def _async_client(self) -> AsyncModelsLabClient:
-        return self._clients.async_(
-            self._settings(), self.http_async_client, self.limiter_url, self.limiter_fallback
+    def _async_client(self, settings: ClientSettings | None = None) -> AsyncModelsLabClient:
+        clients: ClientCache = _private(self)["_clients"]
+        return clients.async_(
+            settings or self._settings(),
+            self.http_async_client,
+            self.limiter_url,
+            self.limiter_fallback,
         )
 
     # -- generation ---------------------------------------------------------------------------
@@ -330,9 +353,12 @@ class ChatModelsLab(PromptTracing, TransportFields):
         **kwargs: Any,
     ) -> ChatResult:
         with langchain_errors():
+            settings = self._settings()  # read once: for the body's default and the client
             built = take_built(messages, stop, kwargs)
-            model, payload = built or self._payload(messages, stop, stream=False, **kwargs)
-            completion = self._sync_client().chat(payload)
+            model, payload = built or self._payload(
+                messages, stop, settings, stream=False, **kwargs
+            )
+            completion = self._sync_client(settings).chat(payload)
         return completion_to_result(completion, requested_model=model)
 
     async def _agenerate(
@@ -343,9 +369,12 @@ class ChatModelsLab(PromptTracing, TransportFields):
         **kwargs: Any,
     ) -> ChatResult:
         with langchain_errors():
+            settings = self._settings()  # read once: for the body's default and the client
             built = take_built(messages, stop, kwargs)
-            model, payload = built or self._payload(messages, stop, stream=False, **kwargs)
-            completion = await self._async_client().chat(payload)
+            model, payload = built or self._payload(
+                messages, stop, settings, stream=False, **kwargs
+            )
+            completion = await self._async_client(settings).chat(payload)
         return completion_to_result(completion, requested_model=model)
 
     def _stream(
@@ -356,9 +385,10 @@ class ChatModelsLab(PromptTracing, TransportFields):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         with langchain_errors():
-            model, payload = self._payload(messages, stop, stream=True, **kwargs)
+            settings = self._settings()
+            model, payload = self._payload(messages, stop, settings, stream=True, **kwargs)
             converter = StreamConverter(requested_model=model)
-            with closing(self._sync_client().stream_chat(payload)) as events:
+            with closing(self._sync_client(settings).stream_chat(payload)) as events:
                 for event in events:
                     chunk = converter.feed(event)
                     if chunk is not None:
@@ -373,9 +403,10 @@ class ChatModelsLab(PromptTracing, TransportFields):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         with langchain_errors():
-            model, payload = self._payload(messages, stop, stream=True, **kwargs)
+            settings = self._settings()
+            model, payload = self._payload(messages, stop, settings, stream=True, **kwargs)
             converter = StreamConverter(requested_model=model)
-            async with aclosing(self._async_client().stream_chat(payload)) as events:
+            async with aclosing(self._async_client(settings).stream_chat(payload)) as events:
                 async for event in events:
                     chunk = converter.feed(event)
                     if chunk is not None:
@@ -507,3 +538,10 @@ class ChatModelsLab(PromptTracing, TransportFields):
 def _snapshot(values: list[Any]) -> list[Any]:
     # Dicts copied: a header dict changed in place must not compare equal to the memo.
     return [dict(value) if isinstance(value, dict) else value for value in values]
+
+
+def _private(model: BaseModel) -> dict[str, Any]:
+    # pydantic reads a private attribute through `__getattr__` (~1.5 us); its dict is direct.
+    private = model.__pydantic_private__
+    assert private is not None  # a model with private attributes always has the dict
+    return private

@@ -126,6 +126,12 @@ def test_stream_token_by_token_equals_invoke(make_chat_model: MakeChatModel) -> 
     assert chunks[-1].response_metadata["finish_reason"] == "stop"
     assert chunks[-1].response_metadata["model_name"] == MAGISTRAL
     assert sum(1 for c in chunks if c.usage_metadata) == 1
+    # Every chunk names its provider, so each reads as content blocks on its own.
+    assert all(c.response_metadata["model_provider"] == "modelslab" for c in chunks)
+    text = next(c for c in chunks if c.content)
+    assert text.content_blocks == [{"type": "text", "text": text.content}]
+    thought = next(c for c in chunks if c.additional_kwargs.get("reasoning_content"))
+    assert [b["type"] for b in thought.content_blocks] == ["reasoning"]
     same_answer(invoked, aggregate(chunks))
 
 
