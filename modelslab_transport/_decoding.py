@@ -166,6 +166,7 @@ def _int_or_none(value: object) -> int | None:
 # -- streams ------------------------------------------------------------------------------------
 
 _SNIPPET = 200
+_PLAIN = {"role", "content"}  # a whole answer's message with nothing but text
 _E = TypeVar("_E", bound=ModelsLabError)
 
 
@@ -369,6 +370,17 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         if not isinstance(message, dict):
             text = choice.get("text")  # the legacy completions shape
             message = {"content": text} if isinstance(text, str) else {}
+        content, finish = message.get("content"), choice.get("finish_reason")
+        # Text alone, no `<think>`, `</think>` or `[THINK]`, no template-opened block: what the
+        # rules below give.
+        if (
+            isinstance(content, str)
+            and "think>" not in content
+            and "[THINK]" not in content
+            and not self._opened
+            and message.keys() <= _PLAIN
+        ):
+            return Choice(index, content, "", [], finish if type(finish) is str else None)
         reasoning = list(reasoning_fields(message))
         texts: list[str] = []
         for is_reasoning, text in content_parts(message.get("content")):
@@ -382,7 +394,6 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         state.called = bool(events)
         state.emit("", "".join(reasoning), index, events)
         state.emit(*state.splitter.feed(text), index, events)
-        finish = choice.get("finish_reason")
         finish = finish if isinstance(finish, str) else None
         events.append(FinishEvent(finish, index, self._flush(state, index, finish, events)))
         accumulator = ChoiceAccumulator(index)
