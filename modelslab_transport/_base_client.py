@@ -74,14 +74,11 @@ class ClientCore:
         return limit
 
     def _headers(self, path: str, accept: str | None = None) -> dict[str, str] | None:
-        """A request's headers; for a chat request on our own pool (built with the chat
-        headers, which httpx merges in) only what differs, so none are built per call."""
+        """A request's headers: on our own pool (built with them) only what a chat call adds."""
         if self._owns_http and path == CHAT_PATH:
             return None if accept is None else {"Accept": accept}
         headers = self.settings.headers(path)
-        if accept is not None:
-            headers["Accept"] = accept
-        return headers
+        return headers if accept is None else {**headers, "Accept": accept}
 
     def _hold(self) -> AbstractContextManager[None]:
         """The slot a sync request holds while in flight (this machine's, by default)."""

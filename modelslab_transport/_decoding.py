@@ -10,7 +10,6 @@ pydantic.
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from ._errors import ModelsLabError, UnexpectedResponseError, scrub
@@ -26,7 +25,13 @@ from ._events import (
     Usage,
     UsageEvent,
 )
-from ._failures import error_from_payload, failed_mid_answer, provider_failed, stream_ended_early
+from ._failures import (
+    error_from_payload,
+    failed_mid_answer,
+    loads,
+    provider_failed,
+    stream_ended_early,
+)
 from ._reasoning import (
     REASONING_UNTERMINATED,
     ThinkSplitter,
@@ -262,7 +267,7 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
             self._done = True
             return []
         try:
-            chunk = json.loads(data)
+            chunk = loads(data)
         except (ValueError, RecursionError):
             if not data.strip():
                 return []  # an event without data (e.g. a named keep-alive)
@@ -371,15 +376,8 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
             text = choice.get("text")  # the legacy completions shape
             message = {"content": text} if isinstance(text, str) else {}
         content, finish = message.get("content"), choice.get("finish_reason")
-        # Text alone, no `<think>`, `</think>` or `[THINK]`, no template-opened block: what the
-        # rules below give.
-        if (
-            isinstance(content, str)
-            and "think>" not in content
-            and "[THINK]" not in content
-            and not self._opened
-            and message.keys() <= _PLAIN
-        ):
+        plain = message.keys() <= _PLAIN and not self._opened  # no tag below: as the rules give
+        if plain and type(content) is str and "think>" not in content and "[THINK]" not in content:
             return Choice(index, content, "", [], finish if type(finish) is str else None)
         reasoning = list(reasoning_fields(message))
         texts: list[str] = []
