@@ -157,6 +157,8 @@ def parse_usage(usage: dict[str, Any]) -> Usage:
 
 
 def _int_or_none(value: object) -> int | None:
+    if type(value) is int:  # the usual count, first
+        return value
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
