@@ -60,6 +60,7 @@ class AsyncModelsLabClient(ClientCore):
     ) -> None:
         super().__init__(settings, kw, limiter, limiter_url, limiter_fallback)
         self._injected = http_client
+        self._owns_http = http_client is None
         # httpx.AsyncClient binds its connections to the loop that opened them: keep one per loop.
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
         self._per_loop = weakref.WeakKeyDictionary()
@@ -88,6 +89,7 @@ class AsyncModelsLabClient(ClientCore):
                 timeout=self.settings.timeout.httpx(),
                 follow_redirects=False,
                 limits=POOL_LIMITS,
+                headers=self.settings.headers(CHAT_PATH),
             )
             self._per_loop[loop] = http
         return http
@@ -214,7 +216,7 @@ class AsyncModelsLabClient(ClientCore):
                     method,
                     url,
                     content=content,
-                    headers=settings.headers(path),
+                    headers=self._headers(path),
                     timeout=settings.timeout.httpx(),
                     follow_redirects=False,
                 )
@@ -233,7 +235,7 @@ class AsyncModelsLabClient(ClientCore):
             "POST",
             url,
             content=content,
-            headers={**settings.headers(CHAT_PATH), "Accept": "text/event-stream"},
+            headers=self._headers(CHAT_PATH, "text/event-stream"),
             extensions={"timeout": timeouts},
         )
         try:

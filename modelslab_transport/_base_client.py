@@ -13,7 +13,7 @@ from ._errors import APIConnectionError, InvalidInputError, ModelsLabError
 from ._events import StreamEvent
 from ._failures import check_answer, error_from_transport
 from ._retry import Retries, log_attempt
-from ._settings import ClientSettings, SettingsKwargs
+from ._settings import CHAT_PATH, ClientSettings, SettingsKwargs
 from ._stream_reader import completion_events
 from .limits import Limiter, learn_queue_limit, limiter_for
 
@@ -29,6 +29,8 @@ class ClientCore:
     default, never the server's 1000 (`fill_max_tokens`); if the server refuses that default's
     size, the request is sent once more with the limit it states (`resized_payload`).
     """
+
+    _owns_http: bool  # the pool is ours (built with the chat headers), not an injected one
 
     def __init__(
         self,
@@ -70,6 +72,13 @@ class ClientCore:
         if learned is not None and self.settings.learn_queue_limit:
             limit = learned if limit is None else min(limit, learned)
         return limit
+
+    def _headers(self, path: str, accept: str | None = None) -> dict[str, str] | None:
+        """A request's headers: on our own pool (built with them) only what a chat call adds."""
+        if self._owns_http and path == CHAT_PATH:
+            return None if accept is None else {"Accept": accept}
+        headers = self.settings.headers(path)
+        return headers if accept is None else {**headers, "Accept": accept}
 
     def _hold(self) -> AbstractContextManager[None]:
         """The slot a sync request holds while in flight (this machine's, by default)."""

@@ -60,7 +60,10 @@ class ModelsLabClient(ClientCore):
         super().__init__(settings, kw, limiter, limiter_url, limiter_fallback)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
-            timeout=self.settings.timeout.httpx(), follow_redirects=False, limits=POOL_LIMITS
+            timeout=self.settings.timeout.httpx(),
+            follow_redirects=False,
+            limits=POOL_LIMITS,
+            headers=self.settings.headers(CHAT_PATH),
         )
 
     def __enter__(self) -> ModelsLabClient:
@@ -196,7 +199,7 @@ class ModelsLabClient(ClientCore):
                     method,
                     url,
                     content=content,
-                    headers=settings.headers(path),
+                    headers=self._headers(path),
                     timeout=settings.timeout.httpx(),
                     follow_redirects=False,
                 )
@@ -215,7 +218,7 @@ class ModelsLabClient(ClientCore):
             "POST",
             url,
             content=content,
-            headers={**settings.headers(CHAT_PATH), "Accept": "text/event-stream"},
+            headers=self._headers(CHAT_PATH, "text/event-stream"),
             extensions={"timeout": timeouts},
         )
         try:

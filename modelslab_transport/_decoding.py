@@ -10,7 +10,6 @@ pydantic.
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from ._errors import ModelsLabError, UnexpectedResponseError, scrub
@@ -26,7 +25,13 @@ from ._events import (
     Usage,
     UsageEvent,
 )
-from ._failures import error_from_payload, failed_mid_answer, provider_failed, stream_ended_early
+from ._failures import (
+    error_from_payload,
+    failed_mid_answer,
+    loads,
+    provider_failed,
+    stream_ended_early,
+)
 from ._reasoning import (
     REASONING_UNTERMINATED,
     ThinkSplitter,
@@ -152,6 +157,8 @@ def parse_usage(usage: dict[str, Any]) -> Usage:
 
 
 def _int_or_none(value: object) -> int | None:
+    if type(value) is int:  # the usual count, first
+        return value
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -166,6 +173,7 @@ def _int_or_none(value: object) -> int | None:
 # -- streams ------------------------------------------------------------------------------------
 
 _SNIPPET = 200
+_PLAIN = {"role", "content"}  # a whole answer's message with nothing but text
 _E = TypeVar("_E", bound=ModelsLabError)
 
 
@@ -261,7 +269,7 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
             self._done = True
             return []
         try:
-            chunk = json.loads(data)
+            chunk = loads(data)
         except (ValueError, RecursionError):
             if not data.strip():
                 return []  # an event without data (e.g. a named keep-alive)
@@ -369,6 +377,10 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         if not isinstance(message, dict):
             text = choice.get("text")  # the legacy completions shape
             message = {"content": text} if isinstance(text, str) else {}
+        content, finish = message.get("content"), choice.get("finish_reason")
+        plain = message.keys() <= _PLAIN and not self._opened  # no tag below: as the rules give
+        if plain and type(content) is str and "think>" not in content and "[THINK]" not in content:
+            return Choice(index, content, "", [], finish if type(finish) is str else None)
         reasoning = list(reasoning_fields(message))
         texts: list[str] = []
         for is_reasoning, text in content_parts(message.get("content")):
@@ -382,7 +394,6 @@ FinishEvent(finish_reason='stop', choice=0, reasoning_state=None)]
         state.called = bool(events)
         state.emit("", "".join(reasoning), index, events)
         state.emit(*state.splitter.feed(text), index, events)
-        finish = choice.get("finish_reason")
         finish = finish if isinstance(finish, str) else None
         events.append(FinishEvent(finish, index, self._flush(state, index, finish, events)))
         accumulator = ChoiceAccumulator(index)

@@ -110,15 +110,14 @@ def _built_for(payload: Mapping[str, Any], stream: bool) -> TypeGuard[ChatPayloa
     )
 
 
+# What json.dumps builds per call with these options, built once.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def encode_body(payload: Mapping[str, Any], settings: ClientSettings) -> bytes:
     """Serialise a payload with the key added (ModelsLab's documented body auth)."""
     try:
-        text = json.dumps(
-            {**payload, "key": settings.api_key.get_secret_value()},
-            ensure_ascii=False,
-            separators=(",", ":"),
-            allow_nan=False,
-        )
+        text = _ENCODER.encode({**payload, "key": settings.api_key.get_secret_value()})
     except (TypeError, ValueError) as exc:
         # The message names the offending type or value, never the key.
         raise InvalidInputError(f"The request is not JSON-serialisable: {exc}") from None
