@@ -15,42 +15,47 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 # Each module's `__all__` is its public names: listed there once, exported here.
-from . import _errors, _payload, _settings, _sse
-from ._decoding import StreamDecoder, parse_completion
+from . import _errors, _payload, _settings
 from ._errors import *  # noqa: F403
-from ._events import (
-    ChatCompletion,
-    Choice,
-    ChoiceAccumulator,
-    FinishEvent,
-    PartialToolCall,
-    ReasoningDelta,
-    StreamEvent,
-    StreamStart,
-    TextDelta,
-    ToolCall,
-    ToolCallDelta,
-    Usage,
-    UsageEvent,
-    accumulate,
-)
 from ._payload import *  # noqa: F403
 from ._settings import *  # noqa: F403
-from ._sse import *  # noqa: F403
-from ._tool_calls import normalize_tool_call_id, tool_choice_for_wire, wire_tool_call
 from .limits import _errors as _limiter_errors
 from .limits._errors import *  # noqa: F403
+from .models._tools import normalize_tool_call_id, tool_choice_for_wire, wire_tool_call
 
 if TYPE_CHECKING:
     from ._async_client import AsyncModelsLabClient
     from ._client import ModelsLabClient
+    from ._decoding import StreamDecoder, parse_completion
+    from ._events import (
+        ChatCompletion,
+        Choice,
+        ChoiceAccumulator,
+        FinishEvent,
+        PartialToolCall,
+        ReasoningDelta,
+        StreamEvent,
+        StreamStart,
+        TextDelta,
+        ToolCall,
+        ToolCallDelta,
+        Usage,
+        UsageEvent,
+        accumulate,
+    )
+    from ._sse import ServerSentEvent, SSEDecoder
 
 # Loaded on first use, for a faster `import`: the clients bring httpx (and the async one
-# asyncio). Below them, and every name in `modelslab_transport.models.__all__`: names that moved
-# out of `__all__`, still importable from here for code written before.
+# asyncio); decoding, SSE and the events (every other `__all__` name not imported above, added
+# below) serve only a request. Then every name in `modelslab_transport.models.__all__`: names
+# that moved out of `__all__`, still importable from here for code written before.
 _LAZY = {
     "AsyncModelsLabClient": "._async_client",
     "ModelsLabClient": "._client",
+    "StreamDecoder": "._decoding",
+    "parse_completion": "._decoding",
+    "SSEDecoder": "._sse",
+    "ServerSentEvent": "._sse",
     "limiter_url_has_password": ".limits",
     "masked_limiter_url": ".limits",
     "StreamAccumulator": "._events",
@@ -80,6 +85,8 @@ __all__ = [
     "ModelsLabClient",
     "PartialToolCall",
     "ReasoningDelta",
+    "SSEDecoder",
+    "ServerSentEvent",
     "StreamDecoder",
     "StreamEvent",
     "StreamStart",
@@ -98,4 +105,4 @@ __all__ += _errors.__all__
 __all__ += _limiter_errors.__all__
 __all__ += _payload.__all__
 __all__ += _settings.__all__
-__all__ += _sse.__all__
+_LAZY.update(dict.fromkeys(set(__all__) - set(globals()) - set(_LAZY), "._events"))

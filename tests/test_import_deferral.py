@@ -77,3 +77,54 @@ def test_lazy_names_are_the_real_objects() -> None:
     assert set(mt.__all__) <= set(dir(mt)) | set(mt._LAZY)
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         mt.Nope  # noqa: B018
+
+
+# What only sending or reading a request needs: loaded by the first call, never by the import.
+DECODING = (
+    "modelslab_transport._decoding",
+    "modelslab_transport._failures",
+    "modelslab_transport._reasoning",
+    "modelslab_transport._retry_hints",
+    "modelslab_transport._sse",
+    "modelslab_transport._tool_calls",
+)
+
+_FIRST_CALL = """
+import json, sys
+import {package}
+before = [m for m in {modules!r} if m in sys.modules]
+{call}
+after = [m for m in {modules!r} if m in sys.modules]
+print(json.dumps({{"before": before, "after": after, "texts": texts}}))
+"""
+
+# A request and a stream over the emulator: the texts each gave, the deferred modules working.
+FIRST_CALLS = {
+    "langchain_modelslab": (
+        ("modelslab_transport._events",),
+        "m = langchain_modelslab.ChatModelsLab(api_key='test-key-import', base_url={base_url!r})\n"
+        "texts = [m.invoke('Hi').content, ''.join(c.content for c in m.stream('Hi'))]",
+    ),
+    "llama_index_modelslab": (
+        (),  # its stream helpers build on the events, imported with them
+        "from llama_index.core.base.llms.types import ChatMessage\n"
+        "m = llama_index_modelslab.ModelsLabLLM(api_key='test-key-import', base_url={base_url!r})\n"
+        "msgs = [ChatMessage(role='user', content='Hi')]\n"
+        "texts = [m.chat(msgs).message.content, ''.join(r.delta for r in m.stream_chat(msgs))]",
+    ),
+}
+
+
+@pytest.mark.parametrize("package", sorted(FIRST_CALLS))
+def test_decoding_loads_with_the_first_call(package: str, base_url: str) -> None:
+    extra, call = FIRST_CALLS[package]
+    modules = DECODING + extra
+    code = _FIRST_CALL.format(package=package, modules=modules, call=call.format(base_url=base_url))
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["before"] == []
+    assert seen["after"] == list(modules)
+    request_text, stream_text = seen["texts"]
+    assert request_text and stream_text
