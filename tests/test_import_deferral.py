@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -23,16 +24,28 @@ DEFERRED = (
     "modelslab_transport.limits._machine",
     "langchain_modelslab._structured",
     "langchain_modelslab._format_fallback",
+    "langchain_core.tools",  # langchain-core's chat model does without it; so does ours
 )
 
 _CODE = """
 import json, sys
 import {package}
-before = [m for m in {deferred!r} if m in sys.modules]
+before = [m for m in {modules!r} if m in sys.modules]
 {use}
-after = [m for m in {deferred!r} if m in sys.modules]
-print(json.dumps({{"before": before, "after": after}}))
+after = [m for m in {modules!r} if m in sys.modules]
+print(json.dumps({{"before": before, "after": after, "texts": globals().get("texts")}}))
 """
+
+
+def _seen(package: str, modules: tuple[str, ...], use: str) -> dict[str, Any]:
+    """Which of `modules` a fresh interpreter had after `import package`, and after `use`."""
+    code = _CODE.format(package=package, modules=modules, use=use)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    seen: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return seen
+
 
 # Using the package loads what the import left out: the check sees real module names.
 USES = {
@@ -56,11 +69,7 @@ USES = {
 @pytest.mark.parametrize("package", sorted(USES))
 def test_import_defers_httpx_clients_redis_and_structured(package: str) -> None:
     use, loaded_by_use = USES[package]
-    code = _CODE.format(package=package, deferred=DEFERRED, use=use)
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    seen = _seen(package, DEFERRED, use)
     assert seen["before"] == []
     assert loaded_by_use <= set(seen["after"])
 
@@ -89,15 +98,6 @@ DECODING = (
     "modelslab_transport._tool_calls",
 )
 
-_FIRST_CALL = """
-import json, sys
-import {package}
-before = [m for m in {modules!r} if m in sys.modules]
-{call}
-after = [m for m in {modules!r} if m in sys.modules]
-print(json.dumps({{"before": before, "after": after, "texts": texts}}))
-"""
-
 # A request and a stream over the emulator: the texts each gave, the deferred modules working.
 FIRST_CALLS = {
     "langchain_modelslab": (
@@ -119,11 +119,7 @@ FIRST_CALLS = {
 def test_decoding_loads_with_the_first_call(package: str, base_url: str) -> None:
     extra, call = FIRST_CALLS[package]
     modules = DECODING + extra
-    code = _FIRST_CALL.format(package=package, modules=modules, call=call.format(base_url=base_url))
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    seen = _seen(package, modules, call.format(base_url=base_url))
     assert seen["before"] == []
     assert seen["after"] == list(modules)
     request_text, stream_text = seen["texts"]
