@@ -124,3 +124,14 @@ def test_decoding_loads_with_the_first_call(package: str, base_url: str) -> None
     assert seen["after"] == list(modules)
     request_text, stream_text = seen["texts"]
     assert request_text and stream_text
+
+
+def test_langchain_core_loads_before_our_modules() -> None:
+    # The same langchain-core modules cost ~80 ms more loaded after ours (langchain_modelslab/__init__).
+    code = "import json, sys, langchain_modelslab; print(json.dumps(list(sys.modules)))"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    order = json.loads(proc.stdout)  # sys.modules keeps the order imports started in
+    ours = [i for i, name in enumerate(order) if name.startswith("modelslab_transport")]
+    assert order.index("langchain_core.language_models.chat_models") < min(ours)
