@@ -84,6 +84,7 @@ def test_lazy_names_are_the_real_objects() -> None:
     assert mt.ModelsLabClient is ModelsLabClient and mt.fill_max_tokens is fill_max_tokens
     assert mt.max_tokens_sent is max_tokens_sent and mt.masked_limiter_url is masked_limiter_url
     assert set(mt.__all__) <= set(dir(mt)) | set(mt._LAZY)
+    assert all(getattr(mt, name) is not None for name in mt.__all__)  # each lazy name resolves
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         mt.Nope  # noqa: B018
 
