@@ -27,28 +27,12 @@ if TYPE_CHECKING:
     from ._async_client import AsyncModelsLabClient
     from ._client import ModelsLabClient
     from ._decoding import StreamDecoder, parse_completion
-    from ._events import (
-        ChatCompletion,
-        Choice,
-        ChoiceAccumulator,
-        FinishEvent,
-        PartialToolCall,
-        ReasoningDelta,
-        StreamEvent,
-        StreamStart,
-        TextDelta,
-        ToolCall,
-        ToolCallDelta,
-        Usage,
-        UsageEvent,
-        accumulate,
-    )
+    from ._events import *  # noqa: F403  (type checkers only: hence F405 off below)
     from ._sse import ServerSentEvent, SSEDecoder
 
-# Loaded on first use, for a faster `import`: the clients bring httpx (and the async one
-# asyncio); decoding, SSE and the events (every other `__all__` name not imported above, added
-# below) serve only a request. Then every name in `modelslab_transport.models.__all__`: names
-# that moved out of `__all__`, still importable from here for code written before.
+# Loaded on first use, for a faster `import`: the clients (httpx), then what only a request needs
+# (decoding, SSE; the events: `__all__`'s names not imported above), then names that moved out of
+# `__all__` and every name in `models.__all__`, still importable from here for older code.
 _LAZY = {
     "AsyncModelsLabClient": "._async_client",
     "ModelsLabClient": "._client",
@@ -75,6 +59,7 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+# ruff: noqa: F405
 # The core modules without an `__all__` of their own public names, and the lazy clients.
 __all__ = [
     "AsyncModelsLabClient",
