@@ -659,7 +659,14 @@ def main(argv: list[str] | None = None) -> None:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     # Never trace to LangSmith or reach a real endpoint from a benchmark.
     env.update(LANGSMITH_TRACING="false", LANGCHAIN_TRACING_V2="false", PYTHONHASHSEED="0")
-    for name in ("OPENAI_BASE_URL", "MODELSLAB_BASE_URL", "LANGSMITH_API_KEY"):
+    # PYTHONDONTWRITEBYTECODE would keep the first interpreter from writing the .pyc files an
+    # install has: each import then compiled the repository's modules, never the frameworks'.
+    for name in (
+        "OPENAI_BASE_URL",
+        "MODELSLAB_BASE_URL",
+        "LANGSMITH_API_KEY",
+        "PYTHONDONTWRITEBYTECODE",
+    ):
         env.pop(name, None)
     RESULTS.mkdir(parents=True, exist_ok=True)
 

@@ -7,8 +7,10 @@
 
 from __future__ import annotations
 
+# langchain-core's chat model first, in its own order: loaded after our modules (pydantic models
+# among them) the very same modules took ~80 ms more (langsmith's, by -X importtime).
 try:
-    import langchain_core  # noqa: F401
+    import langchain_core.language_models.chat_models  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised by a subprocess test
     raise ImportError(
         "langchain_modelslab needs langchain-core, which is not installed. Install it with: "

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from modelslab_transport import tool_choice_for_wire
 
 from ._errors import ModelsLabInvalidInputError, langchain_errors
 
+if TYPE_CHECKING:
+    from langchain_core.tools import BaseTool  # loads langchain_core.tools (~3 ms): types only
+
 __all__ = ["ToolChoice", "ToolLike", "format_tool_choice", "format_tools", "tool_name"]
 
-ToolLike: TypeAlias = dict[str, Any] | type | Callable[..., Any] | BaseTool
+ToolLike: TypeAlias = "dict[str, Any] | type | Callable[..., Any] | BaseTool"
 ToolChoice: TypeAlias = (
     dict[str, Any] | str | Literal["auto", "none", "any", "required"] | bool | None
 )

@@ -15,42 +15,31 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 # Each module's `__all__` is its public names: listed there once, exported here.
-from . import _errors, _payload, _settings, _sse
-from ._decoding import StreamDecoder, parse_completion
+from . import _errors, _payload, _settings
 from ._errors import *  # noqa: F403
-from ._events import (
-    ChatCompletion,
-    Choice,
-    ChoiceAccumulator,
-    FinishEvent,
-    PartialToolCall,
-    ReasoningDelta,
-    StreamEvent,
-    StreamStart,
-    TextDelta,
-    ToolCall,
-    ToolCallDelta,
-    Usage,
-    UsageEvent,
-    accumulate,
-)
 from ._payload import *  # noqa: F403
 from ._settings import *  # noqa: F403
-from ._sse import *  # noqa: F403
-from ._tool_calls import normalize_tool_call_id, tool_choice_for_wire, wire_tool_call
 from .limits import _errors as _limiter_errors
 from .limits._errors import *  # noqa: F403
+from .models._tools import normalize_tool_call_id, tool_choice_for_wire, wire_tool_call
 
 if TYPE_CHECKING:
     from ._async_client import AsyncModelsLabClient
     from ._client import ModelsLabClient
+    from ._decoding import StreamDecoder, parse_completion
+    from ._events import *  # noqa: F403  (type checkers only: hence F405 off below)
+    from ._sse import ServerSentEvent, SSEDecoder
 
-# Loaded on first use, for a faster `import`: the clients bring httpx (and the async one
-# asyncio). Below them, and every name in `modelslab_transport.models.__all__`: names that moved
-# out of `__all__`, still importable from here for code written before.
+# Loaded on first use, for a faster `import`: the clients (httpx), then what only a request needs
+# (decoding, SSE; the events: `__all__`'s names not imported above), then names that moved out of
+# `__all__` and every name in `models.__all__`, still importable from here for older code.
 _LAZY = {
     "AsyncModelsLabClient": "._async_client",
     "ModelsLabClient": "._client",
+    "StreamDecoder": "._decoding",
+    "parse_completion": "._decoding",
+    "SSEDecoder": "._sse",
+    "ServerSentEvent": "._sse",
     "limiter_url_has_password": ".limits",
     "masked_limiter_url": ".limits",
     "StreamAccumulator": "._events",
@@ -70,6 +59,7 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+# ruff: noqa: F405
 # The core modules without an `__all__` of their own public names, and the lazy clients.
 __all__ = [
     "AsyncModelsLabClient",
@@ -80,6 +70,8 @@ __all__ = [
     "ModelsLabClient",
     "PartialToolCall",
     "ReasoningDelta",
+    "SSEDecoder",
+    "ServerSentEvent",
     "StreamDecoder",
     "StreamEvent",
     "StreamStart",
@@ -98,4 +90,4 @@ __all__ += _errors.__all__
 __all__ += _limiter_errors.__all__
 __all__ += _payload.__all__
 __all__ += _settings.__all__
-__all__ += _sse.__all__
+_LAZY.update(dict.fromkeys(set(__all__) - set(globals()) - set(_LAZY), "._events"))

@@ -13,10 +13,10 @@ from typing import Any, TypeGuard
 
 from ._errors import InvalidInputError
 from ._settings import ClientSettings
-from ._tool_calls import tool_choice_for_wire
 from .models._budget import ChatPayload, fill_max_tokens, max_tokens_sent, needs_max_tokens
 from .models._conversation import shape_conversation
 from .models._params import validate_messages, validate_params
+from .models._tools import tool_choice_for_wire
 
 # The public names (max_tokens_sent is the budget's, in `models`); the rest imported by name.
 __all__ = ["build_chat_payload", "max_tokens_sent"]
