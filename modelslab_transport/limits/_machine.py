@@ -43,6 +43,7 @@ from ._slot_files import (
     TURNSTILE,
     SlotFileError,
     lock,
+    lock_is_free,
     open_slot_file,
     slot_directory,
     slot_file_path,
@@ -182,19 +183,16 @@ class SlotFile:
 
     def _take_at_once(self, limit: int) -> int | None:
         # With the lock held. Only when nobody of this process waits and its poller is idle,
-        # so a newcomer does not overtake a queue; the turnstile is taken for the look, so it
-        # does not overtake other processes' waiters either.
+        # so a newcomer does not overtake a queue, and no other process holds the turnstile
+        # (one of its waiters is looking), so it does not overtake theirs either.
         if self._broken is not None:
             return _NO_MACHINE_SLOT
         if self._queue or self._polling:
             return None
         try:
-            if not try_lock(self._fd, TURNSTILE):
+            if not lock_is_free(self._fd, TURNSTILE):
                 return None
-            try:
-                return self._free_slot(limit)
-            finally:
-                unlock(self._fd, TURNSTILE)
+            return self._free_slot(limit)
         except OSError as exc:
             self._break(exc)
             return _NO_MACHINE_SLOT
