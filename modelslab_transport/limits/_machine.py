@@ -31,8 +31,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,13 +43,14 @@ from ._slot_files import (
     TURNSTILE,
     SlotFileError,
     lock,
+    lock_is_free,
     open_slot_file,
     slot_directory,
     slot_file_path,
     try_lock,
     unlock,
 )
-from ._slots import KeySlots, slots_for_key
+from ._slots import NO_HOLD, KeySlots, slots_for_key
 
 if TYPE_CHECKING:
     import asyncio
@@ -93,7 +93,8 @@ class SlotFile:
         _files.add(self)
 
     def _reset(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
+        self._mutex = threading.Lock()  # taken directly on the fast paths: cheaper than _cond's
+        self._cond = threading.Condition(self._mutex)
         self._queue: deque[_Waiter] = deque()
         self._held: set[int] = set()
         self._generation = getattr(self, "_generation", 0) + 1
@@ -125,7 +126,7 @@ class SlotFile:
 
     def acquire(self, limit: int, deadline: float | None, timeout: float | None) -> Held:
         """Take a slot under `limit` by `deadline` (monotonic), or raise LimiterTimeoutError."""
-        with self._cond:
+        with self._mutex:
             slot = self._take_at_once(limit)
             if slot is not None:
                 return self._generation, slot
@@ -150,7 +151,7 @@ class SlotFile:
         import asyncio  # here, not at module level: `import modelslab_transport` stays light
 
         loop = asyncio.get_running_loop()
-        with self._cond:
+        with self._mutex:
             slot = self._take_at_once(limit)
             if slot is not None:
                 return self._generation, slot
@@ -182,19 +183,16 @@ class SlotFile:
 
     def _take_at_once(self, limit: int) -> int | None:
         # With the lock held. Only when nobody of this process waits and its poller is idle,
-        # so a newcomer does not overtake a queue; the turnstile is taken for the look, so it
-        # does not overtake other processes' waiters either.
+        # so a newcomer does not overtake a queue, and no other process holds the turnstile
+        # (one of its waiters is looking), so it does not overtake theirs either.
         if self._broken is not None:
             return _NO_MACHINE_SLOT
         if self._queue or self._polling:
             return None
         try:
-            if not try_lock(self._fd, TURNSTILE):
+            if not lock_is_free(self._fd, TURNSTILE):
                 return None
-            try:
-                return self._free_slot(limit)
-            finally:
-                unlock(self._fd, TURNSTILE)
+            return self._free_slot(limit)
         except OSError as exc:
             self._break(exc)
             return _NO_MACHINE_SLOT
@@ -281,10 +279,11 @@ class SlotFile:
 
     def give_back(self, held: Held) -> None:
         generation, slot = held
-        with self._cond:
+        with self._mutex:
             if generation == self._generation and slot != _NO_MACHINE_SLOT:
                 self._release(slot)  # else taken before a fork: not this process's lock
-            self._cond.notify_all()
+            if self._poller is not None:  # only the poller waits on the condition
+                self._cond.notify_all()
 
     def _release(self, slot: int) -> None:
         if slot in self._held:
@@ -325,33 +324,68 @@ class MachineSlots:
         """Callers of this process waiting for a machine slot of this key."""
         return self._file.waiting
 
-    @contextmanager
-    def hold(self, limit: int | None) -> Iterator[None]:
+    def hold(self, limit: int | None) -> AbstractContextManager[None]:
         """Block this thread until a slot is free under `limit`, then hold it (None: no limit)."""
-        if limit is None:
-            yield
-            return
-        deadline = None if self._timeout is None else time.monotonic() + self._timeout
-        with self._local.hold(limit, self._timeout):
-            held = self._file.acquire(limit, deadline, self._timeout)
-            try:
-                yield
-            finally:
-                self._file.give_back(held)
+        return (
+            NO_HOLD if limit is None else MachineHold(self._file, self._local, limit, self._timeout)
+        )
 
-    @asynccontextmanager
-    async def hold_async(self, limit: int | None) -> AsyncIterator[None]:
+    def hold_async(self, limit: int | None) -> AbstractAsyncContextManager[None]:
         """Wait (without blocking the loop) for a slot under `limit`, then hold it."""
         if limit is None:
-            yield
-            return
-        deadline = None if self._timeout is None else time.monotonic() + self._timeout
-        async with self._local.hold_async(limit, self._timeout):
-            held = await self._file.acquire_async(limit, deadline, self._timeout)
-            try:
-                yield
-            finally:
-                self._file.give_back(held)
+            return NO_HOLD
+        return AsyncMachineHold(self._file, self._local, limit, self._timeout)
+
+
+class MachineHold:
+    """One sync hold: a slot of this process's `KeySlots`, then one of the key's slot file;
+    given back in the reverse order. A plain context manager: cheaper than two generators."""
+
+    __slots__ = ("_file", "_held", "_limit", "_local", "_timeout")
+
+    def __init__(self, file: SlotFile, local: KeySlots, limit: int, timeout: float | None) -> None:
+        self._file, self._local, self._limit, self._timeout = file, local, limit, timeout
+
+    def __enter__(self) -> None:
+        timeout = self._timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._local.acquire(self._limit, timeout)
+        try:
+            self._held = self._file.acquire(self._limit, deadline, timeout)
+        except BaseException:
+            self._local.release(None)
+            raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self._file.give_back(self._held)
+        finally:
+            self._local.release(None)
+
+
+class AsyncMachineHold:
+    """The same for an async caller: it waits without blocking the event loop."""
+
+    __slots__ = ("_file", "_held", "_limit", "_local", "_loop", "_timeout")
+
+    def __init__(self, file: SlotFile, local: KeySlots, limit: int, timeout: float | None) -> None:
+        self._file, self._local, self._limit, self._timeout = file, local, limit, timeout
+
+    async def __aenter__(self) -> None:
+        timeout = self._timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._loop = loop = await self._local.acquire_async(self._limit, timeout)
+        try:
+            self._held = await self._file.acquire_async(self._limit, deadline, timeout)
+        except BaseException:
+            self._local.release(loop)
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        try:
+            self._file.give_back(self._held)
+        finally:
+            self._local.release(self._loop)
 
 
 def _timeout_error(timeout: float | None) -> LimiterTimeoutError:

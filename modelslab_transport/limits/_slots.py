@@ -15,13 +15,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
-from contextlib import (
-    AbstractAsyncContextManager,
-    AbstractContextManager,
-    asynccontextmanager,
-    contextmanager,
-)
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -33,8 +27,11 @@ if TYPE_CHECKING:
     import asyncio
 
 __all__ = [
+    "NO_HOLD",
     "AsyncHeldSlot",
+    "AsyncHold",
     "HeldSlot",
+    "Hold",
     "KeySlots",
     "slots_for_key",
 ]
@@ -62,6 +59,7 @@ class KeySlots:
         self._in_flight = 0
         self._waiters: deque[_AsyncWaiter] = deque()
         self._loops: dict[asyncio.AbstractEventLoop, int] = {}
+        self._sleepers = 0  # threads waiting in `acquire`
         self.learned: int | None = None
 
     @property
@@ -76,6 +74,7 @@ class KeySlots:
         self._in_flight = 0
         self._waiters = deque()
         self._loops = {}
+        self._sleepers = 0
 
     def learn(self, limit: int) -> bool:
         """Remember the plan's queue limit; True the first time it lowers what we knew."""
@@ -85,12 +84,18 @@ class KeySlots:
             self.learned = limit
             return True
 
-    @contextmanager
-    def hold(self, limit: int | None, timeout: float | None = None) -> Iterator[None]:
+    def hold(self, limit: int | None, timeout: float | None = None) -> AbstractContextManager[None]:
         """Block this thread until a slot is free under `limit`, then hold it (None: no limit)."""
-        if limit is None:
-            yield
-            return
+        return NO_HOLD if limit is None else Hold(self, limit, timeout)
+
+    def hold_async(
+        self, limit: int | None, timeout: float | None = None
+    ) -> AbstractAsyncContextManager[None]:
+        """Wait (without blocking the loop) for a slot under `limit`, then hold it."""
+        return NO_HOLD if limit is None else AsyncHold(self, limit, timeout)
+
+    def acquire(self, limit: int, timeout: float | None) -> None:
+        """Block this thread until a slot is free under `limit`, then take it."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._freed:
             while self._in_flight >= limit:
@@ -98,26 +103,12 @@ class KeySlots:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     raise _timeout_error(timeout)
-                self._freed.wait(left)
+                self._sleepers += 1  # so a release notifies only when a thread sleeps here
+                try:
+                    self._freed.wait(left)
+                finally:
+                    self._sleepers -= 1
             self._in_flight += 1
-        try:
-            yield
-        finally:
-            self._release(None)
-
-    @asynccontextmanager
-    async def hold_async(
-        self, limit: int | None, timeout: float | None = None
-    ) -> AsyncIterator[None]:
-        """Wait (without blocking the loop) for a slot under `limit`, then hold it."""
-        if limit is None:
-            yield
-            return
-        loop = await self._acquire_async(limit, timeout)
-        try:
-            yield
-        finally:
-            self._release(loop)
 
     def _check_not_on_holding_loop(self, limit: int) -> None:
         # Called with the lock held. asyncio is looked up, never imported: a program that
@@ -135,7 +126,7 @@ class KeySlots:
                 "them. Await the async method instead (ainvoke / astream / achat / acomplete)."
             )
 
-    async def _acquire_async(self, limit: int, timeout: float | None) -> asyncio.AbstractEventLoop:
+    async def acquire_async(self, limit: int, timeout: float | None) -> asyncio.AbstractEventLoop:
         import asyncio  # here, not at module level: `import modelslab_transport` stays light
 
         loop = asyncio.get_running_loop()
@@ -156,13 +147,14 @@ class KeySlots:
                 if not granted:
                     self._waiters.remove(waiter)
             if granted:
-                self._release(loop)
+                self.release(loop)
             if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
                 raise _timeout_error(timeout) from None
             raise
         return loop
 
-    def _release(self, loop: asyncio.AbstractEventLoop | None) -> None:
+    def release(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """Give a slot back (`loop`: the event loop an async holder took it on)."""
         with self._lock:
             self._in_flight -= 1
             if loop is not None:
@@ -171,8 +163,10 @@ class KeySlots:
                     self._loops[loop] = left
                 else:
                     self._loops.pop(loop, None)
-            self._grant_waiters()
-            self._freed.notify()
+            if self._waiters:
+                self._grant_waiters()
+            if self._sleepers:
+                self._freed.notify()
 
     def _grant_waiters(self) -> None:
         # Called with the lock held: hand free slots to async waiters in arrival order.
@@ -216,6 +210,58 @@ def slots_for_key(api_key: str) -> KeySlots:
     """The process-wide gate for this key (looked up by a hash, never by the key itself)."""
     digest = hashlib.sha256(api_key.encode()).hexdigest()
     return one_per(("process", digest), KeySlots)
+
+
+class Hold:
+    """One sync hold of a `KeySlots` slot: a plain context manager (cheaper than a generator)."""
+
+    __slots__ = ("_limit", "_slots", "_timeout")
+
+    def __init__(self, slots: KeySlots, limit: int, timeout: float | None) -> None:
+        self._slots, self._limit, self._timeout = slots, limit, timeout
+
+    def __enter__(self) -> None:
+        self._slots.acquire(self._limit, self._timeout)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._slots.release(None)
+
+
+class AsyncHold:
+    """One async hold of a `KeySlots` slot, released for the loop it was taken on."""
+
+    __slots__ = ("_limit", "_loop", "_slots", "_timeout")
+
+    def __init__(self, slots: KeySlots, limit: int, timeout: float | None) -> None:
+        self._slots, self._limit, self._timeout = slots, limit, timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def __aenter__(self) -> None:
+        self._loop = await self._slots.acquire_async(self._limit, self._timeout)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._slots.release(self._loop)
+
+
+class _NoHold:
+    """The hold of no limit: nothing to take or give back (sync and async)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    async def __aenter__(self) -> None:
+        pass
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        pass
+
+
+NO_HOLD = _NoHold()
 
 
 class HeldSlot:
