@@ -65,6 +65,9 @@ def token_usage(usage: mt.Usage) -> dict[str, Any]:
 
 def combine_llm_outputs(outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
     """`generate` over several prompts: token counts summed (details too), as ChatOpenAI does."""
+    if len(outputs) == 1 and (only := outputs[0]):  # every invoke: the counts copied as is
+        counts = only.get("token_usage") or {}
+        return {"token_usage": _copy_counts(counts), "model_name": only.get("model_name")}
     total: dict[str, Any] = {}
     model = None
     for output in outputs:
@@ -73,6 +76,17 @@ def combine_llm_outputs(outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
         model = model or output.get("model_name")
         _add_counts(total, output.get("token_usage") or {})
     return {"token_usage": total, "model_name": model}
+
+
+def _copy_counts(counts: dict[str, Any]) -> dict[str, Any]:
+    # What `_add_counts` makes of one output's counts (ints kept, nested dicts copied).
+    copied: dict[str, Any] = {}
+    for key, value in counts.items():
+        if isinstance(value, dict):
+            copied[key] = _copy_counts(value)
+        elif isinstance(value, int):
+            copied[key] = 0 + value
+    return copied
 
 
 def _add_counts(total: dict[str, Any], counts: dict[str, Any]) -> None:
