@@ -65,6 +65,9 @@ def token_usage(usage: mt.Usage) -> dict[str, Any]:
 
 def combine_llm_outputs(outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
     """`generate` over several prompts: token counts summed (details too), as ChatOpenAI does."""
+    if len(outputs) == 1 and (only := outputs[0]):  # every invoke: the counts copied as is
+        counts = only.get("token_usage") or {}
+        return {"token_usage": _copy_counts(counts), "model_name": only.get("model_name")}
     total: dict[str, Any] = {}
     model = None
     for output in outputs:
@@ -73,6 +76,17 @@ def combine_llm_outputs(outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
         model = model or output.get("model_name")
         _add_counts(total, output.get("token_usage") or {})
     return {"token_usage": total, "model_name": model}
+
+
+def _copy_counts(counts: dict[str, Any]) -> dict[str, Any]:
+    # What `_add_counts` makes of one output's counts (ints kept, nested dicts copied).
+    copied: dict[str, Any] = {}
+    for key, value in counts.items():
+        if isinstance(value, dict):
+            copied[key] = _copy_counts(value)
+        elif isinstance(value, int):
+            copied[key] = 0 + value
+    return copied
 
 
 def _add_counts(total: dict[str, Any], counts: dict[str, Any]) -> None:
@@ -105,9 +119,10 @@ def response_metadata(
 def completion_to_result(completion: mt.ChatCompletion, *, requested_model: str) -> ChatResult:
     """One ChatGeneration per choice; every message carries the completion's usage."""
     model = completion.model or requested_model
-    usage = usage_metadata(completion.usage) if completion.usage else None
     generations = []
     for choice in completion.choices or [mt.Choice()]:
+        # Each message its own usage dict (it is assigned, not validated into a copy).
+        usage = usage_metadata(completion.usage) if completion.usage else None
         message = _choice_message(choice, model=model, completion_id=completion.id, usage=usage)
         generations.append(
             ChatGeneration(message=message, generation_info={"finish_reason": choice.finish_reason})
@@ -140,17 +155,18 @@ def _choice_message(
         fields.update(tool_calls=calls, invalid_tool_calls=invalid)
     if choice.reasoning:
         fields["additional_kwargs"] = {"reasoning_content": choice.reasoning}
-    return AIMessage(
-        content=choice.content,
-        usage_metadata=usage,
-        response_metadata=response_metadata(
-            model=model,
-            finish_reason=choice.finish_reason,
-            completion_id=completion_id,
-            reasoning_state=choice.reasoning_state,
-        ),
-        **fields,
+    message = AIMessage(content=choice.content, **fields)
+    # Assigned, not passed: the constructor would validate both dicts into copies (~2 us);
+    # assigned they are still marked as set, and they are built well-formed right here.
+    message.response_metadata = response_metadata(
+        model=model,
+        finish_reason=choice.finish_reason,
+        completion_id=completion_id,
+        reasoning_state=choice.reasoning_state,
     )
+    if usage is not None:
+        message.usage_metadata = usage
+    return message
 
 
 def _parse_arguments(arguments: str) -> tuple[dict[str, Any], str | None]:
