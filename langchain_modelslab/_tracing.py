@@ -34,31 +34,38 @@ def traced_prompt() -> list[BaseMessage] | None:
 
 @contextmanager
 def _tracing(prompt: list[BaseMessage] | None) -> Iterator[None]:
-    """Make `prompt` the traced prompt while the block runs."""
-    token = _PROMPT.set(prompt)
+    """Make `prompt` the traced prompt while the block runs; a body kept in it ends with it."""
+    tokens = _PROMPT.set(prompt), _BUILT.set(None)
     try:
         yield
     finally:
-        _PROMPT.reset(token)
+        _PROMPT.reset(tokens[0])
+        _BUILT.reset(tokens[1])
 
 
 def keep_built(
-    messages: list[BaseMessage], stop: Any, kwargs: dict[str, Any], built: tuple[str, Any]
+    model: object,
+    messages: list[BaseMessage],
+    stop: Any,
+    kwargs: dict[str, Any],
+    built: tuple[str, Any],
 ) -> None:
-    """Keep the (model, body) built for the traced prompt with this stop and these keywords."""
-    _BUILT.set((messages, stop, kwargs, built))
+    """Keep the (model id, body) `model` built for the traced prompt with this stop and these
+    keywords, for this call only (the entry points below drop it when the call ends)."""
+    _BUILT.set((model, messages, stop, kwargs, built))
 
 
 def take_built(
-    messages: list[BaseMessage], stop: Any, kwargs: dict[str, Any]
+    model: object, messages: list[BaseMessage], stop: Any, kwargs: dict[str, Any]
 ) -> tuple[str, Any] | None:
-    """The (model, body) kept for this very call (the traced prompt, whose messages LangChain
-    normalizes into a new list: equal ones, the same stop and keywords), once; else None."""
+    """The (model id, body) this very model kept for this very call (the traced prompt, whose
+    messages LangChain normalizes into a new list: equal ones, the same stop and keywords),
+    once; else None."""
     kept = _BUILT.get()
-    if kept is None or kept[0] is not _PROMPT.get():
+    if kept is None or kept[0] is not model or kept[1] is not _PROMPT.get():
         return None
     _BUILT.set(None)
-    return kept[3] if (kept[1], kept[2], kept[0]) == (stop, kwargs, messages) else None
+    return kept[4] if (kept[2], kept[3], kept[1]) == (stop, kwargs, messages) else None
 
 
 class PromptTracing(BaseChatModel):
@@ -66,21 +73,23 @@ class PromptTracing(BaseChatModel):
     several through `generate` leaves it unknown). Every other argument passes through."""
 
     def generate(self, messages: list[list[BaseMessage]], *args: Any, **kwargs: Any) -> LLMResult:
-        # The context variable set by hand: every invoke comes here, a context manager costs.
-        token = _PROMPT.set(messages[0] if len(messages) == 1 else None)
+        # The context variables set by hand: every invoke comes here, a context manager costs.
+        token, built = _PROMPT.set(messages[0] if len(messages) == 1 else None), _BUILT.set(None)
         try:
             return super().generate(messages, *args, **kwargs)
         finally:
             _PROMPT.reset(token)
+            _BUILT.reset(built)
 
     async def agenerate(
         self, messages: list[list[BaseMessage]], *args: Any, **kwargs: Any
     ) -> LLMResult:
-        token = _PROMPT.set(messages[0] if len(messages) == 1 else None)
+        token, built = _PROMPT.set(messages[0] if len(messages) == 1 else None), _BUILT.set(None)
         try:
             return await super().agenerate(messages, *args, **kwargs)
         finally:
             _PROMPT.reset(token)
+            _BUILT.reset(built)
 
     def stream(
         self, input: LanguageModelInput, *args: Any, **kwargs: Any

@@ -262,7 +262,7 @@ class ChatModelsLab(PromptTracing, TransportFields):
             try:
                 built = self._payload(prompt, stop, stream=False, **kwargs)
                 sent = max_tokens_sent(built[1])  # built for this host: its default is in it
-                keep_built(prompt, stop, kwargs, built)  # `_generate` sends this very body
+                keep_built(self, prompt, stop, kwargs, built)  # `_generate` sends this very body
             except (ModelsLabError, TypeError, ValueError):
                 sent = None  # a bad call: `_generate` raises it, typed, in the run
             if sent is not None:
@@ -372,7 +372,7 @@ class ChatModelsLab(PromptTracing, TransportFields):
     ) -> ChatResult:
         with langchain_errors():
             settings = self._settings()  # read once: for the body's default and the client
-            built = take_built(messages, stop, kwargs)
+            built = take_built(self, messages, stop, kwargs)
             model, payload = built or self._payload(
                 messages, stop, settings, stream=False, **kwargs
             )
@@ -388,7 +388,7 @@ class ChatModelsLab(PromptTracing, TransportFields):
     ) -> ChatResult:
         with langchain_errors():
             settings = self._settings()  # read once: for the body's default and the client
-            built = take_built(messages, stop, kwargs)
+            built = take_built(self, messages, stop, kwargs)
             model, payload = built or self._payload(
                 messages, stop, settings, stream=False, **kwargs
             )

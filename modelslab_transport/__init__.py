@@ -59,6 +59,10 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def __dir__() -> list[str]:  # the lazy names too, before their first use
+    return sorted({*globals(), *_LAZY, *__all__})
+
+
 # ruff: noqa: F405
 # The core modules without an `__all__` of their own public names, and the lazy clients.
 __all__ = [

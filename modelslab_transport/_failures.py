@@ -75,7 +75,7 @@ _scan = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # json.loads
 def loads(data: str | bytes) -> Any:
     """`json.loads`, minus its wrapper's cost for one bare value (UTF-8, no whitespace around
     it): the same scanner; anything else (or a failure) goes through json.loads itself."""
-    if isinstance(data, bytes):
+    if isinstance(data, (bytes, bytearray)):
         if data[:1] != b"{" or data[1:2] == b"\0":  # json.loads would detect another encoding
             return json.loads(data)
         data = data.decode("utf-8", "surrogatepass")  # as json.loads decodes UTF-8

@@ -89,6 +89,18 @@ def test_lazy_names_are_the_real_objects() -> None:
         mt.Nope  # noqa: B018
 
 
+def test_dir_lists_the_lazy_names_before_their_first_use() -> None:
+    code = (
+        "import sys, modelslab_transport as mt\n"
+        "assert 'modelslab_transport._decoding' not in sys.modules\n"
+        "print(sorted(set(mt.__all__) - set(dir(mt))))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert proc.stdout.strip() == "[]"
+
+
 # What only sending or reading a request needs: loaded by the first call, never by the import.
 DECODING = (
     "modelslab_transport._decoding",

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from langchain_modelslab import chat_models
 from modelslab_emulator import Emulator
-from modelslab_transport import ChatCompletion, ModelsLabClient, build_chat_payload
+from modelslab_transport import DEFAULT_MODEL, ChatCompletion, ModelsLabClient, build_chat_payload
 from modelslab_transport.limits import slots_for_key
 from tests.support.abandoned_streams import LONG, TRICKLE, one_slot
 from tests.support.loopback_app import leave_after_first_bytes, serve, unique_key, wait_until
@@ -195,3 +195,37 @@ def test_a_traced_call_builds_its_body_once(
     llm.invoke([("user", "Hi")], stop=["x"])  # LangChain normalizes the list: still one build
     assert len(built) == 3
     assert seen.max_tokens == [request.body["max_tokens"] for request in emulator.requests]
+
+
+def test_a_kept_body_serves_only_its_own_call(
+    emulator: Emulator, make_chat_model: MakeChatModel
+) -> None:
+    # The body built for one call's `ls_max_tokens` never reaches another call: not another
+    # model's given the same message list, not a later call after a cache hit or new fields.
+    from langchain_core.caches import InMemoryCache
+    from langchain_core.messages import HumanMessage
+
+    messages = [HumanMessage("hi")]
+    first = make_chat_model(model=PLAIN_MODEL, api_key=unique_key(), cache=InMemoryCache())
+    other = make_chat_model(model=DEFAULT_MODEL, api_key=unique_key(), max_tokens=5)
+
+    def last_sent() -> tuple[str, int]:
+        body = emulator.requests[-1].body
+        return body["model"], body["max_tokens"]
+
+    async def both() -> None:
+        await first.agenerate([messages])
+        await other.agenerate([messages])
+
+    asyncio.run(both())
+    assert last_sent() == (DEFAULT_MODEL, 5)
+    first.generate([messages])
+    first.generate([messages])  # a cache hit: its kept body is never taken
+    other.generate([messages])
+    assert last_sent() == (DEFAULT_MODEL, 5)
+    first.cache = None
+    first.generate([messages])
+    first.max_tokens, first.temperature = 9, 0.25
+    first.generate([messages])
+    assert last_sent() == (PLAIN_MODEL, 9)
+    assert emulator.requests[-1].body["temperature"] == 0.25
