@@ -11,8 +11,9 @@ source scripts/_services.sh
 
 # What each run covers, chosen so that the whole matrix takes about 30 minutes on 2 cores.
 ALL_TESTS=(tests)
-# The lowest versions: the transport, both adapters, the emulator and the notebooks.
-LOWEST_TESTS=(tests/transport tests/langchain tests/llama_index tests/emulator tests/notebooks)
+# The lowest versions: the transport, both adapters (their own tests and the behaviours they
+# share, tests/fidelity), the emulator and the notebooks.
+LOWEST_TESTS=(tests/transport tests/langchain tests/llama_index tests/fidelity tests/emulator tests/notebooks)
 LOWEST_PYTHON=3.10 # the oldest Python with the oldest versions, as users on it would have them
 # The Pythons between: the transport and the emulator (asyncio, sockets and SSE, where minor
 # versions differ), and the notebooks (every framework end to end).
