@@ -26,7 +26,6 @@ from pydantic import (
     SecretStr,
     model_validator,
 )
-from typing_extensions import Self
 
 from modelslab_transport import (
     API_KEY_ENV,
@@ -171,7 +170,7 @@ class ChatModelsLab(PromptTracing, TransportFields):
         return values
 
     @model_validator(mode="after")
-    def _check_settings(self) -> Self:
+    def _check_settings(self) -> ChatModelsLab:
         reserved = sorted(
             set(self.model_kwargs) & (RESERVED_BODY_FIELDS | set(type(self).model_fields))
         )

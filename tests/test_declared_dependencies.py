@@ -99,3 +99,79 @@ def test_importing_the_transport_loads_no_pydantic() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+# What each package may import at run time beyond the standard library and our own packages:
+# its groups' distributions (as module names). pydantic-core is pydantic's own (pinned by it).
+MAY_IMPORT = {
+    "modelslab_transport": {"httpx", "redis", "pydantic", "pydantic_core"},
+    "langchain_modelslab": {"httpx", "langchain_core", "pydantic", "pydantic_core"},
+    "llama_index_modelslab": {"httpx", "llama_index", "pydantic", "pydantic_core"},
+    "modelslab_emulator": {"httpx"},
+}
+# Loaded only by the tool it belongs to (pytest loads its plugin).
+TOOL_MODULES = {ROOT / "modelslab_emulator" / "pytest_plugin.py"}
+
+
+def _guarded(tree: ast.Module) -> set[int]:
+    """The nodes under `if TYPE_CHECKING:` or in a `try` that catches ImportError."""
+    guarded: set[int] = set()
+    for node in ast.walk(tree):
+        type_checking = isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        import_error = isinstance(node, ast.Try) and any(
+            h.type is not None and "ImportError" in ast.unparse(h.type) for h in node.handlers
+        )
+        if not (type_checking or import_error):
+            continue
+        inside: list[ast.stmt] = node.body  # type: ignore[attr-defined]
+        guarded.update(id(n) for stmt in inside for n in ast.walk(stmt))
+    return guarded
+
+
+def _run_time_imports(folder: Path) -> dict[str, str]:
+    """Each third-party top-level module the package in `folder` imports unguarded -> a file
+    importing it."""
+    own = set(MAY_IMPORT)
+    found: dict[str, str] = {}
+    for path in sorted(folder.rglob("*.py")):
+        if path in TOOL_MODULES:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        guarded = _guarded(tree)
+        for node in ast.walk(tree):
+            if id(node) in guarded:
+                continue
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in own:
+                    found.setdefault(top, path.name)
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(MAY_IMPORT))
+def test_every_module_a_package_imports_is_declared_for_it(package: str) -> None:
+    # typing_extensions was once imported at run time by the LangChain adapter without being
+    # declared (it arrived with langchain-core, which does not promise it to us).
+    undeclared = {
+        module: path
+        for module, path in _run_time_imports(ROOT / package).items()
+        if module not in MAY_IMPORT[package]
+    }
+    assert not undeclared, f"{package} imports undeclared modules: {undeclared}"
+
+
+def test_the_undeclared_import_check_can_fail(tmp_path: Path) -> None:
+    (tmp_path / "mod.py").write_text(
+        "import json\nimport typing_extensions\nfrom langchain_modelslab import x\n"
+        "if TYPE_CHECKING:\n    import numpy\n"
+        "try:\n    import orjson\nexcept ImportError:\n    orjson = None\n"
+        "def f():\n    from redis.retry import Retry\n",
+        encoding="utf-8",
+    )
+    assert _run_time_imports(tmp_path) == {"typing_extensions": "mod.py", "redis": "mod.py"}
