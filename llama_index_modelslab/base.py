@@ -33,6 +33,8 @@ from modelslab_transport.adapters import (
     SETTINGS_FIELDS,
     ClientCache,
     TransportFields,
+    cached_settings,
+    private_state,
     settings_from_fields,
 )
 from modelslab_transport.models import (
@@ -181,23 +183,9 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
     # `llm.base_url = ...`) is used by the next call; the cache keeps one client per settings.
     # LlamaIndex does not validate assignment: a bad value fails typed at the next request.
     def _settings(self) -> ClientSettings:
-        # Rebuilt only when a field changed: building and checking them costs ~50 us. Fields
-        # and private attributes are read from their dicts: pydantic's attribute lookup for a
-        # private one costs ~2 us, and every request reads them.
-        private = self._private()
+        private = private_state(self)
         key = private["_api_key"]
-        values = (key, *_settings_values(self.__dict__))
-        if (memo := private["_memo"]) is None or memo[0] != values:
-            settings = settings_from_fields(self, api_key=key)
-            memo = (tuple(dict(v) if isinstance(v, dict) else v for v in values), settings)
-            private["_memo"] = memo
-        settings_now: ClientSettings = memo[1]
-        return settings_now
-
-    def _private(self) -> dict[str, Any]:
-        private = self.__pydantic_private__
-        assert private is not None  # set by pydantic's __init__ (and by __setstate__)
-        return private
+        return cached_settings(self, private, (key, *_settings_values(self.__dict__)), api_key=key)
 
     def _call_settings(self, timeout: float | None = None) -> ClientSettings:
         """This call's settings: a per-call `timeout=` replaces the field's for this request."""
@@ -217,7 +205,7 @@ class ModelsLabLLM(FunctionCallingLLM, TransportFields):
         self, timeout: float | None
     ) -> tuple[ClientCache, InjectedHTTP, tuple[Any, ...]]:
         # The cache, the injected httpx clients, and (settings, limiter URL, fallback).
-        private, fields = self._private(), self.__dict__
+        private, fields = private_state(self), self.__dict__
         args = (self._call_settings(timeout), fields["limiter_url"], fields["limiter_fallback"])
         return private["_clients"], private["_http"], args
 

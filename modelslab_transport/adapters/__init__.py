@@ -8,7 +8,13 @@ The transport never imports this package; the adapters do.
 from __future__ import annotations
 
 from ._client_cache import ClientCache
-from ._fields import SETTINGS_FIELDS, TransportFields, settings_from_fields
+from ._fields import (
+    SETTINGS_FIELDS,
+    TransportFields,
+    cached_settings,
+    private_state,
+    settings_from_fields,
+)
 from ._keywords import (
     CALL_KEYWORDS,
     RESERVED_BODY_FIELDS,
@@ -24,7 +30,9 @@ __all__ = [
     "WIRE_PARAMS",
     "ClientCache",
     "TransportFields",
+    "cached_settings",
     "check_call_keywords",
+    "private_state",
     "settings_from_fields",
     "with_hints",
 ]

@@ -9,6 +9,7 @@ when a client is built from the fields.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field, field_serializer
@@ -17,7 +18,13 @@ from pydantic import BaseModel, Field, field_serializer
 from .. import LIMITER_URL_ENV, ClientSettings, default_of
 from ..limits import check_url, limiter_url_has_password, masked_limiter_url
 
-__all__ = ["SETTINGS_FIELDS", "TransportFields", "settings_from_fields"]
+__all__ = [
+    "SETTINGS_FIELDS",
+    "TransportFields",
+    "cached_settings",
+    "private_state",
+    "settings_from_fields",
+]
 
 # The `ClientSettings` fields an adapter reads from itself per request (`settings_from_fields`);
 # whether the limit may be learned follows from whether max_concurrent_requests was set.
@@ -102,3 +109,27 @@ def settings_from_fields(obj: object, **override: Any) -> ClientSettings:
         values["learn_queue_limit"] = "max_concurrent_requests" not in explicit
     values.update(override)
     return ClientSettings.from_kwargs(**values)
+
+
+def cached_settings(
+    model: object, memo_holder: dict[str, Any], values: Sequence[Any], **override: Any
+) -> ClientSettings:
+    """`settings_from_fields(model, **override)`, rebuilt only when `values` (the fields it
+    reads, always in the same order) changed since the last call; the memo is kept under
+    `"_memo"` in `memo_holder` (the model's private state). Building and checking the settings
+    costs ~50 us and every request asks for them; a changed field (`llm.max_retries = 0`) is
+    used by the next call. Dicts are copied into the memo: a header dict changed in place must
+    not compare equal to it."""
+    memo: tuple[Sequence[Any], ClientSettings] | None = memo_holder["_memo"]
+    if memo is None or memo[0] != values:
+        snapshot = tuple(dict(v) if isinstance(v, dict) else v for v in values)
+        memo = memo_holder["_memo"] = (snapshot, settings_from_fields(model, **override))
+    return memo[1]
+
+
+def private_state(model: BaseModel) -> dict[str, Any]:
+    """A pydantic model's private attributes as their dict: pydantic reads one through
+    `__getattr__` (~1.5 us), and every request reads them."""
+    private = model.__pydantic_private__
+    assert private is not None  # a model with private attributes always has the dict
+    return private

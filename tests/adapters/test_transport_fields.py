@@ -11,7 +11,12 @@ from langchain_core.load import dumpd
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import ClientSettings, default_of
-from modelslab_transport.adapters import SETTINGS_FIELDS, TransportFields
+from modelslab_transport.adapters import (
+    SETTINGS_FIELDS,
+    TransportFields,
+    cached_settings,
+    settings_from_fields,
+)
 
 KEY = "test-key-transport-fields-77c1"
 REDIS_WITH_PASSWORD = "redis://:s3cret-pw@127.0.0.1:6379/0"
@@ -73,3 +78,48 @@ def test_a_limiter_password_is_masked_in_both_dumps_and_a_langchain_secret() -> 
     plain, _ = _both()
     assert plain.lc_secrets == {"api_key": "MODELSLAB_API_KEY"}
     assert plain.secret_fields() == {}
+
+
+def test_settings_from_fields_reads_same_named_attributes() -> None:
+    class Model:
+        api_key = KEY
+        base_url = None
+        max_retries = 7
+        timeout = 12.0
+        temperature = 0.3  # not a setting: ignored
+
+    settings = settings_from_fields(Model(), max_concurrent_requests=None)
+    assert (settings.max_retries, settings.timeout.read) == (7, 12.0)
+    assert settings.max_concurrent_requests is None
+
+
+def test_cached_settings_are_rebuilt_only_when_a_value_changed() -> None:
+    class Model:
+        api_key = KEY
+        max_retries = 2
+        default_headers: dict[str, str] = {"X-Team": "a"}
+
+    model, holder = Model(), {"_memo": None}
+
+    def values() -> tuple[Any, ...]:
+        return (model.max_retries, model.default_headers)
+
+    first = cached_settings(model, holder, values())
+    assert cached_settings(model, holder, values()) is first  # nothing changed: the same
+    model.default_headers["X-Team"] = "b"  # changed in place: the memo kept a copy
+    second = cached_settings(model, holder, values())
+    assert second is not first and dict(second.default_headers)["X-Team"] == "b"
+    model.max_retries = 0
+    assert cached_settings(model, holder, values()).max_retries == 0
+
+
+@pytest.mark.parametrize("adapter", ["langchain", "llama_index"])
+def test_a_changed_field_reaches_the_next_requests_settings(adapter: str) -> None:
+    chat_model, llm = _both(max_retries=3, default_headers={"X-Team": "a"})
+    model: Any = chat_model if adapter == "langchain" else llm
+    first = model._settings()
+    assert model._settings() is first
+    model.max_retries = 0
+    model.default_headers["X-Team"] = "b"
+    now = model._settings()
+    assert (now.max_retries, dict(now.default_headers)["X-Team"]) == (0, "b")

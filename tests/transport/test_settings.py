@@ -21,7 +21,7 @@ from modelslab_transport import (
     Timeouts,
     default_of,
 )
-from modelslab_transport.adapters import ClientCache, settings_from_fields
+from modelslab_transport.adapters import ClientCache
 from tests.support.transport_calls import payload
 
 KEY = "sk-settings-canary-41d7"
@@ -94,19 +94,6 @@ def test_settings_are_frozen_hashable_and_keep_the_key_out_of_repr() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         one.max_retries = 5  # type: ignore[misc]
     assert KEY not in repr(one) and pickle.loads(pickle.dumps(one)) == one
-
-
-def test_from_fields_reads_same_named_attributes() -> None:
-    class Model:
-        api_key = KEY
-        base_url = None
-        max_retries = 7
-        timeout = 12.0
-        temperature = 0.3  # not a setting: ignored
-
-    settings = settings_from_fields(Model(), max_concurrent_requests=None)
-    assert (settings.max_retries, settings.timeout.read) == (7, 12.0)
-    assert settings.max_concurrent_requests is None
 
 
 def test_a_client_takes_settings_or_keywords_not_both(emulator: Emulator) -> None:
