@@ -99,25 +99,47 @@ checks() {
   SUMMARY+=("checks: ruff format, ruff check, mypy --strict passed")
 }
 
+# Make run $1's venv $3 with Python $2 (constraints in $4, "" for none), its output kept in
+# $LOGS/$1.install.log, and say in $LOGS/$1.ready how it went ("python", "ok", "failed") and
+# in $LOGS/$1.ignored which tests were left out. Every venv is made before any test runs, all at
+# once (downloads and unpacking overlap), so no timing-sensitive test shares the machine with pip.
+prepare() {
+  local label="$1" version="$2" venv="$3" constraints="$4" python
+  python="$(find_python "$version")"
+  if [ -z "$python" ]; then
+    echo python >"$LOGS/$label.ready"
+    return
+  fi
+  if install "$python" "$venv" "$constraints" >"$LOGS/$label.install.log" 2>&1; then
+    echo ok >"$LOGS/$label.ready"
+  else
+    echo failed >"$LOGS/$label.ready"
+  fi
+  printf '%s\n' "${IGNORED[@]}" >"$LOGS/$label.ignored"
+}
+
 # One run: label $1, Python version $2, venv $3, constraints $4 ("" for none), then test paths.
 run() {
-  local label="$1" version="$2" venv="$3" constraints="$4" python log status begin
+  local label="$1" version="$2" venv="$3" constraints="$4" log status begin ignored
   shift 4
   echo
   echo "======== $label: Python $version, $venv, pytest ${*}"
   begin=$SECONDS
-  python="$(find_python "$version")"
-  if [ -z "$python" ]; then
+  cat "$LOGS/$label.install.log" 2>/dev/null
+  case "$(cat "$LOGS/$label.ready")" in
+  python)
     echo "== SKIPPED $label: no usable Python $version on this machine (pyenv, PATH, /usr/bin)"
     SUMMARY+=("$label: skipped, no Python $version on this machine")
     return
-  fi
-  if ! install "$python" "$venv" "$constraints"; then
+    ;;
+  failed)
     echo "== FAILED $label: the test extra does not install on Python $version"
     SUMMARY+=("$label: FAILED to install")
     FAILED=1
     return
-  fi
+    ;;
+  esac
+  mapfile -t ignored < <(grep . "$LOGS/$label.ignored" || true)
   if [ "$CHECKED" -eq 0 ] && [ -z "$constraints" ]; then
     checks "$venv" || FAILED=1
     CHECKED=1
@@ -126,19 +148,36 @@ run() {
     grep -iE "^($(cut -d= -f1 "$constraints" | paste -sd'|'))=="
   log="$LOGS/$label.log"
   # Exit 5 (no test collected) is a failure like any other non-zero exit.
-  "$venv/bin/python" -m pytest -q -p no:cacheprovider "${IGNORED[@]}" "$@" 2>&1 | tee "$log"
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider "${ignored[@]}" "$@" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   [ "$status" -eq 0 ] || FAILED=1
   counts "$log"
-  SUMMARY+=("$label: $COUNTS (exit $status, $((SECONDS - begin)) s with install)")
+  SUMMARY+=("$label: $COUNTS (exit $status, $((SECONDS - begin)) s)")
 }
 
 NEWEST=3.13
 OLDEST=3.10
-run "py$NEWEST" "$NEWEST" "$ROOT/.venv-$NEWEST" "" "${ALL_TESTS[@]}"
-run "py$OLDEST" "$OLDEST" "$ROOT/.venv-$OLDEST" "" "${ALL_TESTS[@]}"
 constraints="$LOGS/lowest-constraints.txt"
 python3 scripts/requirements.py lowest >"$constraints" || FAILED=1
+# label, Python, venv, constraints: the runs, in the order they run.
+RUNS=(
+  "py$NEWEST $NEWEST $ROOT/.venv-$NEWEST -"
+  "py$OLDEST $OLDEST $ROOT/.venv-$OLDEST -"
+  "lowest $LOWEST_PYTHON $ROOT/.venv-lowest $constraints"
+  "py3.11 3.11 $ROOT/.venv-3.11 -"
+  "py3.12 3.12 $ROOT/.venv-3.12 -"
+)
+echo "======== making the virtual environments ($((${#RUNS[@]})), at once)"
+for spec in "${RUNS[@]}"; do
+  read -r label version venv given <<<"$spec"
+  [ "$given" = - ] && given=""
+  prepare "$label" "$version" "$venv" "$given" &
+done
+wait
+SUMMARY+=("venvs: made at once in $((SECONDS - STARTED)) s")
+echo "== made in $((SECONDS - STARTED)) s"
+run "py$NEWEST" "$NEWEST" "$ROOT/.venv-$NEWEST" "" "${ALL_TESTS[@]}"
+run "py$OLDEST" "$OLDEST" "$ROOT/.venv-$OLDEST" "" "${ALL_TESTS[@]}"
 echo
 echo "======== lowest versions (every user-facing >= bound in pyproject.toml, pinned):"
 cat "$constraints"
