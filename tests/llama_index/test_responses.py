@@ -93,3 +93,30 @@ def test_a_message_with_legacy_images_is_validated() -> None:
     # The one key ChatMessage's validator acts on: the builder leaves it to validation.
     message = built.assistant_message([built.text_block("Hi")], {"images": []})
     assert message == _message([TextBlock(text="Hi")], {"images": []})
+
+
+def test_a_constructor_with_logic_of_its_own_turns_the_builders_off() -> None:
+    # A llama-index-core whose ChatMessage.__init__ changed what it builds (same fields and
+    # validators): the samples built both ways at import differ, so validated construction is
+    # used and what is built is what the constructor makes.
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        from llama_index.core.base.llms import types
+        original = types.ChatMessage.__init__
+        def changed(self, *args, **kwargs):
+            original(self, *args, **kwargs)
+            self.additional_kwargs.setdefault("stamped", True)
+        types.ChatMessage.__init__ = changed
+        from llama_index_modelslab import _responses as built
+        made = built.assistant_message([built.text_block("Hi")], {})
+        print(built.BUILT_PLAIN, made.additional_kwargs)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.split("\n")[0] == "False {'stamped': True}"
