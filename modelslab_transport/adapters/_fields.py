@@ -9,7 +9,6 @@ when a client is built from the fields.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field, field_serializer
@@ -112,15 +111,15 @@ def settings_from_fields(obj: object, **override: Any) -> ClientSettings:
 
 
 def cached_settings(
-    model: object, memo_holder: dict[str, Any], values: Sequence[Any], **override: Any
+    model: object, memo_holder: dict[str, Any], values: tuple[Any, ...], **override: Any
 ) -> ClientSettings:
-    """`settings_from_fields(model, **override)`, rebuilt only when `values` (the fields it
-    reads, always in the same order) changed since the last call; the memo is kept under
+    """`settings_from_fields(model, **override)`, rebuilt only when `values` (a tuple of the
+    fields it reads, always in the same order) changed since the last call; the memo is kept under
     `"_memo"` in `memo_holder` (the model's private state). Building and checking the settings
     costs ~50 us and every request asks for them; a changed field (`llm.max_retries = 0`) is
     used by the next call. Dicts are copied into the memo: a header dict changed in place must
     not compare equal to it."""
-    memo: tuple[Sequence[Any], ClientSettings] | None = memo_holder["_memo"]
+    memo: tuple[tuple[Any, ...], ClientSettings] | None = memo_holder["_memo"]
     if memo is None or memo[0] != values:
         snapshot = tuple(dict(v) if isinstance(v, dict) else v for v in values)
         memo = memo_holder["_memo"] = (snapshot, settings_from_fields(model, **override))
