@@ -185,6 +185,19 @@ MUTATIONS = (
         ("tests/transport/test_limits.py", "tests/scale/test_redis_limiter_waiting.py"),
     ),
     Mutation(
+        "lost-cancel-unshielded",
+        "where cancellations are not counted (Python 3.10), the waits are not shielded, so a "
+        "cancellation asyncio.wait_for drops is lost",
+        (
+            Edit(
+                TRANSPORT + "limits/_gates.py",
+                "        return await asyncio.shield(inner)\n",
+                "        return await inner  # MUTATION\n",
+            ),
+        ),
+        ("tests/transport/test_limits.py", "tests/scale/test_redis_limiter_waiting.py"),
+    ),
+    Mutation(
         "limiter-url-password-kept",
         "a serialized model keeps the limiter URL's Redis password",
         (

@@ -6,30 +6,70 @@ open in BLPOP. Also the check for cancellations `asyncio.wait_for` swallows.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
-__all__ = ["LoopGate", "PerLoop", "ThreadGate", "pending_cancels", "raise_lost_cancel"]
+__all__ = [
+    "LoopGate",
+    "PerLoop",
+    "ThreadGate",
+    "cancel_raised",
+    "pending_cancels",
+    "raise_lost_cancel",
+]
 
 _T = TypeVar("_T")
 
 
-def pending_cancels() -> int:
-    """Cancellations requested of the running task and not yet handled (0 before Python 3.11).
+# Python 3.11+ counts a task's pending cancellations (`Task.cancelling`).
+_COUNTS_CANCELS = sys.version_info >= (3, 11)
+
+
+async def cancel_raised(awaitable: Awaitable[_T]) -> _T:
+    """`await awaitable`, never dropping a cancellation of the caller on the way.
 
     `asyncio.wait_for` before Python 3.12 swallows a cancellation that arrives just as the
     future it waits for completes (CPython gh-86296): it returns the result, and the task runs
     on with its cancel requested but never raised. The gates here wait with `wait_for`, and
-    redis-py's asyncio client sends every command through it, so a wait compares this count
-    before and after (`raise_lost_cancel`) and raises the lost cancellation itself.
+    redis-py's asyncio client sends every command through it. From Python 3.11 the task counts
+    its cancellations: compared before and after (`raise_lost_cancel`), a dropped one is raised
+    here. Python 3.10 keeps no count, so there the awaitable runs as a task of its own behind
+    `asyncio.shield`: the caller's cancellation always reaches the caller, and the inner task is
+    cancelled in turn (the caller's cleanup gives back whatever it was granted meanwhile).
     """
+    import asyncio
+
+    if _COUNTS_CANCELS:
+        before = pending_cancels()
+        result = await awaitable
+        raise_lost_cancel(before)
+        return result
+    inner = asyncio.ensure_future(awaitable)
+    try:
+        return await asyncio.shield(inner)
+    except asyncio.CancelledError:
+        inner.cancel()
+        inner.add_done_callback(_retrieved)
+        raise
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    # The abandoned inner task's outcome, read so that asyncio logs no "never retrieved".
+    if not task.cancelled():
+        task.exception()
+
+
+def pending_cancels() -> int:
+    """Cancellations requested of the running task and not yet handled (0 before Python 3.11);
+    see `cancel_raised`."""
     import asyncio
 
     cancelling = getattr(asyncio.current_task(), "cancelling", None)
@@ -106,10 +146,8 @@ class LoopGate:
             return
         entry = (asyncio.get_running_loop().create_future(), limit)
         self._queue.append(entry)
-        before = pending_cancels()
         try:
-            await asyncio.wait_for(entry[0], timeout)
-            raise_lost_cancel(before)
+            await cancel_raised(asyncio.wait_for(entry[0], timeout))
         except BaseException:
             if entry[0].done() and not entry[0].cancelled():
                 self.release()  # granted as we gave up: pass the place on

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._errors import LimiterTimeoutError
-from ._gates import pending_cancels, raise_lost_cancel
+from ._gates import cancel_raised
 from ._registry import one_per
 from ._slot_files import (
     SLOT0,
@@ -158,11 +158,9 @@ class SlotFile:
             waiter = _Waiter(limit, loop, loop.create_future())
             self._enqueue(waiter)
         assert waiter.future is not None
-        before = pending_cancels()
         timeout = None if deadline is None else max(deadline - time.monotonic(), 0)
         try:
-            await asyncio.wait_for(waiter.future, timeout)
-            raise_lost_cancel(before)
+            await cancel_raised(asyncio.wait_for(waiter.future, timeout))
         except BaseException as exc:  # cancelled or timed out: leave, or give a late grant back
             self._abandon(waiter)
             if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ._errors import EventLoopBlockedError, LimiterTimeoutError
-from ._gates import pending_cancels, raise_lost_cancel
+from ._gates import cancel_raised
 from ._registry import gates_of, one_per
 
 if TYPE_CHECKING:
@@ -137,10 +137,8 @@ class KeySlots:
                 return loop
             waiter = _AsyncWaiter(loop, loop.create_future(), limit)
             self._waiters.append(waiter)
-        before = pending_cancels()
         try:
-            await asyncio.wait_for(waiter.future, timeout)
-            raise_lost_cancel(before)
+            await cancel_raised(asyncio.wait_for(waiter.future, timeout))
         except BaseException as exc:
             with self._lock:
                 granted = waiter.granted

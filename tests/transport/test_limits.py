@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,8 @@ import pytest
 from modelslab_emulator import Emulator
 from modelslab_transport import AsyncModelsLabClient, ModelsLabClient, accumulate
 from modelslab_transport.limits import KeySlots, slots_for_key
-from modelslab_transport.limits._gates import LoopGate
+from modelslab_transport.limits._gates import LoopGate, cancel_raised
+from tests.support.cancel_strategies import STRATEGIES, use_strategy
 from tests.support.transport_calls import payload, scenario
 
 
@@ -98,10 +100,37 @@ def test_no_limit_means_no_gate() -> None:
         assert gate.in_flight == 0
 
 
-# Before 3.11 a dropped cancellation cannot be seen (no Task.cancelling()), so it stays dropped.
-needs_cancelling = pytest.mark.skipif(
-    sys.version_info < (3, 11), reason="Python 3.10 has no Task.cancelling()"
-)
+@pytest.mark.parametrize("strategy", STRATEGIES)
+async def test_a_cancel_wait_for_drops_is_still_raised(
+    monkeypatch: pytest.MonkeyPatch, strategy: str
+) -> None:
+    use_strategy(monkeypatch, strategy)
+    """The window of CPython gh-86296, made exactly: the awaited future completes and the
+    waiter is cancelled in the same loop turn, so `asyncio.wait_for` (before 3.12) returns the
+    result and drops the cancel. `cancel_raised` raises it: counted on 3.11+, shielded on 3.10."""
+    loop = asyncio.get_running_loop()
+    went_on = []
+
+    async def wait(landed: asyncio.Future[None], guarded: bool) -> None:
+        waited = asyncio.wait_for(landed, 10)
+        await (cancel_raised(waited) if guarded else waited)
+        went_on.append(guarded)
+        await asyncio.sleep(0.05)  # a task that went on is still running when checked
+
+    cancelled = []
+    for guarded in (False, True):
+        landed: asyncio.Future[None] = loop.create_future()
+        waiter = asyncio.ensure_future(wait(landed, guarded))
+        await asyncio.sleep(0)  # it waits
+        loop.call_soon(landed.set_result, None)
+        loop.call_soon(waiter.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiter
+        cancelled.append(waiter.cancelled())
+    # Unguarded, the wait went on where wait_for drops the cancel (the check can fail);
+    # guarded, the waiter was cancelled where it waited.
+    dropped = sys.version_info < (3, 12)
+    assert (went_on, cancelled) == (([False], [False, True]) if dropped else ([], [True, True]))
 
 
 async def _granted_then_cancelled(
@@ -124,8 +153,11 @@ async def _granted_then_cancelled(
     return waiter
 
 
-@needs_cancelling
-async def test_a_cancel_as_the_slot_is_granted_is_not_lost() -> None:
+@pytest.mark.parametrize("strategy", STRATEGIES)
+async def test_a_cancel_as_the_slot_is_granted_is_not_lost(
+    monkeypatch: pytest.MonkeyPatch, strategy: str
+) -> None:
+    use_strategy(monkeypatch, strategy)
     gate = KeySlots()
     held = gate.hold_async(1)
     await held.__aenter__()
@@ -139,8 +171,11 @@ async def test_a_cancel_as_the_slot_is_granted_is_not_lost() -> None:
     assert gate.in_flight == 0  # the slot granted as it was cancelled went back
 
 
-@needs_cancelling
-async def test_a_loop_gate_cancel_as_the_place_is_granted_is_not_lost() -> None:
+@pytest.mark.parametrize("strategy", STRATEGIES)
+async def test_a_loop_gate_cancel_as_the_place_is_granted_is_not_lost(
+    monkeypatch: pytest.MonkeyPatch, strategy: str
+) -> None:
+    use_strategy(monkeypatch, strategy)
     gate = LoopGate()
     await gate.acquire(1, None)
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from ..._errors import InvalidInputError
 from .._errors import LimiterTimeoutError, LimiterUnavailableError
-from .._gates import LoopGate, PerLoop, ThreadGate, pending_cancels, raise_lost_cancel
+from .._gates import LoopGate, PerLoop, ThreadGate, cancel_raised
 from .._registry import one_per
 from .._slots import KeySlots, slots_for_key
 from .._url import check_url, display_url
@@ -195,18 +195,16 @@ class RedisSlots:
     async def _acquire_async(self, conn: RedisConn, limit: int, deadline: float | None) -> str:
         ticket = secrets.token_hex(16)
         args = self._acquire_args(ticket, limit)
-        before = pending_cancels()
         try:
             # redis-py sends each command through `asyncio.wait_for`, which can swallow a
-            # cancellation before Python 3.12: checked after every command, or a cancelled
+            # cancellation before Python 3.12: `cancel_raised` raises it, or a cancelled
             # waiter would wait on (and take a slot) as if nothing happened.
             while True:
-                granted = await conn.acquire(keys=self._keys.state, args=args)
-                raise_lost_cancel(before)
+                granted = await cancel_raised(conn.acquire(keys=self._keys.state, args=args))
                 if granted:
                     break
-                await conn.client.blpop([self._keys.wake(ticket)], timeout=self._wait(deadline))
-                raise_lost_cancel(before)
+                wake = self._keys.wake(ticket)
+                await cancel_raised(conn.client.blpop([wake], timeout=self._wait(deadline)))
         except redis_errors() as exc:
             raise self._unavailable(exc) from exc
         except BaseException:  # a timeout, or the task was cancelled while waiting
