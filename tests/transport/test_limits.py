@@ -14,7 +14,6 @@ from modelslab_emulator import Emulator
 from modelslab_transport import AsyncModelsLabClient, ModelsLabClient, accumulate
 from modelslab_transport.limits import KeySlots, slots_for_key
 from modelslab_transport.limits._gates import LoopGate, cancel_raised
-from tests.support.cancel_strategies import STRATEGIES, use_strategy
 from tests.support.transport_calls import payload, scenario
 
 
@@ -100,11 +99,8 @@ def test_no_limit_means_no_gate() -> None:
         assert gate.in_flight == 0
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
-async def test_a_cancel_wait_for_drops_is_still_raised(
-    monkeypatch: pytest.MonkeyPatch, strategy: str
-) -> None:
-    use_strategy(monkeypatch, strategy)
+@pytest.mark.usefixtures("cancel_strategy")
+async def test_a_cancel_wait_for_drops_is_still_raised() -> None:
     """The window of CPython gh-86296, made exactly: the awaited future completes and the
     waiter is cancelled in the same loop turn, so `asyncio.wait_for` (before 3.12) returns the
     result and drops the cancel. `cancel_raised` raises it: counted on 3.11+, shielded on 3.10."""
@@ -153,11 +149,8 @@ async def _granted_then_cancelled(
     return waiter
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
-async def test_a_cancel_as_the_slot_is_granted_is_not_lost(
-    monkeypatch: pytest.MonkeyPatch, strategy: str
-) -> None:
-    use_strategy(monkeypatch, strategy)
+@pytest.mark.usefixtures("cancel_strategy")
+async def test_a_cancel_as_the_slot_is_granted_is_not_lost() -> None:
     gate = KeySlots()
     held = gate.hold_async(1)
     await held.__aenter__()
@@ -171,11 +164,8 @@ async def test_a_cancel_as_the_slot_is_granted_is_not_lost(
     assert gate.in_flight == 0  # the slot granted as it was cancelled went back
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
-async def test_a_loop_gate_cancel_as_the_place_is_granted_is_not_lost(
-    monkeypatch: pytest.MonkeyPatch, strategy: str
-) -> None:
-    use_strategy(monkeypatch, strategy)
+@pytest.mark.usefixtures("cancel_strategy")
+async def test_a_loop_gate_cancel_as_the_place_is_granted_is_not_lost() -> None:
     gate = LoopGate()
     await gate.acquire(1, None)
 
