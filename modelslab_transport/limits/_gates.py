@@ -17,14 +17,7 @@ if TYPE_CHECKING:
     import asyncio
     from collections.abc import Awaitable, Callable
 
-__all__ = [
-    "LoopGate",
-    "PerLoop",
-    "ThreadGate",
-    "cancel_raised",
-    "pending_cancels",
-    "raise_lost_cancel",
-]
+__all__ = ["LoopGate", "PerLoop", "ThreadGate", "cancel_raised"]
 
 _T = TypeVar("_T")
 

@@ -203,8 +203,9 @@ class RedisSlots:
                 granted = await cancel_raised(conn.acquire(keys=self._keys.state, args=args))
                 if granted:
                     break
-                wake = self._keys.wake(ticket)
-                await cancel_raised(conn.client.blpop([wake], timeout=self._wait(deadline)))
+                await cancel_raised(
+                    conn.client.blpop([self._keys.wake(ticket)], timeout=self._wait(deadline))
+                )
         except redis_errors() as exc:
             raise self._unavailable(exc) from exc
         except BaseException:  # a timeout, or the task was cancelled while waiting
