@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,19 +41,45 @@ def _distributions(requirements: list[str]) -> list[str]:
     return [n for n in names if n != "modelslab-integrations"]
 
 
+def _import_sites(
+    folder: Path, *, leaving_out: str | None = None, run_time_only: bool = False
+) -> Iterator[tuple[str, Path]]:
+    """(absolute module name, file) for every import in the package in `folder` (less its
+    subpackage `leaving_out`), lazy ones included; `run_time_only`: not those under
+    `if TYPE_CHECKING:` or in a `try` that catches ImportError."""
+    for path in sorted(folder.rglob("*.py")):
+        if leaving_out and path.is_relative_to(folder / leaving_out):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        guarded = _guarded(tree) if run_time_only else set()
+        for node in ast.walk(tree):
+            if id(node) in guarded:
+                continue
+            if isinstance(node, ast.Import):
+                yield from ((alias.name, path) for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                yield node.module, path
+
+
+def _guarded(tree: ast.Module) -> set[int]:
+    """The nodes under `if TYPE_CHECKING:` or in a `try` that catches ImportError."""
+    guarded: set[int] = set()
+    for node in ast.walk(tree):
+        type_checking = isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        import_error = isinstance(node, ast.Try) and any(
+            h.type is not None and "ImportError" in ast.unparse(h.type) for h in node.handlers
+        )
+        if not (type_checking or import_error):
+            continue
+        inside: list[ast.stmt] = node.body  # type: ignore[attr-defined]
+        guarded.update(id(n) for stmt in inside for n in ast.walk(stmt))
+    return guarded
+
+
 def _imported(package: str, *, leaving_out: str | None = None) -> set[str]:
     """Every absolute module name any file of `package` (less its subpackage `leaving_out`)
     imports, lazily or not."""
-    found: set[str] = set()
-    for path in (ROOT / package).rglob("*.py"):
-        if leaving_out and path.is_relative_to(ROOT / package / leaving_out):
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                found.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                found.add(node.module)
-    return found
+    return {name for name, _ in _import_sites(ROOT / package, leaving_out=leaving_out)}
 
 
 def _imports(package: str, module: str, *, leaving_out: str | None = None) -> bool:
@@ -113,44 +140,15 @@ MAY_IMPORT = {
 TOOL_MODULES = {ROOT / "modelslab_emulator" / "pytest_plugin.py"}
 
 
-def _guarded(tree: ast.Module) -> set[int]:
-    """The nodes under `if TYPE_CHECKING:` or in a `try` that catches ImportError."""
-    guarded: set[int] = set()
-    for node in ast.walk(tree):
-        type_checking = isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-        import_error = isinstance(node, ast.Try) and any(
-            h.type is not None and "ImportError" in ast.unparse(h.type) for h in node.handlers
-        )
-        if not (type_checking or import_error):
-            continue
-        inside: list[ast.stmt] = node.body  # type: ignore[attr-defined]
-        guarded.update(id(n) for stmt in inside for n in ast.walk(stmt))
-    return guarded
-
-
 def _run_time_imports(folder: Path, *, leaving_out: str | None = None) -> dict[str, str]:
     """Each third-party top-level module the package in `folder` (less its subpackage
     `leaving_out`) imports unguarded -> a file importing it."""
-    own = set(MAY_IMPORT)
     found: dict[str, str] = {}
-    for path in sorted(folder.rglob("*.py")):
-        if path in TOOL_MODULES or (leaving_out and path.is_relative_to(folder / leaving_out)):
+    for name, path in _import_sites(folder, leaving_out=leaving_out, run_time_only=True):
+        top = name.split(".")[0]
+        if path in TOOL_MODULES or top in sys.stdlib_module_names or top in MAY_IMPORT:
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        guarded = _guarded(tree)
-        for node in ast.walk(tree):
-            if id(node) in guarded:
-                continue
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names = [node.module]
-            else:
-                continue
-            for name in names:
-                top = name.split(".")[0]
-                if top not in sys.stdlib_module_names and top not in own:
-                    found.setdefault(top, path.name)
+        found.setdefault(top, path.name)
     return found
 
 
